@@ -1,0 +1,70 @@
+# popfetch - POP3 mail retrieval.  See README for the quick start.
+.POSIX:
+
+include config.mk
+
+SRC = src/main.c src/commands.c src/session.c src/pop3.c src/net.c src/tls.c src/crypto.c \
+      src/auth.c src/util.c
+OBJ = $(SRC:.c=.o)
+HDR = src/commands.h src/session.h src/pop3.h src/net.h src/tls.h src/crypto.h \
+      src/auth.h src/util.h
+
+all: popfetch
+
+popfetch: $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
+
+$(OBJ): $(HDR) config.mk
+
+.c.o:
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The sanitizer build lives in its own directory so that it never mixes
+# objects with the default build.
+san/popfetch: $(SRC) $(HDR) config.mk
+	mkdir -p san
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $(SRC) $(LIBS)
+
+# make check: the default build, then the whole suite against the
+# AddressSanitizer + UndefinedBehaviorSanitizer build.
+check: popfetch san/popfetch
+	POPFETCH=$$(pwd)/san/popfetch bats $(BATSFLAGS) tests/
+
+# make test: the suite against the default build only.
+test: popfetch
+	bats $(BATSFLAGS) tests/
+
+demo: popfetch
+	sh tests/lib/demo.sh
+
+lint:
+	sh tests/lib/banned.sh src/*.c src/*.h
+	mandoc -Tlint -W warning man/popfetch.1
+
+install: popfetch
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	cp -f popfetch $(DESTDIR)$(BINDIR)/popfetch
+	chmod 755 $(DESTDIR)$(BINDIR)/popfetch
+	cp -f man/popfetch.1 $(DESTDIR)$(MANDIR)/man1/popfetch.1
+	chmod 644 $(DESTDIR)$(MANDIR)/man1/popfetch.1
+	mkdir -p $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+		$(DESTDIR)$(FISHCOMPDIR)
+	cp -f completions/popfetch.bash $(DESTDIR)$(BASHCOMPDIR)/popfetch
+	cp -f completions/_popfetch $(DESTDIR)$(ZSHCOMPDIR)/_popfetch
+	cp -f completions/popfetch.fish $(DESTDIR)$(FISHCOMPDIR)/popfetch.fish
+	chmod 644 $(DESTDIR)$(BASHCOMPDIR)/popfetch \
+		$(DESTDIR)$(ZSHCOMPDIR)/_popfetch \
+		$(DESTDIR)$(FISHCOMPDIR)/popfetch.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/popfetch \
+		$(DESTDIR)$(MANDIR)/man1/popfetch.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/popfetch \
+		$(DESTDIR)$(ZSHCOMPDIR)/_popfetch \
+		$(DESTDIR)$(FISHCOMPDIR)/popfetch.fish
+
+clean:
+	rm -f popfetch $(OBJ)
+	rm -rf san
+
+.PHONY: all check test demo lint install uninstall clean

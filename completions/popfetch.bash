@@ -1,0 +1,27 @@
+# bash completion for popfetch(1)
+_popfetch()
+{
+	local cur prev words cword
+	_init_completion 2>/dev/null || {
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=${COMP_WORDS[COMP_CWORD-1]}
+	}
+	local commands="welcome capa stat list uidl top retr dele rset noop batch"
+	local opts="--host --port --user --url --tls --ca-file --timeout --auth
+		--allow-plaintext --utf8 --password-command --password-file
+		--netrc-file --debug --json --quiet --help --version"
+	case $prev in
+	--tls) COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur")); return ;;
+	--auth) COMPREPLY=($(compgen -W "auto user apop rpop" -- "$cur")); return ;;
+	--debug|-d) COMPREPLY=($(compgen -W "0 1 2" -- "$cur")); return ;;
+	--ca-file|--password-file|--netrc-file)
+		COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--host|--port|-p|--user|-u|--url|--timeout|--password-command) return ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	else
+		COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+	fi
+}
+complete -F _popfetch popfetch

@@ -1,0 +1,21 @@
+# fish completion for popfetch(1)
+set -l cmds welcome capa stat list uidl top retr dele rset noop batch
+complete -c popfetch -f -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
+complete -c popfetch -l host -x -d 'server host'
+complete -c popfetch -s p -l port -x -d 'server port'
+complete -c popfetch -s u -l user -x -d 'user name'
+complete -c popfetch -l url -x -d 'pop3s:// or pop3:// URL'
+complete -c popfetch -l tls -x -a 'implicit starttls none' -d 'how to secure the connection'
+complete -c popfetch -l ca-file -r -F -d 'trusted CA certificates'
+complete -c popfetch -l timeout -x -d 'timeout in seconds'
+complete -c popfetch -l auth -x -a 'auto user apop rpop' -d 'login method'
+complete -c popfetch -l allow-plaintext -d 'allow a password without TLS'
+complete -c popfetch -l utf8 -d 'send UTF8 if offered'
+complete -c popfetch -l password-command -x -d 'command printing the password'
+complete -c popfetch -l password-file -r -F -d 'file holding the password'
+complete -c popfetch -l netrc-file -r -F -d 'netrc file'
+complete -c popfetch -s d -l debug -x -a '0 1 2' -d 'trace level'
+complete -c popfetch -l json -d 'JSON output'
+complete -c popfetch -s q -l quiet -d 'print only errors'
+complete -c popfetch -s h -l help -d 'usage'
+complete -c popfetch -s V -l version -d 'version'

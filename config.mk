@@ -1,0 +1,23 @@
+# popfetch build configuration; override on the make command line.
+VERSION = 0.1.0
+
+PREFIX = /usr/local
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
+
+PKG_CONFIG = pkg-config
+DEPS_CFLAGS = `$(PKG_CONFIG) --cflags gnutls libbsd-overlay`
+DEPS_LIBS = `$(PKG_CONFIG) --libs gnutls libbsd-overlay`
+
+CC = cc
+CPPFLAGS = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+	-DPOPFETCH_VERSION=\"$(VERSION)\"
+CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror $(DEPS_CFLAGS)
+LDFLAGS =
+LIBS = $(DEPS_LIBS)
+SANFLAGS = -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+BATSFLAGS =

@@ -1,0 +1,343 @@
+/*
+ * auth.c - credential sources and POP3 login (RFC 1939 USER/PASS and
+ * APOP, RFC 1081 RPOP).
+ *
+ * A password lives in one heap buffer from the moment it is read until
+ * the login command has been written, and is wiped then.  It is never
+ * put on a command line and never reaches a trace (pop3.c redacts).
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <readpassphrase.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "crypto.h"
+
+#define PASSWORD_MAX	4096
+
+/* Checks and takes the first line of buf as the password. */
+static char *
+first_line(char *buf, size_t len, const char *what, struct error *err)
+{
+	char *nl;
+	size_t n;
+
+	if ((nl = memchr(buf, '\n', len)) != NULL)
+		len = (size_t)(nl - buf);
+	if (memchr(buf, '\0', len) != NULL) {
+		error_set(err, ERR_CONFIG, "%s: the password contains a NUL "
+		    "byte", what);
+		return NULL;
+	}
+	buf[len] = '\0';
+	n = len;
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (strchr(buf, '\r') != NULL) {
+		error_set(err, ERR_CONFIG, "%s: the password contains a CR",
+		    what);
+		return NULL;
+	}
+	return xstrdup(buf);
+}
+
+static char *
+from_command(const char *cmd, struct error *err)
+{
+	char buf[PASSWORD_MAX + 1], drain[512], *pw;
+	size_t len = 0, r;
+	FILE *f;
+	int st;
+
+	if ((f = popen(cmd, "r")) == NULL) {
+		error_set(err, ERR_CONFIG, "password command: %s",
+		    strerror(errno));
+		return NULL;
+	}
+	while (len < PASSWORD_MAX &&
+	    (r = fread(buf + len, 1, PASSWORD_MAX - len, f)) > 0)
+		len += r;
+	/* Drain the rest so the command does not die of SIGPIPE. */
+	while (fread(drain, 1, sizeof(drain), f) > 0)
+		;
+	explicit_bzero(drain, sizeof(drain));
+	st = pclose(f);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		explicit_bzero(buf, sizeof(buf));
+		error_set(err, ERR_CONFIG, "password command failed%s",
+		    st != -1 && WIFEXITED(st) ? " (non-zero exit status)" :
+		    "");
+		return NULL;
+	}
+	pw = first_line(buf, len, "password command", err);
+	explicit_bzero(buf, sizeof(buf));
+	if (pw != NULL && pw[0] == '\0') {
+		free(pw);
+		error_set(err, ERR_CONFIG, "password command printed nothing");
+		return NULL;
+	}
+	return pw;
+}
+
+/* Reads a whole small file that others may not read. */
+static int
+read_private(const char *path, char *buf, size_t cap, size_t *len,
+    int *unsafe, struct error *err)
+{
+	struct stat sb;
+	ssize_t r;
+	int fd;
+
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return error_set(err, ERR_CONFIG, "%s: %s", path,
+		    strerror(errno));
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return error_set(err, ERR_CONFIG, "%s: not a regular file",
+		    path);
+	}
+	*unsafe = (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0;
+	while (*len < cap && (r = read(fd, buf + *len, cap - *len)) > 0)
+		*len += (size_t)r;
+	close(fd);
+	return 0;
+}
+
+static char *
+from_file(const char *path, struct error *err)
+{
+	char buf[PASSWORD_MAX + 1], *pw;
+	size_t len;
+	int unsafe;
+
+	if (read_private(path, buf, PASSWORD_MAX, &len, &unsafe, err) == -1)
+		return NULL;
+	if (unsafe) {
+		explicit_bzero(buf, sizeof(buf));
+		error_set(err, ERR_CONFIG, "%s: readable by others; refusing "
+		    "to use it (chmod 600 %s)", path, path);
+		return NULL;
+	}
+	pw = first_line(buf, len, path, err);
+	explicit_bzero(buf, sizeof(buf));
+	return pw;
+}
+
+/* Returns the next whitespace-separated token of a netrc file. */
+static char *
+netrc_token(char **pp)
+{
+	char *p = *pp, *t;
+
+	p += strspn(p, " \t\r\n");
+	if (*p == '\0')
+		return NULL;
+	t = p;
+	p += strcspn(p, " \t\r\n");
+	if (*p != '\0')
+		*p++ = '\0';
+	*pp = p;
+	return t;
+}
+
+/*
+ * netrc(5): "machine NAME login USER password PASS", or "default".
+ * Returns 1 with *pw set, 0 if nothing matched, -1 on error.
+ */
+static int
+from_netrc(const char *path, const char *host, const char *user,
+    char **pw, struct error *err)
+{
+	static char buf[65536];
+	char *p = buf, *t, *login = NULL, *pass = NULL;
+	size_t len;
+	int unsafe, in = 0, found = 0;
+
+	if (access(path, F_OK) == -1)
+		return 0;
+	if (read_private(path, buf, sizeof(buf) - 1, &len, &unsafe,
+	    err) == -1)
+		return -1;
+	buf[len] = '\0';
+	while (!found && (t = netrc_token(&p)) != NULL) {
+		if (strcmp(t, "machine") == 0 || strcmp(t, "default") == 0) {
+			if (in && pass != NULL &&
+			    (login == NULL || strcmp(login, user) == 0))
+				found = 1;
+			else {
+				in = strcmp(t, "default") == 0 ||
+				    ((t = netrc_token(&p)) != NULL &&
+				    strcasecmp(t, host) == 0);
+				login = pass = NULL;
+			}
+		} else if (strcmp(t, "login") == 0)
+			login = netrc_token(&p);
+		else if (strcmp(t, "password") == 0)
+			pass = netrc_token(&p);
+		else if (strcmp(t, "macdef") == 0) {
+			/* A macro runs to the next empty line. */
+			char *end = strstr(p, "\n\n");
+			p = end != NULL ? end + 2 : p + strlen(p);
+		}
+	}
+	if (!found && in && pass != NULL &&
+	    (login == NULL || strcmp(login, user) == 0))
+		found = 1;
+	if (found && unsafe) {
+		explicit_bzero(buf, sizeof(buf));
+		return error_set(err, ERR_CONFIG, "%s: holds a password but "
+		    "is readable by others; refusing to use it (chmod 600 %s)",
+		    path, path);
+	}
+	if (found)
+		*pw = xstrdup(pass);
+	explicit_bzero(buf, sizeof(buf));
+	return found;
+}
+
+char *
+auth_password(const struct cred_params *c, const char *host,
+    const char *user, struct error *err)
+{
+	char buf[PASSWORD_MAX + 1], prompt[512], path[4096], *pw = NULL;
+	const char *env, *home;
+	int r;
+
+	if (c->password_command != NULL)
+		return from_command(c->password_command, err);
+	if (c->password_file != NULL)
+		return from_file(c->password_file, err);
+	if (!c->no_env && (env = getenv("POPFETCH_PASSWORD")) != NULL) {
+		if (strpbrk(env, "\r\n") != NULL) {
+			error_set(err, ERR_CONFIG,
+			    "POPFETCH_PASSWORD contains CR or LF");
+			return NULL;
+		}
+		return xstrdup(env);
+	}
+	if (c->netrc_file != NULL)
+		(void)strlcpy(path, c->netrc_file, sizeof(path));
+	else if ((env = getenv("NETRC")) != NULL && *env != '\0')
+		(void)strlcpy(path, env, sizeof(path));
+	else if ((home = getenv("HOME")) != NULL && *home != '\0')
+		(void)snprintf(path, sizeof(path), "%s/.netrc", home);
+	else
+		path[0] = '\0';
+	if (path[0] != '\0') {
+		r = from_netrc(path, host, user, &pw, err);
+		if (r == -1)
+			return NULL;
+		if (r == 1) {
+			if (strpbrk(pw, "\r\n") != NULL) {
+				secret_free(pw);
+				error_set(err, ERR_CONFIG, "%s: bad password",
+				    path);
+				return NULL;
+			}
+			return pw;
+		}
+	}
+	(void)snprintf(prompt, sizeof(prompt), "Password for %s@%s: ", user,
+	    host);
+	if (readpassphrase(prompt, buf, sizeof(buf), RPP_REQUIRE_TTY) ==
+	    NULL) {
+		explicit_bzero(buf, sizeof(buf));
+		error_set(err, ERR_CONFIG, "no password: use "
+		    "--password-command, --password-file, POPFETCH_PASSWORD "
+		    "or ~/.netrc when there is no terminal");
+		return NULL;
+	}
+	pw = xstrdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return pw;
+}
+
+static int
+login_user(struct pop3 *p, const struct auth_params *a, struct error *err)
+{
+	char *pw;
+	int r;
+
+	if (pop3_command(p, ERR_AUTH, err, "USER %s", a->user) == -1)
+		return -1;
+	if ((pw = auth_password(&a->cred, a->host, a->user, err)) == NULL)
+		return -1;
+	r = pop3_command(p, ERR_AUTH, err, "PASS %s", pw);
+	secret_free(pw);
+	return r;
+}
+
+static int
+login_apop(struct pop3 *p, const struct auth_params *a, struct error *err)
+{
+	const char *ts = pop3_timestamp(p);
+	char digest[33], *pw, *buf;
+	size_t len;
+	int r;
+
+	if (ts == NULL)
+		return error_set(err, ERR_REFUSED, "APOP: the server's "
+		    "greeting has no timestamp, so it does not offer APOP");
+	if ((pw = auth_password(&a->cred, a->host, a->user, err)) == NULL)
+		return -1;
+	len = strlen(ts) + strlen(pw);
+	buf = xmalloc(len + 1);
+	(void)snprintf(buf, len + 1, "%s%s", ts, pw);
+	r = crypto_md5_hex(buf, len, digest);
+	explicit_bzero(buf, len);
+	free(buf);
+	secret_free(pw);
+	if (r == -1)
+		return error_set(err, ERR_SOFTWARE, "APOP: MD5 failed");
+	r = pop3_command(p, ERR_AUTH, err, "APOP %s %s", a->user, digest);
+	explicit_bzero(digest, sizeof(digest));
+	return r;
+}
+
+static int
+login_rpop(struct pop3 *p, const struct auth_params *a, struct error *err)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (pw == NULL)
+		return error_set(err, ERR_CONFIG,
+		    "RPOP: cannot find the local user name");
+	if (pop3_command(p, ERR_AUTH, err, "USER %s", a->user) == -1)
+		return -1;
+	return pop3_command(p, ERR_AUTH, err, "RPOP %s", pw->pw_name);
+}
+
+int
+auth_login(struct pop3 *p, const struct auth_params *a, int secure,
+    struct error *err)
+{
+	if (a->user == NULL || a->user[0] == '\0')
+		return error_set(err, ERR_USAGE, "no user name (use --user "
+		    "or user@ in the URL)");
+	if (strpbrk(a->user, "\r\n") != NULL)
+		return error_set(err, ERR_USAGE,
+		    "the user name contains CR or LF");
+	switch (a->method) {
+	case AUTH_APOP:
+		return login_apop(p, a, err);
+	case AUTH_RPOP:
+		return login_rpop(p, a, err);
+	case AUTH_AUTO:
+	case AUTH_USER:
+		break;
+	}
+	if (!secure && !a->allow_plaintext)
+		return error_set(err, ERR_INSECURE, "refusing to send a "
+		    "password over an unencrypted connection (add "
+		    "--allow-plaintext to allow it)");
+	return login_user(p, a, err);
+}

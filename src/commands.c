@@ -1,0 +1,341 @@
+/*
+ * commands.c - welcome, capa, stat, list, uidl, top, retr, dele, rset,
+ * noop and batch.
+ *
+ * Plain output is one record a line with fields separated by one space,
+ * for awk and cut; --json prints one JSON document per command.  Text
+ * that came from the server is escaped before it reaches a terminal,
+ * except message contents (retr, top), which are the user's data.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "commands.h"
+
+static int
+out_sink(void *arg, const char *data, size_t len, struct error *err)
+{
+	(void)arg;
+	if (fwrite(data, 1, len, stdout) != len)
+		return error_set(err, ERR_IO, "stdout: %s", strerror(errno));
+	return 0;
+}
+
+static void
+json_string(const char *s, size_t len)
+{
+	size_t i;
+
+	putchar('"');
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void
+print_vis(const char *s)
+{
+	char buf[4 * POP3_LINE_MAX + 8];
+
+	puts(vis_text(buf, sizeof(buf), s, strlen(s)));
+}
+
+/* Message numbers and counts from the user, checked before sending. */
+static int
+number_arg(const char *s, long long min, const char *what,
+    unsigned long *out, struct error *err)
+{
+	const char *errstr;
+	long long v;
+
+	v = strtonum(s, min, POP3_MSG_MAX, &errstr);
+	if (errstr != NULL)
+		return error_set(err, ERR_USAGE, "%s \"%s\" is %s", what, s,
+		    errstr);
+	*out = (unsigned long)v;
+	return 0;
+}
+
+static int
+run_welcome(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
+    struct error *err)
+{
+	(void)argv, (void)argc, (void)o, (void)err;
+	printf("+OK%s%s\n", pop3_welcome(p)[0] ? " " : "", pop3_welcome(p));
+	return 0;
+}
+
+static int
+run_capa(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
+    struct error *err)
+{
+	const struct pop3_capa *c;
+	size_t i, w, wl;
+	const char *s;
+
+	(void)argv, (void)argc;
+	if (pop3_state(p) == POP3_TRANSACTION && pop3_capa(p, err) == -1)
+		return -1;
+	c = pop3_capabilities(p);
+	if (!c->known)
+		return error_set(err, ERR_REFUSED,
+		    "the server does not support CAPA");
+	if (!o->json) {
+		for (i = 0; i < c->nlines; i++)
+			print_vis(c->lines[i]);
+		return 0;
+	}
+	printf("[");
+	for (i = 0; i < c->nlines; i++) {
+		s = c->lines[i];
+		wl = strcspn(s, " ");
+		printf("%s{\"name\":", i ? "," : "");
+		json_string(s, wl);
+		printf(",\"args\":[");
+		for (w = 0, s += wl; *s != '\0'; w++) {
+			s += strspn(s, " ");
+			if (*s == '\0')
+				break;
+			wl = strcspn(s, " ");
+			if (w > 0)
+				putchar(',');
+			json_string(s, wl);
+			s += wl;
+		}
+		printf("]}");
+	}
+	printf("]\n");
+	return 0;
+}
+
+static int
+run_stat(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
+    struct error *err)
+{
+	unsigned long count;
+	unsigned long long octets;
+
+	(void)argv, (void)argc;
+	if (pop3_stat(p, &count, &octets, err) == -1)
+		return -1;
+	if (o->json)
+		printf("{\"count\":%lu,\"octets\":%llu}\n", count, octets);
+	else
+		printf("%lu %llu\n", count, octets);
+	return 0;
+}
+
+static int
+run_listing(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
+    int uidl, struct error *err)
+{
+	struct pop3_msg *m;
+	unsigned long num = 0;
+	size_t n, i;
+	char buf[4 * POP3_LINE_MAX + 8];
+
+	if (argc > 0 && number_arg(argv[0], 1, "message number", &num,
+	    err) == -1)
+		return -1;
+	if ((uidl ? pop3_uidl(p, num, &m, &n, err) :
+	    pop3_list(p, num, &m, &n, err)) == -1)
+		return -1;
+	if (o->json)
+		putchar('[');
+	for (i = 0; i < n; i++) {
+		if (o->json && uidl) {
+			printf("%s{\"msg\":%lu,\"uid\":", i ? "," : "",
+			    m[i].num);
+			json_string(m[i].uid, strlen(m[i].uid));
+			putchar('}');
+		} else if (o->json)
+			printf("%s{\"msg\":%lu,\"octets\":%llu}", i ? "," : "",
+			    m[i].num, m[i].size);
+		else if (uidl)
+			printf("%lu %s\n", m[i].num, vis_text(buf, sizeof(buf),
+			    m[i].uid, strlen(m[i].uid)));
+		else
+			printf("%lu %llu\n", m[i].num, m[i].size);
+	}
+	if (o->json)
+		printf("]\n");
+	pop3_msgs_free(m, n);
+	return 0;
+}
+
+static int
+run_list(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
+    struct error *err)
+{
+	return run_listing(p, argv, argc, o, 0, err);
+}
+
+static int
+run_uidl(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
+    struct error *err)
+{
+	return run_listing(p, argv, argc, o, 1, err);
+}
+
+static int
+run_retr(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
+    struct error *err)
+{
+	unsigned long num = 0;
+
+	(void)argc, (void)o;
+	if (number_arg(argv[0], 1, "message number", &num, err) == -1)
+		return -1;
+	return pop3_retr(p, num, out_sink, NULL, err);
+}
+
+static int
+run_top(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
+    struct error *err)
+{
+	unsigned long num = 0, lines = 0;
+
+	(void)argc, (void)o;
+	if (number_arg(argv[0], 1, "message number", &num, err) == -1 ||
+	    number_arg(argv[1], 0, "line count", &lines, err) == -1)
+		return -1;
+	return pop3_top(p, num, lines, out_sink, NULL, err);
+}
+
+static int
+run_dele(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
+    struct error *err)
+{
+	unsigned long num = 0;
+	int i;
+
+	(void)o;
+	for (i = 0; i < argc; i++)
+		if (number_arg(argv[i], 1, "message number", &num, err) == -1 ||
+		    pop3_dele(p, num, err) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+run_rset(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
+    struct error *err)
+{
+	(void)argv, (void)argc, (void)o;
+	return pop3_rset(p, err);
+}
+
+static int
+run_noop(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
+    struct error *err)
+{
+	(void)argv, (void)argc, (void)o;
+	return pop3_noop(p, err);
+}
+
+static const struct command commands[] = {
+	{ "welcome",	0, 0,	0, "welcome",		run_welcome },
+	{ "capa",	0, 0,	0, "capa",		run_capa },
+	{ "stat",	0, 0,	1, "stat",		run_stat },
+	{ "list",	0, 1,	1, "list [N]",		run_list },
+	{ "uidl",	0, 1,	1, "uidl [N]",		run_uidl },
+	{ "top",	2, 2,	1, "top N LINES",	run_top },
+	{ "retr",	1, 1,	1, "retr N",		run_retr },
+	{ "dele",	1, 1000, 1, "dele N...",	run_dele },
+	{ "rset",	0, 0,	1, "rset",		run_rset },
+	{ "noop",	0, 0,	1, "noop",		run_noop },
+};
+
+const struct command *
+command_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcasecmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int
+command_check(const struct command *c, char **argv, int argc,
+    struct error *err)
+{
+	unsigned long v;
+	int i;
+
+	if (argc < c->minargs || argc > c->maxargs)
+		return error_set(err, ERR_USAGE, "usage: %s", c->usage);
+	for (i = 0; i < argc; i++)
+		if (number_arg(argv[i], c->run == run_top && i == 1 ? 0 : 1,
+		    c->run == run_top && i == 1 ? "line count" :
+		    "message number", &v, err) == -1)
+			return -1;
+	return 0;
+}
+
+int
+command_batch(struct pop3 *p, FILE *in, const struct cmd_opts *o,
+    struct error *err)
+{
+	const struct command *c;
+	char line[1024], *argv[16], *s, *t;
+	int argc, lineno = 0;
+
+	while (fgets(line, sizeof(line), in) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(in)) {
+			error_set(err, ERR_USAGE, "batch line %d: too long",
+			    lineno);
+			goto fail;
+		}
+		argc = 0;
+		for (s = line; (t = strsep(&s, " \t\r\n")) != NULL;) {
+			if (*t == '\0')
+				continue;
+			if (argc == (int)(sizeof(argv) / sizeof(argv[0]))) {
+				error_set(err, ERR_USAGE,
+				    "batch line %d: too many words", lineno);
+				goto fail;
+			}
+			argv[argc++] = t;
+		}
+		if (argc == 0 || argv[0][0] == '#')
+			continue;
+		if ((c = command_find(argv[0])) == NULL) {
+			error_set(err, ERR_USAGE, "batch line %d: unknown "
+			    "command \"%.40s\"", lineno, argv[0]);
+			goto fail;
+		}
+		if (command_check(c, argv + 1, argc - 1, err) == -1 ||
+		    c->run(p, argv + 1, argc - 1, o, err) == -1) {
+			error_prefix(err, "batch line %d", lineno);
+			goto fail;
+		}
+		if (command_flush(err) == -1)
+			goto fail;
+	}
+	if (ferror(in))
+		return error_set(err, ERR_IO, "stdin: %s", strerror(errno));
+	return 0;
+fail:
+	return -1;
+}
+
+int
+command_flush(struct error *err)
+{
+	if (fflush(stdout) == EOF || ferror(stdout))
+		return error_set(err, ERR_IO, "stdout: %s", strerror(errno));
+	return 0;
+}

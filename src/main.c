@@ -1,0 +1,403 @@
+/*
+ * main.c - the command line: options into a struct, then dispatch.
+ *
+ * The only file that prints errors and chooses the exit status.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "commands.h"
+#include "session.h"
+#include "tls.h"
+#include "util.h"
+
+struct options {
+	struct session_params	 sp;
+	struct cmd_opts		 co;
+	char			*url_host;	/* owned copies from a URL */
+	char			*url_user;
+	char			*url_port;
+};
+
+static const char *progname = "popfetch";
+static const char *errhost;	/* the host, once known, for messages */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: popfetch [options] [pop3s://user@host[:port]] command [args]\n"
+"commands: welcome capa stat list [N] uidl [N] top N LINES retr N\n"
+"          dele N... rset noop batch\n"
+"options:  --host HOST  -p, --port PORT  -u, --user USER  --url URL\n"
+"          --tls implicit|starttls|none  --ca-file FILE  --timeout SECONDS\n"
+"          --auth auto|user|apop|rpop  --allow-plaintext  --utf8\n"
+"          --password-command CMD  --password-file FILE  --netrc-file FILE\n"
+"          -d, --debug LEVEL  --json  -q, --quiet  -h, --help  -V, --version\n"
+"See popfetch(1).\n");
+}
+
+/* The one mapping from error classes to sysexits(3); see EXIT STATUS in
+ * popfetch(1). */
+static int
+exit_code(enum err_class c)
+{
+	switch (c) {
+	case ERR_NONE:		return 0;
+	case ERR_USAGE:		return EX_USAGE;
+	case ERR_NOHOST:	return EX_NOHOST;
+	case ERR_REFUSED:	return EX_UNAVAILABLE;
+	case ERR_CANTCREAT:	return EX_CANTCREAT;
+	case ERR_IO:		return EX_IOERR;
+	case ERR_TEMP:		return EX_TEMPFAIL;
+	case ERR_PROTO:		return EX_PROTOCOL;
+	case ERR_AUTH:		return EX_NOPERM;
+	case ERR_TLS:		return EX_NOPERM;
+	case ERR_CONFIG:	return EX_CONFIG;
+	case ERR_INSECURE:	return EX_CONFIG;
+	case ERR_SOFTWARE:	return EX_SOFTWARE;
+	}
+	return EX_SOFTWARE;
+}
+
+static int
+fail(const struct error *e)
+{
+	if (errhost != NULL)
+		fprintf(stderr, "%s: %s: %s\n", progname, errhost, e->msg);
+	else
+		fprintf(stderr, "%s: %s\n", progname, e->msg);
+	return exit_code(e->cls);
+}
+
+static void
+trace(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", line);
+}
+
+/* Decodes %XX escapes in place; -1 on a bad escape. */
+static int
+percent_decode(char *s)
+{
+	char *o = s, hex[3] = { 0, 0, 0 };
+
+	for (; *s != '\0'; s++) {
+		if (*s != '%') {
+			*o++ = *s;
+			continue;
+		}
+		if (s[1] == '\0' || s[2] == '\0')
+			return -1;
+		hex[0] = s[1];
+		hex[1] = s[2];
+		if (strspn(hex, "0123456789abcdefABCDEF") != 2)
+			return -1;
+		*o++ = (char)strtol(hex, NULL, 16);
+		s += 2;
+	}
+	*o = '\0';
+	return 0;
+}
+
+/* pop3s://[user@]host[:port][/] and pop3://...; host may be [v6]. */
+static int
+parse_url(struct options *o, const char *url, struct error *err)
+{
+	char *copy, *p, *at, *host, *port = NULL, *end;
+
+	if (strncasecmp(url, "pop3s://", 8) == 0) {
+		if (o->sp.tls == TLSMODE_DEFAULT)
+			o->sp.tls = TLSMODE_IMPLICIT;
+		p = copy = xstrdup(url + 8);
+	} else if (strncasecmp(url, "pop3://", 7) == 0) {
+		if (o->sp.tls == TLSMODE_DEFAULT)
+			o->sp.tls = TLSMODE_STARTTLS;
+		p = copy = xstrdup(url + 7);
+	} else
+		return error_set(err, ERR_USAGE, "%s: not a pop3:// or "
+		    "pop3s:// URL", url);
+	if ((end = strchr(p, '/')) != NULL) {
+		if (end[1] != '\0') {
+			free(copy);
+			return error_set(err, ERR_USAGE,
+			    "%s: a URL has no path here", url);
+		}
+		*end = '\0';
+	}
+	if ((at = strrchr(p, '@')) != NULL) {
+		*at = '\0';
+		if (strchr(p, ':') != NULL) {
+			free(copy);
+			return error_set(err, ERR_USAGE, "passwords are not "
+			    "accepted on the command line; see PASSWORDS in "
+			    "popfetch(1)");
+		}
+		if (percent_decode(p) == -1 || *p == '\0') {
+			free(copy);
+			return error_set(err, ERR_USAGE, "%s: bad user name",
+			    url);
+		}
+		o->url_user = xstrdup(p);
+		p = at + 1;
+	}
+	host = p;
+	if (*p == '[') {
+		host = p + 1;
+		if ((end = strchr(host, ']')) == NULL) {
+			free(copy);
+			return error_set(err, ERR_USAGE, "%s: bad host", url);
+		}
+		*end = '\0';
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0') {
+			free(copy);
+			return error_set(err, ERR_USAGE, "%s: bad host", url);
+		}
+	} else if ((end = strchr(p, ':')) != NULL) {
+		*end = '\0';
+		port = end + 1;
+	}
+	if (*host == '\0' || (port != NULL && *port == '\0')) {
+		free(copy);
+		return error_set(err, ERR_USAGE, "%s: bad URL", url);
+	}
+	o->url_host = xstrdup(host);
+	if (port != NULL)
+		o->url_port = xstrdup(port);
+	free(copy);
+	return 0;
+}
+
+static int
+check_port(const char *s, struct error *err)
+{
+	const char *errstr;
+
+	(void)strtonum(s, 1, 65535, &errstr);
+	if (errstr != NULL)
+		return error_set(err, ERR_USAGE, "port \"%s\" is %s", s,
+		    errstr);
+	return 0;
+}
+
+enum {
+	OPT_HOST = 256, OPT_URL, OPT_TLS, OPT_CAFILE, OPT_TIMEOUT, OPT_AUTH,
+	OPT_PLAINTEXT, OPT_UTF8, OPT_PWCMD, OPT_PWFILE, OPT_NETRC, OPT_JSON
+};
+
+static const struct option longopts[] = {
+	{ "host",		required_argument,	NULL, OPT_HOST },
+	{ "port",		required_argument,	NULL, 'p' },
+	{ "user",		required_argument,	NULL, 'u' },
+	{ "url",		required_argument,	NULL, OPT_URL },
+	{ "tls",		required_argument,	NULL, OPT_TLS },
+	{ "ca-file",		required_argument,	NULL, OPT_CAFILE },
+	{ "timeout",		required_argument,	NULL, OPT_TIMEOUT },
+	{ "auth",		required_argument,	NULL, OPT_AUTH },
+	{ "allow-plaintext",	no_argument,		NULL, OPT_PLAINTEXT },
+	{ "utf8",		no_argument,		NULL, OPT_UTF8 },
+	{ "password-command",	required_argument,	NULL, OPT_PWCMD },
+	{ "password-file",	required_argument,	NULL, OPT_PWFILE },
+	{ "netrc-file",		required_argument,	NULL, OPT_NETRC },
+	{ "debug",		required_argument,	NULL, 'd' },
+	{ "json",		no_argument,		NULL, OPT_JSON },
+	{ "quiet",		no_argument,		NULL, 'q' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ NULL,			0,			NULL, 0 }
+};
+
+static int
+parse_options(struct options *o, int argc, char **argv, struct error *err)
+{
+	const char *errstr, *url = NULL;
+	int ch;
+
+	o->sp.timeout = 60;
+	o->sp.trace = trace;
+	while ((ch = getopt_long(argc, argv, "p:u:d:qhV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case OPT_HOST:
+			o->sp.host = optarg;
+			break;
+		case 'p':
+			if (check_port(optarg, err) == -1)
+				return -1;
+			o->sp.port = optarg;
+			break;
+		case 'u':
+			o->sp.auth.user = optarg;
+			break;
+		case OPT_URL:
+			url = optarg;
+			break;
+		case OPT_TLS:
+			if (strcmp(optarg, "implicit") == 0)
+				o->sp.tls = TLSMODE_IMPLICIT;
+			else if (strcmp(optarg, "starttls") == 0)
+				o->sp.tls = TLSMODE_STARTTLS;
+			else if (strcmp(optarg, "none") == 0)
+				o->sp.tls = TLSMODE_NONE;
+			else
+				return error_set(err, ERR_USAGE, "--tls takes "
+				    "implicit, starttls or none");
+			break;
+		case OPT_CAFILE:
+			o->sp.tlsp.ca_file = optarg;
+			break;
+		case OPT_TIMEOUT:
+			o->sp.timeout = (int)strtonum(optarg, 1, 86400,
+			    &errstr);
+			if (errstr != NULL)
+				return error_set(err, ERR_USAGE, "timeout "
+				    "\"%s\" is %s (1 to 86400 seconds)",
+				    optarg, errstr);
+			break;
+		case OPT_AUTH:
+			if (strcmp(optarg, "auto") == 0)
+				o->sp.auth.method = AUTH_AUTO;
+			else if (strcmp(optarg, "user") == 0)
+				o->sp.auth.method = AUTH_USER;
+			else if (strcmp(optarg, "apop") == 0)
+				o->sp.auth.method = AUTH_APOP;
+			else if (strcmp(optarg, "rpop") == 0)
+				o->sp.auth.method = AUTH_RPOP;
+			else
+				return error_set(err, ERR_USAGE, "--auth "
+				    "takes auto, user, apop or rpop");
+			break;
+		case OPT_PLAINTEXT:
+			o->sp.auth.allow_plaintext = 1;
+			break;
+		case OPT_UTF8:
+			o->sp.utf8 = 1;
+			break;
+		case OPT_PWCMD:
+			o->sp.auth.cred.password_command = optarg;
+			break;
+		case OPT_PWFILE:
+			o->sp.auth.cred.password_file = optarg;
+			break;
+		case OPT_NETRC:
+			o->sp.auth.cred.netrc_file = optarg;
+			break;
+		case 'd':
+			o->sp.debug = (int)strtonum(optarg, 0, 2, &errstr);
+			if (errstr != NULL)
+				return error_set(err, ERR_USAGE, "debug level "
+				    "\"%s\" is %s (0, 1 or 2)", optarg,
+				    errstr);
+			break;
+		case OPT_JSON:
+			o->co.json = 1;
+			break;
+		case 'q':
+			o->co.quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("popfetch %s (GnuTLS %s)\n", POPFETCH_VERSION,
+			    tls_library_version());
+			exit(0);
+		default:
+			return error_set(err, ERR_USAGE,
+			    "try popfetch --help");
+		}
+	}
+	if (url == NULL && optind < argc && strstr(argv[optind], "://"))
+		url = argv[optind++];
+	if (url != NULL) {
+		if (parse_url(o, url, err) == -1)
+			return -1;
+		if (o->sp.host == NULL)
+			o->sp.host = o->url_host;
+		if (o->sp.auth.user == NULL)
+			o->sp.auth.user = o->url_user;
+		if (o->sp.port == NULL && o->url_port != NULL) {
+			if (check_port(o->url_port, err) == -1)
+				return -1;
+			o->sp.port = o->url_port;
+		}
+	}
+	if (o->sp.host == NULL || *o->sp.host == '\0')
+		return error_set(err, ERR_USAGE, "no host given (use --host "
+		    "or a pop3s:// URL)");
+	o->sp.auth.host = o->sp.host;
+	o->sp.tlsp.server_name = o->sp.host;
+	return 0;
+}
+
+static int
+run(struct options *o, int argc, char **argv, struct error *err)
+{
+	const struct command *c = NULL;
+	struct session *s;
+	struct error qerr;
+	int batch = 0, r;
+
+	if (argc == 0)
+		return error_set(err, ERR_USAGE, "no command given; try "
+		    "popfetch --help");
+	if (strcasecmp(argv[0], "batch") == 0) {
+		if (argc > 1)
+			return error_set(err, ERR_USAGE, "usage: batch");
+		batch = 1;
+	} else if ((c = command_find(argv[0])) == NULL)
+		return error_set(err, ERR_USAGE, "unknown command \"%.40s\"; "
+		    "try popfetch --help", argv[0]);
+	else if (command_check(c, argv + 1, argc - 1, err) == -1)
+		return -1;
+
+	errhost = o->sp.host;
+	if ((s = session_open(&o->sp, batch || c->login, err)) == NULL)
+		return -1;
+	if (batch)
+		r = command_batch(session_pop3(s), stdin, &o->co, err);
+	else
+		r = c->run(session_pop3(s), argv + 1, argc - 1, &o->co, err);
+	if (r == 0)
+		r = command_flush(err);
+	if (r == -1) {
+		/* Commit nothing a failed command or batch deleted. */
+		if (err->cls == ERR_TEMP || err->cls == ERR_PROTO) {
+			session_abort(s);
+			return -1;
+		}
+		if (pop3_state(session_pop3(s)) == POP3_TRANSACTION)
+			(void)pop3_rset(session_pop3(s), &qerr);
+		(void)session_quit(s, &qerr);
+		return -1;
+	}
+	return session_quit(s, err);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct error e = { ERR_NONE, "" };
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (parse_options(&o, argc, argv, &e) == -1)
+		return fail(&e);
+	r = run(&o, argc - optind, argv + optind, &e);
+	if (r == -1)
+		r = fail(&e);
+	free(o.url_host);
+	free(o.url_user);
+	free(o.url_port);
+	return r;
+}

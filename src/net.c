@@ -1,0 +1,312 @@
+/*
+ * net.c - TCP connections with timeouts and a read buffer.
+ *
+ * Timeouts: connect() runs non-blocking under poll(); afterwards the
+ * socket is blocking with SO_RCVTIMEO and SO_SNDTIMEO, so that every
+ * read and write, including those GnuTLS makes, ends after the timeout.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net.h"
+
+struct net {
+	int		 fd;
+	int		 timeout;
+	struct tls	*tls;
+	size_t		 start;		/* first unread byte */
+	size_t		 end;		/* one past the last received byte */
+	char		 buf[NET_BUFSIZE + 1];
+};
+
+static int
+connect_one(const struct addrinfo *ai, int timeout, int *errp)
+{
+	struct timeval tv;
+	struct pollfd pfd;
+	socklen_t sl;
+	int fd, flags, r, e = 0, one = 1;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+	    ai->ai_protocol);
+	if (fd == -1) {
+		*errp = errno;
+		return -1;
+	}
+	flags = fcntl(fd, F_GETFL);
+	(void)fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+	if (r == -1 && errno != EINPROGRESS) {
+		*errp = errno;
+		close(fd);
+		return -1;
+	}
+	if (r == -1) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		do {
+			r = poll(&pfd, 1, timeout * 1000);
+		} while (r == -1 && errno == EINTR);
+		if (r == 0) {
+			*errp = ETIMEDOUT;
+			close(fd);
+			return -1;
+		}
+		sl = sizeof(e);
+		if (r == -1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == -1 ||
+		    e != 0) {
+			*errp = e != 0 ? e : errno;
+			close(fd);
+			return -1;
+		}
+	}
+	(void)fcntl(fd, F_SETFL, flags);
+	tv.tv_sec = timeout;
+	tv.tv_usec = 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+struct net *
+net_connect(const char *host, const char *port, int timeout,
+    struct error *err)
+{
+	struct addrinfo hints, *res, *ai;
+	struct net *n;
+	int fd = -1, e = 0, r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	r = getaddrinfo(host, port, &hints, &res);
+	if (r != 0) {
+		if (r == EAI_AGAIN)
+			error_set(err, ERR_TEMP, "cannot resolve host: %s",
+			    gai_strerror(r));
+		else if (r == EAI_SERVICE)
+			error_set(err, ERR_USAGE, "bad port %s", port);
+		else if (r == EAI_SYSTEM)
+			error_set(err, ERR_TEMP, "cannot resolve host: %s",
+			    strerror(errno));
+		else
+			error_set(err, ERR_NOHOST, "host not found: %s",
+			    gai_strerror(r));
+		return NULL;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if ((fd = connect_one(ai, timeout, &e)) != -1)
+			break;
+	freeaddrinfo(res);
+	if (fd == -1) {
+		error_set(err, ERR_TEMP, "cannot connect to port %s: %s", port,
+		    e == ETIMEDOUT ? "connection timed out" : strerror(e));
+		return NULL;
+	}
+	n = xcalloc(1, sizeof(*n));
+	n->fd = fd;
+	n->timeout = timeout;
+	return n;
+}
+
+int
+net_starttls(struct net *n, const struct tls_params *p, struct error *err)
+{
+	char c;
+
+	/* RFC 2595 section 3.1 and RFC 8314: whatever arrived after the +OK
+	 * to STLS and before the handshake is plaintext an attacker may have
+	 * injected; it must never be read as if TLS protected it. */
+	if (n->end > n->start ||
+	    recv(n->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+		return error_set(err, ERR_TLS, "the server sent data before "
+		    "the TLS handshake (possible injection attack)");
+	n->start = n->end = 0;
+	if ((n->tls = tls_start(n->fd, p, n->timeout, err)) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+net_is_tls(const struct net *n)
+{
+	return n->tls != NULL;
+}
+
+const char *
+net_security(struct net *n, char *buf, size_t len)
+{
+	if (n->tls == NULL) {
+		(void)snprintf(buf, len, "plain");
+		return buf;
+	}
+	return tls_description(n->tls, buf, len);
+}
+
+int
+net_write(struct net *n, const void *buf, size_t len, struct error *err)
+{
+	const char *p = buf;
+	ssize_t r;
+
+	if (n->tls != NULL)
+		return tls_write(n->tls, buf, len, err);
+	while (len > 0) {
+		r = send(n->fd, p, len, MSG_NOSIGNAL);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return error_set(err, ERR_TEMP, "write failed: %s",
+			    errno == EAGAIN ? "timed out" : strerror(errno));
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Reads more bytes after n->end; returns bytes read, 0 at end of stream. */
+static ssize_t
+fill(struct net *n, struct error *err)
+{
+	ssize_t r;
+
+	if (n->start > 0 && n->start == n->end)
+		n->start = n->end = 0;
+	if (n->tls != NULL)
+		return tls_read(n->tls, n->buf + n->end, NET_BUFSIZE - n->end,
+		    err);
+	do {
+		r = recv(n->fd, n->buf + n->end, NET_BUFSIZE - n->end, 0);
+	} while (r == -1 && errno == EINTR);
+	if (r == -1)
+		return error_set(err, ERR_TEMP, "read failed: %s",
+		    errno == EAGAIN ? "timed out" : strerror(errno));
+	return r;
+}
+
+/* Moves the unread bytes to the front of the buffer. */
+static void
+compact(struct net *n)
+{
+	if (n->start > 0) {
+		memmove(n->buf, n->buf + n->start, n->end - n->start);
+		n->end -= n->start;
+		n->start = 0;
+	}
+}
+
+static int
+read_more(struct net *n, struct error *err)
+{
+	ssize_t r;
+
+	if (n->end == NET_BUFSIZE)
+		compact(n);
+	r = fill(n, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return error_set(err, ERR_TEMP,
+		    "the server closed the connection");
+	n->end += (size_t)r;
+	return 0;
+}
+
+int
+net_getline(struct net *n, char **line, size_t *len, size_t max,
+    struct error *err)
+{
+	char *lf;
+	size_t scanned = 0, l;
+
+	if (max > NET_BUFSIZE / 2)
+		max = NET_BUFSIZE / 2;
+	for (;;) {
+		lf = memchr(n->buf + n->start + scanned, '\n',
+		    n->end - n->start - scanned);
+		if (lf != NULL)
+			break;
+		scanned = n->end - n->start;
+		if (scanned > max + 1)
+			return error_set(err, ERR_PROTO,
+			    "the server sent a line longer than %zu bytes",
+			    max);
+		if (read_more(n, err) == -1)
+			return -1;
+	}
+	*line = n->buf + n->start;
+	l = (size_t)(lf - *line);
+	n->start += l + 1;
+	if (l > 0 && (*line)[l - 1] == '\r')
+		l--;
+	if (l > max)
+		return error_set(err, ERR_PROTO,
+		    "the server sent a line longer than %zu bytes", max);
+	(*line)[l] = '\0';
+	*len = l;
+	return 0;
+}
+
+int
+net_getchunk(struct net *n, char **data, size_t *len, int *eol,
+    struct error *err)
+{
+	char *lf;
+	size_t scanned = 0, avail;
+
+	for (;;) {
+		avail = n->end - n->start;
+		lf = memchr(n->buf + n->start + scanned, '\n', avail - scanned);
+		if (lf != NULL) {
+			*data = n->buf + n->start;
+			*len = (size_t)(lf - *data) + 1;
+			*eol = 1;
+			n->start += *len;
+			return 0;
+		}
+		if (avail >= NET_BUFSIZE / 2) {
+			/* A long line: hand over what we have, but never a
+			 * CR whose LF may follow. */
+			*data = n->buf + n->start;
+			*len = avail;
+			if ((*data)[avail - 1] == '\r')
+				(*len)--;
+			*eol = 0;
+			n->start += *len;
+			return 0;
+		}
+		scanned = avail;
+		if (read_more(n, err) == -1)
+			return -1;
+	}
+}
+
+size_t
+net_buffered(const struct net *n)
+{
+	return n->end - n->start + (n->tls != NULL ? tls_pending(n->tls) : 0);
+}
+
+void
+net_close(struct net *n)
+{
+	if (n == NULL)
+		return;
+	tls_free(n->tls);
+	(void)close(n->fd);
+	free(n);
+}

@@ -1,0 +1,66 @@
+/*
+ * net.h - a TCP connection with a read buffer, plain or TLS.
+ *
+ * Every read and write is bounded by the timeout given to net_connect.
+ */
+#ifndef NET_H
+#define NET_H
+
+#include <stddef.h>
+
+#include "tls.h"
+#include "util.h"
+
+/* Reads happen in blocks of this size; longer lines come in pieces. */
+#define NET_BUFSIZE	65536
+
+struct net;
+
+/*
+ * Resolves host and tries each address in turn (IPv6 and IPv4) until one
+ * connects within timeout seconds.  Returns a connection owned by the
+ * caller, or NULL with err: ERR_NOHOST (no such host), ERR_TEMP
+ * (refused, unreachable, timed out), ERR_USAGE (bad port).
+ */
+struct net	*net_connect(const char *host, const char *port, int timeout,
+		    struct error *);
+
+/* Starts TLS on the connection; fails with ERR_TLS if the server has
+ * already sent bytes we have not read (they would be unauthenticated),
+ * or with the errors of tls_start. */
+int		 net_starttls(struct net *, const struct tls_params *,
+		    struct error *);
+
+int		 net_is_tls(const struct net *);
+/* The negotiated TLS parameters, or "plain". */
+const char	*net_security(struct net *, char *, size_t);
+
+/* Writes all of buf; -1 with ERR_TEMP on failure or timeout. */
+int		 net_write(struct net *, const void *, size_t, struct error *);
+
+/*
+ * Reads one line of at most max bytes (not counting CRLF or LF).  On
+ * success *line points to it, NUL-terminated and without its line end,
+ * valid until the next read.  -1 with ERR_PROTO for a longer line,
+ * ERR_TEMP for a closed connection or timeout.
+ */
+int		 net_getline(struct net *, char **line, size_t *len, size_t max,
+		    struct error *);
+
+/*
+ * Reads the next piece of the stream: a whole line including its LF
+ * (*eol = 1), or, for a line longer than half the buffer, the part
+ * received so far (*eol = 0; a trailing CR is held back so that CRLF is
+ * never split).  The data stays valid until the next read.  Errors as
+ * for net_getline.
+ */
+int		 net_getchunk(struct net *, char **data, size_t *len, int *eol,
+		    struct error *);
+
+/* Bytes received and not yet consumed. */
+size_t		 net_buffered(const struct net *);
+
+/* Closes the connection (TLS close_notify first) and frees it. */
+void		 net_close(struct net *);
+
+#endif

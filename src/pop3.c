@@ -1,0 +1,830 @@
+/*
+ * pop3.c - POP3 protocol primitives.
+ *
+ * Implements the client side of:
+ *   RFC 1939  Post Office Protocol - Version 3 (states, commands, replies,
+ *             dot-stuffing, APOP timestamps)
+ *   RFC 2449  POP3 Extension Mechanism (CAPA, response codes)
+ *   RFC 2595  STLS
+ *   RFC 5034  AUTH (the continuation lines; mechanisms live in auth.c)
+ *   RFC 6856  UTF8
+ *
+ * Every line from the server is bounded (POP3_LINE_MAX) and every number
+ * is parsed with overflow checks.  Bodies are never held whole: each
+ * line (or piece of a very long line) goes to the caller's sink as soon
+ * as it is read.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pop3.h"
+
+#define S_AUTH	(1 << POP3_AUTHORIZATION)
+#define S_TRANS	(1 << POP3_TRANSACTION)
+
+/* Which states accept a command, and how many of its words a trace may
+ * show (the rest are secret).  -1: all. */
+static const struct cmdinfo {
+	const char	*name;
+	unsigned	 states;
+	int		 shown;
+} cmdtab[] = {
+	{ "USER",	S_AUTH,			-1 },
+	{ "PASS",	S_AUTH,			1 },
+	{ "APOP",	S_AUTH,			2 },
+	{ "RPOP",	S_AUTH,			-1 },
+	{ "AUTH",	S_AUTH,			2 },
+	{ "STLS",	S_AUTH,			-1 },
+	{ "UTF8",	S_AUTH,			-1 },
+	{ "CAPA",	S_AUTH | S_TRANS,	-1 },
+	{ "QUIT",	S_AUTH | S_TRANS,	-1 },
+	{ "STAT",	S_TRANS,		-1 },
+	{ "LIST",	S_TRANS,		-1 },
+	{ "UIDL",	S_TRANS,		-1 },
+	{ "RETR",	S_TRANS,		-1 },
+	{ "TOP",	S_TRANS,		-1 },
+	{ "DELE",	S_TRANS,		-1 },
+	{ "RSET",	S_TRANS,		-1 },
+	{ "NOOP",	S_TRANS,		-1 },
+};
+
+struct pop3 {
+	struct net		*net;
+	enum pop3_state		 state;
+	struct pop3_capa	 capa;
+	char			*welcome;
+	char			*timestamp;
+	char			*reply;		/* text of the last status */
+	int			 trace_level;
+	pop3_tracer		*trace;
+	void			*trace_arg;
+	char			 lastcmd[128];	/* redacted, for traces */
+};
+
+static const struct cmdinfo *
+cmd_lookup(const char *line)
+{
+	size_t i, n = strcspn(line, " ");
+
+	for (i = 0; i < sizeof(cmdtab) / sizeof(cmdtab[0]); i++)
+		if (strlen(cmdtab[i].name) == n &&
+		    strncmp(cmdtab[i].name, line, n) == 0)
+			return &cmdtab[i];
+	return NULL;
+}
+
+/* Copies line into buf with all words past the shown ones as "****". */
+static void
+redact(const char *line, int shown, char *buf, size_t len)
+{
+	const char *p = line;
+	int w;
+
+	if (shown < 0) {
+		vis_text(buf, len, line, strlen(line));
+		return;
+	}
+	for (w = 0; w < shown && *p != '\0'; w++) {
+		p += strcspn(p, " ");
+		p += strspn(p, " ");
+	}
+	if (*p == '\0') {
+		vis_text(buf, len, line, strlen(line));
+		return;
+	}
+	vis_text(buf, len, line, (size_t)(p - line));
+	(void)strlcat(buf, "****", len);
+}
+
+static void
+tracef(struct pop3 *p, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	p->trace(p->trace_arg, buf);
+}
+
+static void
+trace_received(struct pop3 *p, const char *data, size_t len)
+{
+	char buf[512];
+
+	if (p->trace_level < 2 || p->trace == NULL)
+		return;
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		len--;
+	tracef(p, "< %s", vis_text(buf, sizeof(buf), data, len));
+}
+
+struct pop3 *
+pop3_new(struct net *net)
+{
+	struct pop3 *p = xcalloc(1, sizeof(*p));
+
+	p->net = net;
+	p->state = POP3_AUTHORIZATION;
+	p->reply = xstrdup("");
+	return p;
+}
+
+void
+pop3_free(struct pop3 *p)
+{
+	if (p == NULL)
+		return;
+	net_close(p->net);
+	pop3_capa_clear(&p->capa);
+	free(p->welcome);
+	free(p->timestamp);
+	free(p->reply);
+	free(p);
+}
+
+void
+pop3_set_trace(struct pop3 *p, int level, pop3_tracer *fn, void *arg)
+{
+	p->trace_level = level;
+	p->trace = fn;
+	p->trace_arg = arg;
+}
+
+enum pop3_state
+pop3_state(const struct pop3 *p)
+{
+	return p->state;
+}
+
+struct net *
+pop3_net(struct pop3 *p)
+{
+	return p->net;
+}
+
+const char *
+pop3_welcome(const struct pop3 *p)
+{
+	return p->welcome != NULL ? p->welcome : "";
+}
+
+const char *
+pop3_timestamp(const struct pop3 *p)
+{
+	return p->timestamp;
+}
+
+const struct pop3_capa *
+pop3_capabilities(const struct pop3 *p)
+{
+	return &p->capa;
+}
+
+const char *
+pop3_reply_text(const struct pop3 *p)
+{
+	return p->reply;
+}
+
+/*
+ * Parsers.  They see untrusted bytes and must accept any input without
+ * reading past len.
+ */
+
+int
+pop3_parse_status(const char *s, size_t len, struct pop3_status *st)
+{
+	size_t off, end;
+
+	memset(st, 0, sizeof(*st));
+	if (len >= 3 && memcmp(s, "+OK", 3) == 0) {
+		st->ok = 1;
+		off = 3;
+	} else if (len >= 4 && memcmp(s, "-ERR", 4) == 0) {
+		st->ok = 0;
+		off = 4;
+	} else if (len >= 1 && s[0] == '+' && (len == 1 || s[1] == ' ')) {
+		/* RFC 5034 continuation: "+ base64" or a bare "+". */
+		st->ok = 2;
+		st->text_off = len > 1 ? 2 : 1;
+		return 0;
+	} else
+		return -1;
+	if (off < len && s[off] != ' ')
+		return -1;
+	while (off < len && s[off] == ' ')
+		off++;
+	/* RFC 2449 section 8: "[" code "]" at the start of the text. */
+	if (off < len && s[off] == '[') {
+		for (end = off + 1; end < len && s[end] != ']'; end++)
+			if (!isgraph((unsigned char)s[end]) || s[end] == '[')
+				break;
+		if (end < len && s[end] == ']' && end - off - 1 > 0 &&
+		    end - off - 1 < sizeof(st->code)) {
+			memcpy(st->code, s + off + 1, end - off - 1);
+			st->code[end - off - 1] = '\0';
+			off = end + 1;
+			while (off < len && s[off] == ' ')
+				off++;
+		}
+	}
+	st->text_off = off;
+	return 0;
+}
+
+/* Reads a run of digits at s[*off] as a number within max. */
+static int
+take_number(const char *s, size_t len, size_t *off, unsigned long long max,
+    unsigned long long *out)
+{
+	size_t start = *off, i = *off;
+
+	while (i < len && isdigit((unsigned char)s[i]))
+		i++;
+	if (i == start)
+		return -1;
+	if (parse_u64(s + start, i - start, max, out) == -1)
+		return -1;
+	*off = i;
+	return 0;
+}
+
+static int
+take_spaces(const char *s, size_t len, size_t *off)
+{
+	size_t start = *off;
+
+	while (*off < len && s[*off] == ' ')
+		(*off)++;
+	return *off > start ? 0 : -1;
+}
+
+/* "count octets" with optional further text (RFC 1939 section 5). */
+int
+pop3_parse_stat(const char *s, size_t len, unsigned long *count,
+    unsigned long long *octets)
+{
+	unsigned long long c, o;
+	size_t off = 0;
+
+	if (take_number(s, len, &off, POP3_MSG_MAX, &c) == -1 ||
+	    take_spaces(s, len, &off) == -1 ||
+	    take_number(s, len, &off, (unsigned long long)INT64_MAX, &o) == -1)
+		return -1;
+	if (off < len && s[off] != ' ')
+		return -1;
+	*count = (unsigned long)c;
+	*octets = o;
+	return 0;
+}
+
+/* A scan listing: "num size", further text allowed after a space. */
+int
+pop3_parse_scan(const char *s, size_t len, unsigned long *num,
+    unsigned long long *size)
+{
+	unsigned long long n, z;
+	size_t off = 0;
+
+	if (take_number(s, len, &off, POP3_MSG_MAX, &n) == -1 || n == 0 ||
+	    take_spaces(s, len, &off) == -1 ||
+	    take_number(s, len, &off, (unsigned long long)INT64_MAX, &z) == -1)
+		return -1;
+	if (off < len && s[off] != ' ')
+		return -1;
+	*num = (unsigned long)n;
+	*size = z;
+	return 0;
+}
+
+/*
+ * A unique-id listing: "num uid".  RFC 1939 limits the uid to 1-70
+ * printable characters; servers are not trusted to keep that, so any
+ * non-empty rest of the line (spaces and controls too, but no NUL) is
+ * taken as the uid, and the caller never uses it in a path.
+ */
+int
+pop3_parse_uid(const char *s, size_t len, unsigned long *num,
+    size_t *uidoff)
+{
+	unsigned long long n;
+	size_t off = 0;
+
+	if (take_number(s, len, &off, POP3_MSG_MAX, &n) == -1 || n == 0 ||
+	    take_spaces(s, len, &off) == -1 || off >= len ||
+	    memchr(s + off, '\0', len - off) != NULL)
+		return -1;
+	*num = (unsigned long)n;
+	*uidoff = off;
+	return 0;
+}
+
+void
+pop3_capa_clear(struct pop3_capa *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlines; i++)
+		free(c->lines[i]);
+	free(c->lines);
+	free(c->sasl);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+word_is(const char *s, size_t len, const char *w)
+{
+	return strlen(w) == len && strncasecmp(s, w, len) == 0;
+}
+
+void
+pop3_parse_capa_line(struct pop3_capa *c, const char *s, size_t len)
+{
+	static const struct {
+		const char	*name;
+		unsigned	 flag;
+	} names[] = {
+		{ "TOP", CAPA_TOP }, { "USER", CAPA_USER },
+		{ "UIDL", CAPA_UIDL }, { "PIPELINING", CAPA_PIPELINING },
+		{ "STLS", CAPA_STLS }, { "UTF8", CAPA_UTF8 },
+		{ "RESP-CODES", CAPA_RESP_CODES },
+		{ "AUTH-RESP-CODE", CAPA_AUTH_RESP_CODE },
+		{ "SASL", CAPA_SASL }, { "EXPIRE", CAPA_EXPIRE },
+		{ "LOGIN-DELAY", CAPA_LOGIN_DELAY },
+		{ "IMPLEMENTATION", CAPA_IMPLEMENTATION },
+	};
+	size_t i, wl;
+
+	if (memchr(s, '\0', len) != NULL)
+		return;
+	c->lines = xreallocarray(c->lines, c->nlines + 1, sizeof(char *));
+	c->lines[c->nlines++] = xstrndup(s, len);
+	wl = 0;
+	while (wl < len && s[wl] != ' ')
+		wl++;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (word_is(s, wl, names[i].name))
+			c->flags |= names[i].flag;
+	if (word_is(s, wl, "SASL") && wl < len) {
+		free(c->sasl);
+		c->sasl = xstrndup(s + wl + 1, len - wl - 1);
+	}
+}
+
+int
+pop3_unstuff_chunk(struct pop3_unstuff *u, char *d, size_t len, int eol,
+    pop3_sink *sink, void *arg, struct error *err)
+{
+	if (u->bol && len > 0 && d[0] == '.') {
+		if (eol && (len == 2 || (len == 3 && d[1] == '\r'))) {
+			u->done = 1;
+			return 0;
+		}
+		/* RFC 1939 section 3: a leading "." was doubled. */
+		d++;
+		len--;
+	}
+	/* CRLF becomes LF; a bare LF is taken as a line end as well. */
+	if (eol && len >= 2 && d[len - 2] == '\r') {
+		d[len - 2] = '\n';
+		len--;
+	}
+	u->bol = eol;
+	if (len == 0 || sink == NULL)
+		return 0;
+	return sink(arg, d, len, err);
+}
+
+/*
+ * Writing commands and reading replies.
+ */
+
+static int
+send_line(struct pop3 *p, const char *line, struct error *err)
+{
+	const struct cmdinfo *ci = cmd_lookup(line);
+	char buf[POP3_LINE_MAX + 3];
+	size_t n;
+
+	if (strpbrk(line, "\r\n") != NULL)
+		return error_set(err, ERR_USAGE,
+		    "refusing to send a command containing CR or LF");
+	if (ci != NULL && !(ci->states & (1u << p->state)))
+		return error_set(err, ERR_SOFTWARE, "%s is not allowed in the "
+		    "%s state", ci->name, p->state == POP3_AUTHORIZATION ?
+		    "AUTHORIZATION" : p->state == POP3_TRANSACTION ?
+		    "TRANSACTION" : "UPDATE");
+	redact(line, ci != NULL ? ci->shown : 0, p->lastcmd,
+	    sizeof(p->lastcmd));
+	if (p->trace != NULL && p->trace_level >= 2)
+		tracef(p, "> %s", p->lastcmd);
+	n = strlen(line);
+	if (n + 2 >= sizeof(buf))
+		return error_set(err, ERR_USAGE, "command too long");
+	memcpy(buf, line, n);
+	memcpy(buf + n, "\r\n", 2);
+	n += 2;
+	if (net_write(p->net, buf, n, err) == -1) {
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+static enum err_class
+code_class(const char *code, enum err_class dflt)
+{
+	if (strcasecmp(code, "AUTH") == 0)
+		return ERR_AUTH;
+	if (strcasecmp(code, "SYS/TEMP") == 0 ||
+	    strcasecmp(code, "IN-USE") == 0 ||
+	    strcasecmp(code, "LOGIN-DELAY") == 0)
+		return ERR_TEMP;
+	if (strcasecmp(code, "SYS/PERM") == 0)
+		return ERR_REFUSED;
+	return dflt;
+}
+
+/*
+ * Reads one status line.  Returns 1 for +OK, 2 for a "+ " continuation
+ * (only when allowed), -1 with err for -ERR or garbage.
+ */
+static int
+read_status(struct pop3 *p, enum err_class dflt, int allow_cont,
+    struct error *err)
+{
+	struct pop3_status st;
+	char vis[512], *line;
+	size_t len;
+
+	if (net_getline(p->net, &line, &len, POP3_LINE_MAX, err) == -1)
+		return error_prefix(err, "%s", p->lastcmd[0] ? p->lastcmd :
+		    "greeting");
+	if (p->trace != NULL && p->trace_level >= 2)
+		tracef(p, "< %s", vis_text(vis, sizeof(vis), line, len));
+	else if (p->trace != NULL && p->trace_level == 1)
+		tracef(p, "%s -> %s", p->lastcmd[0] ? p->lastcmd : "greeting",
+		    vis_text(vis, sizeof(vis), line, len > 160 ? 160 : len));
+	if (pop3_parse_status(line, len, &st) == -1 ||
+	    (st.ok == 2 && !allow_cont))
+		return error_set(err, ERR_PROTO, "%s: unexpected reply \"%s\"",
+		    p->lastcmd[0] ? p->lastcmd : "greeting",
+		    vis_text(vis, 120, line, len));
+	free(p->reply);
+	p->reply = xstrndup(line + st.text_off, len - st.text_off);
+	if (p->welcome == NULL) {
+		/* The greeting, escaped once here since it may hold NULs. */
+		size_t wl = 4 * (len - st.text_off) + 4;
+
+		p->welcome = xmalloc(wl);
+		vis_text(p->welcome, wl, line + st.text_off, len - st.text_off);
+	}
+	if (st.ok == 0) {
+		vis_text(vis, sizeof(vis), line, len);
+		return error_set(err, code_class(st.code, dflt), "%s: %s",
+		    p->lastcmd[0] ? p->lastcmd : "greeting", vis);
+	}
+	return st.ok;
+}
+
+/* Streams a multi-line body to sink; after a sink failure the rest of
+ * the body is read and dropped so the session stays usable. */
+static int
+read_body(struct pop3 *p, pop3_sink *sink, void *arg, struct error *err)
+{
+	struct pop3_unstuff u = { 1, 0 };
+	struct error serr = { ERR_NONE, "" };
+	int failed = 0, eol;
+	size_t len;
+	char *d;
+
+	while (!u.done) {
+		if (net_getchunk(p->net, &d, &len, &eol, err) == -1) {
+			if (!failed)
+				error_prefix(err, "%s", p->lastcmd);
+			return -1;
+		}
+		if (u.bol)
+			trace_received(p, d, len);
+		if (pop3_unstuff_chunk(&u, d, len, eol, failed ? NULL : sink,
+		    arg, &serr) == -1)
+			failed = 1;
+	}
+	if (failed) {
+		*err = serr;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+vcommand(struct pop3 *p, enum err_class dflt, struct error *err,
+    const char *fmt, va_list ap)
+{
+	char line[POP3_LINE_MAX];
+	int r;
+
+	r = vsnprintf(line, sizeof(line), fmt, ap);
+	if (r < 0 || (size_t)r >= sizeof(line))
+		return error_set(err, ERR_USAGE, "command too long");
+	r = send_line(p, line, err);
+	explicit_bzero(line, sizeof(line));
+	if (r == -1)
+		return -1;
+	return read_status(p, dflt, 0, err) == -1 ? -1 : 0;
+}
+
+int
+pop3_command(struct pop3 *p, enum err_class dflt, struct error *err,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vcommand(p, dflt, err, fmt, ap);
+	va_end(ap);
+	if (r == 0 && p->state == POP3_AUTHORIZATION &&
+	    (strncmp(fmt, "PASS ", 5) == 0 || strncmp(fmt, "APOP ", 5) == 0 ||
+	    strncmp(fmt, "RPOP ", 5) == 0 || strncmp(fmt, "AUTH ", 5) == 0))
+		p->state = POP3_TRANSACTION;
+	return r;
+}
+
+int
+pop3_sasl_line(struct pop3 *p, const char *line, struct error *err)
+{
+	char buf[8192];
+	size_t n = strlen(line);
+	int r;
+
+	if (strpbrk(line, "\r\n") != NULL || n + 2 > sizeof(buf))
+		return error_set(err, ERR_USAGE, "bad SASL response");
+	(void)strlcpy(p->lastcmd, "****", sizeof(p->lastcmd));
+	if (p->trace != NULL && p->trace_level >= 2)
+		tracef(p, "> ****");
+	memcpy(buf, line, n);
+	memcpy(buf + n, "\r\n", 2);
+	r = net_write(p->net, buf, n + 2, err);
+	explicit_bzero(buf, sizeof(buf));
+	if (r == -1)
+		return -1;
+	r = read_status(p, ERR_AUTH, 1, err);
+	if (r == 1) {
+		p->state = POP3_TRANSACTION;
+		return 0;
+	}
+	return r == 2 ? 1 : -1;
+}
+
+int
+pop3_greeting(struct pop3 *p, struct error *err)
+{
+	const char *lt, *gt;
+
+	p->lastcmd[0] = '\0';
+	if (read_status(p, ERR_REFUSED, 0, err) == -1)
+		return -1;
+	/* RFC 1939 section 7: the APOP timestamp is a msg-id, "<...>". */
+	if ((lt = strchr(p->reply, '<')) != NULL &&
+	    (gt = strchr(lt, '>')) != NULL && gt - lt > 2 && gt - lt < 256 &&
+	    strcspn(lt, " \t") > (size_t)(gt - lt))
+		p->timestamp = xstrndup(lt, (size_t)(gt - lt) + 1);
+	return 0;
+}
+
+/* Reads the lines of a multi-line reply one by one into fn. */
+static int
+read_lines(struct pop3 *p, int (*fn)(void *, const char *, size_t,
+    struct error *), void *arg, struct error *err)
+{
+	struct error ferr = { ERR_NONE, "" };
+	char *line;
+	size_t len;
+	int failed = 0;
+
+	for (;;) {
+		if (net_getline(p->net, &line, &len, POP3_LINE_MAX, err) == -1)
+			return error_prefix(err, "%s", p->lastcmd);
+		trace_received(p, line, len);
+		if (line[0] == '.') {
+			if (len == 1)
+				break;
+			line++;
+			len--;
+		}
+		if (!failed && fn(arg, line, len, &ferr) == -1)
+			failed = 1;
+	}
+	if (failed) {
+		*err = ferr;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+capa_line(void *arg, const char *line, size_t len, struct error *err)
+{
+	struct pop3_capa *c = arg;
+
+	if (c->nlines >= 256)
+		return error_set(err, ERR_PROTO,
+		    "CAPA: more than 256 capabilities");
+	pop3_parse_capa_line(c, line, len);
+	return 0;
+}
+
+int
+pop3_capa(struct pop3 *p, struct error *err)
+{
+	struct error e;
+
+	pop3_capa_clear(&p->capa);
+	if (send_line(p, "CAPA", err) == -1)
+		return -1;
+	if (read_status(p, ERR_REFUSED, 0, &e) == -1) {
+		if (e.cls == ERR_REFUSED)
+			return 0;	/* an RFC 1939 server without CAPA */
+		*err = e;
+		return -1;
+	}
+	if (read_lines(p, capa_line, &p->capa, err) == -1)
+		return -1;
+	p->capa.known = 1;
+	return 0;
+}
+
+int
+pop3_stls(struct pop3 *p, const struct tls_params *tp, struct error *err)
+{
+	if (pop3_command(p, ERR_REFUSED, err, "STLS") == -1)
+		return -1;
+	if (net_starttls(p->net, tp, err) == -1)
+		return -1;
+	/* RFC 2595 section 4: forget what was learnt before TLS. */
+	pop3_capa_clear(&p->capa);
+	return 0;
+}
+
+int
+pop3_stat(struct pop3 *p, unsigned long *count, unsigned long long *octets,
+    struct error *err)
+{
+	if (pop3_command(p, ERR_REFUSED, err, "STAT") == -1)
+		return -1;
+	if (pop3_parse_stat(p->reply, strlen(p->reply), count, octets) == -1)
+		return error_set(err, ERR_PROTO, "STAT: malformed reply");
+	return 0;
+}
+
+struct listing {
+	struct pop3_msg	*msgs;
+	size_t		 n;
+	int		 uidl;
+};
+
+static int
+listing_add(struct listing *l, const char *line, size_t len,
+    struct error *err)
+{
+	struct pop3_msg m = { 0, 0, NULL };
+	size_t off;
+
+	if (l->uidl) {
+		if (pop3_parse_uid(line, len, &m.num, &off) == -1)
+			return error_set(err, ERR_PROTO,
+			    "UIDL: malformed line");
+	} else if (pop3_parse_scan(line, len, &m.num, &m.size) == -1)
+		return error_set(err, ERR_PROTO, "LIST: malformed line");
+	/* Listings come in ascending order; anything else means repeated
+	 * numbers or a confused server. */
+	if (l->n > 0 && m.num <= l->msgs[l->n - 1].num)
+		return error_set(err, ERR_PROTO, "%s: message %lu listed out "
+		    "of order or twice", l->uidl ? "UIDL" : "LIST", m.num);
+	if (l->uidl)
+		m.uid = xstrndup(line + off, len - off);
+	l->msgs = xreallocarray(l->msgs, l->n + 1, sizeof(*l->msgs));
+	l->msgs[l->n++] = m;
+	return 0;
+}
+
+static int
+listing_line(void *arg, const char *line, size_t len, struct error *err)
+{
+	return listing_add(arg, line, len, err);
+}
+
+static int
+listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
+    size_t *n, struct error *err)
+{
+	struct listing l = { NULL, 0, uidl };
+	const char *cmd = uidl ? "UIDL" : "LIST";
+
+	*msgs = NULL;
+	*n = 0;
+	if (num > 0) {
+		if (pop3_command(p, ERR_REFUSED, err, "%s %lu", cmd, num) == -1)
+			return -1;
+		if (listing_add(&l, p->reply, strlen(p->reply), err) == -1)
+			goto fail;
+		if (l.msgs[0].num != num) {
+			error_set(err, ERR_PROTO, "%s: asked for message %lu, "
+			    "got %lu", cmd, num, l.msgs[0].num);
+			goto fail;
+		}
+	} else {
+		if (pop3_command(p, ERR_REFUSED, err, "%s", cmd) == -1)
+			return -1;
+		if (read_lines(p, listing_line, &l, err) == -1)
+			goto fail;
+	}
+	*msgs = l.msgs;
+	*n = l.n;
+	return 0;
+fail:
+	pop3_msgs_free(l.msgs, l.n);
+	return -1;
+}
+
+int
+pop3_list(struct pop3 *p, unsigned long num, struct pop3_msg **msgs,
+    size_t *n, struct error *err)
+{
+	return listing(p, 0, num, msgs, n, err);
+}
+
+int
+pop3_uidl(struct pop3 *p, unsigned long num, struct pop3_msg **msgs,
+    size_t *n, struct error *err)
+{
+	return listing(p, 1, num, msgs, n, err);
+}
+
+void
+pop3_msgs_free(struct pop3_msg *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(m[i].uid);
+	free(m);
+}
+
+int
+pop3_retr(struct pop3 *p, unsigned long num, pop3_sink *sink, void *arg,
+    struct error *err)
+{
+	if (pop3_command(p, ERR_REFUSED, err, "RETR %lu", num) == -1)
+		return -1;
+	return read_body(p, sink, arg, err);
+}
+
+int
+pop3_top(struct pop3 *p, unsigned long num, unsigned long lines,
+    pop3_sink *sink, void *arg, struct error *err)
+{
+	if (pop3_command(p, ERR_REFUSED, err, "TOP %lu %lu", num, lines) == -1)
+		return -1;
+	return read_body(p, sink, arg, err);
+}
+
+int
+pop3_dele(struct pop3 *p, unsigned long num, struct error *err)
+{
+	return pop3_command(p, ERR_REFUSED, err, "DELE %lu", num);
+}
+
+int
+pop3_rset(struct pop3 *p, struct error *err)
+{
+	return pop3_command(p, ERR_REFUSED, err, "RSET");
+}
+
+int
+pop3_noop(struct pop3 *p, struct error *err)
+{
+	return pop3_command(p, ERR_REFUSED, err, "NOOP");
+}
+
+int
+pop3_quit(struct pop3 *p, struct error *err)
+{
+	enum pop3_state was = p->state;
+
+	if (pop3_command(p, ERR_REFUSED, err, "QUIT") == -1) {
+		if (was == POP3_TRANSACTION)
+			error_prefix(err, "deletions may not have been "
+			    "committed");
+		return -1;
+	}
+	p->state = POP3_UPDATE;
+	return 0;
+}

@@ -1,0 +1,157 @@
+/*
+ * pop3.h - POP3 protocol primitives over a struct net.
+ *
+ * pop3 knows commands, replies and the RFC 1939 states; it never knows
+ * where message bytes go: multi-line bodies leave through a sink
+ * callback, dot-unstuffed and with LF line ends.
+ */
+#ifndef POP3_H
+#define POP3_H
+
+#include <stddef.h>
+
+#include "net.h"
+#include "util.h"
+
+/* A status line or a line of CAPA, LIST or UIDL output may not be longer
+ * (RFC 2449 allows 512 octets; real servers send a little more). */
+#define POP3_LINE_MAX	4096
+/* Message numbers and counts a server may use. */
+#define POP3_MSG_MAX	100000000UL
+
+enum pop3_state {
+	POP3_AUTHORIZATION,
+	POP3_TRANSACTION,
+	POP3_UPDATE
+};
+
+/* Capabilities (RFC 2449 CAPA). */
+#define CAPA_TOP		0x0001
+#define CAPA_USER		0x0002
+#define CAPA_UIDL		0x0004
+#define CAPA_PIPELINING		0x0008
+#define CAPA_STLS		0x0010
+#define CAPA_UTF8		0x0020
+#define CAPA_RESP_CODES		0x0040
+#define CAPA_AUTH_RESP_CODE	0x0080
+#define CAPA_SASL		0x0100
+#define CAPA_EXPIRE		0x0200
+#define CAPA_LOGIN_DELAY	0x0400
+#define CAPA_IMPLEMENTATION	0x0800
+
+struct pop3_capa {
+	int	 known;		/* the server answered CAPA with +OK */
+	unsigned flags;
+	char	*sasl;		/* SASL mechanisms, space-separated, or NULL */
+	char	**lines;	/* the raw capability lines */
+	size_t	 nlines;
+};
+
+/* One message of a LIST or UIDL listing. */
+struct pop3_msg {
+	unsigned long		 num;
+	unsigned long long	 size;	/* LIST only */
+	char			*uid;	/* UIDL only, NUL-terminated */
+};
+
+/* Receives body bytes; returns 0, or -1 with err to stop delivery (the
+ * rest of the body is then read and dropped, and the call fails). */
+typedef int pop3_sink(void *arg, const char *data, size_t len,
+    struct error *err);
+
+/* Receives trace lines at the chosen debug level. */
+typedef void pop3_tracer(void *arg, const char *line);
+
+struct pop3;
+
+/* Takes ownership of net. */
+struct pop3	*pop3_new(struct net *);
+/* Closes the connection without QUIT and frees everything. */
+void		 pop3_free(struct pop3 *);
+/* Level 1: one line per command; level 2: every line; secrets as ****. */
+void		 pop3_set_trace(struct pop3 *, int level, pop3_tracer *, void *);
+
+enum pop3_state	 pop3_state(const struct pop3 *);
+struct net	*pop3_net(struct pop3 *);
+
+/* Reads the greeting; -1 with ERR_REFUSED/ERR_TEMP (-ERR) or ERR_PROTO. */
+int		 pop3_greeting(struct pop3 *, struct error *);
+/* The greeting's text after "+OK", escaped for display (see vis_text). */
+const char	*pop3_welcome(const struct pop3 *);
+/* The APOP timestamp of the greeting, "<...>", or NULL. */
+const char	*pop3_timestamp(const struct pop3 *);
+
+/* Sends CAPA; a -ERR leaves capa.known = 0 and is not an error. */
+int		 pop3_capa(struct pop3 *, struct error *);
+const struct pop3_capa *pop3_capabilities(const struct pop3 *);
+
+/* Sends STLS and starts TLS; forgets all capabilities on success. */
+int		 pop3_stls(struct pop3 *, const struct tls_params *,
+		    struct error *);
+
+/*
+ * Sends one single-line command and reads its status.  0 on +OK (the
+ * text after "+OK " is pop3_reply_text), -1 on -ERR with err classed by
+ * the RFC 2449 response code or, without one, as dflt.  Arguments that
+ * are secret (PASS, the APOP digest, AUTH data) never reach the trace.
+ */
+int		 pop3_command(struct pop3 *, enum err_class dflt,
+		    struct error *, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+const char	*pop3_reply_text(const struct pop3 *);
+
+/* Sends a SASL continuation line (always traced as ****) and reads the
+ * reply: 1 for a "+ " challenge (pop3_reply_text is its base64), 0 for
+ * +OK (authenticated), -1 with err for -ERR. */
+int		 pop3_sasl_line(struct pop3 *, const char *, struct error *);
+
+int		 pop3_stat(struct pop3 *, unsigned long *count,
+		    unsigned long long *octets, struct error *);
+/* num 0: all messages.  *msgs is owned by the caller (pop3_msgs_free). */
+int		 pop3_list(struct pop3 *, unsigned long num,
+		    struct pop3_msg **msgs, size_t *n, struct error *);
+int		 pop3_uidl(struct pop3 *, unsigned long num,
+		    struct pop3_msg **msgs, size_t *n, struct error *);
+void		 pop3_msgs_free(struct pop3_msg *, size_t);
+
+int		 pop3_retr(struct pop3 *, unsigned long num, pop3_sink *,
+		    void *, struct error *);
+int		 pop3_top(struct pop3 *, unsigned long num,
+		    unsigned long lines, pop3_sink *, void *, struct error *);
+int		 pop3_dele(struct pop3 *, unsigned long num, struct error *);
+int		 pop3_rset(struct pop3 *, struct error *);
+int		 pop3_noop(struct pop3 *, struct error *);
+/* Sends QUIT; in the TRANSACTION state a failure means the deletions
+ * may not have been committed. */
+int		 pop3_quit(struct pop3 *, struct error *);
+
+/*
+ * Pure parsers of server input, exposed for tests and fuzzing.  Each
+ * takes len bytes that need not be NUL-terminated and returns 0 or -1.
+ */
+struct pop3_status {
+	int	ok;		/* +OK: 1, -ERR: 0, "+ " continuation: 2 */
+	char	code[64];	/* RFC 2449 response code, or "" */
+	size_t	text_off;	/* where the human text starts */
+};
+int	pop3_parse_status(const char *, size_t, struct pop3_status *);
+int	pop3_parse_stat(const char *, size_t, unsigned long *,
+	    unsigned long long *);
+int	pop3_parse_scan(const char *, size_t, unsigned long *,
+	    unsigned long long *);
+int	pop3_parse_uid(const char *, size_t, unsigned long *, size_t *uidoff);
+void	pop3_parse_capa_line(struct pop3_capa *, const char *, size_t);
+void	pop3_capa_clear(struct pop3_capa *);
+
+/* Streams a multi-line body from a buffer through the same
+ * dot-unstuffing as the network path; for tests and fuzzing.  Returns
+ * the number of bytes consumed including the terminator, or -1 if the
+ * terminator is missing. */
+struct pop3_unstuff {
+	int	bol;		/* at the beginning of a line */
+	int	done;		/* the terminating "." was seen */
+};
+int	pop3_unstuff_chunk(struct pop3_unstuff *, char *data, size_t len,
+	    int eol, pop3_sink *, void *, struct error *);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * session.c - connection set-up and security policy.
+ *
+ * Order of events, and why:
+ *  1. connect; with implicit TLS the handshake comes before any POP3
+ *     byte is read (RFC 8314);
+ *  2. greeting and CAPA;
+ *  3. with STARTTLS: require STLS in CAPA, send STLS, refuse bytes that
+ *     arrive before the handshake (injection), verify, then forget the
+ *     old capabilities and ask CAPA again (RFC 2595 section 4);
+ *  4. UTF8 when asked for and offered (RFC 6856);
+ *  5. login, fetching the password only now, after the server is
+ *     verified, so a failed verification never costs a secret.
+ * There is no fallback: any failure ends the session.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+#include "session.h"
+
+struct session {
+	struct pop3	*pop3;
+};
+
+static int
+secure_session(struct pop3 *p, const struct session_params *sp,
+    enum tls_mode mode, struct error *err)
+{
+	const struct pop3_capa *c;
+
+	if (pop3_capa(p, err) == -1)
+		return -1;
+	if (mode != TLSMODE_STARTTLS)
+		return 0;
+	c = pop3_capabilities(p);
+	if (!c->known)
+		return error_set(err, ERR_TLS, "STARTTLS: the server does not "
+		    "answer CAPA, so it cannot offer STLS; refusing to go on "
+		    "without TLS (use --tls implicit, or --tls none)");
+	if (!(c->flags & CAPA_STLS))
+		return error_set(err, ERR_TLS, "STARTTLS: the server does not "
+		    "offer STLS; refusing to go on without TLS (use --tls "
+		    "implicit, or --tls none)");
+	if (pop3_stls(p, &sp->tlsp, err) == -1) {
+		if (err->cls == ERR_REFUSED)
+			err->cls = ERR_TLS;
+		return error_prefix(err, "STARTTLS");
+	}
+	return pop3_capa(p, err);
+}
+
+struct session *
+session_open(const struct session_params *sp, int login, struct error *err)
+{
+	struct session *s;
+	struct net *n;
+	struct pop3 *p;
+	enum tls_mode mode = sp->tls;
+	const char *port = sp->port;
+
+	if (mode == TLSMODE_DEFAULT)
+		mode = port == NULL || strcmp(port, "995") == 0 ||
+		    strcmp(port, "pop3s") == 0 ? TLSMODE_IMPLICIT :
+		    TLSMODE_STARTTLS;
+	if (port == NULL)
+		port = mode == TLSMODE_IMPLICIT ? "995" : "110";
+
+	if ((n = net_connect(sp->host, port, sp->timeout, err)) == NULL)
+		return NULL;
+	if (mode == TLSMODE_IMPLICIT && net_starttls(n, &sp->tlsp, err) == -1) {
+		net_close(n);
+		return NULL;
+	}
+	p = pop3_new(n);
+	if (sp->trace != NULL)
+		pop3_set_trace(p, sp->debug, sp->trace, sp->trace_arg);
+	if (pop3_greeting(p, err) == -1 ||
+	    secure_session(p, sp, mode, err) == -1)
+		goto fail;
+	if (sp->utf8 && (pop3_capabilities(p)->flags & CAPA_UTF8) &&
+	    pop3_command(p, ERR_REFUSED, err, "UTF8") == -1)
+		goto fail;
+	if (login && auth_login(p, &sp->auth, net_is_tls(n), err) == -1)
+		goto fail;
+	s = xcalloc(1, sizeof(*s));
+	s->pop3 = p;
+	return s;
+fail:
+	pop3_free(p);
+	return NULL;
+}
+
+struct pop3 *
+session_pop3(struct session *s)
+{
+	return s->pop3;
+}
+
+int
+session_quit(struct session *s, struct error *err)
+{
+	int r;
+
+	if (s == NULL)
+		return 0;
+	r = pop3_quit(s->pop3, err);
+	pop3_free(s->pop3);
+	free(s);
+	return r;
+}
+
+void
+session_abort(struct session *s)
+{
+	if (s == NULL)
+		return;
+	pop3_free(s->pop3);
+	free(s);
+}

@@ -1,0 +1,175 @@
+/*
+ * util.c - errors, memory and display helpers.
+ */
+#include <ctype.h>
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+int
+error_set(struct error *e, enum err_class cls, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return -1;
+	e->cls = cls;
+	va_start(ap, fmt);
+	(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+error_prefix(struct error *e, const char *fmt, ...)
+{
+	char pre[256], old[sizeof(e->msg)];
+	va_list ap;
+
+	if (e == NULL)
+		return -1;
+	va_start(ap, fmt);
+	(void)vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	(void)strlcpy(old, e->msg, sizeof(old));
+	(void)strlcpy(e->msg, pre, sizeof(e->msg));
+	(void)strlcat(e->msg, ": ", sizeof(e->msg));
+	(void)strlcat(e->msg, old, sizeof(e->msg));
+	return -1;
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p;
+
+	if ((p = malloc(n ? n : 1)) == NULL)
+		err(71, "malloc");
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t m)
+{
+	void *p;
+
+	if ((p = calloc(n ? n : 1, m ? m : 1)) == NULL)
+		err(71, "calloc");
+	return p;
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t m)
+{
+	if ((p = reallocarray(p, n ? n : 1, m ? m : 1)) == NULL)
+		err(71, "reallocarray");
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		err(71, "strdup");
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p;
+
+	if ((p = strndup(s, n)) == NULL)
+		err(71, "strndup");
+	return p;
+}
+
+char *
+vis_text(char *dst, size_t dstsz, const char *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+	char esc[5];
+	size_t elen;
+
+	if (dstsz == 0)
+		return dst;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (c == '\\') {
+			esc[0] = '\\';
+			esc[1] = '\\';
+			elen = 2;
+		} else if (c >= 0x20 && c < 0x7f) {
+			esc[0] = (char)c;
+			elen = 1;
+		} else if (c == '\t') {
+			esc[0] = '\\';
+			esc[1] = 't';
+			elen = 2;
+		} else {
+			esc[0] = '\\';
+			esc[1] = 'x';
+			esc[2] = hex[c >> 4];
+			esc[3] = hex[c & 15];
+			elen = 4;
+		}
+		if (o + elen + 4 > dstsz) {
+			/* No room for this and a "...": end here. */
+			if (o + 3 < dstsz) {
+				memcpy(dst + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		memcpy(dst + o, esc, elen);
+		o += elen;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+void
+secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+int
+parse_u64(const char *s, size_t len, unsigned long long max,
+    unsigned long long *out)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 20) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned d;
+
+		if (!isdigit((unsigned char)s[i])) {
+			errno = EINVAL;
+			return -1;
+		}
+		d = (unsigned)(s[i] - '0');
+		if (d > max || v > (max - d) / 10) {
+			errno = ERANGE;
+			return -1;
+		}
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}

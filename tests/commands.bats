@@ -1,0 +1,210 @@
+#!/usr/bin/env bats
+# Every poplib command against a real Dovecot, over implicit TLS and
+# STARTTLS, with output compared to what was seeded.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	load lib/common
+	export T=$(test_dir)
+	dovecot_start "$T/dovecot"
+	dovecot_user_add alice 'correct horse'
+	dovecot_user_add dora pw
+	dovecot_seed alice "$TOP"/tests/corpus/*.eml
+}
+
+teardown_file() {
+	load lib/common
+	dovecot_stop
+	rm -rf "$T"
+}
+
+setup() {
+	load lib/common
+	export POPFETCH_PASSWORD='correct horse'
+	CORPUS=("$TOP"/tests/corpus/*.eml)
+}
+
+# pf MODE ARGS: popfetch against the test server, MODE implicit or starttls.
+pf() {
+	local mode=$1; shift
+	local port=$DOVECOT_POP3S
+	[ "$mode" = starttls ] && port=$DOVECOT_POP3
+	"$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 10 --tls "$mode" \
+		--host localhost -p "$port" -u alice "$@"
+}
+
+@test "welcome prints the greeting" {
+	for mode in implicit starttls; do
+		run --separate-stderr pf $mode welcome
+		[ "$status" -eq 0 ]
+		[[ "$output" == "+OK popfetch test server ready <"*">" ]]
+	done
+}
+
+@test "capa lists the capabilities, STLS gone after STARTTLS" {
+	run --separate-stderr pf implicit capa
+	[ "$status" -eq 0 ]
+	[[ "$output" == *UIDL* && "$output" == *"SASL PLAIN LOGIN"* ]]
+	run --separate-stderr pf starttls capa
+	[ "$status" -eq 0 ]
+	[[ "$output" == *PIPELINING* ]]
+	[[ "$output" != *STLS* ]]
+}
+
+@test "capa --json is an array of name and args" {
+	run --separate-stderr pf implicit --json capa
+	[ "$status" -eq 0 ]
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert {"name":"SASL","args":["PLAIN","LOGIN"]} in d' "$output"
+}
+
+@test "stat counts the seeded messages and their CRLF octets" {
+	n=${#CORPUS[@]}
+	octets=$(cat "${CORPUS[@]}" | wc -l)
+	octets=$(( octets + $(cat "${CORPUS[@]}" | wc -c) ))
+	for mode in implicit starttls; do
+		run --separate-stderr pf $mode stat
+		[ "$status" -eq 0 ]
+		[ "$output" = "$n $octets" ]
+	done
+	run --separate-stderr pf implicit --json stat
+	[ "$output" = "{\"count\":$n,\"octets\":$octets}" ]
+}
+
+@test "list gives every message size; list N gives one" {
+	expected=
+	i=0
+	for f in "${CORPUS[@]}"; do
+		i=$((i + 1))
+		expected+="$i $(( $(wc -c < "$f") + $(wc -l < "$f") ))"$'\n'
+	done
+	run --separate-stderr pf starttls list
+	[ "$status" -eq 0 ]
+	[ "$output" = "${expected%$'\n'}" ]
+	run --separate-stderr pf implicit list 2
+	[ "$output" = "$(sed -n 2p <<<"$expected")" ]
+	run --separate-stderr pf implicit --json list 2
+	[ "$output" = "[{\"msg\":2,\"octets\":$(sed -n 2p <<<"$expected" | cut -d' ' -f2)}]" ]
+}
+
+@test "uidl gives a stable unique id per message" {
+	run --separate-stderr pf implicit uidl
+	[ "$status" -eq 0 ]
+	[ "$(wc -l <<<"$output")" -eq "${#CORPUS[@]}" ]
+	[ "$(cut -d' ' -f2 <<<"$output" | sort -u | wc -l)" -eq "${#CORPUS[@]}" ]
+	first=$output
+	run --separate-stderr pf starttls uidl 3
+	[ "$output" = "$(sed -n 3p <<<"$first")" ]
+	run --separate-stderr pf implicit --json uidl 1
+	[ "$output" = "[{\"msg\":1,\"uid\":\"$(sed -n 1p <<<"$first" | cut -d' ' -f2)\"}]" ]
+}
+
+@test "retr prints each message byte for byte, dot-unstuffed, with LF" {
+	i=0
+	for f in "${CORPUS[@]}"; do
+		i=$((i + 1))
+		for mode in implicit starttls; do
+			pf $mode retr $i > "$BATS_TEST_TMPDIR/out"
+			cmp "$f" "$BATS_TEST_TMPDIR/out"
+		done
+	done
+}
+
+@test "top N 0 prints the header and the empty line" {
+	pf implicit top 1 0 > "$BATS_TEST_TMPDIR/out"
+	sed -n '1,/^$/p' "${CORPUS[0]}" > "$BATS_TEST_TMPDIR/want"
+	cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
+	pf starttls top 2 3 > "$BATS_TEST_TMPDIR/out"
+	{ sed -n '1,/^$/p' "${CORPUS[1]}"; sed -n '/^$/,$p' "${CORPUS[1]}" | sed -n '2,4p'; } > "$BATS_TEST_TMPDIR/want"
+	cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "retr of a missing message exits 69 with the server's reason" {
+	run pf implicit retr 99
+	[ "$status" -eq 69 ]
+	[[ "$output" == "popfetch: localhost: RETR 99: -ERR"* ]]
+}
+
+@test "noop succeeds" {
+	run pf starttls noop
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "batch: dele then rset deletes nothing" {
+	before=$(dovecot_count alice)
+	run --separate-stderr pf implicit batch <<<$'dele 1\nrset\nstat'
+	[ "$status" -eq 0 ]
+	[ "$output" = "${#CORPUS[@]} $(pf implicit stat | cut -d' ' -f2)" ]
+	[ "$(dovecot_count alice)" -eq "$before" ]
+}
+
+@test "batch: a failing line stops the batch and commits nothing" {
+	before=$(dovecot_count alice)
+	run pf implicit batch <<<$'dele 1\nretr 99\nstat'
+	[ "$status" -eq 69 ]
+	[[ "$output" == *"batch line 2"* ]]
+	[ "$(dovecot_count alice)" -eq "$before" ]
+	run pf implicit batch <<<$'dele 1\nfrobnicate'
+	[ "$status" -eq 64 ]
+	[ "$(dovecot_count alice)" -eq "$before" ]
+}
+
+@test "dele N... removes exactly those messages on QUIT" {
+	dovecot_seed dora "${CORPUS[@]}"
+	run "$POPFETCH" --ca-file "$DOVECOT_CA" --tls implicit --host localhost \
+		-p "$DOVECOT_POP3S" -u dora --password-command 'echo pw' dele 2 4
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(dovecot_count dora)" -eq $(( ${#CORPUS[@]} - 2 )) ]
+	"$POPFETCH" --ca-file "$DOVECOT_CA" --tls implicit --host localhost \
+		-p "$DOVECOT_POP3S" -u dora --password-command 'echo pw' retr 2 > "$BATS_TEST_TMPDIR/out"
+	cmp "${CORPUS[2]}" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "a URL gives host, port and user" {
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" "pop3s://alice@localhost:$DOVECOT_POP3S" stat
+	[ "$status" -eq 0 ]
+	[ "$(cut -d' ' -f1 <<<"$output")" -eq "${#CORPUS[@]}" ]
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" "pop3://alice@127.0.0.1:$DOVECOT_POP3" stat
+	[ "$status" -eq 0 ]
+}
+
+@test "-d 1 prints one line per request, -d 2 every line, never the password" {
+	run --separate-stderr pf implicit -d 1 stat
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"PASS **** -> +OK"* ]]
+	[[ "$stderr" == *"STAT -> +OK"* ]]
+	[[ "$stderr" != *"correct horse"* && "$stderr" != *horse* ]]
+	[ "$(grep -c . <<<"$stderr")" -eq 6 ]
+	run --separate-stderr pf starttls -d 2 retr 1
+	[[ "$stderr" == *"> PASS ****"* ]]
+	[[ "$stderr" == *"< Subject: plain"* ]]
+	[[ "$stderr" != *horse* ]]
+}
+
+@test "--utf8 sends UTF8 only when the server offers it" {
+	run --separate-stderr pf implicit --utf8 -d 2 stat
+	[ "$status" -eq 0 ]
+	[[ "$stderr" != *"> UTF8"* ]]
+}
+
+@test "a wrong password exits 77 and says the server refused it" {
+	POPFETCH_PASSWORD=wrong run pf implicit stat
+	[ "$status" -eq 77 ]
+	[[ "$output" == *"PASS ****: -ERR [AUTH]"* ]]
+	[[ "$output" != *wrong* ]]
+}
+
+@test "APOP logs in with the greeting's timestamp" {
+	run --separate-stderr pf implicit --auth apop -d 2 stat
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"> APOP alice ****"* ]]
+	[[ "$stderr" != *"> USER"* ]]
+}
+
+@test "stdout that cannot be written exits 74" {
+	run bash -c "$(declare -f pf); pf implicit retr 1 > /dev/full"
+	[ "$status" -eq 74 ]
+	[[ "$output" == *"stdout: No space left on device"* ]]
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""A scriptable fake POP3 server for faults a real server will not produce.
+
+Usage: fakepop.py SCRIPT PORTFILE LOGFILE [CERT KEY]
+
+SCRIPT holds one rule a line:   REGEX => RESPONSE [!action ...]
+  REGEX     matched (re.fullmatch) against each command line the client sends
+  RESPONSE  Python bytes escapes (\\r\\n, \\x00, ...); sent as it is
+  actions   !close   close the connection after sending
+            !tls     start TLS after sending (for STLS)
+            !hang    send the response, then never answer again
+            !drip    send the response one byte at a time
+            !sleep=S wait S seconds before sending
+The special REGEX "greeting" gives the greeting (default +OK with a
+timestamp).  "implicit" alone on a line makes the server start TLS at
+once.  Rules are tried in order; unmatched commands get -ERR.  Every line
+received is appended to LOGFILE.  The server serves connections one after
+another until it is killed.
+"""
+import re
+import socket
+import ssl
+import sys
+import time
+
+
+def parse(path):
+    rules, greeting, implicit = [], [b"+OK fake ready <1896.697170952@dbc.mtview.ca.us>\r\n", []], False
+    for raw in open(path, encoding="utf-8"):
+        line = raw.rstrip("\n")
+        if not line.strip() or line.startswith("#"):
+            continue
+        if line.strip() == "implicit":
+            implicit = True
+            continue
+        pat, _, rest = line.partition(" => ")
+        parts = rest.split(" !")
+        resp = parts[0].encode("latin-1").decode("unicode_escape").encode("latin-1")
+        acts = [a.strip() for a in parts[1:]]
+        if pat == "greeting":
+            greeting = [resp, acts]
+        else:
+            rules.append((re.compile(pat), resp, acts))
+    rules.append((re.compile(r"QUIT"), b"+OK bye\r\n", ["close"]))
+    return rules, greeting, implicit
+
+
+def send(conn, data, acts):
+    for a in acts:
+        if a.startswith("sleep="):
+            time.sleep(float(a[6:]))
+    if "drip" in acts:
+        for i in range(len(data)):
+            conn.sendall(data[i:i + 1])
+            time.sleep(0.001)
+    else:
+        conn.sendall(data)
+
+
+def serve(conn, rules, greeting, implicit, ctx, log):
+    if implicit:
+        conn = ctx.wrap_socket(conn, server_side=True)
+    buf = b""
+    send(conn, greeting[0], greeting[1])
+    if "close" in greeting[1]:
+        return
+    if "hang" in greeting[1]:
+        time.sleep(3600)
+    while True:
+        while b"\n" not in buf:
+            data = conn.recv(65536)
+            if not data:
+                return
+            buf += data
+        line, _, buf = buf.partition(b"\n")
+        text = line.rstrip(b"\r").decode("latin-1")
+        with open(log, "a", encoding="latin-1") as f:
+            f.write(text + "\n")
+        for pat, resp, acts in rules:
+            if pat.fullmatch(text):
+                break
+        else:
+            resp, acts = b"-ERR unknown command\r\n", []
+        send(conn, resp, acts)
+        if "hang" in acts:
+            time.sleep(3600)
+        if "close" in acts:
+            return
+        if "tls" in acts:
+            conn = ctx.wrap_socket(conn, server_side=True)
+
+
+def main():
+    script, portfile, log = sys.argv[1:4]
+    ctx = None
+    if len(sys.argv) > 5 and sys.argv[4]:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    rules, greeting, implicit = parse(script)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(srv.getsockname()[1]))
+    import os
+    os.rename(portfile + ".tmp", portfile)
+    while True:
+        conn, _ = srv.accept()
+        try:
+            serve(conn, rules, greeting, implicit, ctx, log)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+if __name__ == "__main__":
+    main()

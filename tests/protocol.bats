@@ -1,0 +1,161 @@
+#!/usr/bin/env bats
+# Replies a real server will not send: garbage, response codes, overlong
+# lines, stalls, drops.  Each maps to its documented exit status.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load lib/common
+	export POPFETCH_PASSWORD=secret
+}
+
+teardown() {
+	fake_stop
+}
+
+BASE='CAPA => +OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n
+USER .* => +OK\r\n'
+
+# fake RULES...: a plaintext fake server with these rules before BASE.
+fake() {
+	fake_start "$BATS_TEST_TMPDIR" < <(printf '%s\n' "$@" "$BASE")
+}
+
+pf_fake() {
+	"$POPFETCH" --tls none --allow-plaintext --timeout 3 --host 127.0.0.1 -p "$FAKE_PORT" -u alice "$@"
+}
+
+@test "a greeting that is not +OK or -ERR is a protocol error (76)" {
+	fake 'greeting => HELLO THERE\r\n'
+	run pf_fake stat
+	[ "$status" -eq 76 ]
+	[[ "$output" == *'greeting: unexpected reply "HELLO THERE"'* ]]
+}
+
+@test "a -ERR greeting is a refusal (69); with [SYS/TEMP] it is temporary (75)" {
+	fake 'greeting => -ERR go away\r\n !close'
+	run pf_fake stat
+	[ "$status" -eq 69 ]
+	fake_stop
+	fake 'greeting => -ERR [SYS/TEMP] overloaded\r\n !close'
+	run pf_fake stat
+	[ "$status" -eq 75 ]
+}
+
+@test "response codes on PASS: AUTH 77, IN-USE 75, LOGIN-DELAY 75, SYS/TEMP 75, SYS/PERM 69, none 77" {
+	for pair in "AUTH:77" "IN-USE:75" "LOGIN-DELAY:75" "SYS/TEMP:75" "SYS/PERM:69" ":77"; do
+		code=${pair%:*} want=${pair#*:}
+		text="-ERR no"
+		[ -n "$code" ] && text="-ERR [$code] no"
+		fake "PASS .* => $text\\r\\n"
+		run pf_fake stat
+		echo "$code -> $status ($output)"
+		[ "$status" -eq "$want" ]
+		fake_stop
+	done
+}
+
+@test "a reply line of 1 MiB without CRLF is refused, not truncated (76)" {
+	big=$(head -c 1048576 /dev/zero | tr '\0' 'A')
+	fake_start "$BATS_TEST_TMPDIR" < <(printf 'greeting => +OK %s\n' "$big")
+	run pf_fake stat
+	[ "$status" -eq 76 ]
+	[[ "$output" == *"line longer than"* ]]
+}
+
+@test "a 200 kB -ERR is refused as too long (76)" {
+	big=$(head -c 204800 /dev/zero | tr '\0' 'E')
+	fake "PASS .* => -ERR $big\\r\\n"
+	run pf_fake stat
+	[ "$status" -eq 76 ]
+	[ "${#output}" -lt 1000 ]
+}
+
+@test "terminal escapes and NUL in the greeting are shown escaped" {
+	fake 'greeting => +OK \x1b]0;pwned\x07 hi\x00there\xff\r\n'
+	run --separate-stderr pf_fake welcome
+	[ "$status" -eq 0 ]
+	echo "$output"
+	[ "$output" = '+OK \x1b]0;pwned\x07 hi\x00there\xff' ]
+}
+
+@test "malformed STAT, LIST and UIDL replies are protocol errors (76)" {
+	for rule in 'STAT => +OK many\r\n' 'STAT => +OK -1 5\r\n' \
+	    'STAT => +OK 1 99999999999999999999999\r\n'; do
+		fake "PASS .* => +OK\\r\\n" "$rule"
+		run pf_fake stat
+		echo "$rule -> $status"
+		[ "$status" -eq 76 ]
+		fake_stop
+	done
+	for rule in 'LIST => +OK\r\n1 10\r\n1 10\r\n.\r\n' 'LIST => +OK\r\n0 10\r\n.\r\n' \
+	    'LIST => +OK\r\n1 -10\r\n.\r\n' 'LIST => +OK\r\n18446744073709551617 1\r\n.\r\n'; do
+		fake "PASS .* => +OK\\r\\n" "$rule"
+		run pf_fake list
+		echo "$rule -> $status"
+		[ "$status" -eq 76 ]
+		fake_stop
+	done
+	fake "PASS .* => +OK\\r\\n" 'UIDL => +OK\r\n1\r\n.\r\n'
+	run pf_fake uidl
+	[ "$status" -eq 76 ]
+}
+
+@test "LIST N answered for another message is a protocol error" {
+	fake "PASS .* => +OK\\r\\n" 'LIST 2 => +OK 3 100\r\n'
+	run pf_fake list 2
+	[ "$status" -eq 76 ]
+	[[ "$output" == *"asked for message 2, got 3"* ]]
+}
+
+@test "a LIST announcing a 100 GB message is just a number" {
+	fake "PASS .* => +OK\\r\\n" 'LIST => +OK\r\n1 107374182400\r\n.\r\n'
+	run --separate-stderr pf_fake list
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 107374182400" ]
+}
+
+@test "a message whose terminating dot never comes fails (75)" {
+	fake "PASS .* => +OK\\r\\n" 'RETR 1 => +OK\r\nSubject: x\r\n\r\nbody\r\n !close'
+	run --separate-stderr pf_fake retr 1
+	[ "$status" -eq 75 ]
+	[[ "$stderr" == *"RETR 1: the server closed the connection"* ]]
+}
+
+@test "a server that stalls mid-RETR times out (75)" {
+	fake "PASS .* => +OK\\r\\n" 'RETR 1 => +OK\r\nSubject: x\r\n !hang'
+	SECONDS=0
+	run pf_fake --timeout 1 retr 1
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"timed out"* ]]
+	[ "$SECONDS" -lt 10 ]
+}
+
+@test "one byte at a time gives the same message" {
+	fake "PASS .* => +OK\\r\\n" 'RETR 1 => +OK\r\nSubject: x\r\n\r\n..dot\r\nline\r\n.\r\n !drip'
+	run --separate-stderr pf_fake retr 1
+	[ "$status" -eq 0 ]
+	[ "$output" = $'Subject: x\n\n.dot\nline' ]
+}
+
+@test "bare LF line ends are taken as line ends" {
+	fake "PASS .* => +OK\\r\\n" 'RETR 1 => +OK\nSubject: x\n\nbody\n..\n.\n'
+	run --separate-stderr pf_fake retr 1
+	[ "$status" -eq 0 ]
+	[ "$output" = $'Subject: x\n\nbody\n.' ]
+}
+
+@test "a dropped connection before QUIT's reply is reported after dele (75)" {
+	fake "PASS .* => +OK\\r\\n" 'DELE 1 => +OK\r\n' 'QUIT => !close'
+	run pf_fake dele 1
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"deletions may not have been committed"* ]]
+}
+
+@test "commands with CR or LF in the user name are never sent" {
+	fake "PASS .* => +OK\\r\\n"
+	run "$POPFETCH" --tls none --allow-plaintext --host 127.0.0.1 -p "$FAKE_PORT" -u $'alice\r\nDELE 1' stat
+	[ "$status" -eq 64 ]
+	! grep -q DELE "$FAKE_DIR/fake.log"
+	! grep -q '^USER' "$FAKE_DIR/fake.log"
+}
