@@ -4,14 +4,18 @@
  * The only file that prints errors and chooses the exit status.
  */
 #include <err.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "commands.h"
+#include "fetch.h"
 #include "session.h"
 #include "tls.h"
 #include "util.h"
@@ -19,6 +23,8 @@
 struct options {
 	struct session_params	 sp;
 	struct cmd_opts		 co;
+	struct fetch_params	 fp;
+	int			 have_target;
 	char			*url_host;	/* owned copies from a URL */
 	char			*url_user;
 	char			*url_port;
@@ -31,9 +37,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: popfetch [options] [pop3s://user@host[:port]] command [args]\n"
-"commands: welcome capa stat list [N] uidl [N] top N LINES retr N\n"
-"          dele N... rset noop batch\n"
+"usage: popfetch [options] [pop3s://user@host[:port]] [command [args]]\n"
+"commands: fetch (the default) welcome capa stat list [N] uidl [N]\n"
+"          top N LINES retr N dele N... rset noop batch\n"
+"fetch:    --maildir DIR | --mbox FILE | --mda COMMAND  --new | --all\n"
+"          --keep | --delete  --keep-days N  --max-size BYTES  --limit N\n"
+"          --dry-run  --state FILE\n"
 "options:  --host HOST  -p, --port PORT  -u, --user USER  --url URL\n"
 "          --tls implicit|starttls|none  --ca-file FILE  --timeout SECONDS\n"
 "          --auth auto|user|apop|rpop  --allow-plaintext  --utf8\n"
@@ -190,7 +199,9 @@ check_port(const char *s, struct error *err)
 
 enum {
 	OPT_HOST = 256, OPT_URL, OPT_TLS, OPT_CAFILE, OPT_TIMEOUT, OPT_AUTH,
-	OPT_PLAINTEXT, OPT_UTF8, OPT_PWCMD, OPT_PWFILE, OPT_NETRC, OPT_JSON
+	OPT_PLAINTEXT, OPT_UTF8, OPT_PWCMD, OPT_PWFILE, OPT_NETRC, OPT_JSON,
+	OPT_MAILDIR, OPT_MBOX, OPT_MDA, OPT_NEW, OPT_ALL, OPT_KEEP, OPT_DELETE,
+	OPT_KEEPDAYS, OPT_MAXSIZE, OPT_LIMIT, OPT_DRYRUN, OPT_STATE
 };
 
 static const struct option longopts[] = {
@@ -209,6 +220,18 @@ static const struct option longopts[] = {
 	{ "netrc-file",		required_argument,	NULL, OPT_NETRC },
 	{ "debug",		required_argument,	NULL, 'd' },
 	{ "json",		no_argument,		NULL, OPT_JSON },
+	{ "maildir",		required_argument,	NULL, OPT_MAILDIR },
+	{ "mbox",		required_argument,	NULL, OPT_MBOX },
+	{ "mda",		required_argument,	NULL, OPT_MDA },
+	{ "new",		no_argument,		NULL, OPT_NEW },
+	{ "all",		no_argument,		NULL, OPT_ALL },
+	{ "keep",		no_argument,		NULL, OPT_KEEP },
+	{ "delete",		no_argument,		NULL, OPT_DELETE },
+	{ "keep-days",		required_argument,	NULL, OPT_KEEPDAYS },
+	{ "max-size",		required_argument,	NULL, OPT_MAXSIZE },
+	{ "limit",		required_argument,	NULL, OPT_LIMIT },
+	{ "dry-run",		no_argument,		NULL, OPT_DRYRUN },
+	{ "state",		required_argument,	NULL, OPT_STATE },
 	{ "quiet",		no_argument,		NULL, 'q' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
@@ -300,6 +323,59 @@ parse_options(struct options *o, int argc, char **argv, struct error *err)
 		case OPT_JSON:
 			o->co.json = 1;
 			break;
+		case OPT_MAILDIR:
+		case OPT_MBOX:
+		case OPT_MDA:
+			if (o->have_target)
+				return error_set(err, ERR_USAGE, "give only one "
+				    "of --maildir, --mbox and --mda");
+			o->have_target = 1;
+			o->fp.dp.kind = ch == OPT_MAILDIR ? DELIVER_MAILDIR :
+			    ch == OPT_MBOX ? DELIVER_MBOX : DELIVER_MDA;
+			if (*optarg == '\0')
+				return error_set(err, ERR_USAGE,
+				    "an empty delivery target");
+			o->fp.dp.target = optarg;
+			break;
+		case OPT_NEW:
+			o->fp.all = 0;
+			break;
+		case OPT_ALL:
+			o->fp.all = 1;
+			break;
+		case OPT_KEEP:
+			o->fp.delete = 0;
+			break;
+		case OPT_DELETE:
+			o->fp.delete = 1;
+			break;
+		case OPT_KEEPDAYS:
+			o->fp.keep_days = (unsigned long)strtonum(optarg, 1,
+			    36500, &errstr);
+			if (errstr != NULL)
+				return error_set(err, ERR_USAGE, "--keep-days "
+				    "\"%s\" is %s (1 to 36500)", optarg, errstr);
+			break;
+		case OPT_MAXSIZE:
+			o->fp.max_size = (unsigned long long)strtonum(optarg,
+			    1, LLONG_MAX, &errstr);
+			if (errstr != NULL)
+				return error_set(err, ERR_USAGE, "--max-size "
+				    "\"%s\" is %s", optarg, errstr);
+			break;
+		case OPT_LIMIT:
+			o->fp.limit = (unsigned long)strtonum(optarg, 1,
+			    POP3_MSG_MAX, &errstr);
+			if (errstr != NULL)
+				return error_set(err, ERR_USAGE, "--limit "
+				    "\"%s\" is %s", optarg, errstr);
+			break;
+		case OPT_DRYRUN:
+			o->fp.dry_run = 1;
+			break;
+		case OPT_STATE:
+			o->fp.state_path = optarg;
+			break;
 		case 'q':
 			o->co.quiet = 1;
 			break;
@@ -338,6 +414,150 @@ parse_options(struct options *o, int argc, char **argv, struct error *err)
 	return 0;
 }
 
+/* "45 KiB", "1.2 MiB" */
+static const char *
+human(unsigned long long n, char *buf, size_t len)
+{
+	if (n < 1024)
+		(void)snprintf(buf, len, "%llu bytes", n);
+	else if (n < 1024 * 1024)
+		(void)snprintf(buf, len, "%llu KiB", (n + 512) / 1024);
+	else if (n < 1024ULL * 1024 * 1024)
+		(void)snprintf(buf, len, "%.1f MiB", n / 1048576.0);
+	else
+		(void)snprintf(buf, len, "%.1f GiB", n / 1073741824.0);
+	return buf;
+}
+
+struct reporter {
+	struct options	*o;
+	int		 progress;	/* stderr is a terminal */
+	int		 shown;		/* a progress line is on screen */
+	struct timespec	 start;
+	int		 nrec;
+};
+
+static void
+clear_progress(struct reporter *rep)
+{
+	if (rep->shown) {
+		fprintf(stderr, "\r\033[K");
+		rep->shown = 0;
+	}
+}
+
+static void
+report(void *arg, const struct fetch_event *ev)
+{
+	static const char *const kinds[] = {
+		"fetched", "deleted", "skipped", "would-fetch",
+		"would-delete", "warning", "progress"
+	};
+	struct reporter *rep = arg;
+	char b1[32], b2[32], uid[256];
+	struct timespec now;
+	double secs;
+
+	switch (ev->kind) {
+	case FETCH_PROGRESS:
+		if (!rep->progress)
+			return;
+		(void)clock_gettime(CLOCK_MONOTONIC, &now);
+		secs = (double)(now.tv_sec - rep->start.tv_sec) +
+		    (now.tv_nsec - rep->start.tv_nsec) / 1e9;
+		fprintf(stderr, "\r\033[Kpopfetch: %zu/%zu messages, %s, %s/s",
+		    ev->done, ev->total, human(ev->bytes, b1, sizeof(b1)),
+		    human(secs > 0 ? (unsigned long long)(ev->bytes / secs) :
+		    0, b2, sizeof(b2)));
+		rep->shown = 1;
+		return;
+	case FETCH_WARNING:
+		clear_progress(rep);
+		fprintf(stderr, "%s: %s: %s\n", progname, errhost, ev->text);
+		return;
+	case FETCH_SKIPPED:
+		clear_progress(rep);
+		fprintf(stderr, "%s: %s: message %lu skipped: %s is larger "
+		    "than --max-size\n", progname, errhost, ev->num,
+		    human(ev->size, b1, sizeof(b1)));
+		break;
+	case FETCH_WOULD_FETCH:
+	case FETCH_WOULD_DELETE:
+		if (!rep->o->co.json)
+			printf("would %s message %lu (%s)\n",
+			    ev->kind == FETCH_WOULD_FETCH ? "fetch" : "delete",
+			    ev->num, human(ev->size, b1, sizeof(b1)));
+		break;
+	default:
+		break;
+	}
+	if (rep->o->co.json) {
+		printf("%s{\"event\":\"%s\",\"msg\":%lu,\"octets\":%llu",
+		    rep->nrec++ ? "," : "", kinds[ev->kind], ev->num,
+		    ev->size);
+		if (ev->uid != NULL) {
+			/* UIDs are escaped like every server string. */
+			vis_text(uid, sizeof(uid), ev->uid, strlen(ev->uid));
+			printf(",\"uid\":\"");
+			for (const char *p = uid; *p != '\0'; p++)
+				printf(*p == '"' || *p == '\\' ? "\\%c" : "%c",
+				    *p);
+			putchar('"');
+		}
+		putchar('}');
+	}
+}
+
+static int
+run_fetch(struct options *o, int argc, struct error *err)
+{
+	struct fetch_result res;
+	struct reporter rep;
+	char b[32];
+	int r;
+
+	if (argc > 1)
+		return error_set(err, ERR_USAGE, "fetch takes no arguments");
+	if (!o->have_target)
+		return error_set(err, ERR_USAGE, "fetch needs a place to "
+		    "deliver to: --maildir DIR, --mbox FILE or --mda COMMAND");
+	o->fp.dp.lock_timeout = o->sp.timeout < 30 ? o->sp.timeout : 30;
+	memset(&rep, 0, sizeof(rep));
+	rep.o = o;
+	rep.progress = !o->co.quiet && !o->co.json && isatty(STDERR_FILENO);
+	(void)clock_gettime(CLOCK_MONOTONIC, &rep.start);
+	errhost = o->sp.host;
+	if (o->co.json)
+		printf("{\"messages\":[");
+	r = fetch_run(&o->sp, &o->fp, report, &rep, &res, err);
+	clear_progress(&rep);
+	if (o->co.json) {
+		printf("],\"fetched\":%zu,\"octets\":%llu,\"deleted\":%zu,"
+		    "\"skipped\":%zu,\"dry_run\":%s,\"ok\":%s}\n",
+		    res.fetched, res.bytes, res.deleted, res.skipped,
+		    o->fp.dry_run ? "true" : "false", r == 0 ? "true" : "false");
+	} else if (r == 0 && !o->co.quiet) {
+		if (o->fp.dry_run)
+			printf("dry run: %zu message%s would be fetched, %zu "
+			    "deleted\n", res.would_fetch,
+			    res.would_fetch == 1 ? "" : "s", res.would_delete);
+		else if (res.fetched == 0)
+			printf("no new messages%s\n", res.deleted > 0 ?
+			    "" : "");
+		else
+			printf("%zu new message%s, %s, delivered to %s\n",
+			    res.fetched, res.fetched == 1 ? "" : "s",
+			    human(res.bytes, b, sizeof(b)), o->fp.dp.target);
+		if (!o->fp.dry_run && res.deleted > 0)
+			printf("%zu message%s deleted from the server\n",
+			    res.deleted, res.deleted == 1 ? "" : "s");
+	}
+	if (command_flush(r == 0 ? err : &(struct error){ ERR_NONE, "" }) ==
+	    -1 && r == 0)
+		return -1;
+	return r;
+}
+
 static int
 run(struct options *o, int argc, char **argv, struct error *err)
 {
@@ -346,9 +566,8 @@ run(struct options *o, int argc, char **argv, struct error *err)
 	struct error qerr;
 	int batch = 0, r;
 
-	if (argc == 0)
-		return error_set(err, ERR_USAGE, "no command given; try "
-		    "popfetch --help");
+	if (argc == 0 || strcasecmp(argv[0], "fetch") == 0)
+		return run_fetch(o, argc, err);
 	if (strcasecmp(argv[0], "batch") == 0) {
 		if (argc > 1)
 			return error_set(err, ERR_USAGE, "usage: batch");

@@ -50,21 +50,32 @@ secure_session(struct pop3 *p, const struct session_params *sp,
 	return pop3_capa(p, err);
 }
 
+static enum tls_mode
+effective_mode(const struct session_params *sp)
+{
+	if (sp->tls != TLSMODE_DEFAULT)
+		return sp->tls;
+	return sp->port == NULL || strcmp(sp->port, "995") == 0 ||
+	    strcmp(sp->port, "pop3s") == 0 ? TLSMODE_IMPLICIT :
+	    TLSMODE_STARTTLS;
+}
+
+const char *
+session_port(const struct session_params *sp)
+{
+	if (sp->port != NULL)
+		return sp->port;
+	return effective_mode(sp) == TLSMODE_IMPLICIT ? "995" : "110";
+}
+
 struct session *
 session_open(const struct session_params *sp, int login, struct error *err)
 {
 	struct session *s;
 	struct net *n;
 	struct pop3 *p;
-	enum tls_mode mode = sp->tls;
-	const char *port = sp->port;
-
-	if (mode == TLSMODE_DEFAULT)
-		mode = port == NULL || strcmp(port, "995") == 0 ||
-		    strcmp(port, "pop3s") == 0 ? TLSMODE_IMPLICIT :
-		    TLSMODE_STARTTLS;
-	if (port == NULL)
-		port = mode == TLSMODE_IMPLICIT ? "995" : "110";
+	enum tls_mode mode = effective_mode(sp);
+	const char *port = session_port(sp);
 
 	if ((n = net_connect(sp->host, port, sp->timeout, err)) == NULL)
 		return NULL;

@@ -43,6 +43,9 @@ struct session;
 struct session	*session_open(const struct session_params *, int login,
 		    struct error *);
 
+/* The port a session with these parameters connects to. */
+const char	*session_port(const struct session_params *);
+
 /* The protocol handle, for commands. */
 struct pop3	*session_pop3(struct session *);
 

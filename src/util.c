@@ -2,6 +2,8 @@
  * util.c - errors, memory and display helpers.
  */
 #include <ctype.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <err.h>
 #include <errno.h>
 #include <stdio.h>
@@ -171,5 +173,71 @@ parse_u64(const char *s, size_t len, unsigned long long max,
 		v = v * 10 + d;
 	}
 	*out = v;
+	return 0;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = write(fd, p, n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int
+wbuf_flush(struct wbuf *w)
+{
+	size_t n = w->len;
+
+	w->len = 0;
+	return write_all(w->fd, w->buf, n);
+}
+
+int
+wbuf_put(struct wbuf *w, const void *data, size_t n)
+{
+	if (w->len + n > sizeof(w->buf)) {
+		if (wbuf_flush(w) == -1)
+			return -1;
+		if (n >= sizeof(w->buf))
+			return write_all(w->fd, data, n);
+	}
+	memcpy(w->buf + w->len, data, n);
+	w->len += n;
+	return 0;
+}
+
+int
+fsync_dir(const char *path, int isdir, struct error *err)
+{
+	char buf[4096], *slash;
+	int fd, r;
+
+	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf))
+		return error_set(err, ERR_IO, "%s: path too long", path);
+	if (!isdir) {
+		if ((slash = strrchr(buf, '/')) == NULL)
+			(void)strlcpy(buf, ".", sizeof(buf));
+		else if (slash == buf)
+			buf[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if ((fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return error_set(err, ERR_IO, "%s: %s", buf, strerror(errno));
+	r = fsync(fd);
+	(void)close(fd);
+	if (r == -1)
+		return error_set(err, ERR_IO, "%s: fsync: %s", buf,
+		    strerror(errno));
 	return 0;
 }

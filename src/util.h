@@ -64,4 +64,18 @@ void	 secret_free(char *);
 int	 parse_u64(const char *s, size_t len, unsigned long long max,
 	    unsigned long long *out);
 
+
+
+/* A write buffer over a file descriptor. */
+struct wbuf {
+	int	fd;
+	size_t	len;
+	char	buf[65536];
+};
+/* Both return 0, or -1 with errno set. */
+int	wbuf_put(struct wbuf *, const void *, size_t);
+int	wbuf_flush(struct wbuf *);
+/* fsyncs the directory holding path (or the directory path itself when
+ * isdir); -1 with err (ERR_IO). */
+int	fsync_dir(const char *path, int isdir, struct error *);
 #endif

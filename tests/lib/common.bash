@@ -56,3 +56,49 @@ assert_no_sanitizer_report() {
 	! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
 		<<<"$output"
 }
+
+# expected_of FILE: what popfetch delivers for a seeded message: LF line
+# ends, and a final LF (POP3 cannot carry a missing one).
+expected_of() {
+	python3 -c 'import sys
+d = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n")
+if not d.endswith(b"\n"):
+    d += b"\n"
+sys.stdout.buffer.write(d)' "$1"
+}
+
+# same_messages DIR FILE...: DIR holds exactly the expected forms of the
+# FILEs, each once (compared as sorted lists of checksums).
+same_messages() {
+	python3 - "$@" <<'PY'
+import hashlib, os, sys
+def expected(path):
+    d = open(path, "rb").read().replace(b"\r\n", b"\n")
+    return d if d.endswith(b"\n") else d + b"\n"
+want = sorted(hashlib.sha256(expected(f)).hexdigest() for f in sys.argv[2:])
+got = sorted(hashlib.sha256(open(os.path.join(sys.argv[1], f), "rb").read()).hexdigest()
+             for f in os.listdir(sys.argv[1]))
+if want != got:
+    print(f"expected {len(want)} messages, found {len(got)}; "
+          f"missing {len(set(want) - set(got))}, unexpected {len(set(got) - set(want))}, "
+          f"duplicated {len(got) - len(set(got))}", file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+# make_corpus DIR N SIZE: N distinct messages of about SIZE bytes.
+make_corpus() {
+	python3 - "$@" <<'PY'
+import sys
+d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(1, n + 1):
+    head = (f"From: sender{i}@example.org\nTo: bob@example.org\n"
+            f"Subject: message {i}\nMessage-ID: <{i}@corpus>\n\n")
+    body, line = [], 0
+    while len(head) + sum(len(b) for b in body) < size:
+        line += 1
+        body.append(f"message {i} line {line} " + "x" * 50 + "\n")
+    with open(f"{d}/{i:05d}.eml", "w") as f:
+        f.write(head + "".join(body))
+PY
+}

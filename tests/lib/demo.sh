@@ -26,8 +26,16 @@ echo "Demo server: Dovecot on localhost port $DOVECOT_POP3S (implicit TLS),"
 echo "user demo, certificate from a CA made for this demo."
 show welcome
 show stat
-show list
 show uidl
 show top 1 0
-show retr 2
+export HOME=$dir/home
+mkdir -p "$HOME"
+show fetch --maildir "$dir/Mail"
+echo "\$ ls $dir/Mail/new"
+ls "$dir/Mail/new"
+show fetch --maildir "$dir/Mail"
+show fetch --mbox "$dir/demo.mbox" --all --delete
+echo "\$ grep \"^From \" $dir/demo.mbox"
+grep "^From " "$dir/demo.mbox"
+show stat
 ' demo "$top" "$pf" "$dir"

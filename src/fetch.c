@@ -1,0 +1,379 @@
+/*
+ * fetch.c - download, deliver, record, delete: exactly once.
+ *
+ * The argument, for one message with UID u (the order of events is the
+ * order of the code below):
+ *
+ *  1. The journal gets "B u token" (fsync'd) before the delivery target
+ *     is touched.  The token names exactly what will be written (a
+ *     maildir file name, an mbox offset).
+ *  2. RETR streams into the target; deliver_commit fsyncs the file,
+ *     publishes it (rename into new/) and fsyncs the directory.
+ *  3. The journal gets "D u" (fsync'd).  Only now is u delivered.
+ *  4. With --delete, DELE is sent; QUIT at the end commits it.
+ *
+ * A kill before 1 leaves nothing.  Between 1 and 3, the next run finds
+ * "B" without "D" and asks the target (deliver_recover): a maildir file
+ * in new/ or cur/ means delivered, so u is recorded and not fetched
+ * again; a partial file in tmp/ or partial mbox bytes (which only
+ * popfetch wrote, under its lock) are removed, and u is fetched again.
+ * After 3, u is never fetched again.  DELE is sent only after 3, so
+ * nothing undelivered is ever deleted; if QUIT's answer is lost, u is
+ * still in the state and still on the server, and the next run (with
+ * --delete) deletes it without fetching it.  A failed write (ENOSPC,
+ * EIO) aborts the delivery in step 2 exactly like a kill, but in
+ * process: the target is rolled back and "A u" is journalled.
+ *
+ * An MDA cannot be asked or rolled back, so for it the guarantee is at
+ * least once.  Without UIDL there are no UIDs to record; see
+ * fallback below.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fetch.h"
+#include "pop3.h"
+#include "state.h"
+
+/* Journal UIDs for servers without UIDL start with LF, which no real
+ * UID can contain; they only serve to clean up after a crash. */
+#define FALLBACK_PREFIX	"\n"
+
+struct run {
+	const struct fetch_params	*fp;
+	fetch_reporter			*report;
+	void				*arg;
+	struct fetch_result		*res;
+	struct state			*st;
+	struct deliver			*d;
+	struct pop3			*p;
+	int				 sink_failed;
+	struct error			 first;	/* first deferred error */
+};
+
+static void
+event(struct run *r, enum fetch_event_kind kind, unsigned long num,
+    const char *uid, unsigned long long size, const char *text)
+{
+	struct fetch_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.num = num;
+	ev.uid = uid;
+	ev.size = size;
+	ev.text = text;
+	if (r->report != NULL)
+		r->report(r->arg, &ev);
+}
+
+static void
+defer(struct run *r, const struct error *e)
+{
+	if (r->first.cls == ERR_NONE)
+		r->first = *e;
+	event(r, FETCH_WARNING, 0, NULL, 0, e->msg);
+}
+
+/* Resolves deliveries a killed run left unfinished. */
+static int
+recover(struct run *r, struct error *err)
+{
+	const char *uid, *etoken;
+	char *token, note[512];
+	size_t len;
+	int delivered;
+
+	while ((uid = state_pending(r->st, 0, &etoken)) != NULL) {
+		if (state_unescape(etoken, &token, &len) == -1)
+			return error_set(err, ERR_CONFIG, "corrupt journal");
+		if (deliver_recover(token, &delivered, note, sizeof(note),
+		    err) == -1) {
+			free(token);
+			return -1;
+		}
+		free(token);
+		if (note[0] != '\0')
+			event(r, FETCH_WARNING, 0, NULL, 0, note);
+		/* A fallback entry is never recorded as delivered. */
+		if (strncmp(uid, "%0A", 3) == 0)
+			delivered = 0;
+		if (state_resolve(r->st, 0, delivered, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+sink(void *arg, const char *data, size_t len, struct error *err)
+{
+	struct run *r = arg;
+
+	if (deliver_write(r->d, data, len, err) == -1) {
+		r->sink_failed = 1;
+		return -1;
+	}
+	r->res->bytes += len;
+	return 0;
+}
+
+/*
+ * Fetches one message.  Returns 0, or -1 with err; *fatal_conn says the
+ * connection is unusable (no QUIT possible).
+ */
+static int
+fetch_one(struct run *r, const struct pop3_msg *m, const char *uid,
+    struct error *err, int *fatal_conn)
+{
+	const char *token;
+	char pseudo[32];
+
+	*fatal_conn = 0;
+	if (uid == NULL) {
+		(void)snprintf(pseudo, sizeof(pseudo), "%s%lu", FALLBACK_PREFIX,
+		    m->num);
+		uid = pseudo;
+	}
+	if ((token = deliver_prepare(r->d, err)) == NULL)
+		return -1;
+	if (state_begin(r->st, uid, token, err) == -1)
+		return -1;
+	r->sink_failed = 0;
+	if (pop3_retr(r->p, m->num, sink, r, err) == -1) {
+		deliver_abort(r->d);
+		(void)state_abort(r->st, uid, NULL);
+		*fatal_conn = !r->sink_failed &&
+		    (err->cls == ERR_TEMP || err->cls == ERR_PROTO);
+		return -1;
+	}
+	if (deliver_commit(r->d, err) == -1) {
+		(void)state_abort(r->st, uid, NULL);
+		return -1;
+	}
+	if (uid == pseudo)
+		return state_abort(r->st, uid, err);
+	return state_delivered(r->st, uid, err);
+}
+
+/*
+ * Sends DELE for a delivered message.  A -ERR is remembered and the run
+ * goes on (the message stays recorded, so the next run tries again);
+ * -1 only when the connection is lost.
+ */
+static int
+delete(struct run *r, const struct pop3_msg *m, const char *uid,
+    struct error *err)
+{
+	struct error e;
+
+	if (pop3_dele(r->p, m->num, &e) == 0) {
+		r->res->deleted++;
+		event(r, FETCH_DELETED, m->num, uid, m->size, NULL);
+		return 0;
+	}
+	if (e.cls == ERR_TEMP || e.cls == ERR_PROTO) {
+		*err = e;
+		return -1;
+	}
+	defer(r, &e);
+	return 0;
+}
+
+static int
+cmp_uid(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Joins LIST and UIDL by message number, refusing duplicate UIDs. */
+static int
+join(struct pop3_msg *list, size_t nl, int have_uidl, struct pop3_msg *uidl,
+    size_t nu, char ***uids_out, char ***sorted_out, struct error *err)
+{
+	char **uids = xcalloc(nl, sizeof(char *)), **sorted;
+	size_t i, j = 0;
+
+	for (i = 0; i < nl && have_uidl; i++) {
+		while (j < nu && uidl[j].num < list[i].num)
+			j++;
+		if (j >= nu || uidl[j].num != list[i].num) {
+			free(uids);
+			return error_set(err, ERR_PROTO, "message %lu is in "
+			    "LIST but not in UIDL", list[i].num);
+		}
+		uids[i] = uidl[j].uid;
+	}
+	sorted = xcalloc(nl, sizeof(char *));
+	if (have_uidl) {
+		memcpy(sorted, uids, nl * sizeof(char *));
+		qsort(sorted, nl, sizeof(char *), cmp_uid);
+		for (i = 1; i < nl; i++)
+			if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+				free(uids);
+				free(sorted);
+				return error_set(err, ERR_PROTO, "the server "
+				    "gives two messages the same UID; refusing "
+				    "to fetch, since one could be taken for "
+				    "the other");
+			}
+	}
+	*uids_out = uids;
+	*sorted_out = sorted;
+	return 0;
+}
+
+int
+fetch_run(const struct session_params *sp, const struct fetch_params *fp,
+    fetch_reporter *report, void *arg, struct fetch_result *res,
+    struct error *err)
+{
+	struct run r;
+	struct session *s = NULL;
+	struct pop3_msg *list = NULL, *uidl = NULL;
+	size_t nl = 0, nu = 0, i, newcount = 0, done = 0;
+	char **uids = NULL, **sorted = NULL, path[4096];
+	struct error e;
+	time_t now = time(NULL), when;
+	int rv = -1, fatal_conn = 0, stop = 0, have_uidl;
+
+	memset(&r, 0, sizeof(r));
+	memset(res, 0, sizeof(*res));
+	r.fp = fp;
+	r.report = report;
+	r.arg = arg;
+	r.res = res;
+
+	if (fp->state_path != NULL)
+		(void)strlcpy(path, fp->state_path, sizeof(path));
+	else if (state_default_path(path, sizeof(path), sp->auth.user,
+	    sp->host, session_port(sp), err) == -1)
+		return -1;
+	if ((r.st = state_open(path, fp->dry_run, err)) == NULL)
+		return -1;
+	if (!fp->dry_run && recover(&r, err) == -1)
+		goto out;
+	if (!fp->dry_run && (r.d = deliver_open(&fp->dp, err)) == NULL)
+		goto out;
+	if ((s = session_open(sp, 1, err)) == NULL)
+		goto out;
+	r.p = session_pop3(s);
+
+	have_uidl = 1;
+	if (pop3_uidl(r.p, 0, &uidl, &nu, &e) == -1) {
+		if (e.cls != ERR_REFUSED) {
+			*err = e;
+			fatal_conn = e.cls == ERR_TEMP || e.cls == ERR_PROTO;
+			goto out;
+		}
+		have_uidl = 0;
+	}
+	if (!have_uidl && !fp->all && !fp->delete) {
+		error_set(err, ERR_REFUSED, "the server does not support UIDL, "
+		    "so popfetch cannot tell new messages from old: use --all "
+		    "(fetch every message on every run) or --delete");
+		goto out;
+	}
+	if (pop3_list(r.p, 0, &list, &nl, err) == -1) {
+		fatal_conn = err->cls == ERR_TEMP || err->cls == ERR_PROTO;
+		goto out;
+	}
+	if (join(list, nl, have_uidl, uidl, nu, &uids, &sorted, err) == -1)
+		goto out;
+
+	for (i = 0; i < nl; i++)
+		if (!have_uidl || fp->all || state_lookup(r.st, uids[i]) == 0)
+			newcount++;
+
+	for (i = 0; i < nl && !stop; i++) {
+		const struct pop3_msg *m = &list[i];
+		int old = have_uidl && !fp->all &&
+		    (when = state_lookup(r.st, uids[i])) != 0;
+
+		if (old) {
+			int expire = fp->delete || (fp->keep_days > 0 &&
+			    now - when >= (time_t)fp->keep_days * 86400);
+
+			if (!expire)
+				continue;
+			if (fp->dry_run) {
+				res->would_delete++;
+				event(&r, FETCH_WOULD_DELETE, m->num, uids[i],
+				    m->size, NULL);
+			} else if (delete(&r, m, uids[i], err) == -1) {
+				fatal_conn = 1;
+				goto out;
+			}
+			continue;
+		}
+		if (fp->max_size > 0 && m->size > fp->max_size) {
+			res->skipped++;
+			event(&r, FETCH_SKIPPED, m->num, uids[i], m->size,
+			    NULL);
+			continue;
+		}
+		if (fp->limit > 0 && res->fetched + res->would_fetch >=
+		    fp->limit)
+			continue;
+		if (fp->dry_run) {
+			res->would_fetch++;
+			event(&r, FETCH_WOULD_FETCH, m->num, uids[i], m->size,
+			    NULL);
+			if (fp->delete) {
+				res->would_delete++;
+				event(&r, FETCH_WOULD_DELETE, m->num, uids[i],
+				    m->size, NULL);
+			}
+			continue;
+		}
+		if (fetch_one(&r, m, uids[i], err, &fatal_conn) == -1)
+			goto out;
+		res->fetched++;
+		event(&r, FETCH_FETCHED, m->num, uids[i], m->size, NULL);
+		{
+			struct fetch_event ev;
+
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = FETCH_PROGRESS;
+			ev.done = ++done;
+			ev.total = newcount;
+			ev.bytes = res->bytes;
+			if (report != NULL)
+				report(arg, &ev);
+		}
+		if (fp->delete && delete(&r, m, uids[i], err) == -1) {
+			fatal_conn = 1;
+			goto out;
+		}
+	}
+	/* Messages the server no longer lists need no memory. */
+	if (have_uidl && !fp->dry_run)
+		state_forget_absent(r.st, sorted, nl);
+	rv = 0;
+out:
+	if (s != NULL) {
+		if (fatal_conn)
+			session_abort(s);
+		else if (session_quit(s, &e) == -1 && rv == 0) {
+			*err = e;
+			rv = -1;
+		}
+	}
+	if (r.st != NULL && !fp->dry_run && state_save(r.st, &e) == -1 &&
+	    rv == 0) {
+		*err = e;
+		rv = -1;
+	}
+	if (rv == 0 && r.first.cls != ERR_NONE) {
+		*err = r.first;
+		rv = -1;
+	}
+	deliver_close(r.d);
+	state_close(r.st);
+	free(uids);
+	free(sorted);
+	pop3_msgs_free(list, nl);
+	pop3_msgs_free(uidl, nu);
+	return rv;
+}

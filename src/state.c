@@ -1,0 +1,634 @@
+/*
+ * state.c - UIDL state with a write-ahead journal.
+ *
+ * Snapshot format (path):
+ *	popfetch-state 1
+ *	U <time> <uid>			a delivered message
+ * Journal format (path.journal), appended and fsync'd record by record:
+ *	B <uid> <token>			delivery begins (token from deliver)
+ *	D <uid> <time>			delivered and durable
+ *	A <uid>				rolled back
+ * Every field is percent-escaped, so fields never contain spaces or line
+ * ends.  A last line without its LF (a write cut by a crash) is ignored:
+ * the write it belonged to never returned, so nothing relied on it.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "state.h"
+
+struct entry {
+	char	*uid;		/* escaped form: a C string */
+	time_t	 when;
+	int	 absent;	/* to be dropped at the next save */
+};
+
+struct pending {
+	char	*uid;		/* escaped */
+	char	*token;		/* escaped */
+	int	 done;
+};
+
+struct state {
+	char		*path;
+	char		*jpath;
+	int		 readonly;
+	int		 lockfd;
+	int		 jfd;
+	struct entry	*tab;		/* open addressing, power of two */
+	size_t		 cap, used;
+	struct pending	*pend;
+	size_t		 npend;
+};
+
+char *
+state_escape(const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *o = xreallocarray(NULL, len + 1, 3), *p = o;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c > 0x20 && c < 0x7f && c != '%')
+			*p++ = (char)c;
+		else {
+			*p++ = '%';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+	}
+	*p = '\0';
+	return o;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+state_unescape(const char *s, char **out, size_t *len)
+{
+	size_t n = strlen(s), i;
+	char *o = xmalloc(n + 1), *p = o;
+	int h, l;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] != '%') {
+			*p++ = s[i];
+			continue;
+		}
+		if (i + 2 >= n) {
+			free(o);
+			return -1;
+		}
+		if ((h = hexval(s[i + 1])) < 0 || (l = hexval(s[i + 2])) < 0) {
+			free(o);
+			return -1;
+		}
+		*p++ = (char)(h << 4 | l);
+		i += 2;
+	}
+	*p = '\0';
+	*out = o;
+	*len = (size_t)(p - o);
+	return 0;
+}
+
+static size_t
+hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static struct entry *
+find(struct state *st, const char *uid)
+{
+	size_t i;
+
+	if (st->cap == 0)
+		return NULL;
+	for (i = hash(uid) & (st->cap - 1); st->tab[i].uid != NULL;
+	    i = (i + 1) & (st->cap - 1))
+		if (strcmp(st->tab[i].uid, uid) == 0)
+			return &st->tab[i];
+	return NULL;
+}
+
+static void
+insert(struct state *st, const char *uid, time_t when)
+{
+	struct entry *old;
+	size_t i, oldcap;
+
+	if ((old = find(st, uid)) != NULL) {
+		old->absent = 0;
+		return;
+	}
+	if ((st->used + 1) * 2 > st->cap) {
+		old = st->tab;
+		oldcap = st->cap;
+		st->cap = st->cap ? st->cap * 2 : 64;
+		st->tab = xcalloc(st->cap, sizeof(*st->tab));
+		st->used = 0;
+		for (i = 0; i < oldcap; i++)
+			if (old[i].uid != NULL) {
+				insert(st, old[i].uid, old[i].when);
+				free(old[i].uid);
+			}
+		free(old);
+	}
+	for (i = hash(uid) & (st->cap - 1); st->tab[i].uid != NULL;
+	    i = (i + 1) & (st->cap - 1))
+		;
+	st->tab[i].uid = xstrdup(uid);
+	st->tab[i].when = when;
+	st->tab[i].absent = 0;
+	st->used++;
+}
+
+/* Splits a line into at most max space-separated fields. */
+static int
+fields(char *line, char **f, int max)
+{
+	int n = 0;
+	char *t;
+
+	while (n < max && (t = strsep(&line, " ")) != NULL)
+		f[n++] = t;
+	return line == NULL ? n : -1;
+}
+
+static int
+valid_field(const char *s)
+{
+	char *u;
+	size_t len;
+
+	if (*s == '\0' || state_unescape(s, &u, &len) == -1)
+		return 0;
+	free(u);
+	return 1;
+}
+
+static int
+parse_time(const char *s, time_t *t)
+{
+	const char *errstr;
+
+	*t = (time_t)strtonum(s, 0, LLONG_MAX, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+/* Reads a whole file into a NUL-terminated buffer; ENOENT gives "". */
+static char *
+slurp(const char *path, struct error *err)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return xstrdup("");
+		error_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (len + 65536 + 1 > cap) {
+			cap = cap ? cap * 2 : 131072;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			error_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (buf == NULL)
+		buf = xstrdup("");
+	buf[len] = '\0';
+	return buf;
+}
+
+static int
+load_snapshot(struct state *st, struct error *err)
+{
+	char *buf, *p, *line, *f[3];
+	int lineno = 0;
+	time_t t;
+
+	if ((buf = slurp(st->path, err)) == NULL)
+		return -1;
+	p = buf;
+	while ((line = strsep(&p, "\n")) != NULL) {
+		if (p == NULL && *line == '\0')
+			break;
+		lineno++;
+		if (lineno == 1) {
+			if (strcmp(line, "popfetch-state 1") != 0)
+				goto bad;
+			continue;
+		}
+		if (p == NULL)
+			break;	/* a cut last line: cannot happen after rename */
+		if (fields(line, f, 3) != 3 || strcmp(f[0], "U") != 0 ||
+		    parse_time(f[1], &t) == -1 || !valid_field(f[2]))
+			goto bad;
+		insert(st, f[2], t);
+	}
+	free(buf);
+	return 0;
+bad:
+	free(buf);
+	return error_set(err, ERR_CONFIG, "%s: line %d: corrupt state file",
+	    st->path, lineno);
+}
+
+static int
+replay_journal(struct state *st, struct error *err)
+{
+	char *buf, *p, *line, *f[4];
+	int n, lineno = 0;
+	size_t i;
+	time_t t = 0;
+
+	if ((buf = slurp(st->jpath, err)) == NULL)
+		return -1;
+	p = buf;
+	while ((line = strsep(&p, "\n")) != NULL && p != NULL) {
+		lineno++;
+		n = fields(line, f, 4);
+		if (n == 3 && strcmp(f[0], "B") == 0 && valid_field(f[1])) {
+			st->pend = xreallocarray(st->pend, st->npend + 1,
+			    sizeof(*st->pend));
+			st->pend[st->npend].uid = xstrdup(f[1]);
+			st->pend[st->npend].token = xstrdup(f[2]);
+			st->pend[st->npend++].done = 0;
+		} else if ((n == 3 && strcmp(f[0], "D") == 0 &&
+		    parse_time(f[2], &t) == 0) ||
+		    (n == 2 && strcmp(f[0], "A") == 0)) {
+			if (f[0][0] == 'D')
+				insert(st, f[1], t);
+			for (i = 0; i < st->npend; i++)
+				if (strcmp(st->pend[i].uid, f[1]) == 0)
+					st->pend[i].done = 1;
+		} else {
+			free(buf);
+			return error_set(err, ERR_CONFIG, "%s: line %d: "
+			    "corrupt journal", st->jpath, lineno);
+		}
+	}
+	free(buf);
+	return 0;
+}
+
+static int
+mkdirs(const char *path, struct error *err)
+{
+	char buf[PATH_MAX], *p;
+
+	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf))
+		return error_set(err, ERR_CANTCREAT, "%s: path too long",
+		    path);
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) == -1 && errno != EEXIST)
+			return error_set(err, ERR_CANTCREAT, "%s: %s", buf,
+			    strerror(errno));
+		*p = '/';
+	}
+	return 0;
+}
+
+struct state *
+state_open(const char *path, int readonly, struct error *err)
+{
+	struct state *st = xcalloc(1, sizeof(*st));
+	char buf[PATH_MAX];
+
+	st->path = xstrdup(path);
+	st->readonly = readonly;
+	st->lockfd = st->jfd = -1;
+	(void)snprintf(buf, sizeof(buf), "%s.journal", path);
+	st->jpath = xstrdup(buf);
+	if (!readonly) {
+		if (mkdirs(path, err) == -1)
+			goto fail;
+		(void)snprintf(buf, sizeof(buf), "%s.lock", path);
+		st->lockfd = open(buf, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (st->lockfd == -1) {
+			error_set(err, ERR_CANTCREAT, "%s: %s", buf,
+			    strerror(errno));
+			goto fail;
+		}
+		/* flock: released by the kernel when the process dies. */
+		if (flock(st->lockfd, LOCK_EX | LOCK_NB) == -1) {
+			error_set(err, errno == EWOULDBLOCK ? ERR_TEMP : ERR_IO,
+			    "%s: %s", buf, errno == EWOULDBLOCK ?
+			    "another popfetch is running for this account" :
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	if (load_snapshot(st, err) == -1 || replay_journal(st, err) == -1)
+		goto fail;
+	if (!readonly) {
+		st->jfd = open(st->jpath, O_WRONLY | O_APPEND | O_CREAT |
+		    O_CLOEXEC, 0600);
+		if (st->jfd == -1) {
+			error_set(err, ERR_CANTCREAT, "%s: %s", st->jpath,
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	return st;
+fail:
+	state_close(st);
+	return NULL;
+}
+
+static int
+journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
+{
+	static char line[65536];
+	va_list ap;
+	int n;
+
+	if (st->readonly)
+		return 0;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return error_set(err, ERR_SOFTWARE, "journal record too long");
+	/* One write with O_APPEND: a record is never interleaved. */
+	if (write(st->jfd, line, (size_t)n) != n ||
+	    (sync && fdatasync(st->jfd) == -1))
+		return error_set(err, ERR_IO, "%s: %s", st->jpath,
+		    strerror(errno));
+	return 0;
+}
+
+const char *
+state_pending(struct state *st, size_t i, const char **token)
+{
+	size_t k;
+
+	for (k = 0; k < st->npend; k++) {
+		if (st->pend[k].done)
+			continue;
+		if (i-- == 0) {
+			*token = st->pend[k].token;
+			return st->pend[k].uid;
+		}
+	}
+	return NULL;
+}
+
+int
+state_resolve(struct state *st, size_t i, int delivered, struct error *err)
+{
+	const char *token, *uid = state_pending(st, i, &token);
+	size_t k;
+	time_t now = time(NULL);
+
+	if (uid == NULL)
+		return 0;
+	if (delivered) {
+		if (journal(st, 1, err, "D %s %lld\n", uid,
+		    (long long)now) == -1)
+			return -1;
+		insert(st, uid, now);
+	} else if (journal(st, 1, err, "A %s\n", uid) == -1)
+		return -1;
+	for (k = 0; k < st->npend; k++)
+		if (strcmp(st->pend[k].uid, uid) == 0)
+			st->pend[k].done = 1;
+	return 0;
+}
+
+time_t
+state_lookup(struct state *st, const char *uid)
+{
+	struct entry *e;
+	char *esc = state_escape(uid, strlen(uid));
+
+	e = find(st, esc);
+	free(esc);
+	return e != NULL ? e->when : 0;
+}
+
+int
+state_begin(struct state *st, const char *uid, const char *token,
+    struct error *err)
+{
+	char *u = state_escape(uid, strlen(uid));
+	char *t = state_escape(token, strlen(token));
+	int r;
+
+	r = journal(st, 1, err, "B %s %s\n", u, t);
+	free(u);
+	free(t);
+	return r;
+}
+
+int
+state_delivered(struct state *st, const char *uid, struct error *err)
+{
+	char *u = state_escape(uid, strlen(uid));
+	time_t now = time(NULL);
+	int r;
+
+	r = journal(st, 1, err, "D %s %lld\n", u, (long long)now);
+	if (r == 0)
+		insert(st, u, now);
+	free(u);
+	return r;
+}
+
+int
+state_abort(struct state *st, const char *uid, struct error *err)
+{
+	char *u = state_escape(uid, strlen(uid));
+	int r;
+
+	/* No fsync: if this record is lost, recovery finds the delivery
+	 * unfinished and rolls it back again, which is harmless. */
+	r = journal(st, 0, err, "A %s\n", u);
+	free(u);
+	return r;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+state_forget_absent(struct state *st, char **present, size_t n)
+{
+	char **esc = xreallocarray(NULL, n, sizeof(char *));
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		esc[i] = state_escape(present[i], strlen(present[i]));
+	qsort(esc, n, sizeof(char *), cmp_str);
+	for (i = 0; i < st->cap; i++)
+		if (st->tab[i].uid != NULL)
+			st->tab[i].absent = bsearch(&st->tab[i].uid, esc, n,
+			    sizeof(char *), cmp_str) == NULL;
+	for (i = 0; i < n; i++)
+		free(esc[i]);
+	free(esc);
+}
+
+int
+state_save(struct state *st, struct error *err)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+	size_t i;
+	int fd;
+
+	if (st->readonly)
+		return 0;
+	(void)snprintf(tmp, sizeof(tmp), "%s.new", st->path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return error_set(err, ERR_IO, "%s: %s", tmp, strerror(errno));
+	}
+	fprintf(f, "popfetch-state 1\n");
+	for (i = 0; i < st->cap; i++)
+		if (st->tab[i].uid != NULL && !st->tab[i].absent)
+			fprintf(f, "U %lld %s\n", (long long)st->tab[i].when,
+			    st->tab[i].uid);
+	if (fflush(f) == EOF || fsync(fileno(f)) == -1) {
+		error_set(err, ERR_IO, "%s: %s", tmp, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		return -1;
+	}
+	if (fclose(f) == EOF) {
+		unlink(tmp);
+		return error_set(err, ERR_IO, "%s: %s", tmp, strerror(errno));
+	}
+	/* The snapshot holds everything the journal said, so once it is
+	 * in place the journal may go; replaying it again is harmless. */
+	if (rename(tmp, st->path) == -1) {
+		unlink(tmp);
+		return error_set(err, ERR_IO, "%s: %s", st->path,
+		    strerror(errno));
+	}
+	if (fsync_dir(st->path, 0, err) == -1)
+		return -1;
+	if (ftruncate(st->jfd, 0) == -1 || fsync(st->jfd) == -1)
+		return error_set(err, ERR_IO, "%s: %s", st->jpath,
+		    strerror(errno));
+	return 0;
+}
+
+void
+state_close(struct state *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	if (st->jfd != -1)
+		close(st->jfd);
+	if (st->lockfd != -1)
+		close(st->lockfd);
+	for (i = 0; i < st->cap; i++)
+		free(st->tab[i].uid);
+	free(st->tab);
+	for (i = 0; i < st->npend; i++) {
+		free(st->pend[i].uid);
+		free(st->pend[i].token);
+	}
+	free(st->pend);
+	free(st->path);
+	free(st->jpath);
+	free(st);
+}
+
+int
+state_default_path(char *buf, size_t len, const char *user, const char *host,
+    const char *port, struct error *err)
+{
+	const char *base = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char account[1024], *esc;
+	int r;
+
+	(void)snprintf(account, sizeof(account), "%s@%s:%s",
+	    user != NULL ? user : "", host, port);
+	/* The name must stay one path component: "/" becomes %2F. */
+	esc = state_escape(account, strlen(account));
+	{
+		char *o = xreallocarray(NULL, strlen(esc) + 1, 3), *q = o;
+
+		for (char *p = esc; *p != '\0'; p++) {
+			if (*p == '/') {
+				memcpy(q, "%2F", 3);
+				q += 3;
+			} else
+				*q++ = *p;
+		}
+		*q = '\0';
+		free(esc);
+		esc = o;
+	}
+	if (base != NULL && base[0] == '/')
+		r = snprintf(buf, len, "%s/popfetch/%s", base, esc);
+	else if (home != NULL && home[0] != '\0')
+		r = snprintf(buf, len, "%s/.local/state/popfetch/%s", home,
+		    esc);
+	else {
+		free(esc);
+		return error_set(err, ERR_CONFIG, "no place for the state "
+		    "file: set HOME or XDG_STATE_HOME, or use --state");
+	}
+	free(esc);
+	if (r < 0 || (size_t)r >= len)
+		return error_set(err, ERR_CONFIG, "state path too long");
+	return 0;
+}
