@@ -2,21 +2,27 @@
 _popfetch()
 {
 	local cur prev words cword
-	_init_completion 2>/dev/null || {
+	if declare -F _init_completion > /dev/null; then
+		_init_completion || return
+	else
 		cur=${COMP_WORDS[COMP_CWORD]}
 		prev=${COMP_WORDS[COMP_CWORD-1]}
-	}
-	local commands="welcome capa stat list uidl top retr dele rset noop batch"
+	fi
+	local commands="fetch welcome capa stat list uidl top retr dele rset noop batch"
 	local opts="--host --port --user --url --tls --ca-file --timeout --auth
 		--allow-plaintext --utf8 --password-command --password-file
-		--netrc-file --debug --json --quiet --help --version"
+		--netrc-file --debug --json --quiet --help --version
+		--maildir --mbox --mda --new --all --keep --delete --keep-days
+		--max-size --limit --dry-run --state --received-header --uidl-header"
 	case $prev in
 	--tls) COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur")); return ;;
 	--auth) COMPREPLY=($(compgen -W "auto user apop rpop" -- "$cur")); return ;;
 	--debug|-d) COMPREPLY=($(compgen -W "0 1 2" -- "$cur")); return ;;
-	--ca-file|--password-file|--netrc-file)
+	--ca-file|--password-file|--netrc-file|--mbox|--state)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	--host|--port|-p|--user|-u|--url|--timeout|--password-command) return ;;
+	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+	--host|--port|-p|--user|-u|--url|--timeout|--password-command|--mda|\
+	--keep-days|--max-size|--limit) return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))

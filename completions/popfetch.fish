@@ -1,5 +1,5 @@
 # fish completion for popfetch(1)
-set -l cmds welcome capa stat list uidl top retr dele rset noop batch
+set -l cmds fetch welcome capa stat list uidl top retr dele rset noop batch
 complete -c popfetch -f -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
 complete -c popfetch -l host -x -d 'server host'
 complete -c popfetch -s p -l port -x -d 'server port'
@@ -19,3 +19,17 @@ complete -c popfetch -l json -d 'JSON output'
 complete -c popfetch -s q -l quiet -d 'print only errors'
 complete -c popfetch -s h -l help -d 'usage'
 complete -c popfetch -s V -l version -d 'version'
+complete -c popfetch -l maildir -x -a '(__fish_complete_directories)' -d 'deliver into a maildir'
+complete -c popfetch -l mbox -r -F -d 'append to an mbox'
+complete -c popfetch -l mda -x -d 'pipe to a delivery agent'
+complete -c popfetch -l new -d 'only messages not fetched before'
+complete -c popfetch -l all -d 'every message'
+complete -c popfetch -l keep -d 'leave messages on the server'
+complete -c popfetch -l delete -d 'delete delivered messages'
+complete -c popfetch -l keep-days -x -d 'delete N days after delivery'
+complete -c popfetch -l max-size -x -d 'skip larger messages'
+complete -c popfetch -l limit -x -d 'at most N messages'
+complete -c popfetch -l dry-run -d 'change nothing'
+complete -c popfetch -l state -r -F -d 'state file'
+complete -c popfetch -l received-header -d 'add a Received header'
+complete -c popfetch -l uidl-header -d 'add an X-Popfetch-UIDL header'

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fetch.h"
 #include "pop3.h"
@@ -119,6 +120,35 @@ sink(void *arg, const char *data, size_t len, struct error *err)
 	return 0;
 }
 
+/* The optional trace headers, before the message's own.  The UID is
+ * server text: escaped, so it can never end the header early. */
+static int
+add_headers(struct run *r, const char *uid, struct error *err)
+{
+	char line[1400], esc[1024], date[64], host[256];
+	time_t now = time(NULL);
+
+	if (r->fp->received_header) {
+		if (gethostname(host, sizeof(host)) == -1)
+			(void)strlcpy(host, "localhost", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		(void)strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
+		    localtime(&now));
+		vis_text(esc, sizeof(esc), r->fp->host, strlen(r->fp->host));
+		(void)snprintf(line, sizeof(line), "Received: from %s\n\tby %s "
+		    "with POP3 (popfetch); %s\n", esc, host, date);
+		if (deliver_write(r->d, line, strlen(line), err) == -1)
+			return -1;
+	}
+	if (r->fp->uidl_header && uid != NULL) {
+		vis_text(esc, sizeof(esc), uid, strlen(uid));
+		(void)snprintf(line, sizeof(line), "X-Popfetch-UIDL: %s\n", esc);
+		if (deliver_write(r->d, line, strlen(line), err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * Fetches one message.  Returns 0, or -1 with err; *fatal_conn says the
  * connection is unusable (no QUIT possible).
@@ -141,6 +171,11 @@ fetch_one(struct run *r, const struct pop3_msg *m, const char *uid,
 	if (state_begin(r->st, uid, token, err) == -1)
 		return -1;
 	r->sink_failed = 0;
+	if (add_headers(r, uid == pseudo ? NULL : uid, err) == -1) {
+		deliver_abort(r->d);
+		(void)state_abort(r->st, uid, NULL);
+		return -1;
+	}
 	if (pop3_retr(r->p, m->num, sink, r, err) == -1) {
 		deliver_abort(r->d);
 		(void)state_abort(r->st, uid, NULL);

@@ -20,6 +20,9 @@ struct fetch_params {
 	unsigned long long	 max_size;	/* --max-size, 0: unset */
 	unsigned long		 limit;		/* --limit, 0: unset */
 	int			 dry_run;
+	int			 received_header;	/* add Received: */
+	int			 uidl_header;		/* add X-Popfetch-UIDL: */
+	const char		*host;			/* for Received: */
 };
 
 enum fetch_event_kind {

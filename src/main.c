@@ -42,7 +42,7 @@ usage(FILE *f)
 "          top N LINES retr N dele N... rset noop batch\n"
 "fetch:    --maildir DIR | --mbox FILE | --mda COMMAND  --new | --all\n"
 "          --keep | --delete  --keep-days N  --max-size BYTES  --limit N\n"
-"          --dry-run  --state FILE\n"
+"          --dry-run  --state FILE  --received-header  --uidl-header\n"
 "options:  --host HOST  -p, --port PORT  -u, --user USER  --url URL\n"
 "          --tls implicit|starttls|none  --ca-file FILE  --timeout SECONDS\n"
 "          --auth auto|user|apop|rpop  --allow-plaintext  --utf8\n"
@@ -201,7 +201,8 @@ enum {
 	OPT_HOST = 256, OPT_URL, OPT_TLS, OPT_CAFILE, OPT_TIMEOUT, OPT_AUTH,
 	OPT_PLAINTEXT, OPT_UTF8, OPT_PWCMD, OPT_PWFILE, OPT_NETRC, OPT_JSON,
 	OPT_MAILDIR, OPT_MBOX, OPT_MDA, OPT_NEW, OPT_ALL, OPT_KEEP, OPT_DELETE,
-	OPT_KEEPDAYS, OPT_MAXSIZE, OPT_LIMIT, OPT_DRYRUN, OPT_STATE
+	OPT_KEEPDAYS, OPT_MAXSIZE, OPT_LIMIT, OPT_DRYRUN, OPT_STATE,
+	OPT_RECEIVED, OPT_UIDLHDR
 };
 
 static const struct option longopts[] = {
@@ -232,6 +233,8 @@ static const struct option longopts[] = {
 	{ "limit",		required_argument,	NULL, OPT_LIMIT },
 	{ "dry-run",		no_argument,		NULL, OPT_DRYRUN },
 	{ "state",		required_argument,	NULL, OPT_STATE },
+	{ "received-header",	no_argument,		NULL, OPT_RECEIVED },
+	{ "uidl-header",	no_argument,		NULL, OPT_UIDLHDR },
 	{ "quiet",		no_argument,		NULL, 'q' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
@@ -375,6 +378,12 @@ parse_options(struct options *o, int argc, char **argv, struct error *err)
 			break;
 		case OPT_STATE:
 			o->fp.state_path = optarg;
+			break;
+		case OPT_RECEIVED:
+			o->fp.received_header = 1;
+			break;
+		case OPT_UIDLHDR:
+			o->fp.uidl_header = 1;
 			break;
 		case 'q':
 			o->co.quiet = 1;
@@ -522,6 +531,7 @@ run_fetch(struct options *o, int argc, struct error *err)
 		return error_set(err, ERR_USAGE, "fetch needs a place to "
 		    "deliver to: --maildir DIR, --mbox FILE or --mda COMMAND");
 	o->fp.dp.lock_timeout = o->sp.timeout < 30 ? o->sp.timeout : 30;
+	o->fp.host = o->sp.host;
 	memset(&rep, 0, sizeof(rep));
 	rep.o = o;
 	rep.progress = !o->co.quiet && !o->co.json && isatty(STDERR_FILENO);

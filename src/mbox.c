@@ -15,8 +15,7 @@
  * OFFSET are ours up to the next line that starts with "From " (our
  * own such lines are quoted).  If nothing follows them, they are
  * removed by truncating to OFFSET; if another program appended after
- * them, nothing is removed: a complete message counts as delivered, and
- * a partial one is reported.
+ * them, nothing is removed, the message is reported and fetched again.
  */
 #include <sys/stat.h>
 
@@ -392,7 +391,6 @@ mbox_recover(const char *token, int *delivered, char *note, size_t notelen,
 	struct stat sb;
 	off_t pos, foreign = -1;
 	int bol = 1, first = 1, r = 0;
-	char prev = '\n', prev2 = '\n';
 	ssize_t n, i;
 
 	*delivered = 0;
@@ -431,8 +429,6 @@ mbox_recover(const char *token, int *delivered, char *note, size_t notelen,
 			if (bol && buf[i] == 'F')
 				first = 0;
 			bol = buf[i] == '\n';
-			prev2 = prev;
-			prev = buf[i];
 		}
 	}
 	if (foreign == -1) {
@@ -442,15 +438,15 @@ mbox_recover(const char *token, int *delivered, char *note, size_t notelen,
 			    strerror(errno));
 		goto out;
 	}
-	/* Someone appended after us; our message ends in "\n\n" if it was
-	 * complete. */
-	if (prev == '\n' && prev2 == '\n')
-		*delivered = 1;
-	else
-		(void)snprintf(note, notelen, "%s: a partial message remains "
-		    "at byte %lld (another program appended after popfetch "
-		    "was interrupted); that message is fetched again",
-		    m->path, off);
+	/*
+	 * Someone appended after us, so our bytes cannot be cut off.  They
+	 * are most likely a partial message (complete ones are journalled
+	 * within microseconds of their fsync), and taking a partial one
+	 * for delivered would lose mail: fetch it again.
+	 */
+	(void)snprintf(note, notelen, "%s: a partial message remains at "
+	    "byte %lld (another program appended after popfetch was "
+	    "interrupted); that message is fetched again", m->path, off);
 out:
 	mbox_close(m);
 	return r;

@@ -135,3 +135,85 @@ pf_fake() {
 	[[ "$stderr" == *"message 1 skipped: 100.0 GiB"* ]]
 	! grep -q 'RETR 1' "$W/fake.log"
 }
+
+@test "--received-header and --uidl-header add escaped headers on top" {
+	fake 'UIDL => +OK\r\n1 u\x1bid\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n.\r\n' "$MSG1"
+	run pf_fake --maildir "$W/Mail" --received-header --uidl-header
+	[ "$status" -eq 0 ]
+	f=$(ls "$W"/Mail/new/*)
+	[ "$(sed -n 1p "$f")" = "Received: from 127.0.0.1" ]
+	[[ "$(sed -n 2p "$f")" == $'\tby '*' with POP3 (popfetch); '* ]]
+	[ "$(sed -n 3p "$f")" = 'X-Popfetch-UIDL: u\x1bid' ]
+	[ "$(sed -n '4,$p' "$f")" = $'Subject: one\n\nbody one' ]
+}
+
+@test "a target that cannot be created exits 73 before connecting" {
+	fake 'UIDL => +OK\r\n.\r\n' 'LIST => +OK\r\n.\r\n'
+	: > "$W/file"
+	run pf_fake --maildir "$W/file/Mail"
+	[ "$status" -eq 73 ]
+	[[ "$output" == *"$W/file/Mail"* ]]
+	[ ! -s "$W/fake.log" ]
+}
+
+# big_message: a RETR 1 reply of about 120 kB, without its end.
+big_body() {
+	python3 -c 'print("+OK\\r\\nSubject: big\\r\\n\\r\\n" + "".join("line %05d %s\\r\\n" % (i, "y" * 50) for i in range(2000)), end="")'
+}
+
+# killed_mid_message TARGET-ARGS: popfetch killed while the server
+# stalls in the middle of a 120 kB message.  The second server listens
+# on another port, so the state file is named explicitly.
+killed_mid_message() {
+	fake 'UIDL => +OK\r\n1 big\r\n.\r\n' 'LIST => +OK\r\n1 130000\r\n.\r\n' \
+		"RETR 1 => $(big_body) !hang"
+	"$POPFETCH" --tls none --allow-plaintext --timeout 30 --host 127.0.0.1 \
+		-p "$FAKE_PORT" -u alice --state "$W/state" "$@" > /dev/null 2>&1 &
+	local pid=$! i
+	for i in $(seq 1 100); do
+		[ "$(cat "$W"/mbox "$W"/Mail/tmp/* 2>/dev/null | wc -c)" -ge 60000 ] && break
+		sleep 0.05
+	done
+	kill -9 "$pid"
+	wait "$pid" || true
+	fake_stop
+	fake 'UIDL => +OK\r\n1 big\r\n.\r\n' 'LIST => +OK\r\n1 130000\r\n.\r\n' \
+		"RETR 1 => $(big_body).\\r\\n"
+}
+
+@test "killed mid-message into a maildir: the partial file is removed, the message arrives once" {
+	killed_mid_message --maildir "$W/Mail"
+	[ -n "$(ls -A "$W/Mail/tmp")" ]		# the kill left a partial file
+	run pf_fake --state "$W/state" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ -z "$(ls -A "$W/Mail/tmp")" ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 1 ]
+	[ "$(wc -l < "$W"/Mail/new/*)" -eq 2002 ]
+}
+
+@test "killed mid-message into an mbox: the partial message is cut off" {
+	killed_mid_message --mbox "$W/mbox"
+	[ "$(wc -c < "$W/mbox")" -ge 60000 ]
+	[ -e "$W/mbox.lock" ]			# a stale dot-lock, too
+	run pf_fake --state "$W/state" --mbox "$W/mbox"
+	[ "$status" -eq 0 ]
+	mkdir "$W/split"
+	python3 "$TOP/tests/lib/mbox_split.py" "$W/mbox" "$W/split"
+	[ "$(ls "$W/split")" = 1.eml ]
+	[ "$(wc -l < "$W/split/1.eml")" -eq 2002 ]
+	[ ! -e "$W/mbox.lock" ]
+}
+
+@test "killed mid-message, then another program appends: its mail is never removed" {
+	killed_mid_message --mbox "$W/mbox"
+	foreign=$'From other@example.org Mon Nov  2 10:00:00 2026\nSubject: foreign\n\nnot popfetch\'s\n\n'
+	printf '\n\n%s' "$foreign" >> "$W/mbox"
+	run --separate-stderr pf_fake --state "$W/state" --mbox "$W/mbox"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"a partial message remains at byte 0"* ]]
+	# The other program's message is intact, and the complete one follows.
+	grep -qF "not popfetch's" "$W/mbox"
+	[ "$(grep -c '^Subject: foreign$' "$W/mbox")" -eq 1 ]
+	[ "$(grep -c '^line 01999 ' "$W/mbox")" -eq 1 ]
+	[ "$(grep -c '^Subject: big$' "$W/mbox")" -eq 2 ]
+}
