@@ -40,6 +40,29 @@ test: popfetch
 demo: popfetch
 	sh tests/lib/demo.sh
 
+# make fuzz: each libFuzzer target for FUZZ_SECONDS, starting from the
+# committed seeds (new inputs go to a scratch directory, not the tree).
+FUZZ_TARGETS = fuzz_status fuzz_multiline fuzz_mboxrd fuzz_state
+FUZZ_SRC = src/pop3.c src/net.c src/tls.c src/util.c src/state.c \
+	src/deliver.c src/maildir.c src/mbox.c src/mda.c
+FUZZ_SECONDS = 60
+
+fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_mboxrd fuzz/fuzz_state: \
+    $(FUZZ_SRC) $(HDR) config.mk tests/fuzz/fuzz_status.c \
+    tests/fuzz/fuzz_multiline.c tests/fuzz/fuzz_mboxrd.c tests/fuzz/fuzz_state.c
+	mkdir -p fuzz
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags gnutls \
+		libbsd-overlay` -o $@ tests/fuzz/$$(basename $@).c $(FUZZ_SRC) \
+		$(LIBS)
+
+fuzz: fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_mboxrd fuzz/fuzz_state
+	for t in $(FUZZ_TARGETS); do \
+		rm -rf fuzz/work-$$t && mkdir -p fuzz/work-$$t && \
+		./fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+			-print_final_stats=1 fuzz/work-$$t \
+			tests/fuzz/corpus/$$t || exit 1; \
+	done
+
 lint:
 	sh tests/lib/banned.sh src/*.c src/*.h
 	mandoc -Tlint -W warning man/popfetch.1
@@ -68,6 +91,6 @@ uninstall:
 
 clean:
 	rm -f popfetch $(OBJ)
-	rm -rf san
+	rm -rf san fuzz
 
-.PHONY: all check test demo lint install uninstall clean
+.PHONY: all check test demo fuzz lint install uninstall clean

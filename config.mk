@@ -21,3 +21,6 @@ LIBS = $(DEPS_LIBS)
 SANFLAGS = -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 BATSFLAGS =
+FUZZCC = clang
+FUZZFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined

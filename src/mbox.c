@@ -266,82 +266,101 @@ needs_quote(const char *s, size_t len)
 	return memcmp(s + i, "From ", len - i) == 0 ? -1 : 0;
 }
 
-static int
+/*
+ * Writes whole lines, quoting those that need it, and stops before a
+ * line start that cannot be judged yet.  Returns the bytes consumed, or
+ * -1 with err.
+ */
+static ssize_t
 write_lines(struct mbox *m, const char *data, size_t len, struct error *err)
 {
-	const char *nl;
-	size_t n;
-	int q;
+	const char *p = data, *nl;
+	size_t n, left = len;
 
-	while (len > 0) {
+	while (left > 0) {
 		if (m->bol) {
-			q = needs_quote(data, len);
+			int q = needs_quote(p, left);
+
 			if (q == -1)
-				return -2;	/* caller carries it over */
+				break;
 			if (q == 1 && put(m, ">", 1, err) == -1)
 				return -1;
 		}
-		nl = memchr(data, '\n', len);
-		n = nl != NULL ? (size_t)(nl - data) + 1 : len;
-		if (put(m, data, n, err) == -1)
+		nl = memchr(p, '\n', left);
+		n = nl != NULL ? (size_t)(nl - p) + 1 : left;
+		if (put(m, p, n, err) == -1)
 			return -1;
 		m->bol = nl != NULL;
-		data += n;
-		len -= n;
+		p += n;
+		left -= n;
 	}
+	return (ssize_t)(p - data);
+}
+
+/* Writes an undecided line start as it is: thousands of ">" and no
+ * "From " in sight. */
+static int
+flush_carry(struct mbox *m, struct error *err)
+{
+	m->bol = 0;
+	if (put(m, m->carry, m->carry_len, err) == -1)
+		return -1;
+	m->carry_len = 0;
 	return 0;
 }
 
 int
 mbox_write(struct mbox *m, const char *data, size_t len, struct error *err)
 {
+	ssize_t used;
 	size_t take;
-	int r;
 
-	while (m->carry_len > 0 && len > 0) {
-		/* Complete the undecided line start first. */
-		take = len < sizeof(m->carry) - m->carry_len ? len :
-		    sizeof(m->carry) - m->carry_len;
+	while (len > 0) {
+		if (m->carry_len == 0) {
+			if ((used = write_lines(m, data, len, err)) == -1)
+				return -1;
+			data += used;
+			len -= (size_t)used;
+			if (len == 0)
+				return 0;
+			/* An undecided line start: it has no LF, so it is
+			 * all that is left. */
+			if (len >= sizeof(m->carry)) {
+				memcpy(m->carry, data, sizeof(m->carry));
+				m->carry_len = sizeof(m->carry);
+				data += sizeof(m->carry);
+				len -= sizeof(m->carry);
+				if (flush_carry(m, err) == -1)
+					return -1;
+				continue;
+			}
+			memcpy(m->carry, data, len);
+			m->carry_len = len;
+			return 0;
+		}
+		/* Complete the undecided line start with new bytes. */
+		take = sizeof(m->carry) - m->carry_len;
+		if (take > len)
+			take = len;
 		memcpy(m->carry + m->carry_len, data, take);
 		m->carry_len += take;
 		data += take;
 		len -= take;
-		r = write_lines(m, m->carry, m->carry_len, err);
-		if (r == -2 && m->carry_len < sizeof(m->carry))
-			return 0;
-		if (r == -2) {
-			/* Thousands of ">": write them as they are. */
-			m->bol = 0;
-			r = write_lines(m, m->carry, m->carry_len, err);
-		}
-		m->carry_len = 0;
-		if (r == -1)
+		if ((used = write_lines(m, m->carry, m->carry_len, err)) == -1)
+			return -1;
+		memmove(m->carry, m->carry + used, m->carry_len - (size_t)used);
+		m->carry_len -= (size_t)used;
+		if (m->carry_len == sizeof(m->carry) && flush_carry(m, err) == -1)
 			return -1;
 	}
-	r = write_lines(m, data, len, err);
-	if (r == -2) {
-		/* write_lines stops at the undecided line start: keep the
-		 * rest of this chunk, which is that line start. */
-		const char *start = data + len;
-
-		while (start > data && start[-1] != '\n')
-			start--;
-		memcpy(m->carry, start, (size_t)(data + len - start));
-		m->carry_len = (size_t)(data + len - start);
-		return 0;
-	}
-	return r;
+	return 0;
 }
 
 int
 mbox_commit(struct mbox *m, struct error *err)
 {
-	if (m->carry_len > 0) {
-		m->bol = 0;
-		if (put(m, m->carry, m->carry_len, err) == -1)
-			goto fail;
-		m->carry_len = 0;
-	}
+	if (m->carry_len > 0 && flush_carry(m, err) == -1)
+		goto fail;
 	if (m->last != '\n' && put(m, "\n", 1, err) == -1)
 		goto fail;
 	if (put(m, "\n", 1, err) == -1)

@@ -87,7 +87,6 @@ net_connect(const char *host, const char *port, int timeout,
     struct error *err)
 {
 	struct addrinfo hints, *res, *ai;
-	struct net *n;
 	int fd = -1, e = 0, r;
 
 	memset(&hints, 0, sizeof(hints));
@@ -117,7 +116,14 @@ net_connect(const char *host, const char *port, int timeout,
 		    e == ETIMEDOUT ? "connection timed out" : strerror(e));
 		return NULL;
 	}
-	n = xcalloc(1, sizeof(*n));
+	return net_from_fd(fd, timeout);
+}
+
+struct net *
+net_from_fd(int fd, int timeout)
+{
+	struct net *n = xcalloc(1, sizeof(*n));
+
 	n->fd = fd;
 	n->timeout = timeout;
 	return n;

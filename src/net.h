@@ -25,6 +25,10 @@ struct net;
 struct net	*net_connect(const char *host, const char *port, int timeout,
 		    struct error *);
 
+/* Wraps a descriptor that is already connected (tests and fuzzing);
+ * the connection owns it from now on. */
+struct net	*net_from_fd(int fd, int timeout);
+
 /* Starts TLS on the connection; fails with ERR_TLS if the server has
  * already sent bytes we have not read (they would be unauthenticated),
  * or with the errors of tls_start. */

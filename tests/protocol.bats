@@ -159,3 +159,26 @@ pf_fake() {
 	! grep -q DELE "$FAKE_DIR/fake.log"
 	! grep -q '^USER' "$FAKE_DIR/fake.log"
 }
+
+@test "a UID of 100 kB is refused as too long (76)" {
+	uid=$(head -c 102400 /dev/zero | tr '\0' 'u')
+	fake "PASS .* => +OK\\r\\n" "UIDL => +OK\\r\\n1 $uid\\r\\n.\\r\\n"
+	run pf_fake uidl
+	[ "$status" -eq 76 ]
+	[[ "$output" == *"line longer than 4096 bytes"* ]]
+}
+
+@test "UIDs with control characters are shown escaped" {
+	fake "PASS .* => +OK\\r\\n" 'UIDL => +OK\r\n1 a\x1b[31mb\r\n2 c d\r\n.\r\n'
+	run --separate-stderr pf_fake uidl
+	[ "$status" -eq 0 ]
+	[ "$output" = $'1 a\\x1b[31mb\n2 c d' ]
+}
+
+@test "an -ERR with escape sequences and invalid UTF-8 is shown escaped" {
+	fake 'PASS .* => -ERR \x1b[2J\x1b]0;owned\x07 bad \xc3\x28 \x00nul\r\n'
+	run pf_fake stat
+	[ "$status" -eq 77 ]
+	[[ "$output" == *'PASS ****: -ERR \x1b[2J\x1b]0;owned\x07 bad \xc3( \x00nul'* ]]
+	[[ "$output" != *$'\x1b'* ]]
+}
