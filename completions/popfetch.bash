@@ -8,21 +8,25 @@ _popfetch()
 		cur=${COMP_WORDS[COMP_CWORD]}
 		prev=${COMP_WORDS[COMP_CWORD-1]}
 	fi
-	local commands="fetch welcome capa stat list uidl top retr dele rset noop batch"
+	local commands="fetch welcome capa certificate stat list uidl top retr dele rset noop batch"
 	local opts="--host --port --user --url --tls --ca-file --timeout --auth
 		--allow-plaintext --utf8 --password-command --password-file
 		--netrc-file --debug --json --quiet --help --version
 		--maildir --mbox --mda --new --all --keep --delete --keep-days
-		--max-size --limit --dry-run --state --received-header --uidl-header"
+		--max-size --limit --dry-run --state --received-header --uidl-header
+		--fingerprint --print-fingerprint --tls-server-name --tls-priority
+		--client-cert --client-key --insecure"
 	case $prev in
 	--tls) COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur")); return ;;
 	--auth) COMPREPLY=($(compgen -W "auto user apop rpop" -- "$cur")); return ;;
 	--debug|-d) COMPREPLY=($(compgen -W "0 1 2" -- "$cur")); return ;;
-	--ca-file|--password-file|--netrc-file|--mbox|--state)
+	--ca-file|--password-file|--netrc-file|--mbox|--state|--client-cert|\
+	--client-key)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--host|--port|-p|--user|-u|--url|--timeout|--password-command|--mda|\
-	--keep-days|--max-size|--limit) return ;;
+	--keep-days|--max-size|--limit|--fingerprint|--tls-server-name|\
+	--tls-priority) return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -1,5 +1,5 @@
 # fish completion for popfetch(1)
-set -l cmds fetch welcome capa stat list uidl top retr dele rset noop batch
+set -l cmds fetch welcome capa certificate stat list uidl top retr dele rset noop batch
 complete -c popfetch -f -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
 complete -c popfetch -l host -x -d 'server host'
 complete -c popfetch -s p -l port -x -d 'server port'
@@ -33,3 +33,10 @@ complete -c popfetch -l dry-run -d 'change nothing'
 complete -c popfetch -l state -r -F -d 'state file'
 complete -c popfetch -l received-header -d 'add a Received header'
 complete -c popfetch -l uidl-header -d 'add an X-Popfetch-UIDL header'
+complete -c popfetch -l fingerprint -x -d 'pin the server certificate'
+complete -c popfetch -l print-fingerprint -d 'show the server certificate'
+complete -c popfetch -l tls-server-name -x -d 'verify against this name'
+complete -c popfetch -l tls-priority -x -d 'GnuTLS priority string'
+complete -c popfetch -l client-cert -r -F -d 'client certificate'
+complete -c popfetch -l client-key -r -F -d 'client key'
+complete -c popfetch -l insecure -d 'do not verify the server'

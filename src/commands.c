@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "commands.h"
+#include "net.h"
 
 static int
 out_sink(void *arg, const char *data, size_t len, struct error *err)
@@ -243,8 +244,39 @@ run_noop(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
 	return pop3_noop(p, err);
 }
 
+static int
+run_certificate(struct pop3 *p, char **argv, int argc,
+    const struct cmd_opts *o, struct error *err)
+{
+	struct tls_certinfo ci;
+
+	(void)argv, (void)argc;
+	if (net_certinfo(pop3_net(p), &ci, err) == -1)
+		return -1;
+	if (o->json) {
+		printf("{\"subject\":");
+		json_string(ci.subject, strlen(ci.subject));
+		printf(",\"issuer\":");
+		json_string(ci.issuer, strlen(ci.issuer));
+		printf(",\"not_before\":\"%s\",\"not_after\":\"%s\","
+		    "\"fingerprint\":\"%s\",\"verified\":%s}\n",
+		    ci.not_before, ci.not_after, ci.sha256,
+		    ci.verified ? "true" : "false");
+		return 0;
+	}
+	printf("subject: %s\nissuer: %s\nvalid from: %s\nvalid until: %s\n"
+	    "fingerprint: %s\n", ci.subject, ci.issuer, ci.not_before,
+	    ci.not_after, ci.sha256);
+	if (ci.verified)
+		printf("verified: yes\n");
+	else
+		printf("verified: no (%s)\n", ci.why);
+	return 0;
+}
+
 static const struct command commands[] = {
 	{ "welcome",	0, 0,	0, "welcome",		run_welcome },
+	{ "certificate", 0, 0,	0, "certificate",	run_certificate },
 	{ "capa",	0, 0,	0, "capa",		run_capa },
 	{ "stat",	0, 0,	1, "stat",		run_stat },
 	{ "list",	0, 1,	1, "list [N]",		run_list },

@@ -25,6 +25,8 @@ struct options {
 	struct cmd_opts		 co;
 	struct fetch_params	 fp;
 	int			 have_target;
+	int			 print_fingerprint;
+	const char		*server_name;
 	char			*url_host;	/* owned copies from a URL */
 	char			*url_user;
 	char			*url_port;
@@ -38,8 +40,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: popfetch [options] [pop3s://user@host[:port]] [command [args]]\n"
-"commands: fetch (the default) welcome capa stat list [N] uidl [N]\n"
-"          top N LINES retr N dele N... rset noop batch\n"
+"commands: fetch (the default) welcome capa certificate stat list [N]\n"
+"          uidl [N] top N LINES retr N dele N... rset noop batch\n"
 "fetch:    --maildir DIR | --mbox FILE | --mda COMMAND  --new | --all\n"
 "          --keep | --delete  --keep-days N  --max-size BYTES  --limit N\n"
 "          --dry-run  --state FILE  --received-header  --uidl-header\n"
@@ -47,6 +49,9 @@ usage(FILE *f)
 "          --tls implicit|starttls|none  --ca-file FILE  --timeout SECONDS\n"
 "          --auth auto|user|apop|rpop  --allow-plaintext  --utf8\n"
 "          --password-command CMD  --password-file FILE  --netrc-file FILE\n"
+"          --fingerprint sha256:HEX  --print-fingerprint  --insecure\n"
+"          --tls-server-name NAME  --tls-priority STRING\n"
+"          --client-cert FILE  --client-key FILE\n"
 "          -d, --debug LEVEL  --json  -q, --quiet  -h, --help  -V, --version\n"
 "See popfetch(1).\n");
 }
@@ -202,7 +207,8 @@ enum {
 	OPT_PLAINTEXT, OPT_UTF8, OPT_PWCMD, OPT_PWFILE, OPT_NETRC, OPT_JSON,
 	OPT_MAILDIR, OPT_MBOX, OPT_MDA, OPT_NEW, OPT_ALL, OPT_KEEP, OPT_DELETE,
 	OPT_KEEPDAYS, OPT_MAXSIZE, OPT_LIMIT, OPT_DRYRUN, OPT_STATE,
-	OPT_RECEIVED, OPT_UIDLHDR
+	OPT_RECEIVED, OPT_UIDLHDR, OPT_FINGERPRINT, OPT_PRINTFP, OPT_CLIENTCERT,
+	OPT_CLIENTKEY, OPT_PRIORITY, OPT_SERVERNAME, OPT_INSECURE
 };
 
 static const struct option longopts[] = {
@@ -234,6 +240,13 @@ static const struct option longopts[] = {
 	{ "dry-run",		no_argument,		NULL, OPT_DRYRUN },
 	{ "state",		required_argument,	NULL, OPT_STATE },
 	{ "received-header",	no_argument,		NULL, OPT_RECEIVED },
+	{ "fingerprint",	required_argument,	NULL, OPT_FINGERPRINT },
+	{ "print-fingerprint",	no_argument,		NULL, OPT_PRINTFP },
+	{ "client-cert",	required_argument,	NULL, OPT_CLIENTCERT },
+	{ "client-key",		required_argument,	NULL, OPT_CLIENTKEY },
+	{ "tls-priority",	required_argument,	NULL, OPT_PRIORITY },
+	{ "tls-server-name",	required_argument,	NULL, OPT_SERVERNAME },
+	{ "insecure",		no_argument,		NULL, OPT_INSECURE },
 	{ "uidl-header",	no_argument,		NULL, OPT_UIDLHDR },
 	{ "quiet",		no_argument,		NULL, 'q' },
 	{ "help",		no_argument,		NULL, 'h' },
@@ -379,6 +392,33 @@ parse_options(struct options *o, int argc, char **argv, struct error *err)
 		case OPT_STATE:
 			o->fp.state_path = optarg;
 			break;
+		case OPT_FINGERPRINT: {
+			unsigned char pin[32];
+
+			if (tls_parse_fingerprint(optarg, pin) == -1)
+				return error_set(err, ERR_USAGE, "--fingerprint "
+				    "takes sha256: and 64 hex digits");
+			o->sp.tlsp.fingerprint = optarg;
+			break;
+		}
+		case OPT_PRINTFP:
+			o->print_fingerprint = 1;
+			break;
+		case OPT_CLIENTCERT:
+			o->sp.tlsp.client_cert = optarg;
+			break;
+		case OPT_CLIENTKEY:
+			o->sp.tlsp.client_key = optarg;
+			break;
+		case OPT_PRIORITY:
+			o->sp.tlsp.priority = optarg;
+			break;
+		case OPT_SERVERNAME:
+			o->server_name = optarg;
+			break;
+		case OPT_INSECURE:
+			o->sp.tlsp.insecure = 1;
+			break;
 		case OPT_RECEIVED:
 			o->fp.received_header = 1;
 			break;
@@ -419,7 +459,11 @@ parse_options(struct options *o, int argc, char **argv, struct error *err)
 		return error_set(err, ERR_USAGE, "no host given (use --host "
 		    "or a pop3s:// URL)");
 	o->sp.auth.host = o->sp.host;
-	o->sp.tlsp.server_name = o->sp.host;
+	o->sp.tlsp.server_name = o->server_name != NULL ? o->server_name :
+	    o->sp.host;
+	if (o->sp.tlsp.client_key != NULL && o->sp.tlsp.client_cert == NULL)
+		return error_set(err, ERR_USAGE,
+		    "--client-key needs --client-cert");
 	return 0;
 }
 
@@ -576,6 +620,24 @@ run(struct options *o, int argc, char **argv, struct error *err)
 	struct error qerr;
 	int batch = 0, r;
 
+	if (o->print_fingerprint && argc == 0) {
+		static char *cert[] = { "certificate", NULL };
+
+		argv = cert;
+		argc = 1;
+	}
+	if (argc > 0 && strcasecmp(argv[0], "certificate") == 0) {
+		if (o->sp.tls == TLSMODE_NONE)
+			return error_set(err, ERR_USAGE,
+			    "certificate needs TLS, not --tls none");
+		/* Look without trusting: nothing secret is sent. */
+		o->sp.tlsp.inspect = 1;
+		o->sp.tlsp.fingerprint = NULL;
+	}
+	if (o->sp.tlsp.insecure)
+		fprintf(stderr, "%s: warning: --insecure: the server's "
+		    "certificate is not verified; anyone on the path can read "
+		    "the password and the mail\n", progname);
 	if (argc == 0 || strcasecmp(argv[0], "fetch") == 0)
 		return run_fetch(o, argc, err);
 	if (strcasecmp(argv[0], "batch") == 0) {

@@ -164,6 +164,14 @@ net_security(struct net *n, char *buf, size_t len)
 }
 
 int
+net_certinfo(struct net *n, struct tls_certinfo *ci, struct error *err)
+{
+	if (n->tls == NULL)
+		return error_set(err, ERR_USAGE, "the connection is not TLS");
+	return tls_certinfo(n->tls, ci, err);
+}
+
+int
 net_write(struct net *n, const void *buf, size_t len, struct error *err)
 {
 	const char *p = buf;

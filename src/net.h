@@ -39,6 +39,10 @@ int		 net_is_tls(const struct net *);
 /* The negotiated TLS parameters, or "plain". */
 const char	*net_security(struct net *, char *, size_t);
 
+/* The server certificate (see tls_certinfo); ERR_USAGE without TLS. */
+int		 net_certinfo(struct net *, struct tls_certinfo *,
+		    struct error *);
+
 /* Writes all of buf; -1 with ERR_TEMP on failure or timeout. */
 int		 net_write(struct net *, const void *, size_t, struct error *);
 

@@ -16,8 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
 
 #include "tls.h"
 
@@ -29,7 +32,62 @@ struct tls {
 	gnutls_certificate_credentials_t	cred;
 	int					fd;
 	int					timeout;
+	char					name[256];
 };
+
+int
+tls_parse_fingerprint(const char *s, unsigned char out[32])
+{
+	size_t n = 0;
+	int hi = -1, v;
+
+	if (strncasecmp(s, "sha256:", 7) == 0)
+		s += 7;
+	for (; *s != '\0'; s++) {
+		if (*s == ':')
+			continue;
+		if (*s >= '0' && *s <= '9')
+			v = *s - '0';
+		else if (*s >= 'a' && *s <= 'f')
+			v = *s - 'a' + 10;
+		else if (*s >= 'A' && *s <= 'F')
+			v = *s - 'A' + 10;
+		else
+			return -1;
+		if (hi == -1)
+			hi = v;
+		else {
+			if (n == 32)
+				return -1;
+			out[n++] = (unsigned char)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	return n == 32 && hi == -1 ? 0 : -1;
+}
+
+static int
+peer_sha256(gnutls_session_t s, unsigned char out[32])
+{
+	const gnutls_datum_t *certs;
+	unsigned int n = 0;
+
+	certs = gnutls_certificate_get_peers(s, &n);
+	if (certs == NULL || n == 0)
+		return -1;
+	return gnutls_hash_fast(GNUTLS_DIG_SHA256, certs[0].data,
+	    certs[0].size, out) < 0 ? -1 : 0;
+}
+
+static void
+hex_pin(const unsigned char d[32], char *buf, size_t len)
+{
+	size_t i, o;
+
+	o = (size_t)snprintf(buf, len, "sha256:");
+	for (i = 0; i < 32 && o + 3 < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%02X", d[i]);
+}
 
 static int
 is_ip_literal(const char *name)
@@ -89,10 +147,18 @@ tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
 	struct tls *t;
 	const char *errpos = NULL;
 	const char *name = p->server_name;
-	char why[256];
-	int r;
+	unsigned char pin[32], got[32];
+	char why[256], gotstr[100];
+	int r, verify = !p->insecure && !p->inspect && p->fingerprint == NULL;
 
+	if (p->fingerprint != NULL && tls_parse_fingerprint(p->fingerprint, pin) == -1) {
+		error_set(err, ERR_USAGE, "--fingerprint takes sha256: and 64 "
+		    "hex digits");
+		return NULL;
+	}
 	t = xcalloc(1, sizeof(*t));
+	if (name != NULL)
+		(void)strlcpy(t->name, name, sizeof(t->name));
 	if (gnutls_certificate_allocate_credentials(&t->cred) < 0) {
 		t->cred = NULL;
 		tls_destroy(t);
@@ -109,12 +175,23 @@ tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
 			    gnutls_strerror(r));
 			return NULL;
 		}
-	} else if (!p->insecure) {
+	} else if (!p->insecure && p->fingerprint == NULL) {
 		r = gnutls_certificate_set_x509_system_trust(t->cred);
 		if (r < 0) {
 			tls_destroy(t);
 			error_set(err, ERR_CONFIG,
 			    "cannot load the system trust store: %s",
+			    gnutls_strerror(r));
+			return NULL;
+		}
+	}
+	if (p->client_cert != NULL) {
+		r = gnutls_certificate_set_x509_key_file(t->cred, p->client_cert,
+		    p->client_key != NULL ? p->client_key : p->client_cert,
+		    GNUTLS_X509_FMT_PEM);
+		if (r < 0) {
+			tls_destroy(t);
+			error_set(err, ERR_CONFIG, "%s: %s", p->client_cert,
 			    gnutls_strerror(r));
 			return NULL;
 		}
@@ -140,7 +217,7 @@ tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
 	if (name != NULL && !is_ip_literal(name))
 		(void)gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, name,
 		    strlen(name));
-	if (!p->insecure)
+	if (verify)
 		gnutls_session_set_verify_cert(t->session, name, 0);
 	gnutls_transport_set_int(t->session, fd);
 	t->fd = fd;
@@ -150,6 +227,18 @@ tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
 	do {
 		r = gnutls_handshake(t->session);
 	} while (r == GNUTLS_E_INTERRUPTED);
+	if (r == 0 && p->fingerprint != NULL) {
+		/* A pin replaces the chain: this certificate and no other. */
+		if (peer_sha256(t->session, got) == -1 ||
+		    memcmp(got, pin, sizeof(pin)) != 0) {
+			hex_pin(got, gotstr, sizeof(gotstr));
+			error_set(err, ERR_TLS, "TLS: the server certificate "
+			    "does not match the pinned fingerprint (it is %s)",
+			    gotstr);
+			tls_destroy(t);
+			return NULL;
+		}
+	}
 	if (r == 0)
 		return t;
 
@@ -254,6 +343,55 @@ tls_free(struct tls *t)
 		return;
 	(void)gnutls_bye(t->session, GNUTLS_SHUT_WR);
 	tls_destroy(t);
+}
+
+static void
+format_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+int
+tls_certinfo(struct tls *t, struct tls_certinfo *ci, struct error *err)
+{
+	const gnutls_datum_t *certs;
+	gnutls_x509_crt_t crt;
+	unsigned int n = 0, status = 0;
+	unsigned char d[32];
+	size_t len;
+
+	memset(ci, 0, sizeof(*ci));
+	certs = gnutls_certificate_get_peers(t->session, &n);
+	if (certs == NULL || n == 0 || gnutls_x509_crt_init(&crt) < 0)
+		return error_set(err, ERR_TLS, "the server sent no certificate");
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) < 0) {
+		gnutls_x509_crt_deinit(crt);
+		return error_set(err, ERR_TLS, "cannot parse the certificate");
+	}
+	len = sizeof(ci->subject);
+	if (gnutls_x509_crt_get_dn(crt, ci->subject, &len) < 0)
+		(void)strlcpy(ci->subject, "?", sizeof(ci->subject));
+	len = sizeof(ci->issuer);
+	if (gnutls_x509_crt_get_issuer_dn(crt, ci->issuer, &len) < 0)
+		(void)strlcpy(ci->issuer, "?", sizeof(ci->issuer));
+	format_time(gnutls_x509_crt_get_activation_time(crt), ci->not_before,
+	    sizeof(ci->not_before));
+	format_time(gnutls_x509_crt_get_expiration_time(crt), ci->not_after,
+	    sizeof(ci->not_after));
+	gnutls_x509_crt_deinit(crt);
+	if (peer_sha256(t->session, d) == 0)
+		hex_pin(d, ci->sha256, sizeof(ci->sha256));
+	/* Verify now, as the handshake would have, to report on it. */
+	if (gnutls_certificate_verify_peers3(t->session,
+	    t->name[0] ? t->name : NULL, &status) < 0)
+		status = GNUTLS_CERT_INVALID;
+	ci->verified = status == 0;
+	if (!ci->verified)
+		verify_reason(status, t->name, ci->why, sizeof(ci->why));
+	return 0;
 }
 
 const char *

@@ -18,7 +18,23 @@ struct tls_params {
 	const char	*ca_file;	/* NULL: the system trust store */
 	const char	*server_name;	/* name to verify and send as SNI */
 	const char	*priority;	/* GnuTLS priority string or NULL */
+	const char	*fingerprint;	/* pin: "sha256:HEX", colons allowed */
+	const char	*client_cert;	/* PEM files for client authentication */
+	const char	*client_key;
 	int		 insecure;	/* skip verification entirely */
+	int		 inspect;	/* handshake without verifying, so that
+					 * tls_certinfo can report on it */
+};
+
+/* What the server's certificate says, for pinning by hand. */
+struct tls_certinfo {
+	char	subject[512];
+	char	issuer[512];
+	char	not_before[64];
+	char	not_after[64];
+	char	sha256[100];	/* "sha256:" and 64 hex digits */
+	int	verified;	/* the chain and name verify */
+	char	why[256];	/* if not, why */
 };
 
 /*
@@ -44,8 +60,17 @@ size_t		 tls_pending(struct tls *);
 /* Sends close_notify (best effort) and frees the session. */
 void		 tls_free(struct tls *);
 
+/* Describes the peer's certificate, verified against the trust store
+ * and the server name; -1 with err (ERR_TLS) if there is none. */
+int		 tls_certinfo(struct tls *, struct tls_certinfo *,
+		    struct error *);
+
 /* One line describing the negotiated protocol and cipher suite. */
 const char	*tls_description(struct tls *, char *, size_t);
+
+/* Parses a pin, "sha256:" and 64 hex digits (colons allowed, any
+ * case); 0 or -1. */
+int		 tls_parse_fingerprint(const char *, unsigned char[32]);
 
 /* Library version, for --version. */
 const char	*tls_library_version(void);

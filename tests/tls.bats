@@ -161,3 +161,61 @@ pf_fake() {
 	[ "$status" -eq 77 ]
 	no_credentials_sent
 }
+
+sha256_of() {
+	certtool --fingerprint --hash sha256 --infile "$1" 2>/dev/null | tr 'a-f' 'A-F'
+}
+
+@test "certificate shows subject, issuer, validity and the SHA-256 fingerprint" {
+	run --separate-stderr "$POPFETCH" --host localhost -p "$DOVECOT_POP3S" --tls implicit certificate
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"subject: CN=localhost"* ]]
+	[[ "$output" == *"issuer: CN=popfetch test CA"* ]]
+	[[ "$output" == *"fingerprint: sha256:$(sha256_of "$DOVECOT_DIR/certs/server.pem")"* ]]
+	[[ "$output" == *"verified: no (the server certificate is signed by an unknown certificate authority)"* ]]
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" --host localhost -p "$DOVECOT_POP3" --print-fingerprint
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"verified: yes"* ]]
+}
+
+@test "--fingerprint pins a certificate no CA vouches for" {
+	implicit_fake unknown
+	run --separate-stderr "$POPFETCH" --timeout 5 --host localhost -p "$FAKE_PORT" -u alice --tls implicit \
+		--fingerprint "sha256:$(sha256_of "$T/certs/unknown.pem")" stat
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 10" ]
+}
+
+@test "--fingerprint refuses any other certificate (77), before login" {
+	implicit_fake server
+	run "$POPFETCH" --ca-file "$T/certs/ca.pem" --timeout 5 --host localhost -p "$FAKE_PORT" -u alice --tls implicit \
+		--fingerprint "sha256:$(sha256_of "$T/certs/unknown.pem")" stat
+	[ "$status" -eq 77 ]
+	[[ "$output" == *"does not match the pinned fingerprint (it is sha256:$(sha256_of "$T/certs/server.pem"))"* ]]
+	no_credentials_sent
+	run "$POPFETCH" --host localhost --fingerprint sha256:1234 stat
+	[ "$status" -eq 64 ]
+}
+
+@test "--tls-server-name verifies against another name" {
+	implicit_fake other
+	run --separate-stderr pf_fake --tls implicit --tls-server-name mail.example.org stat
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 10" ]
+}
+
+@test "--insecure skips verification and warns on every run" {
+	implicit_fake unknown
+	run --separate-stderr pf_fake --tls implicit --insecure stat
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"warning: --insecure"* ]]
+}
+
+@test "a bad --tls-priority or client certificate is a configuration error (78)" {
+	implicit_fake server
+	run pf_fake --tls implicit --tls-priority 'NONSENSE:+FOO' stat
+	[ "$status" -eq 78 ]
+	run pf_fake --tls implicit --client-cert /nonexistent stat
+	[ "$status" -eq 78 ]
+	no_credentials_sent
+}
