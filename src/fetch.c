@@ -149,16 +149,24 @@ add_headers(struct run *r, const char *uid, struct error *err)
 	return 0;
 }
 
+static int
+conn_error(const struct error *e)
+{
+	return e->cls == ERR_TEMP || e->cls == ERR_PROTO;
+}
+
 /*
- * Fetches one message.  Returns 0, or -1 with err; *fatal_conn says the
- * connection is unusable (no QUIT possible).
+ * Receives the reply to a RETR already sent and delivers it.  Returns 0,
+ * or -1 with err; *fatal_conn says the connection is unusable.  Either
+ * way the reply has been read to its end, so the pipeline stays in step.
  */
 static int
-fetch_one(struct run *r, const struct pop3_msg *m, const char *uid,
+receive_one(struct run *r, const struct pop3_msg *m, const char *uid,
     struct error *err, int *fatal_conn)
 {
 	const char *token;
 	char pseudo[32];
+	struct error e;
 
 	*fatal_conn = 0;
 	if (uid == NULL) {
@@ -166,21 +174,26 @@ fetch_one(struct run *r, const struct pop3_msg *m, const char *uid,
 		    m->num);
 		uid = pseudo;
 	}
-	if ((token = deliver_prepare(r->d, err)) == NULL)
-		return -1;
-	if (state_begin(r->st, uid, token, err) == -1)
-		return -1;
-	r->sink_failed = 0;
-	if (add_headers(r, uid == pseudo ? NULL : uid, err) == -1) {
-		deliver_abort(r->d);
-		(void)state_abort(r->st, uid, NULL);
+	if (pop3_recv_status(r->p, ERR_REFUSED, err) == -1) {
+		*fatal_conn = conn_error(err);
 		return -1;
 	}
-	if (pop3_retr(r->p, m->num, sink, r, err) == -1) {
+	/* The journal entry comes before the first byte is written. */
+	if ((token = deliver_prepare(r->d, err)) == NULL ||
+	    state_begin(r->st, uid, token, err) == -1 ||
+	    add_headers(r, uid == pseudo ? NULL : uid, err) == -1) {
+		deliver_abort(r->d);
+		if (token != NULL)
+			(void)state_abort(r->st, uid, NULL);
+		if (pop3_recv_body(r->p, NULL, NULL, &e) == -1)
+			*fatal_conn = 1;
+		return -1;
+	}
+	r->sink_failed = 0;
+	if (pop3_recv_body(r->p, sink, r, err) == -1) {
 		deliver_abort(r->d);
 		(void)state_abort(r->st, uid, NULL);
-		*fatal_conn = !r->sink_failed &&
-		    (err->cls == ERR_TEMP || err->cls == ERR_PROTO);
+		*fatal_conn = !r->sink_failed && conn_error(err);
 		return -1;
 	}
 	if (deliver_commit(r->d, err) == -1) {
@@ -192,28 +205,132 @@ fetch_one(struct run *r, const struct pop3_msg *m, const char *uid,
 	return state_delivered(r->st, uid, err);
 }
 
-/*
- * Sends DELE for a delivered message.  A -ERR is remembered and the run
- * goes on (the message stays recorded, so the next run tries again);
- * -1 only when the connection is lost.
- */
-static int
-delete(struct run *r, const struct pop3_msg *m, const char *uid,
-    struct error *err)
-{
-	struct error e;
+struct inflight {
+	int	retr;		/* RETR, else DELE */
+	size_t	idx;		/* into the listing */
+};
 
-	if (pop3_dele(r->p, m->num, &e) == 0) {
-		r->res->deleted++;
-		event(r, FETCH_DELETED, m->num, uid, m->size, NULL);
-		return 0;
+/*
+ * Sends DELE for old[] and RETR for fetch[], keeping up to window
+ * commands and PIPE_BYTES of announced message size in flight (RFC 2449
+ * PIPELINING; a window of 1 is lock-step), and handles the replies in
+ * order.  A delivered message's DELE joins the queue after its record
+ * is durable.  After a local failure (a full disk) no new RETR is sent,
+ * the replies in flight are read and dropped, and the DELEs of what was
+ * delivered still go out, so QUIT can commit them.
+ */
+#define PIPE_BYTES	(1024 * 1024)
+
+static int
+pipeline(struct run *r, const struct pop3_msg *list, char **uids,
+    const size_t *old, size_t nold, const size_t *fetch, size_t nfetch,
+    size_t window, struct error *err, int *fatal_conn)
+{
+	size_t cap = nold + 2 * nfetch + 1, head = 0, tail = 0, nexto = 0;
+	size_t nextf = 0, done = 0;
+	struct inflight *q = xcalloc(cap, sizeof(*q)), it;
+	unsigned long long out = 0;
+	struct error e, local = { ERR_NONE, "" };
+	struct fetch_event ev;
+	int stop = 0, fatal = 0;
+
+	*fatal_conn = 0;
+	for (;;) {
+		while (tail - head < window) {
+			if (nexto < nold) {
+				it.retr = 0;
+				it.idx = old[nexto++];
+			} else if (!stop && nextf < nfetch && (tail == head ||
+			    out + list[fetch[nextf]].size <= PIPE_BYTES)) {
+				it.retr = 1;
+				it.idx = fetch[nextf++];
+				out += list[it.idx].size;
+			} else
+				break;
+			if (pop3_queue(r->p, err, "%s %lu", it.retr ? "RETR" :
+			    "DELE", list[it.idx].num) == -1)
+				goto fail;
+			q[tail++] = it;
+		}
+		if (pop3_flush(r->p, err) == -1) {
+			*fatal_conn = 1;
+			goto fail;
+		}
+		if (head == tail)
+			break;
+		it = q[head++];
+		if (!it.retr) {
+			if (pop3_recv_status(r->p, ERR_REFUSED, &e) == 0) {
+				r->res->deleted++;
+				event(r, FETCH_DELETED, list[it.idx].num,
+				    uids[it.idx], list[it.idx].size, NULL);
+			} else if (conn_error(&e)) {
+				*err = e;
+				*fatal_conn = 1;
+				goto fail;
+			} else
+				defer(r, &e);
+			continue;
+		}
+		out -= list[it.idx].size;
+		if (stop) {
+			/* Drop the replies still coming. */
+			if (pop3_recv_status(r->p, ERR_REFUSED, &e) == -1) {
+				if (conn_error(&e)) {
+					*fatal_conn = 1;
+					goto fail;
+				}
+				continue;
+			}
+			if (pop3_recv_body(r->p, NULL, NULL, &e) == -1) {
+				*fatal_conn = 1;
+				goto fail;
+			}
+			continue;
+		}
+		if (receive_one(r, &list[it.idx], uids[it.idx], &e,
+		    &fatal) == -1) {
+			if (fatal) {
+				*err = e;
+				*fatal_conn = 1;
+				goto fail;
+			}
+			if (e.cls == ERR_REFUSED)	/* -ERR to RETR */
+				defer(r, &e);
+			else {
+				local = e;
+				stop = 1;
+			}
+			continue;
+		}
+		r->res->fetched++;
+		event(r, FETCH_FETCHED, list[it.idx].num, uids[it.idx],
+		    list[it.idx].size, NULL);
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = FETCH_PROGRESS;
+		ev.done = ++done;
+		ev.total = nfetch;
+		ev.bytes = r->res->bytes;
+		if (r->report != NULL)
+			r->report(r->arg, &ev);
+		if (r->fp->delete) {
+			if (pop3_queue(r->p, err, "DELE %lu",
+			    list[it.idx].num) == -1)
+				goto fail;
+			q[tail++] = (struct inflight){ 0, it.idx };
+		}
 	}
-	if (e.cls == ERR_TEMP || e.cls == ERR_PROTO) {
-		*err = e;
+	free(q);
+	if (stop) {
+		*err = local;
 		return -1;
 	}
-	defer(r, &e);
 	return 0;
+fail:
+	if (stop)
+		*err = local;
+	free(q);
+	return -1;
 }
 
 static int
@@ -267,11 +384,12 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	struct run r;
 	struct session *s = NULL;
 	struct pop3_msg *list = NULL, *uidl = NULL;
-	size_t nl = 0, nu = 0, i, newcount = 0, done = 0;
+	size_t nl = 0, nu = 0, i, nold = 0, nfetch = 0, window;
+	size_t *old = NULL, *tofetch = NULL;
 	char **uids = NULL, **sorted = NULL, path[4096];
 	struct error e;
 	time_t now = time(NULL), when;
-	int rv = -1, fatal_conn = 0, stop = 0, have_uidl;
+	int rv = -1, fatal_conn = 0, have_uidl;
 
 	memset(&r, 0, sizeof(r));
 	memset(res, 0, sizeof(*res));
@@ -317,29 +435,23 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	if (join(list, nl, have_uidl, uidl, nu, &uids, &sorted, err) == -1)
 		goto out;
 
-	for (i = 0; i < nl; i++)
-		if (!have_uidl || fp->all || state_lookup(r.st, uids[i]) == 0)
-			newcount++;
-
-	for (i = 0; i < nl && !stop; i++) {
+	/* Plan: old messages to delete, new ones to fetch. */
+	old = xcalloc(nl + 1, sizeof(size_t));
+	tofetch = xcalloc(nl + 1, sizeof(size_t));
+	for (i = 0; i < nl; i++) {
 		const struct pop3_msg *m = &list[i];
-		int old = have_uidl && !fp->all &&
-		    (when = state_lookup(r.st, uids[i])) != 0;
 
-		if (old) {
-			int expire = fp->delete || (fp->keep_days > 0 &&
-			    now - when >= (time_t)fp->keep_days * 86400);
-
-			if (!expire)
+		if (have_uidl && !fp->all &&
+		    (when = state_lookup(r.st, uids[i])) != 0) {
+			if (!fp->delete && (fp->keep_days == 0 ||
+			    now - when < (time_t)fp->keep_days * 86400))
 				continue;
 			if (fp->dry_run) {
 				res->would_delete++;
 				event(&r, FETCH_WOULD_DELETE, m->num, uids[i],
 				    m->size, NULL);
-			} else if (delete(&r, m, uids[i], err) == -1) {
-				fatal_conn = 1;
-				goto out;
-			}
+			} else
+				old[nold++] = i;
 			continue;
 		}
 		if (fp->max_size > 0 && m->size > fp->max_size) {
@@ -348,8 +460,7 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 			    NULL);
 			continue;
 		}
-		if (fp->limit > 0 && res->fetched + res->would_fetch >=
-		    fp->limit)
+		if (fp->limit > 0 && nfetch + res->would_fetch >= fp->limit)
 			continue;
 		if (fp->dry_run) {
 			res->would_fetch++;
@@ -362,26 +473,12 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 			}
 			continue;
 		}
-		if (fetch_one(&r, m, uids[i], err, &fatal_conn) == -1)
-			goto out;
-		res->fetched++;
-		event(&r, FETCH_FETCHED, m->num, uids[i], m->size, NULL);
-		{
-			struct fetch_event ev;
-
-			memset(&ev, 0, sizeof(ev));
-			ev.kind = FETCH_PROGRESS;
-			ev.done = ++done;
-			ev.total = newcount;
-			ev.bytes = res->bytes;
-			if (report != NULL)
-				report(arg, &ev);
-		}
-		if (fp->delete && delete(&r, m, uids[i], err) == -1) {
-			fatal_conn = 1;
-			goto out;
-		}
+		tofetch[nfetch++] = i;
 	}
+	window = pop3_capabilities(r.p)->flags & CAPA_PIPELINING ? 64 : 1;
+	if (!fp->dry_run && pipeline(&r, list, uids, old, nold, tofetch,
+	    nfetch, window, err, &fatal_conn) == -1)
+		goto out;
 	/* Messages the server no longer lists need no memory. */
 	if (have_uidl && !fp->dry_run)
 		state_forget_absent(r.st, sorted, nl);
@@ -408,6 +505,8 @@ out:
 	state_close(r.st);
 	free(uids);
 	free(sorted);
+	free(old);
+	free(tofetch);
 	pop3_msgs_free(list, nl);
 	pop3_msgs_free(uidl, nu);
 	return rv;

@@ -62,6 +62,10 @@ struct pop3 {
 	pop3_tracer		*trace;
 	void			*trace_arg;
 	char			 lastcmd[128];	/* redacted, for traces */
+	char			*qbuf;		/* pipelined commands not sent */
+	size_t			 qlen, qcap;
+	char			(*fifo)[64];	/* sent, reply not read yet */
+	size_t			 fhead, fcount, fcap;
 };
 
 static const struct cmdinfo *
@@ -144,6 +148,8 @@ pop3_free(struct pop3 *p)
 	free(p->welcome);
 	free(p->timestamp);
 	free(p->reply);
+	free(p->qbuf);
+	free(p->fifo);
 	free(p);
 }
 
@@ -437,6 +443,68 @@ send_line(struct pop3 *p, const char *line, struct error *err)
 	return 0;
 }
 
+int
+pop3_queue(struct pop3 *p, struct error *err, const char *fmt, ...)
+{
+	const struct cmdinfo *ci;
+	char line[256];
+	va_list ap;
+	size_t n, i;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= sizeof(line) || strpbrk(line, "\r\n"))
+		return error_set(err, ERR_USAGE, "bad pipelined command");
+	ci = cmd_lookup(line);
+	if (ci == NULL || ci->shown != -1 || !(ci->states & (1u << p->state)))
+		return error_set(err, ERR_SOFTWARE, "%s cannot be pipelined "
+		    "here", line);
+	n = (size_t)r;
+	if (p->qlen + n + 2 > p->qcap) {
+		p->qcap = (p->qlen + n + 2) * 2;
+		p->qbuf = xreallocarray(p->qbuf, p->qcap, 1);
+	}
+	memcpy(p->qbuf + p->qlen, line, n);
+	memcpy(p->qbuf + p->qlen + n, "\r\n", 2);
+	p->qlen += n + 2;
+	if (p->fcount == p->fcap) {
+		/* Grow the ring, unrolling it. */
+		char (*nf)[64] = xreallocarray(NULL, p->fcap ? p->fcap * 2 : 64,
+		    sizeof(*nf));
+
+		for (i = 0; i < p->fcount; i++)
+			memcpy(nf[i], p->fifo[(p->fhead + i) % p->fcap], 64);
+		free(p->fifo);
+		p->fifo = nf;
+		p->fhead = 0;
+		p->fcap = p->fcap ? p->fcap * 2 : 64;
+	}
+	vis_text(p->fifo[(p->fhead + p->fcount) % p->fcap], 64, line, n);
+	p->fcount++;
+	if (p->trace != NULL && p->trace_level >= 2)
+		tracef(p, "> %s", line);
+	return 0;
+}
+
+int
+pop3_flush(struct pop3 *p, struct error *err)
+{
+	size_t n = p->qlen;
+
+	p->qlen = 0;
+	if (n == 0)
+		return 0;
+	return net_write(p->net, p->qbuf, n, err);
+}
+
+size_t
+pop3_in_flight(const struct pop3 *p)
+{
+	return p->fcount;
+}
+
 static enum err_class
 code_class(const char *code, enum err_class dflt)
 {
@@ -538,6 +606,24 @@ vcommand(struct pop3 *p, enum err_class dflt, struct error *err,
 	if (r == -1)
 		return -1;
 	return read_status(p, dflt, 0, err) == -1 ? -1 : 0;
+}
+
+int
+pop3_recv_status(struct pop3 *p, enum err_class dflt, struct error *err)
+{
+	if (p->fcount == 0)
+		return error_set(err, ERR_SOFTWARE, "no command in flight");
+	(void)strlcpy(p->lastcmd, p->fifo[p->fhead], sizeof(p->lastcmd));
+	p->fhead = (p->fhead + 1) % p->fcap;
+	p->fcount--;
+	return read_status(p, dflt, 0, err) == -1 ? -1 : 0;
+}
+
+int
+pop3_recv_body(struct pop3 *p, pop3_sink *sink, void *arg,
+    struct error *err)
+{
+	return read_body(p, sink, arg, err);
 }
 
 int

@@ -105,6 +105,22 @@ const char	*pop3_reply_text(const struct pop3 *);
  * +OK (authenticated), -1 with err for -ERR. */
 int		 pop3_sasl_line(struct pop3 *, const char *, struct error *);
 
+/*
+ * Pipelining (RFC 2449): pop3_queue adds a command without sending it
+ * (only commands without secrets, in the right state), pop3_flush sends
+ * all queued ones at once, and pop3_recv_status reads the reply to the
+ * oldest command in flight, then pop3_recv_body its body if it has one
+ * (a NULL sink drops it).  Replies come strictly in order.
+ */
+int		 pop3_queue(struct pop3 *, struct error *, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+int		 pop3_flush(struct pop3 *, struct error *);
+int		 pop3_recv_status(struct pop3 *, enum err_class dflt,
+		    struct error *);
+int		 pop3_recv_body(struct pop3 *, pop3_sink *, void *,
+		    struct error *);
+size_t		 pop3_in_flight(const struct pop3 *);
+
 int		 pop3_stat(struct pop3 *, unsigned long *count,
 		    unsigned long long *octets, struct error *);
 /* num 0: all messages.  *msgs is owned by the caller (pop3_msgs_free). */

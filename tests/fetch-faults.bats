@@ -217,3 +217,22 @@ killed_mid_message() {
 	[ "$(grep -c '^line 01999 ' "$W/mbox")" -eq 1 ]
 	[ "$(grep -c '^Subject: big$' "$W/mbox")" -eq 2 ]
 }
+
+@test "PIPELINING: RETRs go out ahead of the replies; DELE only after delivery" {
+	fake 'CAPA => +OK\r\nUSER\r\nUIDL\r\nPIPELINING\r\n.\r\n' \
+		'UIDL => +OK\r\n1 a\r\n2 b\r\n3 c\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n2 40\r\n3 40\r\n.\r\n' \
+		"$MSG1" "$MSG2" 'RETR 3 => +OK\r\nSubject: three\r\n\r\n.\r\n'
+	run pf_fake --maildir "$W/Mail" --delete
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 3 ]
+	# All three RETRs were sent before the first DELE.
+	[ "$(grep -E '^(RETR|DELE)' "$W/fake.log" | head -3 | tr '\n' ' ')" = "RETR 1 RETR 2 RETR 3 " ]
+	[ "$(grep -c '^DELE' "$W/fake.log")" -eq 3 ]
+}
+
+@test "without PIPELINING: strictly one command at a time" {
+	fake 'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' "$MSG1" "$MSG2"
+	run pf_fake --maildir "$W/Mail" --delete
+	[ "$status" -eq 0 ]
+	[ "$(grep -E '^(RETR|DELE)' "$W/fake.log" | tr '\n' ' ')" = "RETR 1 DELE 1 RETR 2 DELE 2 " ]
+}

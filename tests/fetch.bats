@@ -167,8 +167,10 @@ pf() {
 import json, sys
 d = json.loads(sys.argv[1])
 assert d["fetched"] == 2 and d["deleted"] == 2 and d["ok"] is True, d
-kinds = [m["event"] for m in d["messages"]]
-assert kinds == ["fetched", "deleted", "fetched", "deleted"], kinds
+ev = [(m["event"], m["msg"]) for m in d["messages"]]
+assert sorted(ev) == [("deleted", 1), ("deleted", 2), ("fetched", 1), ("fetched", 2)], ev
+# Each message is deleted only after it was fetched.
+assert all(ev.index(("fetched", n)) < ev.index(("deleted", n)) for n in (1, 2)), ev
 assert all(m["uid"] for m in d["messages"])
 PY
 }
