@@ -40,6 +40,11 @@ test: popfetch
 demo: popfetch
 	sh tests/lib/demo.sh
 
+# make bench: times popfetch against mpop (if installed) and a raw
+# pipelined baseline; see tests/bench/bench.sh.
+bench: popfetch
+	bash tests/bench/bench.sh
+
 # make fuzz: each libFuzzer target for FUZZ_SECONDS, starting from the
 # committed seeds (new inputs go to a scratch directory, not the tree).
 FUZZ_TARGETS = fuzz_status fuzz_multiline fuzz_mboxrd fuzz_state
@@ -93,4 +98,4 @@ clean:
 	rm -f popfetch $(OBJ)
 	rm -rf san fuzz
 
-.PHONY: all check test demo fuzz lint install uninstall clean
+.PHONY: all check test demo bench fuzz lint install uninstall clean
