@@ -9,6 +9,8 @@
 #ifndef BACKEND_H
 #define BACKEND_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include "util.h"
@@ -19,7 +21,9 @@ const char	*maildir_prepare(struct maildir *, struct error *);
 int		 maildir_begin(struct maildir *, struct error *);
 int		 maildir_write(struct maildir *, const char *, size_t,
 		    struct error *);
-int		 maildir_commit(struct maildir *, struct error *);
+int		 maildir_finish(struct maildir *, struct error *);
+int		 maildir_sync(struct maildir *, size_t *, struct error *);
+void		 maildir_discard(struct maildir *);
 void		 maildir_abort(struct maildir *);
 void		 maildir_close(struct maildir *);
 int		 maildir_recover(const char *, int *, struct error *);
@@ -30,11 +34,13 @@ const char	*mbox_prepare(struct mbox *, struct error *);
 int		 mbox_begin(struct mbox *, const char *sender, struct error *);
 int		 mbox_write(struct mbox *, const char *, size_t,
 		    struct error *);
-int		 mbox_commit(struct mbox *, struct error *);
+int		 mbox_finish(struct mbox *, struct error *);
+int		 mbox_sync(struct mbox *, size_t *, struct error *);
+void		 mbox_discard(struct mbox *);
 void		 mbox_abort(struct mbox *);
 void		 mbox_close(struct mbox *);
-int		 mbox_recover(const char *, int *, char *, size_t,
-		    struct error *);
+int		 mbox_recover(const char *, const off_t *, size_t, char *,
+		    size_t, struct error *);
 
 struct mda;
 struct mda	*mda_open(const char *);

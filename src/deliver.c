@@ -7,6 +7,7 @@
  * straight through.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct deliver {
 	struct mbox		*mbox;
 	struct mda		*mda;
 	int			 begun;		/* backend begin was called */
+	size_t			 finished;	/* since the last sync */
 	int			 failed;
 	size_t			 hlen;
 	char			 hdr[HDR_MAX];
@@ -158,21 +160,69 @@ deliver_write(void *arg, const char *data, size_t len, struct error *err)
 }
 
 int
-deliver_commit(struct deliver *d, struct error *err)
+deliver_finish(struct deliver *d, struct error *err)
 {
 	if (d->failed)
-		return error_set(err, ERR_SOFTWARE, "commit after a failure");
+		return error_set(err, ERR_SOFTWARE, "finish after a failure");
 	if (!d->begun && begin(d, err) == -1)
 		return -1;
+	d->begun = 0;
 	switch (d->kind) {
 	case DELIVER_MAILDIR:
-		return maildir_commit(d->maildir, err);
+		if (maildir_finish(d->maildir, err) == -1)
+			return -1;
+		break;
 	case DELIVER_MBOX:
-		return mbox_commit(d->mbox, err);
+		if (mbox_finish(d->mbox, err) == -1)
+			return -1;
+		break;
+	case DELIVER_MDA:
+		/* An MDA has the message once it exits 0. */
+		if (mda_commit(d->mda, err) == -1)
+			return -1;
+		break;
+	}
+	d->finished++;
+	return 0;
+}
+
+int
+deliver_sync(struct deliver *d, size_t *published, struct error *err)
+{
+	size_t n = d->finished;
+
+	d->finished = 0;
+	*published = 0;
+	switch (d->kind) {
+	case DELIVER_MAILDIR:
+		return maildir_sync(d->maildir, published, err);
+	case DELIVER_MBOX:
+		return mbox_sync(d->mbox, published, err);
 	case DELIVER_MDA:
 		break;
 	}
-	return mda_commit(d->mda, err);
+	*published = n;
+	return 0;
+}
+
+void
+deliver_discard(struct deliver *d)
+{
+	d->finished = 0;
+	if (d->kind == DELIVER_MAILDIR)
+		maildir_discard(d->maildir);
+	else if (d->kind == DELIVER_MBOX)
+		mbox_discard(d->mbox);
+}
+
+int
+deliver_durable_token(const struct deliver *d)
+{
+	/* A partial mbox tail without its journal entry would stay in the
+	 * file after a power loss; a maildir file in tmp/ would not be
+	 * mail.  So mbox tokens are fsync'd before writing, maildir ones
+	 * with the batch. */
+	return d->kind == DELIVER_MBOX;
 }
 
 void
@@ -205,22 +255,67 @@ deliver_close(struct deliver *d)
 }
 
 int
-deliver_recover(const char *token, int *delivered, char *note,
-    size_t notelen, struct error *err)
+deliver_recover(char **tokens, size_t n, int *delivered,
+    void (*warn)(void *, const char *), void *arg, struct error *err)
 {
-	note[0] = '\0';
-	*delivered = 0;
-	if (strncmp(token, "maildir ", 8) == 0)
-		return maildir_recover(token + 8, delivered, err);
-	if (strncmp(token, "mbox ", 5) == 0)
-		return mbox_recover(token + 5, delivered, note, notelen, err);
-	if (strcmp(token, "mda") == 0) {
-		/* An MDA cannot be asked; deliver again (at least once). */
-		(void)snprintf(note, notelen, "a delivery to the MDA was "
-		    "interrupted; that message is delivered again");
-		return 0;
+	const char *errstr, *path, *sp;
+	char note[PATH_MAX + 256], num[32];
+	off_t *offs = xcalloc(n + 1, sizeof(off_t));
+	size_t i, j, no;
+	int *done = xcalloc(n + 1, sizeof(int)), r = 0;
+
+	for (i = 0; i < n; i++)
+		delivered[i] = 0;
+	for (i = 0; i < n && r == 0; i++) {
+		if (strncmp(tokens[i], "maildir ", 8) == 0)
+			r = maildir_recover(tokens[i] + 8, &delivered[i], err);
+		else if (strcmp(tokens[i], "mda") == 0)
+			warn(arg, "a delivery to the MDA was interrupted; that "
+			    "message is delivered again");
+		else if (strncmp(tokens[i], "mbox ", 5) == 0) {
+			if (done[i])
+				continue;
+			/* All unfinished messages of one mbox at once. */
+			path = NULL;
+			for (j = i, no = 0; j < n; j++) {
+				if (strncmp(tokens[j], "mbox ", 5) != 0 ||
+				    (sp = strchr(tokens[j] + 5, ' ')) == NULL ||
+				    (size_t)(sp - tokens[j] - 5) >= sizeof(num))
+					continue;
+				if (path != NULL && strcmp(path, sp + 1) != 0)
+					continue;
+				path = sp + 1;
+				memcpy(num, tokens[j] + 5,
+				    (size_t)(sp - tokens[j] - 5));
+				num[sp - tokens[j] - 5] = '\0';
+				offs[no] = (off_t)strtonum(num, 0, LLONG_MAX,
+				    &errstr);
+				if (errstr != NULL) {
+					r = error_set(err, ERR_CONFIG,
+					    "bad mbox journal entry");
+					break;
+				}
+				no++;
+				done[j] = 1;
+			}
+			if (r == 0 && no > 0) {
+				note[0] = '\0';
+				/* Journal order is file order, but be sure. */
+				for (j = 1; j < no; j++)
+					if (offs[j] < offs[0])
+						offs[0] = offs[j];
+				r = mbox_recover(path, offs, no, note,
+				    sizeof(note), err);
+				if (note[0] != '\0')
+					warn(arg, note);
+			}
+		} else
+			r = error_set(err, ERR_CONFIG,
+			    "unknown delivery in the journal");
 	}
-	return error_set(err, ERR_CONFIG, "unknown delivery in the journal");
+	free(offs);
+	free(done);
+	return r;
 }
 
 /* Takes the address out of a header field's value. */

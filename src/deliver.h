@@ -41,9 +41,24 @@ const char	*deliver_prepare(struct deliver *, struct error *);
 /* Appends message bytes (LF line ends); a pop3_sink. */
 int		 deliver_write(void *d, const char *, size_t, struct error *);
 
-/* Makes the message durable (fsync of file and directory) and visible.
- * ERR_IO, or ERR_TEMP for an MDA that asked to be retried. */
-int		 deliver_commit(struct deliver *, struct error *);
+/* Ends the message: written, not yet durable or visible (an MDA's is
+ * delivered now).  ERR_IO, or ERR_TEMP for an MDA that asked to be
+ * retried. */
+int		 deliver_finish(struct deliver *, struct error *);
+
+/* Makes every finished message durable and visible with one barrier
+ * (syncfs or fsync, rename into new/, fsync of the directory).
+ * *published says how many, in order, made it even on failure; the
+ * others are removed. */
+int		 deliver_sync(struct deliver *, size_t *published,
+		    struct error *);
+
+/* Removes finished messages that were not synced. */
+void		 deliver_discard(struct deliver *);
+
+/* Whether the journal entry must be durable before the first byte is
+ * written (mbox), or may be made durable with the batch (maildir). */
+int		 deliver_durable_token(const struct deliver *);
 
 /* Removes the message being written. */
 void		 deliver_abort(struct deliver *);
@@ -52,12 +67,14 @@ void		 deliver_abort(struct deliver *);
 void		 deliver_close(struct deliver *);
 
 /*
- * After a crash: did the delivery named by token arrive?  Sets
- * *delivered, removes a partial message popfetch wrote, and puts a
- * warning into note (or "") when something could not be cleaned up.
+ * After a crash: which of the deliveries named by tokens[0..n) (in
+ * journal order) arrived?  Sets delivered[i], removes what popfetch
+ * wrote of those that did not, and calls warn for anything that could
+ * not be cleaned up.
  */
-int		 deliver_recover(const char *token, int *delivered, char *note,
-		    size_t notelen, struct error *);
+int		 deliver_recover(char **tokens, size_t n, int *delivered,
+		    void (*warn)(void *, const char *), void *arg,
+		    struct error *);
 
 /* The envelope sender found in a message header (Return-Path, else
  * From), reduced to characters safe in an mbox From line and in a

@@ -4,12 +4,18 @@
  * The argument, for one message with UID u (the order of events is the
  * order of the code below):
  *
- *  1. The journal gets "B u token" (fsync'd) before the delivery target
- *     is touched.  The token names exactly what will be written (a
+ *  1. The journal gets "B u token" before the delivery target is
+ *     touched (fsync'd at once for an mbox, where a partial tail
+ *     without its record would be a corrupt message after a power
+ *     loss; with the batch for a maildir, where it would only be a
+ *     file in tmp/).  The token names exactly what will be written (a
  *     maildir file name, an mbox offset).
- *  2. RETR streams into the target; deliver_commit fsyncs the file,
- *     publishes it (rename into new/) and fsyncs the directory.
- *  3. The journal gets "D u" (fsync'd).  Only now is u delivered.
+ *  2. RETR streams into the target; deliver_finish closes the file.
+ *     For a batch of such messages, deliver_sync makes them durable
+ *     with one barrier (syncfs, or fsync of each file), publishes them
+ *     (rename into new/) and fsyncs the directory.
+ *  3. The journal gets "D u" for the batch (fsync'd).  Only now is u
+ *     delivered.
  *  4. With --delete, DELE is sent; QUIT at the end commits it.
  *
  * A kill before 1 leaves nothing.  Between 1 and 3, the next run finds
@@ -78,33 +84,48 @@ defer(struct run *r, const struct error *e)
 	event(r, FETCH_WARNING, 0, NULL, 0, e->msg);
 }
 
-/* Resolves deliveries a killed run left unfinished. */
+static void
+recover_warn(void *arg, const char *text)
+{
+	event(arg, FETCH_WARNING, 0, NULL, 0, text);
+}
+
+/* Resolves deliveries a killed run left unfinished, all at once. */
 static int
 recover(struct run *r, struct error *err)
 {
 	const char *uid, *etoken;
-	char *token, note[512];
-	size_t len;
-	int delivered;
+	char **tokens = NULL;
+	int *delivered = NULL, rv = -1;
+	size_t n = 0, i, len;
 
-	while ((uid = state_pending(r->st, 0, &etoken)) != NULL) {
-		if (state_unescape(etoken, &token, &len) == -1)
-			return error_set(err, ERR_CONFIG, "corrupt journal");
-		if (deliver_recover(token, &delivered, note, sizeof(note),
-		    err) == -1) {
-			free(token);
-			return -1;
+	while ((uid = state_pending(r->st, n, &etoken)) != NULL) {
+		tokens = xreallocarray(tokens, n + 1, sizeof(char *));
+		if (state_unescape(etoken, &tokens[n], &len) == -1) {
+			error_set(err, ERR_CONFIG, "corrupt journal");
+			goto out;
 		}
-		free(token);
-		if (note[0] != '\0')
-			event(r, FETCH_WARNING, 0, NULL, 0, note);
-		/* A fallback entry is never recorded as delivered. */
-		if (strncmp(uid, "%0A", 3) == 0)
-			delivered = 0;
-		if (state_resolve(r->st, 0, delivered, err) == -1)
-			return -1;
+		n++;
 	}
-	return 0;
+	if (n == 0)
+		return 0;
+	delivered = xcalloc(n, sizeof(int));
+	if (deliver_recover(tokens, n, delivered, recover_warn, r, err) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		uid = state_pending(r->st, 0, &etoken);
+		/* A fallback entry is never recorded as delivered. */
+		if (state_resolve(r->st, 0, delivered[i] &&
+		    strncmp(uid, "%0A", 3) != 0, err) == -1)
+			goto out;
+	}
+	rv = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(tokens[i]);
+	free(tokens);
+	free(delivered);
+	return rv;
 }
 
 static int
@@ -180,7 +201,8 @@ receive_one(struct run *r, const struct pop3_msg *m, const char *uid,
 	}
 	/* The journal entry comes before the first byte is written. */
 	if ((token = deliver_prepare(r->d, err)) == NULL ||
-	    state_begin(r->st, uid, token, err) == -1 ||
+	    state_begin(r->st, uid, token, deliver_durable_token(r->d),
+	    err) == -1 ||
 	    add_headers(r, uid == pseudo ? NULL : uid, err) == -1) {
 		deliver_abort(r->d);
 		if (token != NULL)
@@ -196,13 +218,71 @@ receive_one(struct run *r, const struct pop3_msg *m, const char *uid,
 		*fatal_conn = !r->sink_failed && conn_error(err);
 		return -1;
 	}
-	if (deliver_commit(r->d, err) == -1) {
+	if (deliver_finish(r->d, err) == -1) {
 		(void)state_abort(r->st, uid, NULL);
 		return -1;
 	}
-	if (uid == pseudo)
-		return state_abort(r->st, uid, err);
-	return state_delivered(r->st, uid, err);
+	return 0;
+}
+
+/*
+ * Makes the batch durable with one barrier, records it (one fsync of
+ * the journal), and only then lets its DELEs be sent: appended to
+ * dq[] when dele is set.  Returns 0, or -1 with err (ERR_IO): what the
+ * barrier did not cover was removed and is fetched again next time.
+ */
+static int
+flush_batch(struct run *r, const struct pop3_msg *list, char **uids,
+    size_t *batch, size_t *nbatch, size_t *dq, size_t *dtail, int dele,
+    size_t nfetch, size_t *done, struct error *err)
+{
+	struct fetch_event ev;
+	struct error e;
+	size_t pub, k, idx;
+	char pseudo[32];
+	const char *uid;
+	int rv;
+
+	if (*nbatch == 0)
+		return 0;
+	rv = deliver_sync(r->d, &pub, &e);
+	for (k = 0; k < *nbatch; k++) {
+		idx = batch[k];
+		uid = uids[idx];
+		if (uid == NULL) {
+			(void)snprintf(pseudo, sizeof(pseudo), "%s%lu",
+			    FALLBACK_PREFIX, list[idx].num);
+			uid = pseudo;
+		}
+		if (k < pub && uids[idx] != NULL) {
+			if (state_delivered(r->st, uid, 0, err) == -1)
+				return -1;
+		} else
+			(void)state_abort(r->st, uid, NULL);
+	}
+	if (state_sync(r->st, err) == -1)
+		return -1;
+	for (k = 0; k < pub; k++) {
+		idx = batch[k];
+		r->res->fetched++;
+		event(r, FETCH_FETCHED, list[idx].num, uids[idx],
+		    list[idx].size, NULL);
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = FETCH_PROGRESS;
+		ev.done = ++*done;
+		ev.total = nfetch;
+		ev.bytes = r->res->bytes;
+		if (r->report != NULL)
+			r->report(r->arg, &ev);
+		if (dele)
+			dq[(*dtail)++] = idx;
+	}
+	*nbatch = 0;
+	if (rv == -1) {
+		*err = e;
+		return -1;
+	}
+	return 0;
 }
 
 struct inflight {
@@ -214,32 +294,36 @@ struct inflight {
  * Sends DELE for old[] and RETR for fetch[], keeping up to window
  * commands and PIPE_BYTES of announced message size in flight (RFC 2449
  * PIPELINING; a window of 1 is lock-step), and handles the replies in
- * order.  A delivered message's DELE joins the queue after its record
- * is durable.  After a local failure (a full disk) no new RETR is sent,
+ * order.  Messages are written without waiting for the disk and made
+ * durable BATCH at a time (flush_batch); a message's DELE is queued only
+ * after that.  After a local failure (a full disk) no new RETR is sent,
  * the replies in flight are read and dropped, and the DELEs of what was
- * delivered still go out, so QUIT can commit them.
+ * delivered still go out, so that QUIT can commit them.
  */
 #define PIPE_BYTES	(1024 * 1024)
+#define BATCH		64
 
 static int
 pipeline(struct run *r, const struct pop3_msg *list, char **uids,
     const size_t *old, size_t nold, const size_t *fetch, size_t nfetch,
     size_t window, struct error *err, int *fatal_conn)
 {
-	size_t cap = nold + 2 * nfetch + 1, head = 0, tail = 0, nexto = 0;
-	size_t nextf = 0, done = 0;
+	size_t cap = nold + 2 * nfetch + 1, head = 0, tail = 0, nextf = 0;
+	size_t done = 0, nbatch = 0, dhead = 0, dtail = 0, batch[BATCH];
 	struct inflight *q = xcalloc(cap, sizeof(*q)), it;
+	size_t *dq = xcalloc(cap, sizeof(size_t));
 	unsigned long long out = 0;
 	struct error e, local = { ERR_NONE, "" };
-	struct fetch_event ev;
-	int stop = 0, fatal = 0;
+	int stop = 0, fatal = 0, dele = r->fp->delete;
 
 	*fatal_conn = 0;
+	memcpy(dq, old, nold * sizeof(size_t));
+	dtail = nold;
 	for (;;) {
 		while (tail - head < window) {
-			if (nexto < nold) {
+			if (dhead < dtail) {
 				it.retr = 0;
-				it.idx = old[nexto++];
+				it.idx = dq[dhead++];
 			} else if (!stop && nextf < nfetch && (tail == head ||
 			    out + list[fetch[nextf]].size <= PIPE_BYTES)) {
 				it.retr = 1;
@@ -256,8 +340,16 @@ pipeline(struct run *r, const struct pop3_msg *list, char **uids,
 			*fatal_conn = 1;
 			goto fail;
 		}
-		if (head == tail)
-			break;
+		if (head == tail) {
+			if (nbatch == 0)
+				break;
+			if (flush_batch(r, list, uids, batch, &nbatch, dq,
+			    &dtail, dele, nfetch, &done, &e) == -1 && !stop) {
+				local = e;
+				stop = 1;
+			}
+			continue;
+		}
 		it = q[head++];
 		if (!it.retr) {
 			if (pop3_recv_status(r->p, ERR_REFUSED, &e) == 0) {
@@ -301,35 +393,30 @@ pipeline(struct run *r, const struct pop3_msg *list, char **uids,
 				local = e;
 				stop = 1;
 			}
-			continue;
-		}
-		r->res->fetched++;
-		event(r, FETCH_FETCHED, list[it.idx].num, uids[it.idx],
-		    list[it.idx].size, NULL);
-		memset(&ev, 0, sizeof(ev));
-		ev.kind = FETCH_PROGRESS;
-		ev.done = ++done;
-		ev.total = nfetch;
-		ev.bytes = r->res->bytes;
-		if (r->report != NULL)
-			r->report(r->arg, &ev);
-		if (r->fp->delete) {
-			if (pop3_queue(r->p, err, "DELE %lu",
-			    list[it.idx].num) == -1)
-				goto fail;
-			q[tail++] = (struct inflight){ 0, it.idx };
+		} else
+			batch[nbatch++] = it.idx;
+		if ((nbatch == BATCH || (stop && nbatch > 0)) &&
+		    flush_batch(r, list, uids, batch, &nbatch, dq, &dtail, dele,
+		    nfetch, &done, &e) == -1 && !stop) {
+			local = e;
+			stop = 1;
 		}
 	}
 	free(q);
+	free(dq);
 	if (stop) {
 		*err = local;
 		return -1;
 	}
 	return 0;
 fail:
+	/* What arrived whole is still delivered, just not deleted. */
+	(void)flush_batch(r, list, uids, batch, &nbatch, dq, &dtail, 0,
+	    nfetch, &done, &e);
 	if (stop)
 		*err = local;
 	free(q);
+	free(dq);
 	return -1;
 }
 

@@ -9,6 +9,7 @@
  * tmp/.
  */
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 
 #include <dirent.h>
@@ -24,6 +25,8 @@
 
 struct maildir {
 	char		*dir;		/* absolute */
+	char		(*pending)[256];	/* finished, in tmp/, not synced */
+	size_t		 npending, cappending;
 	char		 host[128];
 	unsigned	 counter;
 	char		 name[256];
@@ -129,12 +132,11 @@ maildir_write(struct maildir *m, const char *data, size_t len,
 }
 
 int
-maildir_commit(struct maildir *m, struct error *err)
+maildir_finish(struct maildir *m, struct error *err)
 {
-	char new[PATH_MAX];
 	int fd = m->w.fd;
 
-	if (wbuf_flush(&m->w) == -1 || fsync(fd) == -1) {
+	if (wbuf_flush(&m->w) == -1) {
 		error_set(err, ERR_IO, "%s: %s", m->tmp, strerror(errno));
 		maildir_abort(m);
 		return -1;
@@ -145,14 +147,90 @@ maildir_commit(struct maildir *m, struct error *err)
 		(void)unlink(m->tmp);
 		return -1;
 	}
-	(void)snprintf(new, sizeof(new), "%s/new/%s", m->dir, m->name);
-	if (rename(m->tmp, new) == -1) {
-		error_set(err, ERR_IO, "%s: %s", new, strerror(errno));
-		(void)unlink(m->tmp);
+	if (m->npending == m->cappending) {
+		m->cappending = m->cappending ? m->cappending * 2 : 64;
+		m->pending = xreallocarray(m->pending, m->cappending,
+		    sizeof(*m->pending));
+	}
+	(void)strlcpy(m->pending[m->npending++], m->name, 256);
+	m->tmp[0] = '\0';
+	return 0;
+}
+
+/*
+ * One barrier for the whole batch: syncfs() flushes every file written
+ * to this filesystem (fsync of each file where syncfs is missing), then
+ * each file is renamed into new/ and new/ is fsync'd once.
+ */
+int
+maildir_sync(struct maildir *m, size_t *published, struct error *err)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	size_t i;
+	int fd, r = -1;
+
+	*published = 0;
+	if (m->npending == 0)
+		return 0;
+	(void)snprintf(from, sizeof(from), "%s/tmp", m->dir);
+	if ((fd = open(from, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		r = (int)syscall(SYS_syncfs, fd);
+		(void)close(fd);
+	}
+	for (i = 0; r == -1 && i < m->npending; i++) {
+		(void)snprintf(from, sizeof(from), "%s/tmp/%s", m->dir,
+		    m->pending[i]);
+		if ((fd = open(from, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fsync(fd) == -1) {
+			error_set(err, ERR_IO, "%s: %s", from, strerror(errno));
+			if (fd != -1)
+				(void)close(fd);
+			maildir_discard(m);
+			return -1;
+		}
+		(void)close(fd);
+		if (i + 1 == m->npending)
+			r = 0;
+	}
+	for (i = 0; i < m->npending; i++) {
+		(void)snprintf(from, sizeof(from), "%s/tmp/%s", m->dir,
+		    m->pending[i]);
+		(void)snprintf(to, sizeof(to), "%s/new/%s", m->dir,
+		    m->pending[i]);
+		if (rename(from, to) == -1) {
+			error_set(err, ERR_IO, "%s: %s", to, strerror(errno));
+			memmove(m->pending, m->pending + i,
+			    (m->npending - i) * sizeof(*m->pending));
+			m->npending -= i;
+			maildir_discard(m);
+			/* Those already in new/ must be made durable too. */
+			(void)snprintf(to, sizeof(to), "%s/new", m->dir);
+			*published = fsync_dir(to, 1, NULL) == 0 ? i : 0;
+			return -1;
+		}
+	}
+	*published = m->npending;
+	m->npending = 0;
+	(void)snprintf(to, sizeof(to), "%s/new", m->dir);
+	if (fsync_dir(to, 1, err) == -1) {
+		*published = 0;
 		return -1;
 	}
-	(void)snprintf(new, sizeof(new), "%s/new", m->dir);
-	return fsync_dir(new, 1, err);
+	return 0;
+}
+
+void
+maildir_discard(struct maildir *m)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < m->npending; i++) {
+		(void)snprintf(path, sizeof(path), "%s/tmp/%s", m->dir,
+		    m->pending[i]);
+		(void)unlink(path);
+	}
+	m->npending = 0;
 }
 
 void
@@ -166,6 +244,7 @@ maildir_abort(struct maildir *m)
 	}
 	if (m->tmp[0] != '\0')
 		(void)unlink(m->tmp);
+	m->tmp[0] = '\0';
 }
 
 void
@@ -175,6 +254,8 @@ maildir_close(struct maildir *m)
 		return;
 	if (m->w.fd != -1)
 		maildir_abort(m);
+	maildir_discard(m);
+	free(m->pending);
 	free(m->dir);
 	free(m);
 }

@@ -38,6 +38,8 @@ struct mbox {
 	char		 lockpath[PATH_MAX];
 	int		 dotlocked;
 	off_t		 offset;	/* where the current message starts */
+	off_t		 batch;		/* where the unsynced messages start */
+	size_t		 npending;	/* finished, not yet fsync'd */
 	int		 bol;		/* at the start of a line */
 	char		 last;		/* last byte written */
 	size_t		 carry_len;	/* a line start too short to judge */
@@ -357,7 +359,7 @@ mbox_write(struct mbox *m, const char *data, size_t len, struct error *err)
 }
 
 int
-mbox_commit(struct mbox *m, struct error *err)
+mbox_finish(struct mbox *m, struct error *err)
 {
 	if (m->carry_len > 0 && flush_carry(m, err) == -1)
 		goto fail;
@@ -365,14 +367,43 @@ mbox_commit(struct mbox *m, struct error *err)
 		goto fail;
 	if (put(m, "\n", 1, err) == -1)
 		goto fail;
-	if (wbuf_flush(&m->w) == -1 || fsync(m->w.fd) == -1) {
+	if (wbuf_flush(&m->w) == -1) {
 		error_set(err, ERR_IO, "%s: %s", m->path, strerror(errno));
 		goto fail;
 	}
+	if (m->npending++ == 0)
+		m->batch = m->offset;
 	return 0;
 fail:
 	mbox_abort(m);
 	return -1;
+}
+
+int
+mbox_sync(struct mbox *m, size_t *published, struct error *err)
+{
+	*published = 0;
+	if (m->npending == 0)
+		return 0;
+	if (fsync(m->w.fd) == -1) {
+		error_set(err, ERR_IO, "%s: %s", m->path, strerror(errno));
+		mbox_discard(m);
+		return -1;
+	}
+	*published = m->npending;
+	m->npending = 0;
+	return 0;
+}
+
+void
+mbox_discard(struct mbox *m)
+{
+	/* We hold the lock: everything from the batch on is ours. */
+	if (m->npending > 0) {
+		(void)ftruncate(m->w.fd, m->batch);
+		(void)fsync(m->w.fd);
+	}
+	m->npending = 0;
 }
 
 void
@@ -399,54 +430,54 @@ mbox_close(struct mbox *m)
 	free(m);
 }
 
+/*
+ * After a crash: offs[0..n) (ascending) are where the messages of the
+ * unfinished batch start in path, all written by popfetch under its
+ * lock.  A "From " line that starts at one of them (after at most two
+ * padding newlines) is ours; any other is another program's, appended
+ * after the crash.  If there is none, everything from offs[0] is ours
+ * and is cut off; otherwise nothing is removed and a note says so.
+ * None of the messages counts as delivered: they are fetched again.
+ */
 int
-mbox_recover(const char *token, int *delivered, char *note, size_t notelen,
-    struct error *err)
+mbox_recover(const char *path, const off_t *offs, size_t n, char *note,
+    size_t notelen, struct error *err)
 {
-	const char *errstr, *sp = strchr(token, ' ');
-	char num[32], buf[65536];
-	long long off;
+	char buf[65536];
 	struct mbox *m;
 	struct stat sb;
-	off_t pos, foreign = -1;
-	int bol = 1, first = 1, r = 0;
-	ssize_t n, i;
+	off_t pos, foreign = -1, off = offs[0];
+	size_t k;
+	ssize_t got, i;
+	int bol = 1, r = 0;
 
-	*delivered = 0;
-	if (sp == NULL || (size_t)(sp - token) >= sizeof(num))
-		return error_set(err, ERR_CONFIG, "bad mbox journal entry");
-	memcpy(num, token, (size_t)(sp - token));
-	num[sp - token] = '\0';
-	off = strtonum(num, 0, LLONG_MAX, &errstr);
-	if (errstr != NULL)
-		return error_set(err, ERR_CONFIG, "bad mbox journal entry");
-	if ((m = open_locked(sp + 1, 0, 10, err)) == NULL) {
-		if (err->cls == ERR_IO && access(sp + 1, F_OK) == -1)
+	if ((m = open_locked(path, 0, 10, err)) == NULL) {
+		if (err->cls == ERR_IO && access(path, F_OK) == -1)
 			return 0;	/* the mbox is gone: nothing to undo */
 		return -1;
 	}
-	m->offset = off;
 	if (fstat(m->w.fd, &sb) == -1) {
 		r = error_set(err, ERR_IO, "%s: %s", m->path, strerror(errno));
 		goto out;
 	}
 	if (sb.st_size <= off)
 		goto out;	/* nothing of ours is there */
-	/* Find where our bytes end: the first "From " line after ours. */
 	for (pos = off; foreign == -1 &&
-	    (n = pread(m->w.fd, buf, sizeof(buf), pos)) > 0; pos += n) {
-		for (i = 0; i < n; i++) {
-			if (bol && buf[i] == 'F' && !first) {
+	    (got = pread(m->w.fd, buf, sizeof(buf), pos)) > 0; pos += got) {
+		for (i = 0; i < got; i++) {
+			if (bol && buf[i] == 'F') {
 				char f5[5];
+				int ours = 0;
 
-				if (pread(m->w.fd, f5, 5, pos + i) == 5 &&
+				for (k = 0; k < n && !ours; k++)
+					ours = pos + i >= offs[k] &&
+					    pos + i <= offs[k] + 2;
+				if (!ours && pread(m->w.fd, f5, 5, pos + i) == 5 &&
 				    memcmp(f5, "From ", 5) == 0) {
 					foreign = pos + i;
 					break;
 				}
 			}
-			if (bol && buf[i] == 'F')
-				first = 0;
 			bol = buf[i] == '\n';
 		}
 	}
@@ -458,14 +489,13 @@ mbox_recover(const char *token, int *delivered, char *note, size_t notelen,
 		goto out;
 	}
 	/*
-	 * Someone appended after us, so our bytes cannot be cut off.  They
-	 * are most likely a partial message (complete ones are journalled
-	 * within microseconds of their fsync), and taking a partial one
-	 * for delivered would lose mail: fetch it again.
+	 * Someone appended after us, so our bytes cannot be cut off.  Taking
+	 * a partial message for delivered would lose mail: fetch again.
 	 */
 	(void)snprintf(note, notelen, "%s: a partial message remains at "
 	    "byte %lld (another program appended after popfetch was "
-	    "interrupted); that message is fetched again", m->path, off);
+	    "interrupted); that message is fetched again", m->path,
+	    (long long)off);
 out:
 	mbox_close(m);
 	return r;

@@ -456,31 +456,43 @@ state_lookup(struct state *st, const char *uid)
 }
 
 int
-state_begin(struct state *st, const char *uid, const char *token,
+state_begin(struct state *st, const char *uid, const char *token, int sync,
     struct error *err)
 {
 	char *u = state_escape(uid, strlen(uid));
 	char *t = state_escape(token, strlen(token));
 	int r;
 
-	r = journal(st, 1, err, "B %s %s\n", u, t);
+	r = journal(st, sync, err, "B %s %s\n", u, t);
 	free(u);
 	free(t);
 	return r;
 }
 
 int
-state_delivered(struct state *st, const char *uid, struct error *err)
+state_delivered(struct state *st, const char *uid, int sync,
+    struct error *err)
 {
 	char *u = state_escape(uid, strlen(uid));
 	time_t now = time(NULL);
 	int r;
 
-	r = journal(st, 1, err, "D %s %lld\n", u, (long long)now);
+	r = journal(st, sync, err, "D %s %lld\n", u, (long long)now);
 	if (r == 0)
 		insert(st, u, now);
 	free(u);
 	return r;
+}
+
+int
+state_sync(struct state *st, struct error *err)
+{
+	if (st->readonly)
+		return 0;
+	if (fdatasync(st->jfd) == -1)
+		return error_set(err, ERR_IO, "%s: %s", st->jpath,
+		    strerror(errno));
+	return 0;
 }
 
 int

@@ -37,12 +37,15 @@ int		 state_resolve(struct state *, size_t i, int delivered,
 /* When uid was first delivered, or 0 if never. */
 time_t		 state_lookup(struct state *, const char *uid);
 
-/* Journals that the delivery of uid begins, with the target's token. */
+/* Journals that the delivery of uid begins, with the target's token;
+ * fsync'd at once if sync, else by the next state_sync. */
 int		 state_begin(struct state *, const char *uid, const char *token,
+		    int sync, struct error *);
+/* Journals that uid is durably delivered; see state_begin for sync. */
+int		 state_delivered(struct state *, const char *uid, int sync,
 		    struct error *);
-/* Journals that uid is durably delivered. */
-int		 state_delivered(struct state *, const char *uid,
-		    struct error *);
+/* Makes every journal record written so far durable. */
+int		 state_sync(struct state *, struct error *);
 /* Journals that the delivery of uid was rolled back. */
 int		 state_abort(struct state *, const char *uid, struct error *);
 

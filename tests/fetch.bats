@@ -219,7 +219,7 @@ crash_loop() {
 		"$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
 			"pop3s://$u@localhost:$DOVECOT_POP3S" "$@" > /dev/null 2>&1 &
 		local pid=$!
-		sleep "$(printf '0.%03d' $(( RANDOM % 120 + 10 )))"
+		sleep "$(printf '0.%03d' $(( RANDOM % 90 + 5 )))"
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 		n=$(delivered_count)
@@ -234,9 +234,9 @@ crash_loop() {
 }
 
 @test "kill -9 at random moments with --delete: each message exactly once" {
-	make_corpus "$W/c" 300 2000 2>/dev/null || { mkdir -p "$W/c"; make_corpus "$W/c" 300 2000; }
+	mkdir -p "$W/c"; make_corpus "$W/c" 1000 2000
 	dovecot_seed crash1 "$W"/c/*.eml
-	crash_loop crash1 300 --maildir "$W/Mail" --delete
+	crash_loop crash1 1000 --maildir "$W/Mail" --delete
 	same_messages "$W/Mail/new" "$W"/c/*.eml
 	[ -z "$(ls -A "$W/Mail/tmp")" ]
 	[ "$(dovecot_count crash1)" -eq 0 ]
@@ -244,19 +244,19 @@ crash_loop() {
 
 @test "kill -9 at random moments with --keep --new: each message exactly once" {
 	mkdir -p "$W/c"
-	make_corpus "$W/c" 300 2000
+	make_corpus "$W/c" 1000 2000
 	dovecot_seed crash2 "$W"/c/*.eml
-	crash_loop crash2 300 --maildir "$W/Mail" --keep --new
+	crash_loop crash2 1000 --maildir "$W/Mail" --keep --new
 	same_messages "$W/Mail/new" "$W"/c/*.eml
 	[ -z "$(ls -A "$W/Mail/tmp")" ]
-	[ "$(dovecot_count crash2)" -eq 300 ]
+	[ "$(dovecot_count crash2)" -eq 1000 ]
 }
 
 @test "kill -9 at random moments into an mbox: each message exactly once" {
 	mkdir -p "$W/c" "$W/split"
-	make_corpus "$W/c" 300 2000
+	make_corpus "$W/c" 1000 2000
 	dovecot_seed crash3 "$W"/c/*.eml
-	crash_loop crash3 300 --mbox "$W/mbox" --delete
+	crash_loop crash3 1000 --mbox "$W/mbox" --delete
 	python3 "$TOP/tests/lib/mbox_split.py" "$W/mbox" "$W/split"
 	same_messages "$W/split" "$W"/c/*.eml
 	[ ! -e "$W/mbox.lock" ]
