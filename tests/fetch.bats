@@ -213,18 +213,23 @@ delivered_count() {
 # more.  At least two kills must have landed in the middle of a run, or
 # the test proves nothing.
 crash_loop() {
-	local u=$1 total=$2 i n mid=0; shift 2
-	for i in $(seq 1 25); do
+	local u=$1 total=$2 i n prev=0 mid=0 extra=0; shift 2
+	for i in $(seq 1 40); do
 		# popfetch itself, not a subshell, must be the process killed.
 		"$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
 			"pop3s://$u@localhost:$DOVECOT_POP3S" "$@" > /dev/null 2>&1 &
 		local pid=$!
-		sleep "$(printf '0.%03d' $(( RANDOM % 90 + 5 )))"
+		# The delay grows while kills make no progress, so that slow
+		# builds (sanitizers) are killed mid-run too.
+		local ms=$(( RANDOM % 90 + 5 + extra ))
+		sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 		n=$(delivered_count)
 		[ "$n" -gt 0 ] && [ "$n" -lt "$total" ] && mid=$((mid + 1))
 		[ "$n" -ge "$total" ] && break
+		[ "$n" -eq "$prev" ] && extra=$((extra + 40))
+		prev=$n
 	done
 	echo "kills in the middle of a run: $mid" >&3
 	[ "$mid" -ge 2 ]
