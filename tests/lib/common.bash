@@ -94,10 +94,11 @@ d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for i in range(1, n + 1):
     head = (f"From: sender{i}@example.org\nTo: bob@example.org\n"
             f"Subject: message {i}\nMessage-ID: <{i}@corpus>\n\n")
-    body, line = [], 0
-    while len(head) + sum(len(b) for b in body) < size:
+    body, line, total = [], 0, len(head)
+    while total < size:
         line += 1
         body.append(f"message {i} line {line} " + "x" * 50 + "\n")
+        total += len(body[-1])
     with open(f"{d}/{i:05d}.eml", "w") as f:
         f.write(head + "".join(body))
 PY
