@@ -6,8 +6,7 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
 	load lib/common
-	export T=$(test_dir)
-	dovecot_start "$T/dovecot"
+	suite_start
 	dovecot_user_add alice 'correct horse'
 	dovecot_user_add dora pw
 	dovecot_seed alice "$TOP"/tests/corpus/*.eml
@@ -15,8 +14,7 @@ setup_file() {
 
 teardown_file() {
 	load lib/common
-	dovecot_stop
-	rm -rf "$T"
+	suite_stop
 }
 
 setup() {

@@ -8,15 +8,13 @@ USERS="rt mb nw del kd ms lim dry mda mdaf crash1 crash2 crash3 full lock conc d
 
 setup_file() {
 	load lib/common
-	export T=$(test_dir)
-	dovecot_start "$T/dovecot"
+	suite_start
 	for u in $USERS; do dovecot_user_add "$u" pw; done
 }
 
 teardown_file() {
 	load lib/common
-	dovecot_stop
-	rm -rf "$T"
+	suite_stop
 }
 
 setup() {
@@ -221,14 +219,14 @@ crash_loop() {
 		local pid=$!
 		# The delay grows while kills make no progress, so that slow
 		# builds (sanitizers) are killed mid-run too.
-		local ms=$(( RANDOM % 90 + 5 + extra ))
+		local ms=$(( RANDOM % 40 + 1 + extra ))
 		sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 		n=$(delivered_count)
 		[ "$n" -gt 0 ] && [ "$n" -lt "$total" ] && mid=$((mid + 1))
 		[ "$n" -ge "$total" ] && break
-		[ "$n" -eq "$prev" ] && extra=$((extra + 40))
+		[ "$n" -eq "$prev" ] && extra=$((extra + 20))
 		prev=$n
 	done
 	echo "kills in the middle of a run: $mid" >&3

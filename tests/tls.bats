@@ -6,16 +6,14 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
 	load lib/common
-	export T=$(test_dir)
+	suite_start
 	certs_make "$T/certs"
-	dovecot_start "$T/dovecot"
 	dovecot_user_add alice secret
 }
 
 teardown_file() {
 	load lib/common
-	dovecot_stop
-	rm -rf "$T"
+	suite_stop
 }
 
 setup() {

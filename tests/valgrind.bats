@@ -7,16 +7,14 @@ bats_require_minimum_version 1.5.0
 setup_file() {
 	load lib/common
 	command -v valgrind > /dev/null || return 0
-	export T=$(test_dir)
-	dovecot_start "$T/dovecot"
+	suite_start
 	dovecot_user_add alice pw
 	dovecot_seed alice "$TOP"/tests/corpus-hard/*.eml
 }
 
 teardown_file() {
 	load lib/common
-	dovecot_stop
-	[ -n "${T:-}" ] && rm -rf "$T"
+	suite_stop
 }
 
 setup() {

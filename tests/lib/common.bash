@@ -103,3 +103,16 @@ for i in range(1, n + 1):
         f.write(head + "".join(body))
 PY
 }
+
+# suite_start / suite_stop: for setup_file and teardown_file, a private
+# directory $T with a Dovecot running in it, and their removal.
+suite_start() {
+	export T
+	T=$(test_dir)
+	dovecot_start "$T/dovecot"
+}
+
+suite_stop() {
+	dovecot_stop
+	if [ -n "${T:-}" ]; then rm -rf "$T"; fi
+}
