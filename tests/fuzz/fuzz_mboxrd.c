@@ -43,6 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *in, *file, *o, *line, *nl;
 	size_t len, off = 0, n, olen = 0, inlen;
 	unsigned seed = 1;
+	size_t published;
 	int first = 1;
 
 	if (path[0] == '\0')
@@ -68,7 +69,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		off += n;
 	}
-	if (mbox_commit(m, &err) == -1)
+	if (mbox_finish(m, &err) == -1 || mbox_sync(m, &published,
+	    &err) == -1 || published != 1)
 		abort();
 	mbox_close(m);
 	file = slurp(&len);
