@@ -205,15 +205,6 @@ deliver_sync(struct deliver *d, size_t *published, struct error *err)
 	return 0;
 }
 
-void
-deliver_discard(struct deliver *d)
-{
-	d->finished = 0;
-	if (d->kind == DELIVER_MAILDIR)
-		maildir_discard(d->maildir);
-	else if (d->kind == DELIVER_MBOX)
-		mbox_discard(d->mbox);
-}
 
 int
 deliver_durable_token(const struct deliver *d)

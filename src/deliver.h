@@ -53,9 +53,6 @@ int		 deliver_finish(struct deliver *, struct error *);
 int		 deliver_sync(struct deliver *, size_t *published,
 		    struct error *);
 
-/* Removes finished messages that were not synced. */
-void		 deliver_discard(struct deliver *);
-
 /* Whether the journal entry must be durable before the first byte is
  * written (mbox), or may be made durable with the batch (maildir). */
 int		 deliver_durable_token(const struct deliver *);

@@ -153,15 +153,6 @@ net_is_tls(const struct net *n)
 	return n->tls != NULL;
 }
 
-const char *
-net_security(struct net *n, char *buf, size_t len)
-{
-	if (n->tls == NULL) {
-		(void)snprintf(buf, len, "plain");
-		return buf;
-	}
-	return tls_description(n->tls, buf, len);
-}
 
 int
 net_certinfo(struct net *n, struct tls_certinfo *ci, struct error *err)
@@ -309,11 +300,6 @@ net_getchunk(struct net *n, char **data, size_t *len, int *eol,
 	}
 }
 
-size_t
-net_buffered(const struct net *n)
-{
-	return n->end - n->start + (n->tls != NULL ? tls_pending(n->tls) : 0);
-}
 
 void
 net_close(struct net *n)

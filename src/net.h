@@ -36,8 +36,6 @@ int		 net_starttls(struct net *, const struct tls_params *,
 		    struct error *);
 
 int		 net_is_tls(const struct net *);
-/* The negotiated TLS parameters, or "plain". */
-const char	*net_security(struct net *, char *, size_t);
 
 /* The server certificate (see tls_certinfo); ERR_USAGE without TLS. */
 int		 net_certinfo(struct net *, struct tls_certinfo *,
@@ -64,9 +62,6 @@ int		 net_getline(struct net *, char **line, size_t *len, size_t max,
  */
 int		 net_getchunk(struct net *, char **data, size_t *len, int *eol,
 		    struct error *);
-
-/* Bytes received and not yet consumed. */
-size_t		 net_buffered(const struct net *);
 
 /* Closes the connection (TLS close_notify first) and frees it. */
 void		 net_close(struct net *);

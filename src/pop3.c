@@ -499,11 +499,6 @@ pop3_flush(struct pop3 *p, struct error *err)
 	return net_write(p->net, p->qbuf, n, err);
 }
 
-size_t
-pop3_in_flight(const struct pop3 *p)
-{
-	return p->fcount;
-}
 
 static enum err_class
 code_class(const char *code, enum err_class dflt)

@@ -119,7 +119,6 @@ int		 pop3_recv_status(struct pop3 *, enum err_class dflt,
 		    struct error *);
 int		 pop3_recv_body(struct pop3 *, pop3_sink *, void *,
 		    struct error *);
-size_t		 pop3_in_flight(const struct pop3 *);
 
 int		 pop3_stat(struct pop3 *, unsigned long *count,
 		    unsigned long long *octets, struct error *);

@@ -394,15 +394,6 @@ tls_certinfo(struct tls *t, struct tls_certinfo *ci, struct error *err)
 	return 0;
 }
 
-const char *
-tls_description(struct tls *t, char *buf, size_t len)
-{
-	char *d = gnutls_session_get_desc(t->session);
-
-	(void)snprintf(buf, len, "%s", d != NULL ? d : "TLS");
-	gnutls_free(d);
-	return buf;
-}
 
 const char *
 tls_library_version(void)

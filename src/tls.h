@@ -65,9 +65,6 @@ void		 tls_free(struct tls *);
 int		 tls_certinfo(struct tls *, struct tls_certinfo *,
 		    struct error *);
 
-/* One line describing the negotiated protocol and cipher suite. */
-const char	*tls_description(struct tls *, char *, size_t);
-
 /* Parses a pin, "sha256:" and 64 hex digits (colons allowed, any
  * case); 0 or -1. */
 int		 tls_parse_fingerprint(const char *, unsigned char[32]);
