@@ -226,7 +226,7 @@ crash_loop() {
 		n=$(delivered_count)
 		[ "$n" -gt 0 ] && [ "$n" -lt "$total" ] && mid=$((mid + 1))
 		[ "$n" -ge "$total" ] && break
-		[ "$n" -eq "$prev" ] && extra=$((extra + 20))
+		if [ "$n" -eq "$prev" ]; then extra=$((extra + 20)); else extra=$((extra / 2)); fi
 		prev=$n
 	done
 	echo "kills in the middle of a run: $mid" >&3
