@@ -6,11 +6,11 @@ include config.mk
 SRC = src/main.c src/commands.c src/fetch.c src/session.c src/pop3.c \
       src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
       src/mda.c src/state.c \
-      src/auth.c src/util.c
+      src/auth.c src/sasl.c src/util.c
 OBJ = $(SRC:.c=.o)
 HDR = src/commands.h src/fetch.h src/session.h src/pop3.h src/net.h \
       src/tls.h src/crypto.h src/deliver.h src/backend.h src/state.h \
-      src/auth.h src/util.h
+      src/auth.h src/sasl.h src/util.h
 
 all: popfetch
 
@@ -28,13 +28,19 @@ san/popfetch: $(SRC) $(HDR) config.mk
 	mkdir -p san
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $(SRC) $(LIBS)
 
+# Known-answer tests of the SASL mechanisms, run by tests/sasl.bats.
+tests/unit/vectors: tests/unit/vectors.c src/sasl.c src/crypto.c \
+    src/util.c src/sasl.h src/crypto.h src/util.h config.mk
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/unit/vectors.c src/sasl.c \
+		src/crypto.c src/util.c $(LIBS)
+
 # make check: the default build, then the whole suite against the
 # AddressSanitizer + UndefinedBehaviorSanitizer build.
-check: popfetch san/popfetch
+check: popfetch san/popfetch tests/unit/vectors
 	POPFETCH=$$(pwd)/san/popfetch bats $(BATSFLAGS) tests/
 
 # make test: the suite against the default build only.
-test: popfetch
+test: popfetch tests/unit/vectors
 	bats $(BATSFLAGS) tests/
 
 demo: popfetch
@@ -47,20 +53,23 @@ bench: popfetch
 
 # make fuzz: each libFuzzer target for FUZZ_SECONDS, starting from the
 # committed seeds (new inputs go to a scratch directory, not the tree).
-FUZZ_TARGETS = fuzz_status fuzz_multiline fuzz_mboxrd fuzz_state
+FUZZ_TARGETS = fuzz_status fuzz_multiline fuzz_mboxrd fuzz_state fuzz_sasl
 FUZZ_SRC = src/pop3.c src/net.c src/tls.c src/util.c src/state.c \
-	src/deliver.c src/maildir.c src/mbox.c src/mda.c
+	src/deliver.c src/maildir.c src/mbox.c src/mda.c src/sasl.c src/crypto.c
 FUZZ_SECONDS = 60
 
-fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_mboxrd fuzz/fuzz_state: \
-    $(FUZZ_SRC) $(HDR) config.mk tests/fuzz/fuzz_status.c \
-    tests/fuzz/fuzz_multiline.c tests/fuzz/fuzz_mboxrd.c tests/fuzz/fuzz_state.c
+FUZZ_BINS = fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_mboxrd \
+    fuzz/fuzz_state fuzz/fuzz_sasl
+
+$(FUZZ_BINS): $(FUZZ_SRC) $(HDR) config.mk tests/fuzz/fuzz_status.c \
+    tests/fuzz/fuzz_multiline.c tests/fuzz/fuzz_mboxrd.c \
+    tests/fuzz/fuzz_state.c tests/fuzz/fuzz_sasl.c
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags gnutls \
 		libbsd-overlay` -o $@ tests/fuzz/$$(basename $@).c $(FUZZ_SRC) \
 		$(LIBS)
 
-fuzz: fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_mboxrd fuzz/fuzz_state
+fuzz: $(FUZZ_BINS)
 	for t in $(FUZZ_TARGETS); do \
 		rm -rf fuzz/work-$$t && mkdir -p fuzz/work-$$t && \
 		./fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
@@ -96,6 +105,6 @@ uninstall:
 
 clean:
 	rm -f popfetch $(OBJ)
-	rm -rf san fuzz
+	rm -rf san fuzz tests/unit/vectors
 
 .PHONY: all check test demo bench fuzz lint install uninstall clean

@@ -10,7 +10,7 @@ _popfetch()
 	fi
 	local commands="fetch welcome capa certificate stat list uidl top retr dele rset noop batch"
 	local opts="--host --port --user --url --tls --ca-file --timeout --auth
-		--allow-plaintext --utf8 --password-command --password-file
+		--allow-plaintext --no-initial-response --utf8 --password-command --password-file
 		--netrc-file --debug --json --quiet --help --version
 		--maildir --mbox --mda --new --all --keep --delete --keep-days
 		--max-size --limit --dry-run --state --received-header --uidl-header
@@ -18,7 +18,7 @@ _popfetch()
 		--client-cert --client-key --insecure"
 	case $prev in
 	--tls) COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur")); return ;;
-	--auth) COMPREPLY=($(compgen -W "auto user apop rpop" -- "$cur")); return ;;
+	--auth) COMPREPLY=($(compgen -W "auto user apop rpop plain login cram-md5 scram-sha-1 scram-sha-256 external xoauth2 oauthbearer" -- "$cur")); return ;;
 	--debug|-d) COMPREPLY=($(compgen -W "0 1 2" -- "$cur")); return ;;
 	--ca-file|--password-file|--netrc-file|--mbox|--state|--client-cert|\
 	--client-key)

@@ -1,6 +1,6 @@
 /*
- * auth.c - credential sources and POP3 login (RFC 1939 USER/PASS and
- * APOP, RFC 1081 RPOP).
+ * auth.c - credential sources and POP3 login: RFC 1939 USER/PASS and
+ * APOP, RFC 1081 RPOP, RFC 5034 AUTH with the mechanisms of sasl.c.
  *
  * A password lives in one heap buffer from the moment it is read until
  * the login command has been written, and is wiped then.  It is never
@@ -20,6 +20,7 @@
 
 #include "auth.h"
 #include "crypto.h"
+#include "sasl.h"
 
 #define PASSWORD_MAX	4096
 
@@ -267,10 +268,13 @@ login_user(struct pop3 *p, const struct auth_params *a, struct error *err)
 	char *pw;
 	int r;
 
-	if (pop3_command(p, ERR_AUTH, err, "USER %s", a->user) == -1)
-		return -1;
+	/* The password first, so a bad one costs nothing on the wire. */
 	if ((pw = auth_password(&a->cred, a->host, a->user, err)) == NULL)
 		return -1;
+	if (pop3_command(p, ERR_AUTH, err, "USER %s", a->user) == -1) {
+		secret_free(pw);
+		return -1;
+	}
 	r = pop3_command(p, ERR_AUTH, err, "PASS %s", pw);
 	secret_free(pw);
 	return r;
@@ -316,14 +320,153 @@ login_rpop(struct pop3 *p, const struct auth_params *a, struct error *err)
 	return pop3_command(p, ERR_AUTH, err, "RPOP %s", pw->pw_name);
 }
 
+/* Whether the server's SASL capability lists mechanism m. */
+static int
+offers(const struct pop3_capa *c, enum sasl_mech m)
+{
+	const char *s = c->sasl, *name = sasl_name(m);
+	size_t n = strlen(name), wl;
+
+	if (s == NULL)
+		return 0;
+	while (*s != '\0') {
+		s += strspn(s, " ");
+		wl = strcspn(s, " ");
+		if (wl == n && strncasecmp(s, name, n) == 0)
+			return 1;
+		s += wl;
+	}
+	return 0;
+}
+
+/* Cancels an exchange with "*" (RFC 5034), keeping the first error. */
+static int
+sasl_cancel(struct pop3 *p)
+{
+	struct error ignored;
+
+	(void)pop3_sasl_line(p, "*", &ignored);
+	return -1;
+}
+
+/*
+ * One SASL exchange.  The initial response rides on the AUTH command
+ * when the server announced SASL (RFC 5034 section 3 forbids it
+ * otherwise) and the command stays within 255 octets; else it follows
+ * the server's empty challenge.
+ */
+static int
+login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
+    struct error *err)
+{
+	const struct pop3_capa *c = pop3_capabilities(p);
+	struct sasl_params sp;
+	struct sasl *s;
+	const unsigned char *out;
+	unsigned char *chal;
+	size_t len, chlen, room;
+	char *b64 = NULL, *secret = NULL;
+	const char *name = sasl_name(m);
+	int r, rounds;
+
+	if (sasl_needs_secret(m) &&
+	    (secret = auth_password(&a->cred, a->host, a->user, err)) == NULL)
+		return -1;
+	memset(&sp, 0, sizeof(sp));
+	sp.mech = m;
+	sp.user = a->user;
+	sp.secret = secret;
+	sp.host = a->host;
+	sp.port = a->port;
+	s = sasl_new(&sp, err);
+	secret_free(secret);
+	if (s == NULL)
+		return -1;
+	/* 255 octets: "AUTH " name " " response CRLF (RFC 2449, 5034). */
+	room = 255 - 5 - strlen(name) - 1 - 2;
+	if (c->known && (c->flags & CAPA_SASL) && !a->no_initial_response &&
+	    sasl_initial(s, room, &out, &len))
+		b64 = len == 0 ? xstrdup("=") : crypto_b64_encode(out, len);
+	r = pop3_auth(p, name, b64, err);
+	secret_free(b64);
+	for (rounds = 0; r == 1; rounds++) {
+		const char *t = pop3_reply_text(p);
+
+		if (rounds == 8) {
+			error_set(err, ERR_PROTO, "AUTH %s: too many "
+			    "challenges", name);
+			r = sasl_cancel(p);
+			break;
+		}
+		if (crypto_b64_decode(t, strlen(t), &chal, &chlen) == -1) {
+			error_set(err, ERR_PROTO, "AUTH %s: the server's "
+			    "challenge is not valid base64", name);
+			r = sasl_cancel(p);
+			break;
+		}
+		r = sasl_step(s, chal, chlen, &out, &len, err);
+		free(chal);
+		if (r == -1) {
+			error_prefix(err, "AUTH %s", name);
+			r = sasl_cancel(p);
+			break;
+		}
+		b64 = crypto_b64_encode(out, len);
+		r = pop3_sasl_line(p, b64, err);
+		secret_free(b64);
+	}
+	if (r == 0 && sasl_finish(s, err) == -1)
+		r = -1;
+	if (r == -1 && sasl_server_error(s) != NULL)
+		error_prefix(err, "server's OAuth error %s; ",
+		    sasl_server_error(s));
+	sasl_free(s);
+	return r;
+}
+
+int
+auth_parse_method(const char *s, struct auth_params *a)
+{
+	if (strcasecmp(s, "auto") == 0)
+		a->method = AUTH_AUTO;
+	else if (strcasecmp(s, "user") == 0)
+		a->method = AUTH_USER;
+	else if (strcasecmp(s, "apop") == 0)
+		a->method = AUTH_APOP;
+	else if (strcasecmp(s, "rpop") == 0)
+		a->method = AUTH_RPOP;
+	else if (sasl_lookup(s, &a->mech) == 0)
+		a->method = AUTH_SASL;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+insecure(struct error *err, const char *what)
+{
+	return error_set(err, ERR_INSECURE, "refusing to send %s over an "
+	    "unencrypted connection (add --allow-plaintext to allow it)",
+	    what);
+}
+
 int
 auth_login(struct pop3 *p, const struct auth_params *a, int secure,
     struct error *err)
 {
-	if (a->user == NULL || a->user[0] == '\0')
-		return error_set(err, ERR_USAGE, "no user name (use --user "
-		    "or user@ in the URL)");
-	if (strpbrk(a->user, "\r\n") != NULL)
+	static const enum sasl_mech prefer[] = {
+		SASL_SCRAM_SHA256, SASL_SCRAM_SHA1, SASL_PLAIN, SASL_LOGIN
+	};
+	const struct pop3_capa *c = pop3_capabilities(p);
+	int clear_ok = secure || a->allow_plaintext;
+	size_t i;
+
+	if (a->method != AUTH_SASL || a->mech != SASL_EXTERNAL) {
+		if (a->user == NULL || a->user[0] == '\0')
+			return error_set(err, ERR_USAGE, "no user name (use "
+			    "--user or user@ in the URL)");
+	}
+	if (a->user != NULL && strpbrk(a->user, "\r\n") != NULL)
 		return error_set(err, ERR_USAGE,
 		    "the user name contains CR or LF");
 	switch (a->method) {
@@ -331,13 +474,32 @@ auth_login(struct pop3 *p, const struct auth_params *a, int secure,
 		return login_apop(p, a, err);
 	case AUTH_RPOP:
 		return login_rpop(p, a, err);
+	case AUTH_SASL:
+		if (sasl_reveals_secret(a->mech) && !clear_ok)
+			return insecure(err, a->mech == SASL_XOAUTH2 ||
+			    a->mech == SASL_OAUTHBEARER ? "a bearer token" :
+			    "a password");
+		if (c->known && (c->flags & CAPA_SASL) && !offers(c, a->mech))
+			return error_set(err, ERR_REFUSED, "the server does "
+			    "not offer AUTH %s (it offers: %s)",
+			    sasl_name(a->mech), c->sasl != NULL ? c->sasl : "");
+		if (a->mech == SASL_EXTERNAL && (!secure ||
+		    !a->have_client_cert))
+			return error_set(err, ERR_USAGE, "AUTH EXTERNAL needs "
+			    "TLS and a client certificate (--client-cert)");
+		return login_sasl(p, a, a->mech, err);
 	case AUTH_AUTO:
+		/* The strongest offered mechanism that needs nothing but a
+		 * password and does not show it to an eavesdropper. */
+		for (i = 0; i < sizeof(prefer) / sizeof(prefer[0]); i++)
+			if (offers(c, prefer[i]) &&
+			    (clear_ok || !sasl_reveals_secret(prefer[i])))
+				return login_sasl(p, a, prefer[i], err);
+		break;
 	case AUTH_USER:
 		break;
 	}
-	if (!secure && !a->allow_plaintext)
-		return error_set(err, ERR_INSECURE, "refusing to send a "
-		    "password over an unencrypted connection (add "
-		    "--allow-plaintext to allow it)");
+	if (!clear_ok)
+		return insecure(err, "a password");
 	return login_user(p, a, err);
 }

@@ -5,13 +5,15 @@
 #define AUTH_H
 
 #include "pop3.h"
+#include "sasl.h"
 #include "util.h"
 
 enum auth_method {
 	AUTH_AUTO,	/* the best the server offers that needs no extra input */
 	AUTH_USER,	/* USER/PASS */
 	AUTH_APOP,	/* APOP with the greeting's timestamp */
-	AUTH_RPOP	/* USER/RPOP (RFC 1081), trusted-host login */
+	AUTH_RPOP,	/* USER/RPOP (RFC 1081), trusted-host login */
+	AUTH_SASL	/* AUTH with auth_params.mech (RFC 5034) */
 };
 
 /* Credential sources, tried in this order; NULL fields are skipped. */
@@ -24,11 +26,19 @@ struct cred_params {
 
 struct auth_params {
 	enum auth_method	 method;
+	enum sasl_mech		 mech;		/* AUTH_SASL only */
 	const char		*host;
+	const char		*port;		/* for OAUTHBEARER */
 	const char		*user;
 	struct cred_params	 cred;
 	int			 allow_plaintext;	/* --allow-plaintext */
+	int			 no_initial_response;	/* always two-step */
+	int			 have_client_cert;	/* for EXTERNAL */
 };
+
+/* Parses an --auth value (auto, user, apop, rpop or a SASL mechanism
+ * name, any case); 0 or -1. */
+int	auth_parse_method(const char *, struct auth_params *);
 
 /*
  * Finds the password for user at host: --password-command, then

@@ -47,7 +47,9 @@ usage(FILE *f)
 "          --dry-run  --state FILE  --received-header  --uidl-header\n"
 "options:  --host HOST  -p, --port PORT  -u, --user USER  --url URL\n"
 "          --tls implicit|starttls|none  --ca-file FILE  --timeout SECONDS\n"
-"          --auth auto|user|apop|rpop  --allow-plaintext  --utf8\n"
+"          --auth auto|user|apop|rpop|plain|login|cram-md5|scram-sha-1|\n"
+"                 scram-sha-256|external|xoauth2|oauthbearer\n"
+"          --no-initial-response  --allow-plaintext  --utf8\n"
 "          --password-command CMD  --password-file FILE  --netrc-file FILE\n"
 "          --fingerprint sha256:HEX  --print-fingerprint  --insecure\n"
 "          --tls-server-name NAME  --tls-priority STRING\n"
@@ -208,7 +210,7 @@ enum {
 	OPT_MAILDIR, OPT_MBOX, OPT_MDA, OPT_NEW, OPT_ALL, OPT_KEEP, OPT_DELETE,
 	OPT_KEEPDAYS, OPT_MAXSIZE, OPT_LIMIT, OPT_DRYRUN, OPT_STATE,
 	OPT_RECEIVED, OPT_UIDLHDR, OPT_FINGERPRINT, OPT_PRINTFP, OPT_CLIENTCERT,
-	OPT_CLIENTKEY, OPT_PRIORITY, OPT_SERVERNAME, OPT_INSECURE
+	OPT_CLIENTKEY, OPT_PRIORITY, OPT_SERVERNAME, OPT_INSECURE, OPT_NOIR
 };
 
 static const struct option longopts[] = {
@@ -221,6 +223,7 @@ static const struct option longopts[] = {
 	{ "timeout",		required_argument,	NULL, OPT_TIMEOUT },
 	{ "auth",		required_argument,	NULL, OPT_AUTH },
 	{ "allow-plaintext",	no_argument,		NULL, OPT_PLAINTEXT },
+	{ "no-initial-response", no_argument,		NULL, OPT_NOIR },
 	{ "utf8",		no_argument,		NULL, OPT_UTF8 },
 	{ "password-command",	required_argument,	NULL, OPT_PWCMD },
 	{ "password-file",	required_argument,	NULL, OPT_PWFILE },
@@ -302,17 +305,14 @@ parse_options(struct options *o, int argc, char **argv, struct error *err)
 				    optarg, errstr);
 			break;
 		case OPT_AUTH:
-			if (strcmp(optarg, "auto") == 0)
-				o->sp.auth.method = AUTH_AUTO;
-			else if (strcmp(optarg, "user") == 0)
-				o->sp.auth.method = AUTH_USER;
-			else if (strcmp(optarg, "apop") == 0)
-				o->sp.auth.method = AUTH_APOP;
-			else if (strcmp(optarg, "rpop") == 0)
-				o->sp.auth.method = AUTH_RPOP;
-			else
-				return error_set(err, ERR_USAGE, "--auth "
-				    "takes auto, user, apop or rpop");
+			if (auth_parse_method(optarg, &o->sp.auth) == -1)
+				return error_set(err, ERR_USAGE, "--auth takes "
+				    "auto, user, apop, rpop, plain, login, "
+				    "cram-md5, scram-sha-1, scram-sha-256, "
+				    "external, xoauth2 or oauthbearer");
+			break;
+		case OPT_NOIR:
+			o->sp.auth.no_initial_response = 1;
 			break;
 		case OPT_PLAINTEXT:
 			o->sp.auth.allow_plaintext = 1;
@@ -459,6 +459,8 @@ parse_options(struct options *o, int argc, char **argv, struct error *err)
 		return error_set(err, ERR_USAGE, "no host given (use --host "
 		    "or a pop3s:// URL)");
 	o->sp.auth.host = o->sp.host;
+	o->sp.auth.port = session_port(&o->sp);
+	o->sp.auth.have_client_cert = o->sp.tlsp.client_cert != NULL;
 	o->sp.tlsp.server_name = o->server_name != NULL ? o->server_name :
 	    o->sp.host;
 	if (o->sp.tlsp.client_key != NULL && o->sp.tlsp.client_cert == NULL)

@@ -526,16 +526,24 @@ read_status(struct pop3 *p, enum err_class dflt, int allow_cont,
 	char vis[512], *line;
 	size_t len;
 
+	int bad;
+
 	if (net_getline(p->net, &line, &len, POP3_LINE_MAX, err) == -1)
 		return error_prefix(err, "%s", p->lastcmd[0] ? p->lastcmd :
 		    "greeting");
+	bad = pop3_parse_status(line, len, &st) == -1;
+	/* SASL challenges are part of the exchange: never traced. */
+	if (!bad && st.ok == 2 && allow_cont)
+		(void)strlcpy(vis, "+ ****", sizeof(vis));
+	else
+		vis_text(vis, sizeof(vis), line, len > 160 &&
+		    p->trace_level == 1 ? 160 : len);
 	if (p->trace != NULL && p->trace_level >= 2)
-		tracef(p, "< %s", vis_text(vis, sizeof(vis), line, len));
+		tracef(p, "< %s", vis);
 	else if (p->trace != NULL && p->trace_level == 1)
 		tracef(p, "%s -> %s", p->lastcmd[0] ? p->lastcmd : "greeting",
-		    vis_text(vis, sizeof(vis), line, len > 160 ? 160 : len));
-	if (pop3_parse_status(line, len, &st) == -1 ||
-	    (st.ok == 2 && !allow_cont))
+		    vis);
+	if (bad || (st.ok == 2 && !allow_cont))
 		return error_set(err, ERR_PROTO, "%s: unexpected reply \"%s\"",
 		    p->lastcmd[0] ? p->lastcmd : "greeting",
 		    vis_text(vis, 120, line, len));
@@ -584,6 +592,23 @@ read_body(struct pop3 *p, pop3_sink *sink, void *arg, struct error *err)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+vcommand_noread(struct pop3 *p, struct error *err, const char *fmt, ...)
+{
+	char line[POP3_LINE_MAX];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= sizeof(line))
+		return error_set(err, ERR_USAGE, "command too long");
+	r = send_line(p, line, err);
+	explicit_bzero(line, sizeof(line));
+	return r;
 }
 
 static int
@@ -639,21 +664,46 @@ pop3_command(struct pop3 *p, enum err_class dflt, struct error *err,
 }
 
 int
-pop3_sasl_line(struct pop3 *p, const char *line, struct error *err)
+pop3_auth(struct pop3 *p, const char *mech, const char *initial,
+    struct error *err)
 {
-	char buf[8192];
-	size_t n = strlen(line);
 	int r;
 
-	if (strpbrk(line, "\r\n") != NULL || n + 2 > sizeof(buf))
+	if (strpbrk(mech, " \r\n") != NULL || (initial != NULL &&
+	    strpbrk(initial, " \r\n") != NULL))
+		return error_set(err, ERR_USAGE, "bad AUTH arguments");
+	if (initial != NULL)
+		r = vcommand_noread(p, err, "AUTH %s %s", mech, initial);
+	else
+		r = vcommand_noread(p, err, "AUTH %s", mech);
+	if (r == -1)
+		return -1;
+	r = read_status(p, ERR_AUTH, 1, err);
+	if (r == 1) {
+		p->state = POP3_TRANSACTION;
+		return 0;
+	}
+	return r == 2 ? 1 : -1;
+}
+
+int
+pop3_sasl_line(struct pop3 *p, const char *line, struct error *err)
+{
+	size_t n = strlen(line);
+	char *buf;
+	int r;
+
+	if (strpbrk(line, "\r\n") != NULL || n > SASL_LINE_MAX)
 		return error_set(err, ERR_USAGE, "bad SASL response");
-	(void)strlcpy(p->lastcmd, "****", sizeof(p->lastcmd));
+	/* lastcmd stays "AUTH mechanism ...", for traces and errors. */
 	if (p->trace != NULL && p->trace_level >= 2)
 		tracef(p, "> ****");
+	buf = xmalloc(n + 2);
 	memcpy(buf, line, n);
 	memcpy(buf + n, "\r\n", 2);
 	r = net_write(p->net, buf, n + 2, err);
-	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(buf, n + 2);
+	free(buf);
 	if (r == -1)
 		return -1;
 	r = read_status(p, ERR_AUTH, 1, err);

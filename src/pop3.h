@@ -100,6 +100,20 @@ int		 pop3_command(struct pop3 *, enum err_class dflt,
 		    __attribute__((format(printf, 4, 5)));
 const char	*pop3_reply_text(const struct pop3 *);
 
+/*
+ * Sends AUTH (RFC 5034) with an optional base64 initial response ("="
+ * for an empty one) and reads the reply: 1 for a "+ " challenge
+ * (pop3_reply_text is its base64), 0 for +OK, -1 with err for -ERR.
+ * Everything after the mechanism name and every challenge is traced
+ * as ****.
+ */
+int		 pop3_auth(struct pop3 *, const char *mech, const char *initial,
+		    struct error *);
+
+/* The longest SASL response line popfetch sends (OAuth tokens run to a
+ * few kilobytes). */
+#define SASL_LINE_MAX	65536
+
 /* Sends a SASL continuation line (always traced as ****) and reads the
  * reply: 1 for a "+ " challenge (pop3_reply_text is its base64), 0 for
  * +OK (authenticated), -1 with err for -ERR. */

@@ -1,7 +1,9 @@
 # certs.bash: make a test CA and server certificates with certtool.
 # certs_make DIR: writes ca.pem ca.key server.pem server.key (CN localhost,
 # SAN localhost and 127.0.0.1, ::1), plus other.pem/other.key (a certificate
-# for another name), expired.pem/expired.key, and selfca (an unknown CA).
+# for another name), expired.pem/expired.key, unknown.pem (signed by an
+# unknown CA, rogueca.pem), client.pem/client.key (CN alice, a client
+# certificate from the test CA) and rogueclient.pem/.key (from rogueca).
 
 _cert_tmpl() {
 	# $1 file, then lines
@@ -53,6 +55,19 @@ certs_make() {
 	certtool --generate-certificate --load-privkey unknown.key \
 		--load-ca-certificate rogueca.pem --load-ca-privkey rogueca.key \
 		--template server.tmpl --outfile unknown.pem 2>/dev/null
+	# A client certificate for the user alice (TLS client auth, EXTERNAL).
+	_cert_tmpl client.tmpl 'cn = "alice"' 'tls_www_client' \
+		'signing_key' 'expiration_days = 30'
+	certtool --generate-privkey --key-type ecdsa --outfile client.key 2>/dev/null
+	certtool --generate-certificate --load-privkey client.key \
+		--load-ca-certificate ca.pem --load-ca-privkey ca.key \
+		--template client.tmpl --outfile client.pem 2>/dev/null
+	# ... and one from the rogue CA, which the server must not accept.
+	certtool --generate-privkey --key-type ecdsa --outfile rogueclient.key 2>/dev/null
+	certtool --generate-certificate --load-privkey rogueclient.key \
+		--load-ca-certificate rogueca.pem --load-ca-privkey rogueca.key \
+		--template client.tmpl --outfile rogueclient.pem 2>/dev/null
+	chmod 600 client.key rogueclient.key
 	rm -f ./*.tmpl
 	)
 	[ -s "$d/server.pem" ] && [ -s "$d/expired.pem" ] && [ -s "$d/unknown.pem" ]

@@ -8,6 +8,9 @@
 # dovecot_seed NAME FILE...   puts each FILE into NAME's maildir new/
 # dovecot_stop        stops it again.
 #
+# DOVECOT_MECHS (default "plain login apop") sets auth_mechanisms, and
+# DOVECOT_EXTRA holds more configuration lines for a suite that needs them.
+#
 # Dovecot refuses to touch mail as root, so when the tests run as root the
 # mail processes run as the Debian user "mail"; DIR is made world-searchable.
 
@@ -74,7 +77,8 @@ ssl_cert = <$d/certs/server.pem
 ssl_key = <$d/certs/server.key
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
-auth_mechanisms = plain login apop
+auth_mechanisms = ${DOVECOT_MECHS:-plain login apop}
+${DOVECOT_EXTRA:-}
 default_login_user = $( [ "$owner" = mail ] && echo dovenull || echo "$owner")
 default_internal_user = $( [ "$owner" = mail ] && echo dovecot || echo "$owner")
 mail_location = maildir:$d/mail/%u
@@ -145,7 +149,7 @@ dovecot_stop() {
 	[ -n "${DOVECOT_DIR:-}" ] && [ -f "$DOVECOT_DIR/dovecot.conf" ] || return 0
 	"$DOVECOT_BIN" -c "$DOVECOT_DIR/dovecot.conf" stop 2>/dev/null
 	local i pid
-	pid=$(cat "$DOVECOT_DIR/run/master.pid" 2>/dev/null)
+	pid=$(cat "$DOVECOT_DIR/run/master.pid" 2>/dev/null) || true
 	for i in $(seq 1 100); do
 		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.05

@@ -11,12 +11,21 @@ SCRIPT holds one rule a line:   REGEX => RESPONSE [!action ...]
             !hang    send the response, then never answer again
             !drip    send the response one byte at a time
             !sleep=S wait S seconds before sending
+            !scram=MODE  (on an AUTH SCRAM-SHA-1/-256 line, RESPONSE unused)
+                     play the server side of SCRAM with the password
+                     "secret": MODE ok, badsig (a wrong server signature),
+                     nosig (+OK without proving anything), iter=N,
+                     badnonce (a nonce that does not extend the client's),
+                     error (e=invalid-proof)
 The special REGEX "greeting" gives the greeting (default +OK with a
 timestamp).  "implicit" alone on a line makes the server start TLS at
 once.  Rules are tried in order; unmatched commands get -ERR.  Every line
 received is appended to LOGFILE.  The server serves connections one after
 another until it is killed.
 """
+import base64
+import hashlib
+import hmac
 import re
 import socket
 import ssl
@@ -57,6 +66,65 @@ def send(conn, data, acts):
         conn.sendall(data)
 
 
+def recv_line(conn, buf):
+    while b"\n" not in buf:
+        data = conn.recv(65536)
+        if not data:
+            return None, buf
+        buf += data
+    line, _, buf = buf.partition(b"\n")
+    return line.rstrip(b"\r").decode("latin-1"), buf
+
+
+def scram(conn, text, mode, buf, log):
+    """The server side of RFC 5802, with faults on request."""
+    words = text.split(" ")
+    algo = hashlib.sha256 if words[1].upper() == "SCRAM-SHA-256" else hashlib.sha1
+    if len(words) > 2:
+        first = base64.b64decode(words[2]).decode()
+    else:
+        conn.sendall(b"+ \r\n")
+        line, buf = recv_line(conn, buf)
+        with open(log, "a", encoding="latin-1") as f:
+            f.write(line + "\n")
+        first = base64.b64decode(line).decode()
+    bare = first.split(",", 2)[2]
+    cnonce = dict(kv.split("=", 1) for kv in bare.split(","))["r"]
+    nonce = ("X" if mode == "badnonce" else cnonce) + "srvnonce"
+    salt = b"popfetch-salt"
+    iters = int(mode[5:]) if mode.startswith("iter=") else 4096
+    sfirst = "r=%s,s=%s,i=%d" % (nonce, base64.b64encode(salt).decode(), iters)
+    conn.sendall(b"+ " + base64.b64encode(sfirst.encode()) + b"\r\n")
+    line, buf = recv_line(conn, buf)
+    if line is None:
+        return buf
+    with open(log, "a", encoding="latin-1") as f:
+        f.write(line + "\n")
+    if line == "*":
+        conn.sendall(b"-ERR cancelled\r\n")
+        return buf
+    final = base64.b64decode(line).decode()
+    noproof = final.rsplit(",p=", 1)[0]
+    authmsg = ",".join([bare, sfirst, noproof]).encode()
+    salted = hashlib.pbkdf2_hmac(algo().name, b"secret", salt, iters)
+    skey = hmac.new(salted, b"Server Key", algo).digest()
+    sig = hmac.new(skey, authmsg, algo).digest()
+    if mode == "badsig":
+        sig = bytes(b ^ 1 for b in sig)
+    if mode == "nosig":
+        conn.sendall(b"+OK logged in\r\n")
+        return buf
+    sfinal = "e=invalid-proof" if mode == "error" else "v=" + base64.b64encode(sig).decode()
+    conn.sendall(b"+ " + base64.b64encode(sfinal.encode()) + b"\r\n")
+    line, buf = recv_line(conn, buf)
+    if line is None:
+        return buf
+    with open(log, "a", encoding="latin-1") as f:
+        f.write(line + "\n")
+    conn.sendall(b"+OK logged in\r\n" if line == "" and mode == "ok" else b"-ERR [AUTH] failed\r\n")
+    return buf
+
+
 def serve(conn, rules, greeting, implicit, ctx, log):
     if implicit:
         conn = ctx.wrap_socket(conn, server_side=True)
@@ -81,6 +149,10 @@ def serve(conn, rules, greeting, implicit, ctx, log):
                 break
         else:
             resp, acts = b"-ERR unknown command\r\n", []
+        mode = [a[6:] for a in acts if a.startswith("scram=")]
+        if mode:
+            buf = scram(conn, text, mode[0], buf, log)
+            continue
         send(conn, resp, acts)
         if "hang" in acts:
             time.sleep(3600)

@@ -1,0 +1,94 @@
+/*
+ * sasl.h - SASL mechanisms as pure state machines (RFC 4422).
+ *
+ * A mechanism turns the server's decoded challenges into raw responses;
+ * it never sees the network, base64 or POP3 (auth.c does that), so every
+ * parser of server data here can be fuzzed on its own.
+ *
+ *   PLAIN        RFC 4616
+ *   LOGIN        draft-murchison-sasl-login
+ *   CRAM-MD5     RFC 2195
+ *   SCRAM-SHA-1, SCRAM-SHA-256   RFC 5802, RFC 7677 (no channel binding)
+ *   EXTERNAL     RFC 4422 appendix A (identity from the client certificate)
+ *   XOAUTH2      Google's and Microsoft's description
+ *   OAUTHBEARER  RFC 7628
+ */
+#ifndef SASL_H
+#define SASL_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+enum sasl_mech {
+	SASL_PLAIN,
+	SASL_LOGIN,
+	SASL_CRAM_MD5,
+	SASL_SCRAM_SHA1,
+	SASL_SCRAM_SHA256,
+	SASL_EXTERNAL,
+	SASL_XOAUTH2,
+	SASL_OAUTHBEARER
+};
+
+/* The most PBKDF2 iterations a server may ask SCRAM for (a hostile
+ * server could otherwise make the client burn minutes of CPU). */
+#define SCRAM_ITER_MAX	1000000U
+
+struct sasl_params {
+	enum sasl_mech	 mech;
+	const char	*user;		/* authentication identity */
+	const char	*secret;	/* password or OAuth token */
+	const char	*host;		/* OAUTHBEARER only */
+	const char	*port;		/* OAUTHBEARER only */
+	unsigned	 max_iter;	/* SCRAM; 0: SCRAM_ITER_MAX */
+	const char	*nonce;		/* SCRAM client nonce; NULL: random */
+};
+
+struct sasl;
+
+/* The mechanism's IANA name, e.g. "SCRAM-SHA-256". */
+const char	*sasl_name(enum sasl_mech);
+/* Finds a mechanism by name (any case); 0 or -1. */
+int		 sasl_lookup(const char *, enum sasl_mech *);
+/* Whether the mechanism sends the password or a bearer token itself
+ * (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER): never over a clear connection. */
+int		 sasl_reveals_secret(enum sasl_mech);
+/* Whether it needs a password or token at all (all but EXTERNAL). */
+int		 sasl_needs_secret(enum sasl_mech);
+
+/* Copies what it needs from p; NULL with err on bad parameters. */
+struct sasl	*sasl_new(const struct sasl_params *, struct error *);
+/* Wipes every secret and frees; NULL is fine. */
+void		 sasl_free(struct sasl *);
+
+/*
+ * The client's first message, to send with the AUTH command.  Returns 1
+ * with *out and *len (owned by s) if the mechanism starts with one and its
+ * base64 form ("=" when empty) fits in room characters; else 0, and the
+ * message goes out later as the answer to the server's empty challenge.
+ */
+int		 sasl_initial(struct sasl *, size_t room,
+		    const unsigned char **out, size_t *len);
+
+/*
+ * Answers a decoded server challenge.  Returns 0 with the response in
+ * *out and *len (owned by s, possibly empty), or -1 with err when the
+ * challenge is malformed or wrong (the caller cancels with "*").  After
+ * an OAuth error challenge the response is the acknowledgement the
+ * mechanism asks for, and sasl_server_error says what the server said.
+ */
+int		 sasl_step(struct sasl *, const unsigned char *chal,
+		    size_t chlen, const unsigned char **out, size_t *len,
+		    struct error *);
+
+/*
+ * Called when the server says +OK: -1 with err if the mechanism has not
+ * finished (SCRAM: the server never proved it knows the password).
+ */
+int		 sasl_finish(struct sasl *, struct error *);
+
+/* The server's OAuth error (escaped for display), or NULL. */
+const char	*sasl_server_error(const struct sasl *);
+
+#endif
