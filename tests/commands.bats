@@ -169,16 +169,21 @@ pf() {
 }
 
 @test "-d 1 prints one line per request, -d 2 every line, never the password" {
-	run --separate-stderr pf implicit -d 1 stat
+	run --separate-stderr pf implicit --auth user -d 1 stat
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"PASS **** -> +OK"* ]]
 	[[ "$stderr" == *"STAT -> +OK"* ]]
 	[[ "$stderr" != *"correct horse"* && "$stderr" != *horse* ]]
 	[ "$(grep -c . <<<"$stderr")" -eq 6 ]
-	run --separate-stderr pf starttls -d 2 retr 1
+	run --separate-stderr pf starttls --auth user -d 2 retr 1
 	[[ "$stderr" == *"> PASS ****"* ]]
 	[[ "$stderr" == *"< Subject: plain"* ]]
 	[[ "$stderr" != *horse* ]]
+	# auto picks AUTH PLAIN over USER/PASS; its data is hidden too.
+	run --separate-stderr pf implicit -d 2 stat
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"> AUTH PLAIN ****"* ]]
+	[ "$(grep -c '^>' <<<"$stderr")" -eq 4 ]
 }
 
 @test "--utf8 sends UTF8 only when the server offers it" {
@@ -190,7 +195,7 @@ pf() {
 @test "a wrong password exits 77 and says the server refused it" {
 	POPFETCH_PASSWORD=wrong run pf implicit stat
 	[ "$status" -eq 77 ]
-	[[ "$output" == *"PASS ****: -ERR [AUTH]"* ]]
+	[[ "$output" == *"AUTH PLAIN ****: -ERR [AUTH]"* ]]
 	[[ "$output" != *wrong* ]]
 }
 
