@@ -217,6 +217,14 @@ auth_password(const struct cred_params *c, const char *host,
 		return from_command(c->password_command, err);
 	if (c->password_file != NULL)
 		return from_file(c->password_file, err);
+	if (c->password != NULL) {
+		if (strpbrk(c->password, "\r\n") != NULL) {
+			error_set(err, ERR_CONFIG,
+			    "the configured password contains CR or LF");
+			return NULL;
+		}
+		return xstrdup(c->password);
+	}
 	if (!c->no_env && (env = getenv("POPFETCH_PASSWORD")) != NULL) {
 		if (strpbrk(env, "\r\n") != NULL) {
 			error_set(err, ERR_CONFIG,

@@ -20,6 +20,7 @@ enum auth_method {
 struct cred_params {
 	const char	*password_command;	/* first line of its output */
 	const char	*password_file;		/* refused if others may read */
+	const char	*password;		/* from the config file */
 	const char	*netrc_file;		/* NULL: $NETRC or ~/.netrc */
 	int		 no_env;		/* ignore POPFETCH_PASSWORD */
 };
@@ -42,7 +43,8 @@ int	auth_parse_method(const char *, struct auth_params *);
 
 /*
  * Finds the password for user at host: --password-command, then
- * --password-file, then POPFETCH_PASSWORD, then the netrc file, then a
+ * --password-file, then the config file's password, then
+ * POPFETCH_PASSWORD, then the netrc file, then a
  * prompt on the terminal.  Returns a string the caller frees with
  * secret_free, or NULL with err (ERR_CONFIG: no source, a failing
  * command, an unsafe file, a password with CR, LF or NUL).

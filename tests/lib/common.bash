@@ -8,6 +8,9 @@ TOP=$(cd "$TESTS_LIB/../.." && pwd)
 export POPFETCH=${POPFETCH:-$TOP/popfetch}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}
+# No user's own accounts file may leak into a test: tests that want one
+# write it here (or pass --config).
+export XDG_CONFIG_HOME=${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-/nonexistent}}/xdg-config
 
 . "$TESTS_LIB/dovecot.bash"
 . "$TESTS_LIB/certs.bash"
