@@ -79,14 +79,17 @@ fuzz: $(FUZZ_BINS)
 
 lint:
 	sh tests/lib/banned.sh src/*.c src/*.h
-	mandoc -Tlint -W warning man/popfetch.1
+	mandoc -Tlint -W warning man/popfetch.1 man/popfetch.conf.5
 
 install: popfetch
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5
 	cp -f popfetch $(DESTDIR)$(BINDIR)/popfetch
 	chmod 755 $(DESTDIR)$(BINDIR)/popfetch
 	cp -f man/popfetch.1 $(DESTDIR)$(MANDIR)/man1/popfetch.1
-	chmod 644 $(DESTDIR)$(MANDIR)/man1/popfetch.1
+	cp -f man/popfetch.conf.5 $(DESTDIR)$(MANDIR)/man5/popfetch.conf.5
+	chmod 644 $(DESTDIR)$(MANDIR)/man1/popfetch.1 \
+		$(DESTDIR)$(MANDIR)/man5/popfetch.conf.5
 	mkdir -p $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
 		$(DESTDIR)$(FISHCOMPDIR)
 	cp -f completions/popfetch.bash $(DESTDIR)$(BASHCOMPDIR)/popfetch
@@ -99,6 +102,7 @@ install: popfetch
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/popfetch \
 		$(DESTDIR)$(MANDIR)/man1/popfetch.1 \
+		$(DESTDIR)$(MANDIR)/man5/popfetch.conf.5 \
 		$(DESTDIR)$(BASHCOMPDIR)/popfetch \
 		$(DESTDIR)$(ZSHCOMPDIR)/_popfetch \
 		$(DESTDIR)$(FISHCOMPDIR)/popfetch.fish

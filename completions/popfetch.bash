@@ -8,20 +8,33 @@ _popfetch()
 		cur=${COMP_WORDS[COMP_CWORD]}
 		prev=${COMP_WORDS[COMP_CWORD-1]}
 	fi
-	local commands="fetch welcome capa certificate stat list uidl top retr dele rset noop batch"
+	local commands="fetch welcome capa certificate stat list uidl top retr dele rset noop batch
+		accounts config-check"
 	local opts="--host --port --user --url --tls --ca-file --timeout --auth
 		--allow-plaintext --no-initial-response --utf8 --password-command --password-file
 		--netrc-file --debug --json --quiet --help --version
 		--maildir --mbox --mda --new --all --keep --delete --keep-days
 		--max-size --limit --dry-run --state --received-header --uidl-header
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority
-		--client-cert --client-key --insecure"
+		--client-cert --client-key --insecure
+		--account --all-accounts --jobs --config"
 	case $prev in
 	--tls) COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur")); return ;;
 	--auth) COMPREPLY=($(compgen -W "auto user apop rpop plain login cram-md5 scram-sha-1 scram-sha-256 external xoauth2 oauthbearer" -- "$cur")); return ;;
 	--debug|-d) COMPREPLY=($(compgen -W "0 1 2" -- "$cur")); return ;;
+	--account|-a)
+		# Account names from the file a run would read.
+		local i conf=()
+		for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+			[[ ${COMP_WORDS[i]} == --config ]] &&
+				conf=(--config "${COMP_WORDS[i+1]}")
+		done
+		COMPREPLY=($(compgen -W "$(popfetch "${conf[@]}" accounts \
+			2>/dev/null | cut -f1)" -- "$cur"))
+		return ;;
+	--jobs|-j) return ;;
 	--ca-file|--password-file|--netrc-file|--mbox|--state|--client-cert|\
-	--client-key)
+	--client-key|--config)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--host|--port|-p|--user|-u|--url|--timeout|--password-command|--mda|\

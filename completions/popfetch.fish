@@ -1,5 +1,5 @@
 # fish completion for popfetch(1)
-set -l cmds fetch welcome capa certificate stat list uidl top retr dele rset noop batch
+set -l cmds fetch welcome capa certificate stat list uidl top retr dele rset noop batch accounts config-check
 complete -c popfetch -f -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
 complete -c popfetch -l host -x -d 'server host'
 complete -c popfetch -s p -l port -x -d 'server port'
@@ -41,3 +41,15 @@ complete -c popfetch -l tls-priority -x -d 'GnuTLS priority string'
 complete -c popfetch -l client-cert -r -F -d 'client certificate'
 complete -c popfetch -l client-key -r -F -d 'client key'
 complete -c popfetch -l insecure -d 'do not verify the server'
+# Account names (and their servers) from the file a run would read.
+function __popfetch_accounts
+    set -l tokens (commandline -opc)
+    set -l conf
+    set -l i (contains -i -- --config $tokens)
+    and set conf --config $tokens[(math $i + 1)]
+    popfetch $conf accounts 2>/dev/null
+end
+complete -c popfetch -s a -l account -x -a '(__popfetch_accounts)' -d 'run this account of the config file'
+complete -c popfetch -l all-accounts -d 'run every account of the config file'
+complete -c popfetch -s j -l jobs -x -d 'run up to N accounts at once'
+complete -c popfetch -l config -r -F -d 'accounts file'
