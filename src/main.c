@@ -969,14 +969,16 @@ drain(struct job *j, int which, int json)
 {
 	char *b = j->buf[which], *nl;
 	ssize_t r;
+	int eof;
 
 	r = read(j->fd[which], b + j->len[which],
 	    sizeof(j->buf[which]) - j->len[which]);
 	if (r > 0)
 		j->len[which] += (size_t)r;
+	eof = r == 0 || (r == -1 && errno != EINTR);
 	while ((nl = memchr(b, '\n', j->len[which])) != NULL ||
 	    j->len[which] == sizeof(j->buf[which]) ||
-	    (r <= 0 && j->len[which] > 0)) {
+	    (eof && j->len[which] > 0)) {
 		size_t n = nl != NULL ? (size_t)(nl - b) : j->len[which];
 
 		emit(j, which, b, n, json);
@@ -985,7 +987,7 @@ drain(struct job *j, int which, int json)
 		memmove(b, b + n, j->len[which] - n);
 		j->len[which] -= n;
 	}
-	return r <= 0 && !(r == -1 && errno == EINTR) ? 0 : 1;
+	return !eof;
 }
 
 static int
@@ -1145,16 +1147,18 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	(void)signal(SIGPIPE, SIG_IGN);
-	if (parse_cli(&c, argc, argv, &e) == -1)
+	if (parse_cli(&c, argc, argv, &e) == -1) {
+		free(c.v);
 		return fail(&e);
+	}
 	argc -= optind;
 	argv += optind;
 	path = c.config != NULL ? c.config :
 	    config_default_path(buf, sizeof(buf));
 	if (path != NULL &&
 	    (cfg = config_load(path, c.config != NULL, &e)) == NULL)
-		return fail(&e);
-	if (argc > 0 && strcasecmp(argv[0], "accounts") == 0)
+		r = fail(&e);
+	else if (argc > 0 && strcasecmp(argv[0], "accounts") == 0)
 		r = argc > 1 ? fail(&(struct error){ ERR_USAGE,
 		    "accounts takes no arguments" }) : list_accounts(cfg, &c);
 	else if (argc > 0 && strcasecmp(argv[0], "config-check") == 0)
