@@ -74,8 +74,16 @@ dotlock_stale(const char *path)
 	(void)close(fd);
 	if (time(NULL) - sb.st_mtime > STALE_SECONDS)
 		return 1;
-	if (n <= 0)
-		return 0;
+	if (n <= 0) {
+		/* A holder writes its pid right after creating the file; an
+		 * empty lock more than a second old lost its holder in
+		 * between (kill -9). */
+		struct timespec now;
+
+		(void)clock_gettime(CLOCK_REALTIME, &now);
+		return (now.tv_sec - sb.st_mtim.tv_sec) * 1000000000LL +
+		    (now.tv_nsec - sb.st_mtim.tv_nsec) > 1000000000LL;
+	}
 	buf[n] = '\0';
 	pid = strtol(buf, NULL, 10);
 	return pid > 0 && kill((pid_t)pid, 0) == -1 && errno == ESRCH;

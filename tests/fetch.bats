@@ -313,6 +313,15 @@ crash_loop() {
 	[ "$status" -eq 0 ]
 	[ "$(dovecot_count lock)" -eq 0 ]
 	[ ! -e "$W/mbox.lock" ]
+	# So is an empty one (its holder died between creating it and
+	# writing its pid) once it is more than a second old.
+	dovecot_seed lock "$W"/*.eml
+	: > "$W/mbox.lock"
+	touch -d '-3 seconds' "$W/mbox.lock"
+	run pf lock --mbox "$W/mbox" --timeout 2 --delete
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^From ' "$W/mbox")" -eq 2 ]
+	[ ! -e "$W/mbox.lock" ]
 }
 
 @test "two runs on one account: the second exits 75 at once" {
