@@ -225,15 +225,52 @@ receive_one(struct run *r, const struct pop3_msg *m, const char *uid,
 	return 0;
 }
 
+/* Messages made durable together (one barrier, one journal fsync). */
+#define BATCH		64
+
+/* DELEs waiting to be sent: a ring that grows when it must. */
+struct dqueue {
+	size_t	*v;
+	size_t	 head, n, cap;
+};
+
+static void
+dq_push(struct dqueue *q, size_t idx)
+{
+	size_t i, *nv;
+
+	if (q->n == q->cap) {
+		nv = xreallocarray(NULL, q->cap ? 2 * q->cap : 2 * BATCH,
+		    sizeof(size_t));
+		for (i = 0; i < q->n; i++)
+			nv[i] = q->v[(q->head + i) % q->cap];
+		free(q->v);
+		q->v = nv;
+		q->head = 0;
+		q->cap = q->cap ? 2 * q->cap : 2 * BATCH;
+	}
+	q->v[(q->head + q->n++) % q->cap] = idx;
+}
+
+static size_t
+dq_pop(struct dqueue *q)
+{
+	size_t idx = q->v[q->head];
+
+	q->head = (q->head + 1) % q->cap;
+	q->n--;
+	return idx;
+}
+
 /*
  * Makes the batch durable with one barrier, records it (one fsync of
- * the journal), and only then lets its DELEs be sent: appended to
- * dq[] when dele is set.  Returns 0, or -1 with err (ERR_IO): what the
+ * the journal), and only then lets its DELEs be sent: pushed on dq
+ * when dele is set.  Returns 0, or -1 with err (ERR_IO): what the
  * barrier did not cover was removed and is fetched again next time.
  */
 static int
 flush_batch(struct run *r, const struct pop3_msg *list, char **uids,
-    size_t *batch, size_t *nbatch, size_t *dq, size_t *dtail, int dele,
+    size_t *batch, size_t *nbatch, struct dqueue *dq, int dele,
     size_t nfetch, size_t *done, struct error *err)
 {
 	struct fetch_event ev;
@@ -275,7 +312,7 @@ flush_batch(struct run *r, const struct pop3_msg *list, char **uids,
 		if (r->report != NULL)
 			r->report(r->arg, &ev);
 		if (dele)
-			dq[(*dtail)++] = idx;
+			dq_push(dq, idx);
 	}
 	*nbatch = 0;
 	if (rv == -1) {
@@ -301,29 +338,31 @@ struct inflight {
  * delivered still go out, so that QUIT can commit them.
  */
 #define PIPE_BYTES	(1024 * 1024)
-#define BATCH		64
 
 static int
 pipeline(struct run *r, const struct pop3_msg *list, char **uids,
     const size_t *old, size_t nold, const size_t *fetch, size_t nfetch,
     size_t window, struct error *err, int *fatal_conn)
 {
-	size_t cap = nold + 2 * nfetch + 1, head = 0, tail = 0, nextf = 0;
-	size_t done = 0, nbatch = 0, dhead = 0, dtail = 0, batch[BATCH];
-	struct inflight *q = xcalloc(cap, sizeof(*q)), it;
-	size_t *dq = xcalloc(cap, sizeof(size_t));
+	/* Commands in flight: a ring of window slots (head and tail only
+	 * grow; tail - head <= window). */
+	size_t head = 0, tail = 0, nextf = 0, oi = 0;
+	size_t done = 0, nbatch = 0, batch[BATCH];
+	struct inflight *q = xcalloc(window, sizeof(*q)), it;
+	struct dqueue dq = { NULL, 0, 0, 0 };
 	unsigned long long out = 0;
 	struct error e, local = { ERR_NONE, "" };
 	int stop = 0, fatal = 0, dele = r->fp->delete;
 
 	*fatal_conn = 0;
-	memcpy(dq, old, nold * sizeof(size_t));
-	dtail = nold;
 	for (;;) {
 		while (tail - head < window) {
-			if (dhead < dtail) {
+			if (oi < nold) {
 				it.retr = 0;
-				it.idx = dq[dhead++];
+				it.idx = old[oi++];
+			} else if (dq.n > 0) {
+				it.retr = 0;
+				it.idx = dq_pop(&dq);
 			} else if (!stop && nextf < nfetch && (tail == head ||
 			    out + list[fetch[nextf]].size <= PIPE_BYTES)) {
 				it.retr = 1;
@@ -334,7 +373,7 @@ pipeline(struct run *r, const struct pop3_msg *list, char **uids,
 			if (pop3_queue(r->p, err, "%s %lu", it.retr ? "RETR" :
 			    "DELE", list[it.idx].num) == -1)
 				goto fail;
-			q[tail++] = it;
+			q[tail++ % window] = it;
 		}
 		if (pop3_flush(r->p, err) == -1) {
 			*fatal_conn = 1;
@@ -343,14 +382,14 @@ pipeline(struct run *r, const struct pop3_msg *list, char **uids,
 		if (head == tail) {
 			if (nbatch == 0)
 				break;
-			if (flush_batch(r, list, uids, batch, &nbatch, dq,
-			    &dtail, dele, nfetch, &done, &e) == -1 && !stop) {
+			if (flush_batch(r, list, uids, batch, &nbatch, &dq,
+			    dele, nfetch, &done, &e) == -1 && !stop) {
 				local = e;
 				stop = 1;
 			}
 			continue;
 		}
-		it = q[head++];
+		it = q[head++ % window];
 		if (!it.retr) {
 			if (pop3_recv_status(r->p, ERR_REFUSED, &e) == 0) {
 				r->res->deleted++;
@@ -396,14 +435,14 @@ pipeline(struct run *r, const struct pop3_msg *list, char **uids,
 		} else
 			batch[nbatch++] = it.idx;
 		if ((nbatch == BATCH || (stop && nbatch > 0)) &&
-		    flush_batch(r, list, uids, batch, &nbatch, dq, &dtail, dele,
+		    flush_batch(r, list, uids, batch, &nbatch, &dq, dele,
 		    nfetch, &done, &e) == -1 && !stop) {
 			local = e;
 			stop = 1;
 		}
 	}
 	free(q);
-	free(dq);
+	free(dq.v);
 	if (stop) {
 		*err = local;
 		return -1;
@@ -411,12 +450,12 @@ pipeline(struct run *r, const struct pop3_msg *list, char **uids,
 	return 0;
 fail:
 	/* What arrived whole is still delivered, just not deleted. */
-	(void)flush_batch(r, list, uids, batch, &nbatch, dq, &dtail, 0,
+	(void)flush_batch(r, list, uids, batch, &nbatch, &dq, 0,
 	    nfetch, &done, &e);
 	if (stop)
 		*err = local;
 	free(q);
-	free(dq);
+	free(dq.v);
 	return -1;
 }
 
@@ -426,41 +465,61 @@ cmp_uid(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Joins LIST and UIDL by message number, refusing duplicate UIDs. */
-static int
-join(struct pop3_msg *list, size_t nl, int have_uidl, struct pop3_msg *uidl,
-    size_t nu, char ***uids_out, char ***sorted_out, struct error *err)
-{
-	char **uids = xcalloc(nl, sizeof(char *)), **sorted;
-	size_t i, j = 0;
+/* Puts each UID of a UIDL listing beside its LIST entry. */
+struct uidjoin {
+	const struct pop3_msg	*list;
+	size_t			 nl;
+	char			**uids;
+	struct arena		*arena;
+};
 
-	for (i = 0; i < nl && have_uidl; i++) {
-		while (j < nu && uidl[j].num < list[i].num)
-			j++;
-		if (j >= nu || uidl[j].num != list[i].num) {
-			free(uids);
+static int
+join_uid(void *arg, unsigned long num, const char *uid, size_t len,
+    struct error *err)
+{
+	struct uidjoin *j = arg;
+	size_t lo = 0, hi = j->nl, mid;
+
+	(void)err;
+	/* LIST is in ascending order (pop3.c checks). */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (j->list[mid].num < num)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* A message only in UIDL (deleted in between) is of no use. */
+	if (lo < j->nl && j->list[lo].num == num)
+		j->uids[lo] = arena_strndup(j->arena, uid, len);
+	return 0;
+}
+
+/* Every LIST entry needs its UID, and no two may share one. */
+static int
+check_uids(const struct pop3_msg *list, size_t nl, char **uids,
+    struct error *err)
+{
+	char **sorted;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < nl; i++)
+		if (uids[i] == NULL)
 			return error_set(err, ERR_PROTO, "message %lu is in "
 			    "LIST but not in UIDL", list[i].num);
-		}
-		uids[i] = uidl[j].uid;
-	}
-	sorted = xcalloc(nl, sizeof(char *));
-	if (have_uidl) {
-		memcpy(sorted, uids, nl * sizeof(char *));
-		qsort(sorted, nl, sizeof(char *), cmp_uid);
-		for (i = 1; i < nl; i++)
-			if (strcmp(sorted[i - 1], sorted[i]) == 0) {
-				free(uids);
-				free(sorted);
-				return error_set(err, ERR_PROTO, "the server "
-				    "gives two messages the same UID; refusing "
-				    "to fetch, since one could be taken for "
-				    "the other");
-			}
-	}
-	*uids_out = uids;
-	*sorted_out = sorted;
-	return 0;
+	if (nl < 2)
+		return 0;
+	sorted = xreallocarray(NULL, nl, sizeof(char *));
+	memcpy(sorted, uids, nl * sizeof(char *));
+	qsort(sorted, nl, sizeof(char *), cmp_uid);
+	for (i = 1; i < nl && r == 0; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0)
+			r = error_set(err, ERR_PROTO, "the server gives two "
+			    "messages the same UID; refusing to fetch, since "
+			    "one could be taken for the other");
+	free(sorted);
+	return r;
 }
 
 int
@@ -470,15 +529,17 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 {
 	struct run r;
 	struct session *s = NULL;
-	struct pop3_msg *list = NULL, *uidl = NULL;
-	size_t nl = 0, nu = 0, i, nold = 0, nfetch = 0, window;
-	size_t *old = NULL, *tofetch = NULL;
-	char **uids = NULL, **sorted = NULL, path[4096];
+	struct pop3_msg *list = NULL;
+	size_t nl = 0, i, nold = 0, nfetch = 0, window;
+	size_t *plan = NULL, *old, *tofetch;
+	char **uids = NULL, path[4096];
+	struct arena uidarena;
 	struct error e;
 	time_t now = time(NULL), when;
 	int rv = -1, fatal_conn = 0, have_uidl;
 
 	memset(&r, 0, sizeof(r));
+	memset(&uidarena, 0, sizeof(uidarena));
 	memset(res, 0, sizeof(*res));
 	r.fp = fp;
 	r.report = report;
@@ -500,14 +561,26 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 		goto out;
 	r.p = session_pop3(s);
 
-	have_uidl = 1;
-	if (pop3_uidl(r.p, 0, &uidl, &nu, &e) == -1) {
-		if (e.cls != ERR_REFUSED) {
-			*err = e;
-			fatal_conn = e.cls == ERR_TEMP || e.cls == ERR_PROTO;
-			goto out;
+	/* LIST first, then UIDL straight into an array beside it: the
+	 * listing is held once, whatever the number of messages. */
+	if (pop3_list(r.p, 0, &list, &nl, err) == -1) {
+		fatal_conn = err->cls == ERR_TEMP || err->cls == ERR_PROTO;
+		goto out;
+	}
+	uids = xcalloc(nl + 1, sizeof(char *));
+	{
+		struct uidjoin j = { list, nl, uids, &uidarena };
+
+		have_uidl = 1;
+		if (pop3_uidl_each(r.p, join_uid, &j, &e) == -1) {
+			if (e.cls != ERR_REFUSED) {
+				*err = e;
+				fatal_conn = e.cls == ERR_TEMP ||
+				    e.cls == ERR_PROTO;
+				goto out;
+			}
+			have_uidl = 0;
 		}
-		have_uidl = 0;
 	}
 	if (!have_uidl && !fp->all && !fp->delete) {
 		error_set(err, ERR_REFUSED, "the server does not support UIDL, "
@@ -515,16 +588,14 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 		    "(fetch every message on every run) or --delete");
 		goto out;
 	}
-	if (pop3_list(r.p, 0, &list, &nl, err) == -1) {
-		fatal_conn = err->cls == ERR_TEMP || err->cls == ERR_PROTO;
-		goto out;
-	}
-	if (join(list, nl, have_uidl, uidl, nu, &uids, &sorted, err) == -1)
+	if (have_uidl && check_uids(list, nl, uids, err) == -1)
 		goto out;
 
-	/* Plan: old messages to delete, new ones to fetch. */
-	old = xcalloc(nl + 1, sizeof(size_t));
-	tofetch = xcalloc(nl + 1, sizeof(size_t));
+	/* Plan: old messages to delete from the front of one array, new
+	 * ones to fetch from its back (then put in order). */
+	plan = xcalloc(nl + 1, sizeof(size_t));
+	old = plan;
+	tofetch = plan + nl;
 	for (i = 0; i < nl; i++) {
 		const struct pop3_msg *m = &list[i];
 
@@ -560,7 +631,14 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 			}
 			continue;
 		}
-		tofetch[nfetch++] = i;
+		*--tofetch = i;
+		nfetch++;
+	}
+	for (i = 0; i < nfetch / 2; i++) {
+		size_t t = tofetch[i];
+
+		tofetch[i] = tofetch[nfetch - 1 - i];
+		tofetch[nfetch - 1 - i] = t;
 	}
 	window = pop3_capabilities(r.p)->flags & CAPA_PIPELINING ? 64 : 1;
 	if (!fp->dry_run && pipeline(&r, list, uids, old, nold, tofetch,
@@ -568,7 +646,7 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 		goto out;
 	/* Messages the server no longer lists need no memory. */
 	if (have_uidl && !fp->dry_run)
-		state_forget_absent(r.st, sorted, nl);
+		state_forget_absent(r.st, uids, nl);
 	rv = 0;
 out:
 	if (s != NULL) {
@@ -591,10 +669,8 @@ out:
 	deliver_close(r.d);
 	state_close(r.st);
 	free(uids);
-	free(sorted);
-	free(old);
-	free(tofetch);
+	arena_free(&uidarena);
+	free(plan);
 	pop3_msgs_free(list, nl);
-	pop3_msgs_free(uidl, nu);
 	return rv;
 }

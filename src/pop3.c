@@ -817,7 +817,7 @@ pop3_stat(struct pop3 *p, unsigned long *count, unsigned long long *octets,
 
 struct listing {
 	struct pop3_msg	*msgs;
-	size_t		 n;
+	size_t		 n, cap;
 	int		 uidl;
 };
 
@@ -841,7 +841,10 @@ listing_add(struct listing *l, const char *line, size_t len,
 		    "of order or twice", l->uidl ? "UIDL" : "LIST", m.num);
 	if (l->uidl)
 		m.uid = xstrndup(line + off, len - off);
-	l->msgs = xreallocarray(l->msgs, l->n + 1, sizeof(*l->msgs));
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap + l->cap / 2 : 64;
+		l->msgs = xreallocarray(l->msgs, l->cap, sizeof(*l->msgs));
+	}
 	l->msgs[l->n++] = m;
 	return 0;
 }
@@ -856,7 +859,7 @@ static int
 listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
     size_t *n, struct error *err)
 {
-	struct listing l = { NULL, 0, uidl };
+	struct listing l = { NULL, 0, 0, uidl };
 	const char *cmd = uidl ? "UIDL" : "LIST";
 
 	*msgs = NULL;
@@ -883,6 +886,39 @@ listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
 fail:
 	pop3_msgs_free(l.msgs, l.n);
 	return -1;
+}
+
+struct uidl_walk {
+	pop3_uid_fn	*fn;
+	void		*arg;
+	unsigned long	 last;
+};
+
+static int
+uidl_walk_line(void *arg, const char *line, size_t len, struct error *err)
+{
+	struct uidl_walk *w = arg;
+	unsigned long num;
+	size_t off;
+
+	if (pop3_parse_uid(line, len, &num, &off) == -1)
+		return error_set(err, ERR_PROTO, "UIDL: malformed line");
+	if (num <= w->last)
+		return error_set(err, ERR_PROTO, "UIDL: message %lu listed "
+		    "out of order or twice", num);
+	w->last = num;
+	return w->fn(w->arg, num, line + off, len - off, err);
+}
+
+int
+pop3_uidl_each(struct pop3 *p, pop3_uid_fn *fn, void *arg,
+    struct error *err)
+{
+	struct uidl_walk w = { fn, arg, 0 };
+
+	if (pop3_command(p, ERR_REFUSED, err, "UIDL") == -1)
+		return -1;
+	return read_lines(p, uidl_walk_line, &w, err);
 }
 
 int

@@ -143,6 +143,15 @@ int		 pop3_uidl(struct pop3 *, unsigned long num,
 		    struct pop3_msg **msgs, size_t *n, struct error *);
 void		 pop3_msgs_free(struct pop3_msg *, size_t);
 
+/* Receives each line of a UIDL listing: the message number and the uid
+ * (len bytes, not NUL-terminated, no NUL inside); -1 with err stops. */
+typedef int pop3_uid_fn(void *arg, unsigned long num, const char *uid,
+    size_t len, struct error *err);
+/* UIDL without storing it: fn sees each message in ascending order.  A
+ * -ERR is ERR_REFUSED before fn is called at all. */
+int		 pop3_uidl_each(struct pop3 *, pop3_uid_fn *, void *,
+		    struct error *);
+
 int		 pop3_retr(struct pop3 *, unsigned long num, pop3_sink *,
 		    void *, struct error *);
 int		 pop3_top(struct pop3 *, unsigned long num,

@@ -26,10 +26,10 @@
 #include "state.h"
 
 struct entry {
-	char	*uid;		/* escaped form: a C string */
+	char	*uid;		/* escaped form, in the arena */
 	time_t	 when;
-	int	 absent;	/* to be dropped at the next save */
 };
+
 
 struct pending {
 	char	*uid;		/* escaped */
@@ -44,7 +44,11 @@ struct state {
 	int		 lockfd;
 	int		 jfd;
 	struct entry	*tab;		/* open addressing, power of two */
+	unsigned char	*absent;	/* per slot: drop at the next save */
 	size_t		 cap, used;
+	struct arena	 arena;		/* the uid strings */
+	char		*ebuf;		/* scratch for escaping */
+	size_t		 ebufcap;
 	struct pending	*pend;
 	size_t		 npend;
 };
@@ -139,33 +143,72 @@ find(struct state *st, const char *uid)
 static void
 insert(struct state *st, const char *uid, time_t when)
 {
-	struct entry *old;
+	struct entry *old, *e;
+	unsigned char *oldabs;
 	size_t i, oldcap;
 
-	if ((old = find(st, uid)) != NULL) {
-		old->absent = 0;
+	if ((e = find(st, uid)) != NULL) {
+		st->absent[e - st->tab] = 0;
 		return;
 	}
-	if ((st->used + 1) * 2 > st->cap) {
+	/* At most three quarters full. */
+	if ((st->used + 1) * 4 > st->cap * 3) {
 		old = st->tab;
+		oldabs = st->absent;
 		oldcap = st->cap;
 		st->cap = st->cap ? st->cap * 2 : 64;
 		st->tab = xcalloc(st->cap, sizeof(*st->tab));
-		st->used = 0;
-		for (i = 0; i < oldcap; i++)
-			if (old[i].uid != NULL) {
-				insert(st, old[i].uid, old[i].when);
-				free(old[i].uid);
-			}
+		st->absent = xcalloc(st->cap, 1);
+		for (i = 0; i < oldcap; i++) {
+			size_t j;
+
+			if (old[i].uid == NULL)
+				continue;
+			for (j = hash(old[i].uid) & (st->cap - 1);
+			    st->tab[j].uid != NULL; j = (j + 1) & (st->cap - 1))
+				;
+			st->tab[j] = old[i];
+			st->absent[j] = oldabs[i];
+		}
 		free(old);
+		free(oldabs);
 	}
 	for (i = hash(uid) & (st->cap - 1); st->tab[i].uid != NULL;
 	    i = (i + 1) & (st->cap - 1))
 		;
-	st->tab[i].uid = xstrdup(uid);
+	st->tab[i].uid = arena_strndup(&st->arena, uid, strlen(uid));
 	st->tab[i].when = when;
-	st->tab[i].absent = 0;
+	st->absent[i] = 0;
 	st->used++;
+}
+
+/* Escapes uid into the state's scratch buffer (valid until the next
+ * call). */
+static const char *
+escape_tmp(struct state *st, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(s), i;
+	char *p;
+
+	if (3 * len + 1 > st->ebufcap) {
+		st->ebufcap = 3 * len + 1 > 256 ? 3 * len + 1 : 256;
+		free(st->ebuf);
+		st->ebuf = xmalloc(st->ebufcap);
+	}
+	for (i = 0, p = st->ebuf; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c > 0x20 && c < 0x7f && c != '%')
+			*p++ = (char)c;
+		else {
+			*p++ = '%';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+	}
+	*p = '\0';
+	return st->ebuf;
 }
 
 /* Splits a line into at most max space-separated fields. */
@@ -201,76 +244,59 @@ parse_time(const char *s, time_t *t)
 	return errstr == NULL ? 0 : -1;
 }
 
-/* Reads a whole file into a NUL-terminated buffer; ENOENT gives "". */
-static char *
-slurp(const char *path, struct error *err)
+/* Opens a file to read line by line; a missing one gives *f = NULL. */
+static int
+open_lines(const char *path, FILE **f, struct error *err)
 {
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t r;
-	int fd;
+	if ((*f = fopen(path, "re")) == NULL && errno != ENOENT)
+		return error_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+	return 0;
+}
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return xstrdup("");
-		error_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+/* The next whole line without its LF; NULL at the end, and for a last
+ * line without LF (cut by a crash: ignored). */
+static char *
+next_line(FILE *f, char **buf, size_t *cap)
+{
+	ssize_t n;
+
+	if (f == NULL || (n = getline(buf, cap, f)) <= 0 ||
+	    (*buf)[n - 1] != '\n')
 		return NULL;
-	}
-	for (;;) {
-		if (len + 65536 + 1 > cap) {
-			cap = cap ? cap * 2 : 131072;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			error_set(err, ERR_IO, "%s: %s", path, strerror(errno));
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	if (buf == NULL)
-		buf = xstrdup("");
-	buf[len] = '\0';
-	return buf;
+	(*buf)[n - 1] = '\0';
+	return *buf;
 }
 
 static int
 load_snapshot(struct state *st, struct error *err)
 {
-	char *buf, *p, *line, *f[3];
+	char *buf = NULL, *line, *f[3];
+	size_t cap = 0;
 	int lineno = 0;
+	FILE *fp;
 	time_t t;
 
-	if ((buf = slurp(st->path, err)) == NULL)
+	if (open_lines(st->path, &fp, err) == -1)
 		return -1;
-	p = buf;
-	while ((line = strsep(&p, "\n")) != NULL) {
-		if (p == NULL && *line == '\0')
-			break;
+	while ((line = next_line(fp, &buf, &cap)) != NULL) {
 		lineno++;
 		if (lineno == 1) {
 			if (strcmp(line, "popfetch-state 1") != 0)
 				goto bad;
 			continue;
 		}
-		if (p == NULL)
-			break;	/* a cut last line: cannot happen after rename */
 		if (fields(line, f, 3) != 3 || strcmp(f[0], "U") != 0 ||
 		    parse_time(f[1], &t) == -1 || !valid_field(f[2]))
 			goto bad;
 		insert(st, f[2], t);
 	}
 	free(buf);
+	if (fp != NULL)
+		fclose(fp);
 	return 0;
 bad:
 	free(buf);
+	fclose(fp);
 	return error_set(err, ERR_CONFIG, "%s: line %d: corrupt state file",
 	    st->path, lineno);
 }
@@ -278,15 +304,15 @@ bad:
 static int
 replay_journal(struct state *st, struct error *err)
 {
-	char *buf, *p, *line, *f[4];
+	char *buf = NULL, *line, *f[4];
+	size_t cap = 0, i;
 	int n, lineno = 0;
-	size_t i;
+	FILE *fp;
 	time_t t = 0;
 
-	if ((buf = slurp(st->jpath, err)) == NULL)
+	if (open_lines(st->jpath, &fp, err) == -1)
 		return -1;
-	p = buf;
-	while ((line = strsep(&p, "\n")) != NULL && p != NULL) {
+	while ((line = next_line(fp, &buf, &cap)) != NULL) {
 		lineno++;
 		n = fields(line, f, 4);
 		if (n == 3 && strcmp(f[0], "B") == 0 && valid_field(f[1])) {
@@ -305,11 +331,14 @@ replay_journal(struct state *st, struct error *err)
 					st->pend[i].done = 1;
 		} else {
 			free(buf);
+			fclose(fp);
 			return error_set(err, ERR_CONFIG, "%s: line %d: "
 			    "corrupt journal", st->jpath, lineno);
 		}
 	}
 	free(buf);
+	if (fp != NULL)
+		fclose(fp);
 	return 0;
 }
 
@@ -447,11 +476,8 @@ state_resolve(struct state *st, size_t i, int delivered, struct error *err)
 time_t
 state_lookup(struct state *st, const char *uid)
 {
-	struct entry *e;
-	char *esc = state_escape(uid, strlen(uid));
+	struct entry *e = find(st, escape_tmp(st, uid));
 
-	e = find(st, esc);
-	free(esc);
 	return e != NULL ? e->when : 0;
 }
 
@@ -508,28 +534,19 @@ state_abort(struct state *st, const char *uid, struct error *err)
 	return r;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void
 state_forget_absent(struct state *st, char **present, size_t n)
 {
-	char **esc = xreallocarray(NULL, n, sizeof(char *));
+	struct entry *e;
 	size_t i;
 
+	if (st->cap == 0)
+		return;
+	memset(st->absent, 1, st->cap);
 	for (i = 0; i < n; i++)
-		esc[i] = state_escape(present[i], strlen(present[i]));
-	qsort(esc, n, sizeof(char *), cmp_str);
-	for (i = 0; i < st->cap; i++)
-		if (st->tab[i].uid != NULL)
-			st->tab[i].absent = bsearch(&st->tab[i].uid, esc, n,
-			    sizeof(char *), cmp_str) == NULL;
-	for (i = 0; i < n; i++)
-		free(esc[i]);
-	free(esc);
+		if (present[i] != NULL &&
+		    (e = find(st, escape_tmp(st, present[i]))) != NULL)
+			st->absent[e - st->tab] = 0;
 }
 
 int
@@ -551,7 +568,7 @@ state_save(struct state *st, struct error *err)
 	}
 	fprintf(f, "popfetch-state 1\n");
 	for (i = 0; i < st->cap; i++)
-		if (st->tab[i].uid != NULL && !st->tab[i].absent)
+		if (st->tab[i].uid != NULL && !st->absent[i])
 			fprintf(f, "U %lld %s\n", (long long)st->tab[i].when,
 			    st->tab[i].uid);
 	if (fflush(f) == EOF || fsync(fileno(f)) == -1) {
@@ -590,9 +607,10 @@ state_close(struct state *st)
 		close(st->jfd);
 	if (st->lockfd != -1)
 		close(st->lockfd);
-	for (i = 0; i < st->cap; i++)
-		free(st->tab[i].uid);
+	arena_free(&st->arena);
 	free(st->tab);
+	free(st->absent);
+	free(st->ebuf);
 	for (i = 0; i < st->npend; i++) {
 		free(st->pend[i].uid);
 		free(st->pend[i].token);

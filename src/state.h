@@ -49,8 +49,9 @@ int		 state_sync(struct state *, struct error *);
 /* Journals that the delivery of uid was rolled back. */
 int		 state_abort(struct state *, const char *uid, struct error *);
 
-/* Marks every delivered uid that is not in present[0..n) for removal at
- * the next state_save: the server no longer has those messages. */
+/* Marks every delivered uid that is not in present[0..n) (NULL entries
+ * are skipped) for removal at the next state_save: the server no longer
+ * has those messages. */
 void		 state_forget_absent(struct state *, char **present, size_t n);
 
 /* Writes a new snapshot atomically and empties the journal. */

@@ -241,3 +241,46 @@ fsync_dir(const char *path, int isdir, struct error *err)
 		    strerror(errno));
 	return 0;
 }
+
+#define ARENA_BLOCK	65536
+
+char *
+arena_strndup(struct arena *a, const char *s, size_t len)
+{
+	char *p;
+
+	if (len + 1 > a->left) {
+		a->blocks = xreallocarray(a->blocks, a->n + 1,
+		    sizeof(char *));
+		if (len + 1 > ARENA_BLOCK / 4 && a->n > 0) {
+			/* A big string gets a block of its own, slipped in
+			 * before the current one, which keeps its space. */
+			p = xmalloc(len + 1);
+			a->blocks[a->n] = a->blocks[a->n - 1];
+			a->blocks[a->n - 1] = p;
+			a->n++;
+			memcpy(p, s, len);
+			p[len] = '\0';
+			return p;
+		}
+		a->bsize = len + 1 > ARENA_BLOCK ? len + 1 : ARENA_BLOCK;
+		a->blocks[a->n++] = xmalloc(a->bsize);
+		a->left = a->bsize;
+	}
+	p = a->blocks[a->n - 1] + (a->bsize - a->left);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	a->left -= len + 1;
+	return p;
+}
+
+void
+arena_free(struct arena *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->blocks[i]);
+	free(a->blocks);
+	memset(a, 0, sizeof(*a));
+}

@@ -66,6 +66,20 @@ int	 parse_u64(const char *s, size_t len, unsigned long long max,
 
 
 
+/*
+ * An arena for many small strings freed together: no per-string malloc
+ * overhead for tens of thousands of UIDs.  Zero-initialise it.
+ */
+struct arena {
+	char	**blocks;
+	size_t	  n;
+	size_t	  left;		/* bytes free in the current block */
+	size_t	  bsize;	/* the current block's size */
+};
+/* A NUL-terminated copy of len bytes, valid until arena_free. */
+char	*arena_strndup(struct arena *, const char *, size_t);
+void	 arena_free(struct arena *);
+
 /* A write buffer over a file descriptor. */
 struct wbuf {
 	int	fd;
