@@ -170,7 +170,7 @@ run_listing(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
 	}
 	if (o->json)
 		printf("]\n");
-	pop3_msgs_free(m, n);
+	pop3_msgs_free(m, n, uidl);
 	return 0;
 }
 

@@ -34,6 +34,7 @@
  * least once.  Without UIDL there are no UIDs to record; see
  * fallback below.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,7 +342,7 @@ struct inflight {
 
 static int
 pipeline(struct run *r, const struct pop3_msg *list, char **uids,
-    const size_t *old, size_t nold, const size_t *fetch, size_t nfetch,
+    const uint32_t *old, size_t nold, const uint32_t *fetch, size_t nfetch,
     size_t window, struct error *err, int *fatal_conn)
 {
 	/* Commands in flight: a ring of window slots (head and tail only
@@ -531,7 +532,7 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	struct session *s = NULL;
 	struct pop3_msg *list = NULL;
 	size_t nl = 0, i, nold = 0, nfetch = 0, window;
-	size_t *plan = NULL, *old, *tofetch;
+	uint32_t *plan = NULL, *old, *tofetch;
 	char **uids = NULL, path[4096];
 	struct arena uidarena;
 	struct error e;
@@ -593,7 +594,7 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 
 	/* Plan: old messages to delete from the front of one array, new
 	 * ones to fetch from its back (then put in order). */
-	plan = xcalloc(nl + 1, sizeof(size_t));
+	plan = xcalloc(nl + 1, sizeof(uint32_t));
 	old = plan;
 	tofetch = plan + nl;
 	for (i = 0; i < nl; i++) {
@@ -609,7 +610,7 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 				event(&r, FETCH_WOULD_DELETE, m->num, uids[i],
 				    m->size, NULL);
 			} else
-				old[nold++] = i;
+				old[nold++] = (uint32_t)i;
 			continue;
 		}
 		if (fp->max_size > 0 && m->size > fp->max_size) {
@@ -631,11 +632,11 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 			}
 			continue;
 		}
-		*--tofetch = i;
+		*--tofetch = (uint32_t)i;
 		nfetch++;
 	}
 	for (i = 0; i < nfetch / 2; i++) {
-		size_t t = tofetch[i];
+		uint32_t t = tofetch[i];
 
 		tofetch[i] = tofetch[nfetch - 1 - i];
 		tofetch[nfetch - 1 - i] = t;
@@ -671,6 +672,6 @@ out:
 	free(uids);
 	arena_free(&uidarena);
 	free(plan);
-	pop3_msgs_free(list, nl);
+	pop3_msgs_free(list, nl, 0);
 	return rv;
 }

@@ -825,9 +825,10 @@ static int
 listing_add(struct listing *l, const char *line, size_t len,
     struct error *err)
 {
-	struct pop3_msg m = { 0, 0, NULL };
+	struct pop3_msg m;
 	size_t off;
 
+	memset(&m, 0, sizeof(m));
 	if (l->uidl) {
 		if (pop3_parse_uid(line, len, &m.num, &off) == -1)
 			return error_set(err, ERR_PROTO,
@@ -884,7 +885,7 @@ listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
 	*n = l.n;
 	return 0;
 fail:
-	pop3_msgs_free(l.msgs, l.n);
+	pop3_msgs_free(l.msgs, l.n, uidl);
 	return -1;
 }
 
@@ -936,11 +937,11 @@ pop3_uidl(struct pop3 *p, unsigned long num, struct pop3_msg **msgs,
 }
 
 void
-pop3_msgs_free(struct pop3_msg *m, size_t n)
+pop3_msgs_free(struct pop3_msg *m, size_t n, int uidl)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; uidl && i < n; i++)
 		free(m[i].uid);
 	free(m);
 }

@@ -47,11 +47,14 @@ struct pop3_capa {
 	size_t	 nlines;
 };
 
-/* One message of a LIST or UIDL listing. */
+/* One message of a LIST or UIDL listing (16 bytes: a fetch holds one
+ * per message on the server). */
 struct pop3_msg {
 	unsigned long		 num;
-	unsigned long long	 size;	/* LIST only */
-	char			*uid;	/* UIDL only, NUL-terminated */
+	union {
+		unsigned long long size;	/* LIST */
+		char		*uid;		/* UIDL, NUL-terminated */
+	};
 };
 
 /* Receives body bytes; returns 0, or -1 with err to stop delivery (the
@@ -141,7 +144,9 @@ int		 pop3_list(struct pop3 *, unsigned long num,
 		    struct pop3_msg **msgs, size_t *n, struct error *);
 int		 pop3_uidl(struct pop3 *, unsigned long num,
 		    struct pop3_msg **msgs, size_t *n, struct error *);
-void		 pop3_msgs_free(struct pop3_msg *, size_t);
+/* Frees a listing; uidl says whether it came from pop3_uidl (and so
+ * holds strings). */
+void		 pop3_msgs_free(struct pop3_msg *, size_t, int uidl);
 
 /* Receives each line of a UIDL listing: the message number and the uid
  * (len bytes, not NUL-terminated, no NUL inside); -1 with err stops. */
