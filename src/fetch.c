@@ -337,8 +337,14 @@ struct inflight {
  * after that.  After a local failure (a full disk) no new RETR is sent,
  * the replies in flight are read and dropped, and the DELEs of what was
  * delivered still go out, so that QUIT can commit them.
+ *
+ * The window is deep (PIPE_CMDS) so that the server never waits for
+ * commands while popfetch creates files; PIPE_BYTES bounds what the
+ * server may have to buffer.  Commands are a few bytes each, so the client's writes never
+ * fill the socket while the server's replies wait to be read.
  */
 #define PIPE_BYTES	(1024 * 1024)
+#define PIPE_CMDS	1024
 
 static int
 pipeline(struct run *r, const struct pop3_msg *list, char **uids,
@@ -357,6 +363,8 @@ pipeline(struct run *r, const struct pop3_msg *list, char **uids,
 
 	*fatal_conn = 0;
 	for (;;) {
+		/* Refill at once: the server must never wait for a command
+		 * (sending in bursts of several commands measured slower). */
 		while (tail - head < window) {
 			if (oi < nold) {
 				it.retr = 0;
@@ -641,7 +649,8 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 		tofetch[i] = tofetch[nfetch - 1 - i];
 		tofetch[nfetch - 1 - i] = t;
 	}
-	window = pop3_capabilities(r.p)->flags & CAPA_PIPELINING ? 64 : 1;
+	window = pop3_capabilities(r.p)->flags & CAPA_PIPELINING ?
+	    PIPE_CMDS : 1;
 	if (!fp->dry_run && pipeline(&r, list, uids, old, nold, tofetch,
 	    nfetch, window, err, &fatal_conn) == -1)
 		goto out;

@@ -29,6 +29,8 @@ struct maildir {
 	size_t		 npending, cappending;
 	char		 host[128];
 	unsigned	 counter;
+	long		 pid;		/* taken once: maildir_open runs in
+					 * the process that delivers */
 	char		 name[256];
 	char		 tmp[PATH_MAX];
 	char		 token[PATH_MAX + 300];
@@ -71,6 +73,7 @@ maildir_open(const char *dir, struct error *err)
 	}
 	m = xcalloc(1, sizeof(*m));
 	m->dir = xstrdup(real);
+	m->pid = (long)getpid();
 	m->w.fd = -1;
 	/* The host part: "/" and ":" are written as octal escapes, as the
 	 * maildir rules ask, and anything odd is dropped. */
@@ -98,7 +101,7 @@ maildir_prepare(struct maildir *m, struct error *err)
 
 	(void)gettimeofday(&tv, NULL);
 	(void)snprintf(m->name, sizeof(m->name), "%lld.M%ldP%ldQ%u.%s",
-	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+	    (long long)tv.tv_sec, (long)tv.tv_usec, m->pid,
 	    ++m->counter, m->host);
 	if (snprintf(m->tmp, sizeof(m->tmp), "%s/tmp/%s", m->dir,
 	    m->name) >= (int)sizeof(m->tmp)) {

@@ -47,6 +47,8 @@ struct state {
 	unsigned char	*absent;	/* per slot: drop at the next save */
 	size_t		 cap, used;
 	struct arena	 arena;		/* the uid strings */
+	char		*jbuf;		/* D and A records not written yet */
+	size_t		 jlen;
 	char		*ebuf;		/* scratch for escaping */
 	size_t		 ebufcap;
 	struct pending	*pend;
@@ -413,10 +415,41 @@ static int
 journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+#define JBUF_MAX	65536
+
+/* Writes the records held back, in one write(2). */
+static int
+journal_flush(struct state *st, struct error *err)
+{
+	ssize_t w;
+	size_t off = 0;
+
+	while (off < st->jlen) {
+		w = write(st->jfd, st->jbuf + off, st->jlen - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			st->jlen = 0;
+			return error_set(err, ERR_IO, "%s: %s", st->jpath,
+			    strerror(errno));
+		}
+		off += (size_t)w;
+	}
+	st->jlen = 0;
+	return 0;
+}
+
+/*
+ * Appends a record.  D and A records without sync are held back and
+ * go out with the next record that must reach the kernel at once (a B,
+ * which precedes the bytes it announces) or with state_sync, which
+ * comes before any DELE: a batch of D records costs one write and one
+ * fdatasync.
+ */
 static int
 journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 {
-	static char line[65536];
+	char line[JBUF_MAX];
 	va_list ap;
 	int n;
 
@@ -427,9 +460,18 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return error_set(err, ERR_SOFTWARE, "journal record too long");
-	/* One write with O_APPEND: a record is never interleaved. */
-	if (write(st->jfd, line, (size_t)n) != n ||
-	    (sync && fdatasync(st->jfd) == -1))
+	if (st->jbuf == NULL)
+		st->jbuf = xmalloc(2 * JBUF_MAX);
+	if (st->jlen + (size_t)n > 2 * JBUF_MAX &&
+	    journal_flush(st, err) == -1)
+		return -1;
+	memcpy(st->jbuf + st->jlen, line, (size_t)n);
+	st->jlen += (size_t)n;
+	if (!sync && (line[0] == 'D' || line[0] == 'A') && st->jlen < JBUF_MAX)
+		return 0;
+	if (journal_flush(st, err) == -1)
+		return -1;
+	if (sync && fdatasync(st->jfd) == -1)
 		return error_set(err, ERR_IO, "%s: %s", st->jpath,
 		    strerror(errno));
 	return 0;
@@ -515,6 +557,8 @@ state_sync(struct state *st, struct error *err)
 {
 	if (st->readonly)
 		return 0;
+	if (journal_flush(st, err) == -1)
+		return -1;
 	if (fdatasync(st->jfd) == -1)
 		return error_set(err, ERR_IO, "%s: %s", st->jpath,
 		    strerror(errno));
@@ -559,6 +603,8 @@ state_save(struct state *st, struct error *err)
 
 	if (st->readonly)
 		return 0;
+	if (journal_flush(st, err) == -1)
+		return -1;
 	(void)snprintf(tmp, sizeof(tmp), "%s.new", st->path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1 || (f = fdopen(fd, "w")) == NULL) {
@@ -603,8 +649,13 @@ state_close(struct state *st)
 
 	if (st == NULL)
 		return;
-	if (st->jfd != -1)
+	if (st->jfd != -1) {
+		struct error ignored;
+
+		(void)journal_flush(st, &ignored);
 		close(st->jfd);
+	}
+	free(st->jbuf);
 	if (st->lockfd != -1)
 		close(st->lockfd);
 	arena_free(&st->arena);

@@ -7,12 +7,14 @@
  * and valid dates, unless the caller asked for insecure.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <poll.h>
 #include <time.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,56 @@ struct tls {
 	int					fd;
 	int					timeout;
 	char					name[256];
+	/* Read-ahead: GnuTLS asks for a record's 5-byte header and then
+	 * its body, two recv calls a record; this serves both from one
+	 * large read. */
+	size_t					roff, rlen;
+	unsigned char				rbuf[65536];
 };
+
+static ssize_t
+tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
+{
+	struct tls *t = ptr;
+	ssize_t r;
+
+	if (t->roff == t->rlen) {
+		do
+			r = recv(t->fd, t->rbuf, sizeof(t->rbuf), 0);
+		while (r == -1 && errno == EINTR);
+		if (r <= 0) {
+			if (r == -1)
+				gnutls_transport_set_errno(t->session, errno);
+			return r;
+		}
+		t->roff = 0;
+		t->rlen = (size_t)r;
+	}
+	if (n > t->rlen - t->roff)
+		n = t->rlen - t->roff;
+	memcpy(buf, t->rbuf + t->roff, n);
+	t->roff += n;
+	return (ssize_t)n;
+}
+
+/* For GnuTLS's own timeouts (the handshake): 1 when data is ready. */
+static int
+tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+	struct tls *t = ptr;
+	struct pollfd pfd;
+	int r;
+
+	if (t->roff < t->rlen)
+		return 1;
+	pfd.fd = t->fd;
+	pfd.events = POLLIN;
+	do
+		r = poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 :
+		    (int)ms);
+	while (r == -1 && errno == EINTR);
+	return r;
+}
 
 int
 tls_parse_fingerprint(const char *s, unsigned char out[32])
@@ -219,7 +270,12 @@ tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
 		    strlen(name));
 	if (verify)
 		gnutls_session_set_verify_cert(t->session, name, 0);
-	gnutls_transport_set_int(t->session, fd);
+	/* Reads through the read-ahead buffer, writes straight to fd. */
+	gnutls_transport_set_ptr2(t->session, t,
+	    (gnutls_transport_ptr_t)(intptr_t)fd);
+	gnutls_transport_set_pull_function(t->session, tls_pull);
+	gnutls_transport_set_pull_timeout_function(t->session,
+	    tls_pull_timeout);
 	t->fd = fd;
 	t->timeout = timeout;
 	gnutls_handshake_set_timeout(t->session, (unsigned)timeout * 1000);
@@ -290,6 +346,8 @@ tls_read(struct tls *t, void *buf, size_t n, struct error *err)
 		left = (long long)t->timeout * 1000 - (now_ms() - start);
 		if (left <= 0)
 			break;
+		if (t->roff < t->rlen)
+			continue;	/* more records already read ahead */
 		pfd.fd = t->fd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, (int)left) == 0)
