@@ -46,8 +46,9 @@ test: popfetch tests/unit/vectors
 demo: popfetch
 	sh tests/lib/demo.sh
 
-# make bench: times popfetch against mpop (if installed) and a raw
-# pipelined baseline; see tests/bench/bench.sh.
+# make bench: times popfetch against the peers that are installed (mpop,
+# fetchmail, getmail6) and a raw pipelined openssl s_client baseline, in
+# several scenarios; see tests/bench/bench.sh.  Not part of the tests.
 bench: popfetch
 	bash tests/bench/bench.sh
 

@@ -1,104 +1,235 @@
 #!/usr/bin/env bash
-# make bench: popfetch against the peers that are installed (mpop), and a
-# raw pipelined TLS baseline, on one throwaway Dovecot on loopback.
-# Not a test: it prints a table.  Every fetched maildir is checked
-# against the corpus, so a fast wrong answer cannot pass.
+# make bench: popfetch against the peers that are installed (mpop,
+# fetchmail, getmail6) and a raw pipelined baseline (openssl s_client fed
+# every RETR at once, its output counted), on one throwaway Dovecot on
+# loopback.  Not a test: it prints a table.  Every fetched mailbox is
+# checked against the corpus, so a fast wrong answer cannot pass.
 #
-# BENCH_SCENARIOS: "COUNTxSIZE ..." (default "2000x2000 200x20000");
-# BENCH_REPS: runs per tool (default 3, the median is shown).
+# BENCH_SCENARIOS: COUNTxSIZE[:variant] ..., variants:
+#     (none)    implicit TLS into a maildir on tmpfs (/dev/shm)
+#     disk      the maildir on a real disk (BENCH_DISK, default /var/tmp),
+#               where durability costs fsyncs
+#     mbox      into an mbox on tmpfs
+#     starttls  STARTTLS instead of implicit TLS
+#     rtt50     through a proxy that adds 50 ms of round trip
+# BENCH_REPS: runs per tool, alternating (default 3; the median is shown).
+# BENCH_SLOW_MAX: fetchmail and getmail6 take minutes for 20,000
+#     messages; they run only in scenarios of at most this many messages
+#     (default 2000) and only into maildirs over implicit TLS.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/common.bash"
-scenarios=${BENCH_SCENARIOS:-"2000x2000 200x20000"}
+scenarios=${BENCH_SCENARIOS:-"20000x2000 2000x20000 2000x2000:disk 20000x2000:mbox 20000x2000:starttls 300x2000:rtt50 2000x2000 1x200000000"}
 reps=${BENCH_REPS:-3}
+slow_max=${BENCH_SLOW_MAX:-2000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/popfetch-bench.XXXXXX")
 chmod 755 "$work"
-# BENCH_DIR: where the maildirs go (default /dev/shm; a real disk shows
-# the cost of durability).
-shm=$(mktemp -d "${BENCH_DIR:-/dev/shm}/popfetch-bench.XXXXXX")
-trap 'set +e; dovecot_stop; rm -rf "$work" "$shm"' EXIT
+shm=$(mktemp -d /dev/shm/popfetch-bench.XXXXXX)
+disk=$(mktemp -d "${BENCH_DISK:-/var/tmp}/popfetch-bench.XXXXXX")
+chmod 755 "$shm" "$disk"
+proxy_pid=
+trap 'set +e; [ -n "$proxy_pid" ] && kill $proxy_pid; dovecot_stop; rm -rf "$work" "$shm" "$disk"' EXIT
 dovecot_start "$work/dovecot" > /dev/null
-export POPFETCH_PASSWORD=pw HOME=$work/home
+export POPFETCH_PASSWORD=pw HOME=$work/home XDG_CONFIG_HOME=$work/xdg
 mkdir -p "$HOME"
 
-# run TOOL MAILDIR: one timed fetch of everything; prints "wall cpu rssKB"
-run() {
-	local tool=$1 dir=$2 t0 t1 out
-	rm -rf "$dir" "$shm/state"*
-	mkdir -p "$dir"/new "$dir"/cur "$dir"/tmp
+python3 "$top/tests/bench/delay.py" "$work/proxy.port" "$DOVECOT_POP3S" 25 &
+proxy_pid=$!
+for _ in $(seq 1 100); do [ -s "$work/proxy.port" ] && break; sleep 0.05; done
+proxy_port=$(cat "$work/proxy.port")
+
+have() { command -v "$1" > /dev/null; }
+
+# timed CMD...: runs CMD, prints "wall_ms cpu_s rss_kb"
+timed() {
+	local t0 t1 out
 	t0=$(date +%s%N)
-	case $tool in
-	popfetch)
-		out=$( { /usr/bin/time -f '%U %S %M' "$top/popfetch" \
-			--ca-file "$DOVECOT_CA" -q --state "$shm/state" \
-			"pop3s://$user@localhost:$DOVECOT_POP3S" \
-			--maildir "$dir" --all; } 2>&1 >/dev/null) ;;
-	mpop)
-		cat > "$work/mpoprc" <<RC
-account bench
-host localhost
-port $DOVECOT_POP3S
-tls on
-tls_starttls off
-tls_trust_file $DOVECOT_CA
-user $user
-password pw
-auth user
-delivery maildir $dir
-keep on
-only_new off
-uidls_file $shm/state.mpop
-RC
-		chmod 600 "$work/mpoprc"
-		out=$( { /usr/bin/time -f '%U %S %M' mpop -q -C "$work/mpoprc" \
-			bench; } 2>&1 >/dev/null) ;;
-	raw)
-		out=$( { /usr/bin/time -f '%U %S %M' python3 \
-			"$top/tests/bench/raw.py" localhost "$DOVECOT_POP3S" \
-			"$DOVECOT_CA" "$user" pw "$count"; } 2>&1 >/dev/null) ;;
-	esac
+	/usr/bin/time -o "$work/time" -f '%U %S %M' "$@" > /dev/null \
+		2> "$work/err" ||
+		{ echo "$1 failed: $(cat "$work/err")" >&2; return 1; }
 	t1=$(date +%s%N)
+	out=$(tail -n 1 "$work/time")
 	set -- $out
 	echo "$(( (t1 - t0) / 1000000 )) $(echo "$1 + $2" | bc) $3"
 }
 
-median() { sort -n | sed -n "$(( (reps + 1) / 2 ))p"; }
+# run TOOL: one fetch of every message into $dest; prints the timing.
+run() {
+	local tool=$1 tls=implicit port=$DOVECOT_POP3S
+	case $variant in
+	starttls) tls=starttls port=$DOVECOT_POP3 ;;
+	rtt50) port=$proxy_port ;;
+	esac
+	rm -rf "$statedir/state"* "$work/getmail"
+	[ "$variant" = disk ] || rm -rf "$dest"
+	if [ "$variant" = disk ]; then
+		# Deleting files costs a disk (discard, journal) for seconds
+		# afterwards: each run gets a fresh directory, and starts once
+		# the disk is quiet.
+		dest=$disk/dest.$tool.$i
+		sync
+		sleep 2
+	fi
+	if [ "$variant" = mbox ]; then : > "$dest"; else mkdir -p "$dest"/new "$dest"/cur "$dest"/tmp; fi
+	case $tool in
+	popfetch)
+		local target=(--maildir "$dest")
+		[ "$variant" = mbox ] && target=(--mbox "$dest")
+		timed "$top/popfetch" --ca-file "$DOVECOT_CA" -q \
+			--state "$statedir/state" --tls "$tls" --host localhost \
+			-p "$port" -u "$user" "${target[@]}" --all ;;
+	mpop)
+		cat > "$work/mpoprc" <<RC
+account bench
+host localhost
+port $port
+tls on
+tls_starttls $([ "$tls" = starttls ] && echo on || echo off)
+tls_trust_file $DOVECOT_CA
+user $user
+password pw
+auth user
+delivery $([ "$variant" = mbox ] && echo mbox || echo maildir) $dest
+keep on
+only_new off
+uidls_file $statedir/state.mpop
+RC
+		chmod 600 "$work/mpoprc"
+		timed mpop -q -C "$work/mpoprc" bench ;;
+	fetchmail)
+		cat > "$work/fetchmailrc" <<RC
+set no syslog
+poll localhost port $port protocol pop3 timeout 60
+  user "$user" password "pw" ssl sslcertck sslcertfile "$DOVECOT_CA"
+  fetchall keep
+  mda "f=\$(mktemp $dest/new/m.XXXXXXXXXX) && cat > \$f"
+RC
+		chmod 600 "$work/fetchmailrc"
+		timed fetchmail -f "$work/fetchmailrc" -i "$statedir/state.fm" -s ;;
+	getmail)
+		mkdir -p "$work/getmail"
+		# getmail refuses to deliver as root; it changes to "mail".
+		[ "$(id -u)" = 0 ] && chown -R mail "$dest"
+		cat > "$work/getmail/rc" <<RC
+[retriever]
+type = SimplePOP3SSLRetriever
+server = localhost
+port = $port
+username = $user
+password = pw
+ca_certs = $DOVECOT_CA
+[destination]
+type = Maildir
+path = $dest/
+$([ "$(id -u)" = 0 ] && echo "user = mail")
+[options]
+read_all = true
+delete = false
+verbose = 0
+RC
+		timed getmail --getmaildir="$work/getmail" -r "$work/getmail/rc" ;;
+	raw)
+		local st=
+		[ "$tls" = starttls ] && st="-starttls pop3"
+		rm -f "$shm/raw.out"
+		timed sh -c 'openssl s_client -quiet -ign_eof -verify_return_error \
+			-connect "localhost:$1" -CAfile "$2" $5 < "$3" > "$4" 2>/dev/null' \
+			raw "$port" "$DOVECOT_CA" "$work/raw.cmds" "$shm/raw.out" \
+			"$st" ;;
+	esac
+}
 
-tools="popfetch raw"
-command -v mpop > /dev/null && tools="popfetch mpop raw"
-printf '%-12s %-9s %9s %9s %9s\n' scenario tool wall_ms cpu_s rss_kb
+# check TOOL: did the last run fetch everything, byte for byte?
+check() {
+	local tool=$1 n
+	if [ "$tool" = raw ]; then
+		# s_client can drop the tail at close: the count of message
+		# ends and QUIT's reply must be there.
+		n=$(grep -c $'^\.\r$' "$shm/raw.out" || true)
+		[ "$n" -eq "$count" ] && tail -c 40 "$shm/raw.out" | grep -q '^+OK' ||
+			{ echo "raw: $n of $count messages; tail dropped?" >&2; return 1; }
+		return 0
+	fi
+	# Peers add headers of their own (Received:, Status:): for them the
+	# count is checked, for popfetch every byte.
+	if [ "$variant" = mbox ]; then
+		n=$(grep -c '^From ' "$dest" || true)
+		[ "$n" -eq "$count" ] || { echo "$tool: $n of $count in the mbox" >&2; return 1; }
+		[ "$tool" = popfetch ] || return 0
+		rm -rf "$work/split" && mkdir -p "$work/split"
+		python3 "$TESTS_LIB/mbox_split.py" "$dest" "$work/split"
+		same_messages "$work/split" "$corpus"/*.eml
+	else
+		n=$(find "$dest/new" "$dest/cur" -type f | wc -l)
+		[ "$n" -eq "$count" ] || { echo "$tool fetched $n of $count" >&2; return 1; }
+		[ "$tool" = popfetch ] || return 0
+		same_messages "$dest/new" "$corpus"/*.eml
+	fi
+}
+
+median() { sort -n | sed -n "$(( (reps + 1) / 2 ))p"; }
+ratio() {
+	case $2 in 0|.0|0.0|.00|"") echo "-" ;;
+	*) echo "scale=2; $1 / $2" | bc | sed 's/^\./0./' ;; esac
+}
+
+printf '%-22s %-10s %9s %7s %9s\n' scenario tool wall_ms cpu_s rss_kb
 for sc in $scenarios; do
-	count=${sc%x*} size=${sc#*x}
-	user=u$count$size
-	dovecot_user_add "$user" pw
-	mkdir -p "$work/corpus-$sc"
-	make_corpus "$work/corpus-$sc" "$count" "$size"
-	dovecot_seed "$user" "$work/corpus-$sc"/*.eml
-	sleep 1
-	declare -A wall cpu rss
+	spec=${sc%%:*} variant=
+	[ "$spec" != "$sc" ] && variant=${sc#*:}
+	count=${spec%x*} size=${spec#*x}
+	user=u${count}x$size
+	corpus=$work/corpus-$spec
+	if [ ! -d "$corpus" ]; then
+		dovecot_user_add "$user" pw
+		mkdir -p "$corpus"
+		make_corpus "$corpus" "$count" "$size"
+		dovecot_seed "$user" "$corpus"/*.eml
+		sleep 1
+	fi
+	{ printf 'USER %s\r\nPASS pw\r\n' "$user"
+	  seq 1 "$count" | sed 's/.*/RETR &\r/'
+	  printf 'QUIT\r\n'; } > "$work/raw.cmds"
+	# The state lives beside the mailbox: on tmpfs, or on the disk.
+	case $variant in
+	disk) dest=$disk/dest statedir=$disk ;;
+	mbox) dest=$shm/dest.mbox statedir=$shm ;;
+	*) dest=$shm/dest statedir=$shm ;;
+	esac
+	tools=popfetch
+	have mpop && tools="$tools mpop"
+	if [ "$count" -le "$slow_max" ] && { [ -z "$variant" ] || [ "$variant" = disk ]; }; then
+		have fetchmail && tools="$tools fetchmail"
+		have getmail && tools="$tools getmail"
+	fi
+	tools="$tools raw"
 	for tool in $tools; do : > "$work/$tool.times"; done
 	for i in $(seq 1 "$reps"); do
 		for tool in $tools; do
-			run "$tool" "$shm/Mail-$tool" >> "$work/$tool.times"
-			if [ "$tool" != raw ]; then
-				n=$(find "$shm/Mail-$tool/new" "$shm/Mail-$tool/cur" -type f | wc -l)
-				[ "$n" -eq "$count" ] || { echo "$tool fetched $n of $count" >&2; exit 1; }
-			fi
+			# The slow peers run once.
+			case $tool in fetchmail|getmail) [ "$i" -gt 1 ] && continue ;; esac
+			run "$tool" >> "$work/$tool.times"
+			check "$tool"
 		done
 	done
-	same_messages "$shm/Mail-popfetch/new" "$work/corpus-$sc"/*.eml
+	declare -A wall cpu rss
 	for tool in $tools; do
 		wall[$tool]=$(cut -d' ' -f1 "$work/$tool.times" | median)
-		cpu[$tool]=$(cut -d' ' -f2 "$work/$tool.times" | median)
-		rss[$tool]=$(cut -d' ' -f3 "$work/$tool.times" | median)
-		printf '%-12s %-9s %9s %9s %9s\n' "$sc" "$tool" "${wall[$tool]}" \
+		[ -n "${wall[$tool]}" ] || wall[$tool]=$(cut -d' ' -f1 "$work/$tool.times" | head -1)
+		cpu[$tool]=$(cut -d' ' -f2 "$work/$tool.times" | sort -n | sed -n "$(( ($(wc -l < "$work/$tool.times") + 1) / 2 ))p")
+		rss[$tool]=$(cut -d' ' -f3 "$work/$tool.times" | sort -n | tail -1)
+		printf '%-22s %-10s %9s %7s %9s\n' "$sc" "$tool" "${wall[$tool]}" \
 			"${cpu[$tool]}" "${rss[$tool]}"
 	done
-	line="$sc ratios: popfetch/raw $(echo "scale=2; ${wall[popfetch]} / ${wall[raw]}" | bc)"
+	line="$sc: popfetch/raw $(ratio "${wall[popfetch]}" "${wall[raw]}")"
 	if [ -n "${wall[mpop]:-}" ]; then
-		line="$line, popfetch/mpop wall $(echo "scale=2; ${wall[popfetch]} / ${wall[mpop]}" | bc)"
-		line="$line, cpu $(echo "scale=2; ${cpu[popfetch]} / ${cpu[mpop]}" | bc)"
+		line="$line, popfetch/mpop wall $(ratio "${wall[popfetch]}" "${wall[mpop]}")"
+		line="$line cpu $(ratio "${cpu[popfetch]}" "${cpu[mpop]}")"
 	fi
+	for t in fetchmail getmail; do
+		[ -n "${wall[$t]:-}" ] && line="$line, popfetch/$t $(ratio "${wall[popfetch]}" "${wall[$t]}")"
+	done
 	echo "$line"
 	unset wall cpu rss
+	rm -rf "$dest" "$shm/raw.out" "$disk"/dest.*
 done
