@@ -658,9 +658,23 @@ pop3_command(struct pop3 *p, enum err_class dflt, struct error *err,
 	va_end(ap);
 	if (r == 0 && p->state == POP3_AUTHORIZATION &&
 	    (strncmp(fmt, "PASS ", 5) == 0 || strncmp(fmt, "APOP ", 5) == 0 ||
-	    strncmp(fmt, "RPOP ", 5) == 0 || strncmp(fmt, "AUTH ", 5) == 0))
+	    strncmp(fmt, "RPOP ", 5) == 0))
 		p->state = POP3_TRANSACTION;
 	return r;
+}
+
+/* Reads the reply within a SASL exchange: 1 for a challenge, 0 for +OK
+ * (logged in), -1 with err. */
+static int
+sasl_reply(struct pop3 *p, struct error *err)
+{
+	int r = read_status(p, ERR_AUTH, 1, err);
+
+	if (r == 1) {
+		p->state = POP3_TRANSACTION;
+		return 0;
+	}
+	return r == 2 ? 1 : -1;
 }
 
 int
@@ -678,12 +692,7 @@ pop3_auth(struct pop3 *p, const char *mech, const char *initial,
 		r = vcommand_noread(p, err, "AUTH %s", mech);
 	if (r == -1)
 		return -1;
-	r = read_status(p, ERR_AUTH, 1, err);
-	if (r == 1) {
-		p->state = POP3_TRANSACTION;
-		return 0;
-	}
-	return r == 2 ? 1 : -1;
+	return sasl_reply(p, err);
 }
 
 int
@@ -706,12 +715,7 @@ pop3_sasl_line(struct pop3 *p, const char *line, struct error *err)
 	free(buf);
 	if (r == -1)
 		return -1;
-	r = read_status(p, ERR_AUTH, 1, err);
-	if (r == 1) {
-		p->state = POP3_TRANSACTION;
-		return 0;
-	}
-	return r == 2 ? 1 : -1;
+	return sasl_reply(p, err);
 }
 
 int

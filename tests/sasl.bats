@@ -351,17 +351,8 @@ xoauth2_b64() {
 
 @test "OAUTHBEARER: RFC 7628 message with host and port, one and two steps" {
 	local ir
-	fake_start "$BATS_TEST_TMPDIR" "$DOVECOT_DIR/certs/server.pem" "$DOVECOT_DIR/certs/server.key" < <(printf 'implicit\n%s\n' \
-		'CAPA => +OK\r\nSASL OAUTHBEARER\r\n.\r\n' 'STAT => +OK 0 0\r\n')
-	ir=$(printf 'n,a=alice,\001host=localhost\001port=%s\001auth=Bearer tok\001\001' "$FAKE_PORT" | base64 -w0)
-	fake_stop
-	fake_start "$BATS_TEST_TMPDIR" "$DOVECOT_DIR/certs/server.pem" "$DOVECOT_DIR/certs/server.key" < <(printf 'implicit\n%s\n' \
-		'CAPA => +OK\r\nSASL OAUTHBEARER\r\n.\r\n' "AUTH OAUTHBEARER => + \\r\\n" \
-		"AUTH OAUTHBEARER $ir => +OK\\r\\n" "$ir => +OK\\r\\n" 'STAT => +OK 0 0\r\n')
-	# The port is only known once the server runs: the first server's
-	# port is gone, so match whatever port the client names.
-	ir=$(printf 'n,a=alice,\001host=localhost\001port=%s\001auth=Bearer tok\001\001' "$FAKE_PORT" | base64 -w0)
-	fake_stop
+	# The message names the port, known only once the server runs: the
+	# rules accept any response and the transcript is checked after.
 	fake_start "$BATS_TEST_TMPDIR" "$DOVECOT_DIR/certs/server.pem" "$DOVECOT_DIR/certs/server.key" < <(printf 'implicit\n%s\n' \
 		'CAPA => +OK\r\nSASL OAUTHBEARER\r\n.\r\n' "AUTH OAUTHBEARER => + \\r\\n" \
 		"AUTH OAUTHBEARER (.*) => +OK\\r\\n" "[A-Za-z0-9+/=]{20,} => +OK\\r\\n" 'STAT => +OK 0 0\r\n')
