@@ -594,16 +594,14 @@ read_body(struct pop3 *p, pop3_sink *sink, void *arg, struct error *err)
 	return 0;
 }
 
+/* Formats and sends one command line, wiping the copy afterwards. */
 static int
-vcommand_noread(struct pop3 *p, struct error *err, const char *fmt, ...)
+vsend(struct pop3 *p, struct error *err, const char *fmt, va_list ap)
 {
 	char line[POP3_LINE_MAX];
-	va_list ap;
 	int r;
 
-	va_start(ap, fmt);
 	r = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	if (r < 0 || (size_t)r >= sizeof(line))
 		return error_set(err, ERR_USAGE, "command too long");
 	r = send_line(p, line, err);
@@ -612,18 +610,22 @@ vcommand_noread(struct pop3 *p, struct error *err, const char *fmt, ...)
 }
 
 static int
+sendf(struct pop3 *p, struct error *err, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsend(p, err, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int
 vcommand(struct pop3 *p, enum err_class dflt, struct error *err,
     const char *fmt, va_list ap)
 {
-	char line[POP3_LINE_MAX];
-	int r;
-
-	r = vsnprintf(line, sizeof(line), fmt, ap);
-	if (r < 0 || (size_t)r >= sizeof(line))
-		return error_set(err, ERR_USAGE, "command too long");
-	r = send_line(p, line, err);
-	explicit_bzero(line, sizeof(line));
-	if (r == -1)
+	if (vsend(p, err, fmt, ap) == -1)
 		return -1;
 	return read_status(p, dflt, 0, err) == -1 ? -1 : 0;
 }
@@ -687,9 +689,9 @@ pop3_auth(struct pop3 *p, const char *mech, const char *initial,
 	    strpbrk(initial, " \r\n") != NULL))
 		return error_set(err, ERR_USAGE, "bad AUTH arguments");
 	if (initial != NULL)
-		r = vcommand_noread(p, err, "AUTH %s %s", mech, initial);
+		r = sendf(p, err, "AUTH %s %s", mech, initial);
 	else
-		r = vcommand_noread(p, err, "AUTH %s", mech);
+		r = sendf(p, err, "AUTH %s", mech);
 	if (r == -1)
 		return -1;
 	return sasl_reply(p, err);
@@ -825,6 +827,18 @@ struct listing {
 	int		 uidl;
 };
 
+static void
+listing_push(struct listing *l, const struct pop3_msg *m)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap + l->cap / 2 : 64;
+		l->msgs = xreallocarray(l->msgs, l->cap, sizeof(*l->msgs));
+	}
+	l->msgs[l->n++] = *m;
+}
+
+/* A LIST line, or the one line of "UIDL n"; a whole UIDL listing goes
+ * through pop3_uidl_each. */
 static int
 listing_add(struct listing *l, const char *line, size_t len,
     struct error *err)
@@ -837,20 +851,15 @@ listing_add(struct listing *l, const char *line, size_t len,
 		if (pop3_parse_uid(line, len, &m.num, &off) == -1)
 			return error_set(err, ERR_PROTO,
 			    "UIDL: malformed line");
+		m.uid = xstrndup(line + off, len - off);
 	} else if (pop3_parse_scan(line, len, &m.num, &m.size) == -1)
 		return error_set(err, ERR_PROTO, "LIST: malformed line");
 	/* Listings come in ascending order; anything else means repeated
 	 * numbers or a confused server. */
 	if (l->n > 0 && m.num <= l->msgs[l->n - 1].num)
-		return error_set(err, ERR_PROTO, "%s: message %lu listed out "
-		    "of order or twice", l->uidl ? "UIDL" : "LIST", m.num);
-	if (l->uidl)
-		m.uid = xstrndup(line + off, len - off);
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap + l->cap / 2 : 64;
-		l->msgs = xreallocarray(l->msgs, l->cap, sizeof(*l->msgs));
-	}
-	l->msgs[l->n++] = m;
+		return error_set(err, ERR_PROTO, "LIST: message %lu listed out "
+		    "of order or twice", m.num);
+	listing_push(l, &m);
 	return 0;
 }
 
@@ -858,6 +867,21 @@ static int
 listing_line(void *arg, const char *line, size_t len, struct error *err)
 {
 	return listing_add(arg, line, len, err);
+}
+
+/* pop3_uid_fn: keeps each UID of a whole UIDL listing. */
+static int
+listing_uid(void *arg, unsigned long num, const char *uid, size_t len,
+    struct error *err)
+{
+	struct pop3_msg m;
+
+	(void)err;
+	memset(&m, 0, sizeof(m));
+	m.num = num;
+	m.uid = xstrndup(uid, len);
+	listing_push(arg, &m);
+	return 0;
 }
 
 static int
@@ -879,8 +903,11 @@ listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
 			    "got %lu", cmd, num, l.msgs[0].num);
 			goto fail;
 		}
+	} else if (uidl) {
+		if (pop3_uidl_each(p, listing_uid, &l, err) == -1)
+			goto fail;
 	} else {
-		if (pop3_command(p, ERR_REFUSED, err, "%s", cmd) == -1)
+		if (pop3_command(p, ERR_REFUSED, err, "LIST") == -1)
 			return -1;
 		if (read_lines(p, listing_line, &l, err) == -1)
 			goto fail;
