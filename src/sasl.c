@@ -498,7 +498,6 @@ sasl_step(struct sasl *s, const unsigned char *chal, size_t chlen,
 	const char *m = (const char *)chal;
 	unsigned char mac[16];
 	char hex[33];
-	size_t i;
 
 	if (s->step == ST_FAILED || s->step == ST_DONE ||
 	    s->step == ST_OAUTH_ERR)
@@ -527,8 +526,7 @@ sasl_step(struct sasl *s, const unsigned char *chal, size_t chlen,
 		if (crypto_hmac(HASH_MD5, s->secret, strlen(s->secret), chal,
 		    chlen, mac) == -1)
 			return error_set(err, ERR_SOFTWARE, "CRAM-MD5 failed");
-		for (i = 0; i < sizeof(mac); i++)
-			(void)snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+		crypto_hex(mac, sizeof(mac), hex);
 		explicit_bzero(mac, sizeof(mac));
 		{
 			size_t ul = strlen(s->user), rl = ul + 1 + 32;

@@ -55,25 +55,33 @@ struct state {
 	size_t		 npend;
 };
 
-char *
-state_escape(const char *s, size_t len)
+/* Writes the escaped form of len bytes to dst (room for 3 * len + 1). */
+static void
+escape_into(char *dst, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	char *o = xreallocarray(NULL, len + 1, 3), *p = o;
 	size_t i;
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c > 0x20 && c < 0x7f && c != '%')
-			*p++ = (char)c;
+			*dst++ = (char)c;
 		else {
-			*p++ = '%';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
+			*dst++ = '%';
+			*dst++ = hex[c >> 4];
+			*dst++ = hex[c & 15];
 		}
 	}
-	*p = '\0';
+	*dst = '\0';
+}
+
+char *
+state_escape(const char *s, size_t len)
+{
+	char *o = xreallocarray(NULL, len + 1, 3);
+
+	escape_into(o, s, len);
 	return o;
 }
 
@@ -189,27 +197,14 @@ insert(struct state *st, const char *uid, time_t when)
 static const char *
 escape_tmp(struct state *st, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t len = strlen(s), i;
-	char *p;
+	size_t len = strlen(s);
 
 	if (3 * len + 1 > st->ebufcap) {
 		st->ebufcap = 3 * len + 1 > 256 ? 3 * len + 1 : 256;
 		free(st->ebuf);
 		st->ebuf = xmalloc(st->ebufcap);
 	}
-	for (i = 0, p = st->ebuf; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c > 0x20 && c < 0x7f && c != '%')
-			*p++ = (char)c;
-		else {
-			*p++ = '%';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
-		}
-	}
-	*p = '\0';
+	escape_into(st->ebuf, s, len);
 	return st->ebuf;
 }
 
