@@ -18,10 +18,7 @@ teardown_file() {
 
 setup() {
 	load lib/common
-	unset POPFETCH_PASSWORD
-	export HOME=$BATS_TEST_TMPDIR/home
-	mkdir -p "$HOME" "$XDG_CONFIG_HOME/popfetch"
-	CONF=$XDG_CONFIG_HOME/popfetch/config
+	config_home
 	W=$BATS_TEST_TMPDIR/corpus
 	mkdir -p "$W/a" "$W/b"
 	make_corpus "$W/a" 40 3000

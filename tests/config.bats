@@ -6,10 +6,7 @@ bats_require_minimum_version 1.5.0
 
 setup() {
 	load lib/common
-	unset POPFETCH_PASSWORD
-	export HOME=$BATS_TEST_TMPDIR/home
-	mkdir -p "$HOME" "$XDG_CONFIG_HOME/popfetch"
-	CONF=$XDG_CONFIG_HOME/popfetch/config
+	config_home
 }
 
 teardown() {

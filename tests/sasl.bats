@@ -7,12 +7,10 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
 	load lib/common
-	export T
-	T=$(test_dir)
 	# Client certificates are asked for (not required) so that EXTERNAL
 	# works; the static passdb lets EXTERNAL log in without a password.
 	export DOVECOT_MECHS="plain login apop cram-md5 scram-sha-1 scram-sha-256 external"
-	export DOVECOT_EXTRA="ssl_ca = <$T/dovecot/certs/ca.pem
+	export DOVECOT_EXTRA="ssl_ca = <@CERTS@/ca.pem
 ssl_verify_client_cert = yes
 ssl_require_crl = no
 ssl_cert_username_field = commonName
@@ -22,7 +20,7 @@ passdb {
   args = nopassword=y
   mechanisms = external
 }"
-	dovecot_start "$T/dovecot"
+	suite_start
 	dovecot_user_add alice secret
 	chmod 644 "$T/dovecot/certs/client.key" "$T/dovecot/certs/rogueclient.key"
 }
@@ -137,32 +135,23 @@ pf_fake() {
 
 @test "a server that requires a client certificate: refused without, accepted with" {
 	local d
-	d=$(test_dir)/strict
-	(
-		export DOVECOT_MECHS="plain"
-		export DOVECOT_EXTRA="ssl_ca = <$d/certs/ca.pem
+	d=$(test_dir)
+	DOVECOT_MECHS=plain DOVECOT_EXTRA="ssl_ca = <@CERTS@/ca.pem
 ssl_verify_client_cert = yes
 ssl_require_crl = no
-auth_ssl_require_client_cert = yes"
-		dovecot_start "$d" > "$BATS_TEST_TMPDIR/strict.env" &&
-		declare -p DOVECOT_POP3S DOVECOT_CA DOVECOT_DIR > "$BATS_TEST_TMPDIR/strict.env"
-	)
-	. "$BATS_TEST_TMPDIR/strict.env"
+auth_ssl_require_client_cert = yes" dovecot_start "$d/strict"
 	dovecot_user_add alice secret
-	run "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 10 --host localhost \
-		--tls implicit -p "$DOVECOT_POP3S" -u alice stat
+	run pf_dovecot stat
 	local without=$status
-	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 10 \
-		--host localhost --tls implicit -p "$DOVECOT_POP3S" -u alice \
-		--client-cert "$d/certs/client.pem" --client-key "$d/certs/client.key" stat
+	run --separate-stderr pf_dovecot --client-cert "$d/strict/certs/client.pem" \
+		--client-key "$d/strict/certs/client.key" stat
 	local with=$status out=$output
-	run "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 10 --host localhost \
-		--tls implicit -p "$DOVECOT_POP3S" -u alice \
-		--client-cert "$d/certs/rogueclient.pem" --client-key "$d/certs/rogueclient.key" stat
+	run pf_dovecot --client-cert "$d/strict/certs/rogueclient.pem" \
+		--client-key "$d/strict/certs/rogueclient.key" stat
 	local rogue=$status
 	dovecot_stop
+	rm -rf "$d"
 	[ "$without" -eq 77 ]
-	rm -rf "${d%/strict}"
 	[ "$with" -eq 0 ]
 	[ "$out" = "0 0" ]
 	[ "$rogue" -eq 77 ]
@@ -299,6 +288,17 @@ auth_ssl_require_client_cert = yes"
 	[ "$(fake_log)" = $'CAPA\nAUTH PLAIN\nAGFsaWNlAHNlY3JldA==\nSTAT\nQUIT' ]
 }
 
+# tls_fake RULE...: an implicit-TLS fake server with Dovecot's certificate.
+tls_fake() {
+	fake_start "$BATS_TEST_TMPDIR" "$DOVECOT_DIR/certs/server.pem" \
+		"$DOVECOT_DIR/certs/server.key" < <(printf 'implicit\n%s\n' "$@")
+}
+
+pf_tls_fake() {
+	"$POPFETCH" --ca-file "$DOVECOT_CA" --tls implicit --timeout 5 \
+		--host localhost -p "$FAKE_PORT" -u alice "$@"
+}
+
 xoauth2_b64() {
 	printf 'user=%s\001auth=Bearer %s\001\001' "$1" "$2" | base64 -w0
 }
@@ -306,11 +306,10 @@ xoauth2_b64() {
 @test "XOAUTH2, one step, token from --password-command" {
 	local ir
 	ir=$(xoauth2_b64 alice ya29.TOKEN)
-	fake_start "$BATS_TEST_TMPDIR" "$DOVECOT_DIR/certs/server.pem" "$DOVECOT_DIR/certs/server.key" < <(printf 'implicit\n%s\n' \
+	tls_fake \
 		'CAPA => +OK\r\nSASL XOAUTH2 OAUTHBEARER\r\n.\r\n' \
-		"AUTH XOAUTH2 $ir => +OK\\r\\n" 'STAT => +OK 0 0\r\n')
-	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" --tls implicit --timeout 5 \
-		--host localhost -p "$FAKE_PORT" -u alice --auth xoauth2 \
+		"AUTH XOAUTH2 $ir => +OK\\r\\n" 'STAT => +OK 0 0\r\n'
+	run --separate-stderr pf_tls_fake --auth xoauth2 \
 		--password-command 'echo ya29.TOKEN' -d 2 stat
 	[ "$status" -eq 0 ]
 	[[ "$stderr" != *ya29* ]]
@@ -322,12 +321,10 @@ xoauth2_b64() {
 	local tok ir
 	tok=$(head -c 1500 /dev/zero | tr '\0' 'T')
 	ir=$(xoauth2_b64 alice "$tok")
-	fake_start "$BATS_TEST_TMPDIR" "$DOVECOT_DIR/certs/server.pem" "$DOVECOT_DIR/certs/server.key" < <(printf 'implicit\n%s\n' \
+	tls_fake \
 		'CAPA => +OK\r\nSASL XOAUTH2\r\n.\r\n' 'AUTH XOAUTH2 => + \r\n' \
-		"$ir => +OK\\r\\n" 'STAT => +OK 0 0\r\n')
-	run "$POPFETCH" --ca-file "$DOVECOT_CA" --tls implicit --timeout 5 \
-		--host localhost -p "$FAKE_PORT" -u alice --auth xoauth2 \
-		--password-command "echo $tok" stat
+		"$ir => +OK\\r\\n" 'STAT => +OK 0 0\r\n'
+	run pf_tls_fake --auth xoauth2 --password-command "echo $tok" stat
 	[ "$status" -eq 0 ]
 	# The token does not fit in 255 octets, so it follows the empty challenge.
 	[ "$(sed -n 2p "$FAKE_DIR/fake.log")" = "AUTH XOAUTH2" ]
@@ -337,12 +334,10 @@ xoauth2_b64() {
 	local ir err
 	ir=$(xoauth2_b64 alice expired)
 	err=$(printf '{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}' | base64 -w0)
-	fake_start "$BATS_TEST_TMPDIR" "$DOVECOT_DIR/certs/server.pem" "$DOVECOT_DIR/certs/server.key" < <(printf 'implicit\n%s\n' \
+	tls_fake \
 		'CAPA => +OK\r\nSASL XOAUTH2\r\n.\r\n' \
-		"AUTH XOAUTH2 $ir => + $err\\r\\n" '=> -ERR [AUTH] invalid credentials\r\n')
-	run "$POPFETCH" --ca-file "$DOVECOT_CA" --tls implicit --timeout 5 \
-		--host localhost -p "$FAKE_PORT" -u alice --auth xoauth2 \
-		--password-command 'echo expired' stat
+		"AUTH XOAUTH2 $ir => + $err\\r\\n" '=> -ERR [AUTH] invalid credentials\r\n'
+	run pf_tls_fake --auth xoauth2 --password-command 'echo expired' stat
 	[ "$status" -eq 77 ]
 	[[ "$output" == *'"status":"401"'* ]]
 	# The acknowledgement is an empty line.
@@ -353,19 +348,16 @@ xoauth2_b64() {
 	local ir
 	# The message names the port, known only once the server runs: the
 	# rules accept any response and the transcript is checked after.
-	fake_start "$BATS_TEST_TMPDIR" "$DOVECOT_DIR/certs/server.pem" "$DOVECOT_DIR/certs/server.key" < <(printf 'implicit\n%s\n' \
+	tls_fake \
 		'CAPA => +OK\r\nSASL OAUTHBEARER\r\n.\r\n' "AUTH OAUTHBEARER => + \\r\\n" \
-		"AUTH OAUTHBEARER (.*) => +OK\\r\\n" "[A-Za-z0-9+/=]{20,} => +OK\\r\\n" 'STAT => +OK 0 0\r\n')
+		"AUTH OAUTHBEARER (.*) => +OK\\r\\n" "[A-Za-z0-9+/=]{20,} => +OK\\r\\n" 'STAT => +OK 0 0\r\n'
 	ir=$(printf 'n,a=alice,\001host=localhost\001port=%s\001auth=Bearer tok\001\001' "$FAKE_PORT" | base64 -w0)
-	run "$POPFETCH" --ca-file "$DOVECOT_CA" --tls implicit --timeout 5 \
-		--host localhost -p "$FAKE_PORT" -u alice --auth oauthbearer \
-		--password-command 'echo tok' stat
+	run pf_tls_fake --auth oauthbearer --password-command 'echo tok' stat
 	[ "$status" -eq 0 ]
 	[ "$(sed -n 2p "$FAKE_DIR/fake.log")" = "AUTH OAUTHBEARER $ir" ]
 	: > "$FAKE_DIR/fake.log"
-	run "$POPFETCH" --ca-file "$DOVECOT_CA" --tls implicit --timeout 5 \
-		--host localhost -p "$FAKE_PORT" -u alice --auth oauthbearer \
-		--no-initial-response --password-command 'echo tok' stat
+	run pf_tls_fake --auth oauthbearer --no-initial-response \
+		--password-command 'echo tok' stat
 	[ "$status" -eq 0 ]
 	[ "$(sed -n 2,3p "$FAKE_DIR/fake.log")" = "AUTH OAUTHBEARER"$'\n'"$ir" ]
 }

@@ -15,6 +15,15 @@ export XDG_CONFIG_HOME=${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-/nonexistent}}/xd
 . "$TESTS_LIB/dovecot.bash"
 . "$TESTS_LIB/certs.bash"
 
+# config_home: a private HOME and accounts-file directory for this test;
+# CONF is where the accounts file goes.
+config_home() {
+	unset POPFETCH_PASSWORD
+	export HOME=$BATS_TEST_TMPDIR/home
+	mkdir -p "$HOME" "$XDG_CONFIG_HOME/popfetch"
+	CONF=$XDG_CONFIG_HOME/popfetch/config
+}
+
 # The test's private directory, world-searchable for Dovecot's mail user.
 test_dir() {
 	local d

@@ -9,7 +9,8 @@
 # dovecot_stop        stops it again.
 #
 # DOVECOT_MECHS (default "plain login apop") sets auth_mechanisms, and
-# DOVECOT_EXTRA holds more configuration lines for a suite that needs them.
+# DOVECOT_EXTRA holds more configuration lines for a suite that needs them;
+# @CERTS@ in it stands for the directory of the certificates made here.
 #
 # Dovecot refuses to touch mail as root, so when the tests run as root the
 # mail processes run as the Debian user "mail"; DIR is made world-searchable.
@@ -78,7 +79,7 @@ ssl_key = <$d/certs/server.key
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
 auth_mechanisms = ${DOVECOT_MECHS:-plain login apop}
-${DOVECOT_EXTRA:-}
+${DOVECOT_EXTRA//@CERTS@/$d/certs}
 default_login_user = $( [ "$owner" = mail ] && echo dovenull || echo "$owner")
 default_internal_user = $( [ "$owner" = mail ] && echo dovecot || echo "$owner")
 mail_location = maildir:$d/mail/%u

@@ -66,14 +66,18 @@ def send(conn, data, acts):
         conn.sendall(data)
 
 
-def recv_line(conn, buf):
+def recv_line(conn, buf, log):
+    """The next line the client sent (None at EOF), appended to log."""
     while b"\n" not in buf:
         data = conn.recv(65536)
         if not data:
             return None, buf
         buf += data
     line, _, buf = buf.partition(b"\n")
-    return line.rstrip(b"\r").decode("latin-1"), buf
+    text = line.rstrip(b"\r").decode("latin-1")
+    with open(log, "a", encoding="latin-1") as f:
+        f.write(text + "\n")
+    return text, buf
 
 
 def scram(conn, text, mode, buf, log):
@@ -84,9 +88,7 @@ def scram(conn, text, mode, buf, log):
         first = base64.b64decode(words[2]).decode()
     else:
         conn.sendall(b"+ \r\n")
-        line, buf = recv_line(conn, buf)
-        with open(log, "a", encoding="latin-1") as f:
-            f.write(line + "\n")
+        line, buf = recv_line(conn, buf, log)
         first = base64.b64decode(line).decode()
     bare = first.split(",", 2)[2]
     cnonce = dict(kv.split("=", 1) for kv in bare.split(","))["r"]
@@ -95,11 +97,9 @@ def scram(conn, text, mode, buf, log):
     iters = int(mode[5:]) if mode.startswith("iter=") else 4096
     sfirst = "r=%s,s=%s,i=%d" % (nonce, base64.b64encode(salt).decode(), iters)
     conn.sendall(b"+ " + base64.b64encode(sfirst.encode()) + b"\r\n")
-    line, buf = recv_line(conn, buf)
+    line, buf = recv_line(conn, buf, log)
     if line is None:
         return buf
-    with open(log, "a", encoding="latin-1") as f:
-        f.write(line + "\n")
     if line == "*":
         conn.sendall(b"-ERR cancelled\r\n")
         return buf
@@ -116,11 +116,9 @@ def scram(conn, text, mode, buf, log):
         return buf
     sfinal = "e=invalid-proof" if mode == "error" else "v=" + base64.b64encode(sig).decode()
     conn.sendall(b"+ " + base64.b64encode(sfinal.encode()) + b"\r\n")
-    line, buf = recv_line(conn, buf)
+    line, buf = recv_line(conn, buf, log)
     if line is None:
         return buf
-    with open(log, "a", encoding="latin-1") as f:
-        f.write(line + "\n")
     conn.sendall(b"+OK logged in\r\n" if line == "" and mode == "ok" else b"-ERR [AUTH] failed\r\n")
     return buf
 
@@ -135,15 +133,9 @@ def serve(conn, rules, greeting, implicit, ctx, log):
     if "hang" in greeting[1]:
         time.sleep(3600)
     while True:
-        while b"\n" not in buf:
-            data = conn.recv(65536)
-            if not data:
-                return
-            buf += data
-        line, _, buf = buf.partition(b"\n")
-        text = line.rstrip(b"\r").decode("latin-1")
-        with open(log, "a", encoding="latin-1") as f:
-            f.write(text + "\n")
+        text, buf = recv_line(conn, buf, log)
+        if text is None:
+            return
         for pat, resp, acts in rules:
             if pat.fullmatch(text):
                 break
