@@ -159,10 +159,16 @@ auth_ssl_require_client_cert = yes" dovecot_start "$d/strict"
 
 # The fake server: attacks and what Dovecot cannot show.
 
-@test "SCRAM: a server that cannot prove it knows the password is refused (77)" {
+# scram_fake MECHANISM MODE: a fake server offering only that SCRAM
+# mechanism and playing it in fakepop.py's MODE (ok, badsig, nosig, ...).
+scram_fake() {
 	fake_start "$BATS_TEST_TMPDIR" < <(printf '%s\n' \
-		'CAPA => +OK\r\nSASL SCRAM-SHA-256\r\n.\r\n' \
-		'AUTH SCRAM-SHA-256.* => x !scram=badsig' 'STAT => +OK 0 0\r\n')
+		"CAPA => +OK\\r\\nSASL $1\\r\\n.\\r\\n" \
+		"AUTH $1.* => x !scram=$2" 'STAT => +OK 0 0\r\n')
+}
+
+@test "SCRAM: a server that cannot prove it knows the password is refused (77)" {
+	scram_fake SCRAM-SHA-256 badsig
 	run pf_fake stat
 	[ "$status" -eq 77 ]
 	[[ "$output" == *"signature is wrong"* ]]
@@ -172,9 +178,7 @@ auth_ssl_require_client_cert = yes" dovecot_start "$d/strict"
 }
 
 @test "SCRAM: +OK without the server's proof is refused (77)" {
-	fake_start "$BATS_TEST_TMPDIR" < <(printf '%s\n' \
-		'CAPA => +OK\r\nSASL SCRAM-SHA-1\r\n.\r\n' \
-		'AUTH SCRAM-SHA-1.* => x !scram=nosig' 'STAT => +OK 0 0\r\n')
+	scram_fake SCRAM-SHA-1 nosig
 	run pf_fake stat
 	[ "$status" -eq 77 ]
 	[[ "$output" == *"without proving"* ]]
@@ -191,26 +195,20 @@ auth_ssl_require_client_cert = yes" dovecot_start "$d/strict"
 }
 
 @test "SCRAM: a nonce that does not extend ours, or a huge iteration count, is cancelled (76)" {
-	fake_start "$BATS_TEST_TMPDIR" < <(printf '%s\n' \
-		'CAPA => +OK\r\nSASL SCRAM-SHA-256\r\n.\r\n' \
-		'AUTH SCRAM-SHA-256.* => x !scram=badnonce')
+	scram_fake SCRAM-SHA-256 badnonce
 	run pf_fake stat
 	[ "$status" -eq 76 ]
 	[[ "$output" == *"nonce"* ]]
 	[ "$(tail -n 1 "$FAKE_DIR/fake.log")" = "*" ]
 	fake_stop
-	fake_start "$BATS_TEST_TMPDIR" < <(printf '%s\n' \
-		'CAPA => +OK\r\nSASL SCRAM-SHA-256\r\n.\r\n' \
-		'AUTH SCRAM-SHA-256.* => x !scram=iter=4000000000')
+	scram_fake SCRAM-SHA-256 iter=4000000000
 	run pf_fake stat
 	[ "$status" -eq 76 ]
 	[[ "$output" == *"iterations"* ]]
 }
 
 @test "SCRAM: the server's e= error is an authentication failure (77)" {
-	fake_start "$BATS_TEST_TMPDIR" < <(printf '%s\n' \
-		'CAPA => +OK\r\nSASL SCRAM-SHA-256\r\n.\r\n' \
-		'AUTH SCRAM-SHA-256.* => x !scram=error')
+	scram_fake SCRAM-SHA-256 error
 	run pf_fake stat
 	[ "$status" -eq 77 ]
 	[[ "$output" == *"invalid-proof"* ]]
