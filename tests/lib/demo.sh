@@ -2,6 +2,8 @@
 # make demo: a throwaway Dovecot on loopback with sample mail, and
 # popfetch run against it.  Everything lives in a temporary directory
 # that is removed at the end; the server is stopped whatever happens.
+# Every command shown is the whole command line that runs, so it can be
+# copied (while the demo server is up) and typed again.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 pf=${POPFETCH:-$top/popfetch}
@@ -16,26 +18,39 @@ trap "set +e; dovecot_stop; rm -rf \"$dir\"" EXIT
 dovecot_start "$dir/dovecot" >/dev/null
 dovecot_user_add demo demo-password
 dovecot_seed demo "$top"/tests/corpus/*.eml
-export POPFETCH_PASSWORD=demo-password
+export HOME=$dir/home XDG_STATE_HOME= XDG_CONFIG_HOME=$dir/home/.config
+mkdir -p "$HOME"
+ca=$DOVECOT_CA
 url="pop3s://demo@localhost:$DOVECOT_POP3S"
+# show ARGS: prints the command as it can be typed, then runs it.
 show() {
-	printf "\n\$ popfetch %s\n" "$*"
-	"$pf" --ca-file "$DOVECOT_CA" "$url" "$@"
+	printf "\n\$ popfetch --ca-file %s %s %s\n" "$ca" "$url" "$*"
+	"$pf" --ca-file "$ca" "$url" "$@"
 }
 echo "Demo server: Dovecot on localhost port $DOVECOT_POP3S (implicit TLS),"
-echo "user demo, certificate from a CA made for this demo."
+echo "user demo, certificate from a CA made for this demo ($ca)."
+echo "The password comes from the environment, as in a script:"
+echo
+echo "\$ export POPFETCH_PASSWORD=demo-password"
+export POPFETCH_PASSWORD=demo-password
 show welcome
 show stat
 show uidl
 show top 1 0
-export HOME=$dir/home
-mkdir -p "$HOME"
+echo
+echo "# fetch: new messages into a maildir (created if missing)."
 show fetch --maildir "$dir/Mail"
 echo "\$ ls $dir/Mail/new"
 ls "$dir/Mail/new"
+echo
+echo "# --new is the default: a second run finds nothing it has not"
+echo "# fetched before (the state file remembers the UIDs)."
 show fetch --maildir "$dir/Mail"
-show fetch --mbox "$dir/demo.mbox" --all --delete
-echo "\$ grep \"^From \" $dir/demo.mbox"
-grep "^From " "$dir/demo.mbox"
+echo
+echo "# --all fetches every message again, here into an mbox, and"
+echo "# --delete removes them from the server once they are on disk."
+show fetch --all --delete --mbox "$dir/backup.mbox"
+echo "\$ grep -c \"^From \" $dir/backup.mbox"
+grep -c "^From " "$dir/backup.mbox"
 show stat
 ' demo "$top" "$pf" "$dir"

@@ -79,7 +79,7 @@ ssl_key = <$d/certs/server.key
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
 auth_mechanisms = ${DOVECOT_MECHS:-plain login apop}
-${DOVECOT_EXTRA//@CERTS@/$d/certs}
+$(extra=${DOVECOT_EXTRA:-}; printf "%s" "${extra//@CERTS@/$d/certs}")
 default_login_user = $( [ "$owner" = mail ] && echo dovenull || echo "$owner")
 default_internal_user = $( [ "$owner" = mail ] && echo dovecot || echo "$owner")
 mail_location = maildir:$d/mail/%u
