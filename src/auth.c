@@ -260,9 +260,9 @@ auth_password(const struct cred_params *c, const char *host,
 	if (readpassphrase(prompt, buf, sizeof(buf), RPP_REQUIRE_TTY) ==
 	    NULL) {
 		explicit_bzero(buf, sizeof(buf));
-		error_set(err, ERR_CONFIG, "no password: use "
-		    "--password-command, --password-file, POPFETCH_PASSWORD "
-		    "or ~/.netrc when there is no terminal");
+		error_set(err, ERR_CONFIG, "no password, and no terminal to "
+		    "ask for one on");
+		error_hint(err, HINT_PASSWORD_SOURCE);
 		return NULL;
 	}
 	pw = xstrdup(buf);
@@ -453,9 +453,9 @@ auth_parse_method(const char *s, struct auth_params *a)
 static int
 insecure(struct error *err, const char *what)
 {
-	return error_set(err, ERR_INSECURE, "refusing to send %s over an "
-	    "unencrypted connection (add --allow-plaintext to allow it)",
-	    what);
+	error_set(err, ERR_INSECURE, "refusing to send %s over an "
+	    "unencrypted connection", what);
+	return error_hint(err, HINT_ALLOW_PLAINTEXT);
 }
 
 int
@@ -471,12 +471,16 @@ auth_login(struct pop3 *p, const struct auth_params *a, int secure,
 
 	if (a->method != AUTH_SASL || a->mech != SASL_EXTERNAL) {
 		if (a->user == NULL || a->user[0] == '\0')
-			return error_set(err, ERR_USAGE, "no user name (use "
-			    "--user or user@ in the URL)");
+			return error_set(err, ERR_USAGE, "no user name"),
+			    error_hint(err, HINT_USER);
 	}
 	if (a->user != NULL && strpbrk(a->user, "\r\n") != NULL)
 		return error_set(err, ERR_USAGE,
 		    "the user name contains CR or LF");
+	/* RFC 2449 allows 255 octets a command line. */
+	if (a->user != NULL && strlen(a->user) > 240)
+		return error_set(err, ERR_USAGE,
+		    "the user name is longer than 240 bytes");
 	switch (a->method) {
 	case AUTH_APOP:
 		return login_apop(p, a, err);
@@ -494,7 +498,8 @@ auth_login(struct pop3 *p, const struct auth_params *a, int secure,
 		if (a->mech == SASL_EXTERNAL && (!secure ||
 		    !a->have_client_cert))
 			return error_set(err, ERR_USAGE, "AUTH EXTERNAL needs "
-			    "TLS and a client certificate (--client-cert)");
+			    "TLS and a client certificate"),
+			    error_hint(err, HINT_CLIENT_CERT);
 		return login_sasl(p, a, a->mech, err);
 	case AUTH_AUTO:
 		/* The strongest offered mechanism that needs nothing but a

@@ -46,19 +46,6 @@ crypto_hash_len(enum crypto_hash h)
 	return gnutls_hash_get_len(dig_of(h));
 }
 
-void
-crypto_hex(const unsigned char *d, size_t len, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 int
 crypto_md5_hex(const void *data, size_t len, char out[33])
 {
@@ -66,7 +53,7 @@ crypto_md5_hex(const void *data, size_t len, char out[33])
 
 	if (gnutls_hash_fast(GNUTLS_DIG_MD5, data, len, d) < 0)
 		return -1;
-	crypto_hex(d, sizeof(d), out);
+	hex_encode(d, sizeof(d), out, 0);
 	explicit_bzero(d, sizeof(d));
 	return 0;
 }

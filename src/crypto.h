@@ -19,9 +19,6 @@ enum crypto_hash {
 /* Digest length in bytes. */
 size_t	crypto_hash_len(enum crypto_hash);
 
-/* Writes len bytes as lower-case hex, NUL-terminated (2 * len + 1). */
-void	crypto_hex(const unsigned char *, size_t len, char *out);
-
 /* Writes the lower-case hex MD5 of data (33 bytes with NUL) to out. */
 int	crypto_md5_hex(const void *data, size_t len, char out[33]);
 

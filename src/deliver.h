@@ -30,7 +30,7 @@ struct deliver_params {
 struct deliver;
 
 /* Creates the maildir or mbox if missing (ERR_CANTCREAT) and locks an
- * mbox for as long as it is open (ERR_TEMP if another program holds
+ * mbox for as long as it is open (ERR_LOCKED if another program holds
  * it). */
 struct deliver	*deliver_open(const struct deliver_params *, struct error *);
 
@@ -42,7 +42,7 @@ const char	*deliver_prepare(struct deliver *, struct error *);
 int		 deliver_write(void *d, const char *, size_t, struct error *);
 
 /* Ends the message: written, not yet durable or visible (an MDA's is
- * delivered now).  ERR_IO, or ERR_TEMP for an MDA that asked to be
+ * delivered now).  ERR_IO, or ERR_DEFERRED for an MDA that asked to be
  * retried. */
 int		 deliver_finish(struct deliver *, struct error *);
 

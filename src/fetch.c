@@ -174,7 +174,8 @@ add_headers(struct run *r, const char *uid, struct error *err)
 static int
 conn_error(const struct error *e)
 {
-	return e->cls == ERR_TEMP || e->cls == ERR_PROTO;
+	return e->cls == ERR_NET || e->cls == ERR_BUSY ||
+	    e->cls == ERR_PROTO;
 }
 
 /*
@@ -358,7 +359,7 @@ pipeline(struct run *r, const struct pop3_msg *list, char **uids,
 	struct inflight *q = xcalloc(window, sizeof(*q)), it;
 	struct dqueue dq = { NULL, 0, 0, 0 };
 	unsigned long long out = 0;
-	struct error e, local = { ERR_NONE, "" };
+	struct error e, local = { .cls = ERR_NONE };
 	int stop = 0, fatal = 0, dele = r->fp->delete;
 
 	*fatal_conn = 0;
@@ -573,7 +574,7 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	/* LIST first, then UIDL straight into an array beside it: the
 	 * listing is held once, whatever the number of messages. */
 	if (pop3_list(r.p, 0, &list, &nl, err) == -1) {
-		fatal_conn = err->cls == ERR_TEMP || err->cls == ERR_PROTO;
+		fatal_conn = conn_error(err);
 		goto out;
 	}
 	uids = xcalloc(nl + 1, sizeof(char *));
@@ -584,8 +585,7 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 		if (pop3_uidl_each(r.p, join_uid, &j, &e) == -1) {
 			if (e.cls != ERR_REFUSED) {
 				*err = e;
-				fatal_conn = e.cls == ERR_TEMP ||
-				    e.cls == ERR_PROTO;
+				fatal_conn = conn_error(&e);
 				goto out;
 			}
 			have_uidl = 0;
@@ -593,8 +593,8 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	}
 	if (!have_uidl && !fp->all && !fp->delete) {
 		error_set(err, ERR_REFUSED, "the server does not support UIDL, "
-		    "so popfetch cannot tell new messages from old: use --all "
-		    "(fetch every message on every run) or --delete");
+		    "so popfetch cannot tell new messages from old");
+		error_hint(err, HINT_ALL_OR_DELETE);
 		goto out;
 	}
 	if (have_uidl && check_uids(list, nl, uids, err) == -1)

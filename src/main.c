@@ -95,7 +95,10 @@ exit_code(enum err_class c)
 	case ERR_REFUSED:	return EX_UNAVAILABLE;
 	case ERR_CANTCREAT:	return EX_CANTCREAT;
 	case ERR_IO:		return EX_IOERR;
-	case ERR_TEMP:		return EX_TEMPFAIL;
+	case ERR_NET:
+	case ERR_BUSY:
+	case ERR_LOCKED:
+	case ERR_DEFERRED:	return EX_TEMPFAIL;
 	case ERR_PROTO:		return EX_PROTOCOL;
 	case ERR_AUTH:		return EX_NOPERM;
 	case ERR_TLS:		return EX_NOPERM;
@@ -106,13 +109,56 @@ exit_code(enum err_class c)
 	return EX_SOFTWARE;
 }
 
+/* Set once an accounts-file block shaped the run: hints then name
+ * keywords rather than options. */
+static int hint_keywords;
+
+/* What the user can change, for an error's hint; see enum err_hint. */
+static const char *
+hint_text(enum err_hint h)
+{
+	static const struct {
+		enum err_hint	 hint;
+		const char	*option, *keyword;
+	} hints[] = {
+		{ HINT_TLS_MODE, "use --tls implicit, or --tls none",
+		    "use \"tls implicit\", or \"tls none\"" },
+		{ HINT_ALLOW_PLAINTEXT, "add --allow-plaintext to allow it",
+		    "add \"allow-plaintext\" to allow it" },
+		{ HINT_ALL_OR_DELETE, "use --all (fetch every message on every "
+		    "run) or --delete", "use \"all\" (fetch every message on "
+		    "every run) or \"delete\"" },
+		{ HINT_USER, "use --user or user@ in the URL",
+		    "use \"user\" or user@ in the url" },
+		{ HINT_CLIENT_CERT, "use --client-cert",
+		    "use \"client-cert\"" },
+		{ HINT_STATE, "use --state", "use \"state\"" },
+		{ HINT_PASSWORD_SOURCE, "use --password-command, "
+		    "--password-file, POPFETCH_PASSWORD or ~/.netrc",
+		    "use \"password-command\", \"password-file\", "
+		    "POPFETCH_PASSWORD or ~/.netrc" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (hints[i].hint == h)
+			return hint_keywords ? hints[i].keyword :
+			    hints[i].option;
+	return NULL;
+}
+
 static int
 fail(const struct error *e)
 {
+	const char *hint = hint_text(e->hint);
+
 	if (errhost != NULL)
-		fprintf(stderr, "%s: %s: %s\n", progname, errhost, e->msg);
+		fprintf(stderr, "%s: %s: %s", progname, errhost, e->msg);
 	else
-		fprintf(stderr, "%s: %s\n", progname, e->msg);
+		fprintf(stderr, "%s: %s", progname, e->msg);
+	if (hint != NULL)
+		fprintf(stderr, " (%s)", hint);
+	fputc('\n', stderr);
 	return exit_code(e->cls);
 }
 
@@ -121,30 +167,6 @@ trace(void *arg, const char *line)
 {
 	(void)arg;
 	fprintf(stderr, "%s\n", line);
-}
-
-/* Decodes %XX escapes in place; -1 on a bad escape. */
-static int
-percent_decode(char *s)
-{
-	char *o = s, hex[3] = { 0, 0, 0 };
-
-	for (; *s != '\0'; s++) {
-		if (*s != '%') {
-			*o++ = *s;
-			continue;
-		}
-		if (s[1] == '\0' || s[2] == '\0')
-			return -1;
-		hex[0] = s[1];
-		hex[1] = s[2];
-		if (strspn(hex, "0123456789abcdefABCDEF") != 2)
-			return -1;
-		*o++ = (char)strtol(hex, NULL, 16);
-		s += 2;
-	}
-	*o = '\0';
-	return 0;
 }
 
 static int
@@ -166,6 +188,7 @@ static int
 parse_url(struct options *o, const char *url, struct error *err)
 {
 	char *copy, *p, *at, *host, *port = NULL, *end;
+	size_t ulen;
 
 	if (strncasecmp(url, "pop3s://", 8) == 0) {
 		o->sp.tls = TLSMODE_IMPLICIT;
@@ -192,7 +215,8 @@ parse_url(struct options *o, const char *url, struct error *err)
 			    "accepted on the command line; see PASSWORDS in "
 			    "popfetch(1)");
 		}
-		if (percent_decode(p) == -1 || *p == '\0') {
+		if (pct_decode(p, p, strlen(p), &ulen) == -1 || ulen == 0 ||
+		    strlen(p) != ulen) {
 			free(copy);
 			return error_set(err, ERR_USAGE, "%s: bad user name",
 			    url);
@@ -610,6 +634,8 @@ setup_account(struct options *o, const struct config *cfg,
 	if (cfg != NULL && apply_block(o, cfg, &cfg->defaults, err) == -1)
 		return -1;
 	o->layer = 2;
+	if (acct != NULL)
+		hint_keywords = 1;
 	if (acct != NULL && apply_block(o, cfg, acct, err) == -1)
 		return -1;
 	o->layer = 3;
@@ -775,7 +801,7 @@ run_fetch(struct options *o, int argc, struct error *err)
 			printf("%zu message%s deleted from the server\n",
 			    res.deleted, res.deleted == 1 ? "" : "s");
 	}
-	if (command_flush(r == 0 ? err : &(struct error){ ERR_NONE, "" }) ==
+	if (command_flush(r == 0 ? err : &(struct error){ .cls = ERR_NONE }) ==
 	    -1 && r == 0)
 		return -1;
 	return r;
@@ -830,7 +856,8 @@ run(struct options *o, int argc, char **argv, struct error *err)
 		r = command_flush(err);
 	if (r == -1) {
 		/* Commit nothing a failed command or batch deleted. */
-		if (err->cls == ERR_TEMP || err->cls == ERR_PROTO) {
+		if (err->cls == ERR_NET || err->cls == ERR_BUSY ||
+		    err->cls == ERR_PROTO) {
 			session_abort(s);
 			return -1;
 		}
@@ -856,7 +883,7 @@ run_one(const struct config *cfg, const struct config_block *acct,
     const struct cli *c, int argc, char **argv)
 {
 	struct options o;
-	struct error e = { ERR_NONE, "" };
+	struct error e = { .cls = ERR_NONE };
 	int r;
 
 	memset(&o, 0, sizeof(o));
@@ -1140,7 +1167,7 @@ main(int argc, char **argv)
 	const struct config_block *acct = NULL;
 	struct config *cfg = NULL;
 	struct cli c;
-	struct error e = { ERR_NONE, "" };
+	struct error e = { .cls = ERR_NONE };
 	const char *path;
 	char buf[4096];
 	int r;
@@ -1159,10 +1186,10 @@ main(int argc, char **argv)
 	    (cfg = config_load(path, c.config != NULL, &e)) == NULL)
 		r = fail(&e);
 	else if (argc > 0 && strcasecmp(argv[0], "accounts") == 0)
-		r = argc > 1 ? fail(&(struct error){ ERR_USAGE,
+		r = argc > 1 ? fail(&(struct error){ .cls = ERR_USAGE, .msg =
 		    "accounts takes no arguments" }) : list_accounts(cfg, &c);
 	else if (argc > 0 && strcasecmp(argv[0], "config-check") == 0)
-		r = argc > 1 ? fail(&(struct error){ ERR_USAGE,
+		r = argc > 1 ? fail(&(struct error){ .cls = ERR_USAGE, .msg =
 		    "config-check takes no arguments" }) :
 		    config_check(cfg, &c);
 	else if (c.all)

@@ -119,7 +119,7 @@ lock_file(struct mbox *m, int fd, int timeout, struct error *err)
 			continue;
 		}
 		if (waited >= timeout * 1000L)
-			return error_set(err, ERR_TEMP, "%s: locked by another "
+			return error_set(err, ERR_LOCKED, "%s: locked by another "
 			    "program (%s exists)", m->path, m->lockpath);
 		sleep_ms(100);
 		waited += 100;
@@ -134,7 +134,7 @@ lock_file(struct mbox *m, int fd, int timeout, struct error *err)
 			goto fail;
 		}
 		if (waited >= timeout * 1000L) {
-			error_set(err, ERR_TEMP, "%s: locked by another "
+			error_set(err, ERR_LOCKED, "%s: locked by another "
 			    "program", m->path);
 			goto fail;
 		}

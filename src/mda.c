@@ -137,7 +137,7 @@ mda_commit(struct mda *m, struct error *err)
 	if (st == -1 || !WIFEXITED(st))
 		return error_set(err, ERR_IO, "MDA: killed by a signal");
 	if (WEXITSTATUS(st) == 75)
-		return error_set(err, ERR_TEMP, "MDA: exit status 75 "
+		return error_set(err, ERR_DEFERRED, "MDA: exit status 75 "
 		    "(temporary failure)");
 	if (WEXITSTATUS(st) != 0)
 		return error_set(err, ERR_IO, "MDA: exit status %d",

@@ -95,12 +95,12 @@ net_connect(const char *host, const char *port, int timeout,
 	r = getaddrinfo(host, port, &hints, &res);
 	if (r != 0) {
 		if (r == EAI_AGAIN)
-			error_set(err, ERR_TEMP, "cannot resolve host: %s",
+			error_set(err, ERR_NET, "cannot resolve host: %s",
 			    gai_strerror(r));
 		else if (r == EAI_SERVICE)
-			error_set(err, ERR_USAGE, "bad port %s", port);
+			error_set(err, ERR_SOFTWARE, "bad port %s", port);
 		else if (r == EAI_SYSTEM)
-			error_set(err, ERR_TEMP, "cannot resolve host: %s",
+			error_set(err, ERR_NET, "cannot resolve host: %s",
 			    strerror(errno));
 		else
 			error_set(err, ERR_NOHOST, "host not found: %s",
@@ -112,7 +112,7 @@ net_connect(const char *host, const char *port, int timeout,
 			break;
 	freeaddrinfo(res);
 	if (fd == -1) {
-		error_set(err, ERR_TEMP, "cannot connect to port %s: %s", port,
+		error_set(err, ERR_NET, "cannot connect to port %s: %s", port,
 		    e == ETIMEDOUT ? "connection timed out" : strerror(e));
 		return NULL;
 	}
@@ -158,7 +158,7 @@ int
 net_certinfo(struct net *n, struct tls_certinfo *ci, struct error *err)
 {
 	if (n->tls == NULL)
-		return error_set(err, ERR_USAGE, "the connection is not TLS");
+		return error_set(err, ERR_SOFTWARE, "the connection is not TLS");
 	return tls_certinfo(n->tls, ci, err);
 }
 
@@ -175,7 +175,7 @@ net_write(struct net *n, const void *buf, size_t len, struct error *err)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1)
-			return error_set(err, ERR_TEMP, "write failed: %s",
+			return error_set(err, ERR_NET, "write failed: %s",
 			    errno == EAGAIN ? "timed out" : strerror(errno));
 		p += r;
 		len -= (size_t)r;
@@ -198,7 +198,7 @@ fill(struct net *n, struct error *err)
 		r = recv(n->fd, n->buf + n->end, NET_BUFSIZE - n->end, 0);
 	} while (r == -1 && errno == EINTR);
 	if (r == -1)
-		return error_set(err, ERR_TEMP, "read failed: %s",
+		return error_set(err, ERR_NET, "read failed: %s",
 		    errno == EAGAIN ? "timed out" : strerror(errno));
 	return r;
 }
@@ -225,7 +225,7 @@ read_more(struct net *n, struct error *err)
 	if (r < 0)
 		return -1;
 	if (r == 0)
-		return error_set(err, ERR_TEMP,
+		return error_set(err, ERR_NET,
 		    "the server closed the connection");
 	n->end += (size_t)r;
 	return 0;

@@ -19,7 +19,7 @@ struct net;
 /*
  * Resolves host and tries each address in turn (IPv6 and IPv4) until one
  * connects within timeout seconds.  Returns a connection owned by the
- * caller, or NULL with err: ERR_NOHOST (no such host), ERR_TEMP
+ * caller, or NULL with err: ERR_NOHOST (no such host), ERR_NET
  * (refused, unreachable, timed out), ERR_USAGE (bad port).
  */
 struct net	*net_connect(const char *host, const char *port, int timeout,
@@ -41,14 +41,14 @@ int		 net_is_tls(const struct net *);
 int		 net_certinfo(struct net *, struct tls_certinfo *,
 		    struct error *);
 
-/* Writes all of buf; -1 with ERR_TEMP on failure or timeout. */
+/* Writes all of buf; -1 with ERR_NET on failure or timeout. */
 int		 net_write(struct net *, const void *, size_t, struct error *);
 
 /*
  * Reads one line of at most max bytes (not counting CRLF or LF).  On
  * success *line points to it, NUL-terminated and without its line end,
  * valid until the next read.  -1 with ERR_PROTO for a longer line,
- * ERR_TEMP for a closed connection or timeout.
+ * ERR_NET for a closed connection or timeout.
  */
 int		 net_getline(struct net *, char **line, size_t *len, size_t max,
 		    struct error *);

@@ -418,7 +418,7 @@ send_line(struct pop3 *p, const char *line, struct error *err)
 	size_t n;
 
 	if (strpbrk(line, "\r\n") != NULL)
-		return error_set(err, ERR_USAGE,
+		return error_set(err, ERR_SOFTWARE,
 		    "refusing to send a command containing CR or LF");
 	if (ci != NULL && !(ci->states & (1u << p->state)))
 		return error_set(err, ERR_SOFTWARE, "%s is not allowed in the "
@@ -431,7 +431,7 @@ send_line(struct pop3 *p, const char *line, struct error *err)
 		tracef(p, "> %s", p->lastcmd);
 	n = strlen(line);
 	if (n + 2 >= sizeof(buf))
-		return error_set(err, ERR_USAGE, "command too long");
+		return error_set(err, ERR_SOFTWARE, "command too long");
 	memcpy(buf, line, n);
 	memcpy(buf + n, "\r\n", 2);
 	n += 2;
@@ -456,7 +456,7 @@ pop3_queue(struct pop3 *p, struct error *err, const char *fmt, ...)
 	r = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (r < 0 || (size_t)r >= sizeof(line) || strpbrk(line, "\r\n"))
-		return error_set(err, ERR_USAGE, "bad pipelined command");
+		return error_set(err, ERR_SOFTWARE, "bad pipelined command");
 	ci = cmd_lookup(line);
 	if (ci == NULL || ci->shown != -1 || !(ci->states & (1u << p->state)))
 		return error_set(err, ERR_SOFTWARE, "%s cannot be pipelined "
@@ -508,7 +508,7 @@ code_class(const char *code, enum err_class dflt)
 	if (strcasecmp(code, "SYS/TEMP") == 0 ||
 	    strcasecmp(code, "IN-USE") == 0 ||
 	    strcasecmp(code, "LOGIN-DELAY") == 0)
-		return ERR_TEMP;
+		return ERR_BUSY;
 	if (strcasecmp(code, "SYS/PERM") == 0)
 		return ERR_REFUSED;
 	return dflt;
@@ -570,7 +570,7 @@ static int
 read_body(struct pop3 *p, pop3_sink *sink, void *arg, struct error *err)
 {
 	struct pop3_unstuff u = { 1, 0 };
-	struct error serr = { ERR_NONE, "" };
+	struct error serr = { .cls = ERR_NONE };
 	int failed = 0, eol;
 	size_t len;
 	char *d;
@@ -603,7 +603,7 @@ vsend(struct pop3 *p, struct error *err, const char *fmt, va_list ap)
 
 	r = vsnprintf(line, sizeof(line), fmt, ap);
 	if (r < 0 || (size_t)r >= sizeof(line))
-		return error_set(err, ERR_USAGE, "command too long");
+		return error_set(err, ERR_SOFTWARE, "command too long");
 	r = send_line(p, line, err);
 	explicit_bzero(line, sizeof(line));
 	return r;
@@ -687,7 +687,7 @@ pop3_auth(struct pop3 *p, const char *mech, const char *initial,
 
 	if (strpbrk(mech, " \r\n") != NULL || (initial != NULL &&
 	    strpbrk(initial, " \r\n") != NULL))
-		return error_set(err, ERR_USAGE, "bad AUTH arguments");
+		return error_set(err, ERR_SOFTWARE, "bad AUTH arguments");
 	if (initial != NULL)
 		r = sendf(p, err, "AUTH %s %s", mech, initial);
 	else
@@ -705,7 +705,7 @@ pop3_sasl_line(struct pop3 *p, const char *line, struct error *err)
 	int r;
 
 	if (strpbrk(line, "\r\n") != NULL || n > SASL_LINE_MAX)
-		return error_set(err, ERR_USAGE, "bad SASL response");
+		return error_set(err, ERR_SOFTWARE, "bad SASL response");
 	/* lastcmd stays "AUTH mechanism ...", for traces and errors. */
 	if (p->trace != NULL && p->trace_level >= 2)
 		tracef(p, "> ****");
@@ -741,7 +741,7 @@ static int
 read_lines(struct pop3 *p, int (*fn)(void *, const char *, size_t,
     struct error *), void *arg, struct error *err)
 {
-	struct error ferr = { ERR_NONE, "" };
+	struct error ferr = { .cls = ERR_NONE };
 	char *line;
 	size_t len;
 	int failed = 0;

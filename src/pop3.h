@@ -77,7 +77,7 @@ void		 pop3_set_trace(struct pop3 *, int level, pop3_tracer *, void *);
 enum pop3_state	 pop3_state(const struct pop3 *);
 struct net	*pop3_net(struct pop3 *);
 
-/* Reads the greeting; -1 with ERR_REFUSED/ERR_TEMP (-ERR) or ERR_PROTO. */
+/* Reads the greeting; -1 with ERR_REFUSED/ERR_BUSY (-ERR) or ERR_PROTO. */
 int		 pop3_greeting(struct pop3 *, struct error *);
 /* The greeting's text after "+OK", escaped for display (see vis_text). */
 const char	*pop3_welcome(const struct pop3 *);

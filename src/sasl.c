@@ -526,7 +526,7 @@ sasl_step(struct sasl *s, const unsigned char *chal, size_t chlen,
 		if (crypto_hmac(HASH_MD5, s->secret, strlen(s->secret), chal,
 		    chlen, mac) == -1)
 			return error_set(err, ERR_SOFTWARE, "CRAM-MD5 failed");
-		crypto_hex(mac, sizeof(mac), hex);
+		hex_encode(mac, sizeof(mac), hex, 0);
 		explicit_bzero(mac, sizeof(mac));
 		{
 			size_t ul = strlen(s->user), rl = ul + 1 + 32;

@@ -37,11 +37,11 @@ secure_session(struct pop3 *p, const struct session_params *sp,
 	if (!c->known)
 		return error_set(err, ERR_TLS, "STARTTLS: the server does not "
 		    "answer CAPA, so it cannot offer STLS; refusing to go on "
-		    "without TLS (use --tls implicit, or --tls none)");
+		    "without TLS"), error_hint(err, HINT_TLS_MODE);
 	if (!(c->flags & CAPA_STLS))
 		return error_set(err, ERR_TLS, "STARTTLS: the server does not "
-		    "offer STLS; refusing to go on without TLS (use --tls "
-		    "implicit, or --tls none)");
+		    "offer STLS; refusing to go on without TLS"),
+		    error_hint(err, HINT_TLS_MODE);
 	if (pop3_stls(p, &sp->tlsp, err) == -1) {
 		if (err->cls == ERR_REFUSED)
 			err->cls = ERR_TLS;

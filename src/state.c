@@ -55,74 +55,26 @@ struct state {
 	size_t		 npend;
 };
 
-/* Writes the escaped form of len bytes to dst (room for 3 * len + 1). */
-static void
-escape_into(char *dst, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c > 0x20 && c < 0x7f && c != '%')
-			*dst++ = (char)c;
-		else {
-			*dst++ = '%';
-			*dst++ = hex[c >> 4];
-			*dst++ = hex[c & 15];
-		}
-	}
-	*dst = '\0';
-}
-
 char *
 state_escape(const char *s, size_t len)
 {
 	char *o = xreallocarray(NULL, len + 1, 3);
 
-	escape_into(o, s, len);
+	pct_encode(o, s, len, NULL);
 	return o;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 int
 state_unescape(const char *s, char **out, size_t *len)
 {
-	size_t n = strlen(s), i;
-	char *o = xmalloc(n + 1), *p = o;
-	int h, l;
+	size_t n = strlen(s);
+	char *o = xmalloc(n + 1);
 
-	for (i = 0; i < n; i++) {
-		if (s[i] != '%') {
-			*p++ = s[i];
-			continue;
-		}
-		if (i + 2 >= n) {
-			free(o);
-			return -1;
-		}
-		if ((h = hexval(s[i + 1])) < 0 || (l = hexval(s[i + 2])) < 0) {
-			free(o);
-			return -1;
-		}
-		*p++ = (char)(h << 4 | l);
-		i += 2;
+	if (pct_decode(o, s, n, len) == -1) {
+		free(o);
+		return -1;
 	}
-	*p = '\0';
 	*out = o;
-	*len = (size_t)(p - o);
 	return 0;
 }
 
@@ -204,7 +156,7 @@ escape_tmp(struct state *st, const char *s)
 		free(st->ebuf);
 		st->ebuf = xmalloc(st->ebufcap);
 	}
-	escape_into(st->ebuf, s, len);
+	pct_encode(st->ebuf, s, len, NULL);
 	return st->ebuf;
 }
 
@@ -382,7 +334,7 @@ state_open(const char *path, int readonly, struct error *err)
 		}
 		/* flock: released by the kernel when the process dies. */
 		if (flock(st->lockfd, LOCK_EX | LOCK_NB) == -1) {
-			error_set(err, errno == EWOULDBLOCK ? ERR_TEMP : ERR_IO,
+			error_set(err, errno == EWOULDBLOCK ? ERR_LOCKED : ERR_IO,
 			    "%s: %s", buf, errno == EWOULDBLOCK ?
 			    "another popfetch is running for this account" :
 			    strerror(errno));
@@ -678,21 +630,8 @@ state_default_path(char *buf, size_t len, const char *user, const char *host,
 	(void)snprintf(account, sizeof(account), "%s@%s:%s",
 	    user != NULL ? user : "", host, port);
 	/* The name must stay one path component: "/" becomes %2F. */
-	esc = state_escape(account, strlen(account));
-	{
-		char *o = xreallocarray(NULL, strlen(esc) + 1, 3), *q = o;
-
-		for (char *p = esc; *p != '\0'; p++) {
-			if (*p == '/') {
-				memcpy(q, "%2F", 3);
-				q += 3;
-			} else
-				*q++ = *p;
-		}
-		*q = '\0';
-		free(esc);
-		esc = o;
-	}
+	esc = xreallocarray(NULL, strlen(account) + 1, 3);
+	pct_encode(esc, account, strlen(account), "/");
 	if (base != NULL && base[0] == '/')
 		r = snprintf(buf, len, "%s/popfetch/%s", base, esc);
 	else if (home != NULL && home[0] != '\0')
@@ -701,7 +640,8 @@ state_default_path(char *buf, size_t len, const char *user, const char *host,
 	else {
 		free(esc);
 		return error_set(err, ERR_CONFIG, "no place for the state "
-		    "file: set HOME or XDG_STATE_HOME, or use --state");
+		    "file: neither HOME nor XDG_STATE_HOME is set"),
+		    error_hint(err, HINT_STATE);
 	}
 	free(esc);
 	if (r < 0 || (size_t)r >= len)

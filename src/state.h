@@ -21,7 +21,7 @@ struct state;
  * Locks, loads the snapshot and replays the journal.  Deliveries that
  * began but never ended are left pending (state_pending) for the caller
  * to resolve.  readonly: no lock is taken and nothing is ever written
- * (for --dry-run).  Errors: ERR_TEMP (another run holds the lock),
+ * (for --dry-run).  Errors: ERR_LOCKED (another run holds the lock),
  * ERR_CANTCREAT, ERR_IO, ERR_CONFIG (a corrupt file).
  */
 struct state	*state_open(const char *path, int readonly, struct error *);

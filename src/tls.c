@@ -89,32 +89,9 @@ tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 int
 tls_parse_fingerprint(const char *s, unsigned char out[32])
 {
-	size_t n = 0;
-	int hi = -1, v;
-
 	if (strncasecmp(s, "sha256:", 7) == 0)
 		s += 7;
-	for (; *s != '\0'; s++) {
-		if (*s == ':')
-			continue;
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			v = *s - 'A' + 10;
-		else
-			return -1;
-		if (hi == -1)
-			hi = v;
-		else {
-			if (n == 32)
-				return -1;
-			out[n++] = (unsigned char)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return n == 32 && hi == -1 ? 0 : -1;
+	return hex_decode(s, out, 32, ":");
 }
 
 static int
@@ -130,14 +107,16 @@ peer_sha256(gnutls_session_t s, unsigned char out[32])
 	    certs[0].size, out) < 0 ? -1 : 0;
 }
 
+/* "sha256:" and 64 upper-case hex digits: buf needs 72 bytes. */
 static void
 hex_pin(const unsigned char d[32], char *buf, size_t len)
 {
-	size_t i, o;
-
-	o = (size_t)snprintf(buf, len, "sha256:");
-	for (i = 0; i < 32 && o + 3 < len; i++)
-		o += (size_t)snprintf(buf + o, len - o, "%02X", d[i]);
+	if (len < 7 + 64 + 1) {
+		buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, "sha256:", 7);
+	hex_encode(d, 32, buf + 7, 1);
 }
 
 static int
@@ -203,8 +182,8 @@ tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
 	int r, verify = !p->insecure && !p->inspect && p->fingerprint == NULL;
 
 	if (p->fingerprint != NULL && tls_parse_fingerprint(p->fingerprint, pin) == -1) {
-		error_set(err, ERR_USAGE, "--fingerprint takes sha256: and 64 "
-		    "hex digits");
+		error_set(err, ERR_SOFTWARE, "a pinned fingerprint is "
+		    "\"sha256:\" and 64 hex digits");
 		return NULL;
 	}
 	t = xcalloc(1, sizeof(*t));
@@ -303,10 +282,10 @@ tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
 		    name != NULL ? name : "(no name)", why, sizeof(why));
 		error_set(err, ERR_TLS, "TLS: %s", why);
 	} else if (r == GNUTLS_E_TIMEDOUT || r == GNUTLS_E_AGAIN)
-		error_set(err, ERR_TEMP, "TLS handshake timed out");
+		error_set(err, ERR_NET, "TLS handshake timed out");
 	else if (r == GNUTLS_E_PREMATURE_TERMINATION ||
 	    r == GNUTLS_E_PULL_ERROR || r == GNUTLS_E_PUSH_ERROR)
-		error_set(err, ERR_TEMP,
+		error_set(err, ERR_NET,
 		    "the server closed the connection during the TLS handshake");
 	else
 		error_set(err, ERR_PROTO, "TLS handshake failed: %s",
@@ -360,9 +339,9 @@ tls_read(struct tls *t, void *buf, size_t n, struct error *err)
 	if (r == GNUTLS_E_PREMATURE_TERMINATION)
 		return 0;
 	if (r == GNUTLS_E_AGAIN)
-		return error_set(err, ERR_TEMP, "read timed out");
+		return error_set(err, ERR_NET, "read timed out");
 	if (r == GNUTLS_E_PULL_ERROR)
-		return error_set(err, ERR_TEMP, "read failed: %s",
+		return error_set(err, ERR_NET, "read failed: %s",
 		    strerror(errno));
 	return error_set(err, ERR_PROTO, "TLS: %s", gnutls_strerror((int)r));
 }
@@ -378,9 +357,9 @@ tls_write(struct tls *t, const void *buf, size_t n, struct error *err)
 		if (r == GNUTLS_E_INTERRUPTED)
 			continue;
 		if (r == GNUTLS_E_AGAIN)
-			return error_set(err, ERR_TEMP, "write timed out");
+			return error_set(err, ERR_NET, "write timed out");
 		if (r < 0)
-			return error_set(err, ERR_TEMP, "TLS write failed: %s",
+			return error_set(err, ERR_NET, "TLS write failed: %s",
 			    gnutls_strerror((int)r));
 		p += r;
 		n -= (size_t)r;

@@ -41,17 +41,17 @@ struct tls_certinfo {
  * Runs a client handshake on fd, bounded by timeout seconds.  Returns a
  * session owned by the caller (free with tls_free), or NULL with err:
  * ERR_TLS when the certificate fails verification (the message says
- * why), ERR_TEMP when the peer closed or timed out, ERR_PROTO for other
+ * why), ERR_NET when the peer closed or timed out, ERR_PROTO for other
  * handshake failures, ERR_CONFIG for unusable parameters.
  */
 struct tls	*tls_start(int fd, const struct tls_params *, int timeout,
 		    struct error *);
 
 /* Reads up to n bytes: >0 bytes read, 0 end of stream, -1 with err
- * (ERR_TEMP on timeout or reset, ERR_PROTO on a TLS error). */
+ * (ERR_NET on timeout or reset, ERR_PROTO on a TLS error). */
 ssize_t		 tls_read(struct tls *, void *, size_t, struct error *);
 
-/* Writes all n bytes; 0 or -1 with err (ERR_TEMP). */
+/* Writes all n bytes; 0 or -1 with err (ERR_NET). */
 int		 tls_write(struct tls *, const void *, size_t, struct error *);
 
 /* Bytes already decrypted and waiting in the TLS layer. */

@@ -12,6 +12,9 @@
 
 #include "util.h"
 
+static const char hexlower[] = "0123456789abcdef";
+static const char hexupper[] = "0123456789ABCDEF";
+
 int
 error_set(struct error *e, enum err_class cls, const char *fmt, ...)
 {
@@ -20,6 +23,7 @@ error_set(struct error *e, enum err_class cls, const char *fmt, ...)
 	if (e == NULL)
 		return -1;
 	e->cls = cls;
+	e->hint = HINT_NONE;
 	va_start(ap, fmt);
 	(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
@@ -42,6 +46,57 @@ error_prefix(struct error *e, const char *fmt, ...)
 	(void)strlcat(e->msg, ": ", sizeof(e->msg));
 	(void)strlcat(e->msg, old, sizeof(e->msg));
 	return -1;
+}
+
+int
+error_hint(struct error *e, enum err_hint h)
+{
+	if (e != NULL)
+		e->hint = h;
+	return -1;
+}
+
+int
+error_retry(const struct error *e)
+{
+	switch (e->cls) {
+	case ERR_NET:
+	case ERR_BUSY:
+	case ERR_LOCKED:
+	case ERR_DEFERRED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+enum err_scope
+error_scope(const struct error *e)
+{
+	switch (e->cls) {
+	case ERR_NONE:
+		return SCOPE_NONE;
+	case ERR_REFUSED:
+	case ERR_DEFERRED:
+		return SCOPE_MESSAGE;
+	case ERR_NOHOST:
+	case ERR_NET:
+	case ERR_BUSY:
+	case ERR_PROTO:
+	case ERR_AUTH:
+	case ERR_TLS:
+		return SCOPE_CONNECTION;
+	case ERR_CANTCREAT:
+	case ERR_IO:
+	case ERR_LOCKED:
+		return SCOPE_STORE;
+	case ERR_USAGE:
+	case ERR_CONFIG:
+	case ERR_INSECURE:
+	case ERR_SOFTWARE:
+		return SCOPE_CONFIG;
+	}
+	return SCOPE_CONFIG;
 }
 
 void *
@@ -95,7 +150,6 @@ xstrndup(const char *s, size_t n)
 char *
 vis_text(char *dst, size_t dstsz, const char *src, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t i, o = 0;
 	char esc[5];
 	size_t elen;
@@ -119,8 +173,8 @@ vis_text(char *dst, size_t dstsz, const char *src, size_t len)
 		} else {
 			esc[0] = '\\';
 			esc[1] = 'x';
-			esc[2] = hex[c >> 4];
-			esc[3] = hex[c & 15];
+			esc[2] = hexlower[c >> 4];
+			esc[3] = hexlower[c & 15];
 			elen = 4;
 		}
 		if (o + elen + 4 > dstsz) {
@@ -136,6 +190,100 @@ vis_text(char *dst, size_t dstsz, const char *src, size_t len)
 	}
 	dst[o] = '\0';
 	return dst;
+}
+
+void
+hex_encode(const void *src, size_t len, char *out, int upper)
+{
+	const unsigned char *d = src;
+	const char *digits = upper ? hexupper : hexlower;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+hex_decode(const char *s, unsigned char *out, size_t outlen,
+    const char *skip)
+{
+	size_t n = 0;
+	int hi = -1, v;
+
+	for (; *s != '\0'; s++) {
+		if (skip != NULL && strchr(skip, *s) != NULL)
+			continue;
+		if ((v = hex_digit((unsigned char)*s)) == -1 || (hi == -1 &&
+		    n == outlen))
+			return -1;
+		if (hi == -1)
+			hi = v;
+		else {
+			out[n++] = (unsigned char)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	return n == outlen && hi == -1 ? 0 : -1;
+}
+
+void
+pct_encode(char *dst, const void *src, size_t len, const char *also)
+{
+	const unsigned char *s = src;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c > 0x20 && c < 0x7f && c != '%' &&
+		    (also == NULL || strchr(also, c) == NULL))
+			*dst++ = (char)c;
+		else {
+			*dst++ = '%';
+			*dst++ = hexupper[c >> 4];
+			*dst++ = hexupper[c & 15];
+		}
+	}
+	*dst = '\0';
+}
+
+int
+pct_decode(char *dst, const char *src, size_t len, size_t *outlen)
+{
+	size_t i, o = 0;
+	int h, l;
+
+	for (i = 0; i < len; i++) {
+		if (src[i] != '%') {
+			dst[o++] = src[i];
+			continue;
+		}
+		if (i + 2 >= len)
+			return -1;
+		if ((h = hex_digit((unsigned char)src[i + 1])) < 0 ||
+		    (l = hex_digit((unsigned char)src[i + 2])) < 0)
+			return -1;
+		dst[o++] = (char)(h << 4 | l);
+		i += 2;
+	}
+	dst[o] = '\0';
+	*outlen = o;
+	return 0;
 }
 
 void

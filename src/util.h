@@ -8,28 +8,65 @@
 #include <stddef.h>
 
 /*
- * Error classes answer the caller's questions: may I retry, may I go on
- * with the next message, which exit status?  main.c maps them to
- * sysexits(3) codes in one place.
+ * Errors.  A class answers the caller's questions: which exit status
+ * (main.c maps each class to one sysexits(3) code), whether trying again
+ * later may help (error_retry), and what is broken (error_scope): this
+ * message, the connection, the local store, or the configuration.
+ * Whether a connection can still be used is asked of the connection
+ * itself (pop3_broken), never worked out from a class.
  */
 enum err_class {
 	ERR_NONE = 0,
-	ERR_USAGE,	/* the command line is wrong */
-	ERR_NOHOST,	/* the host name does not resolve */
-	ERR_REFUSED,	/* the server answered -ERR to a command */
-	ERR_CANTCREAT,	/* the delivery target cannot be created */
-	ERR_IO,		/* a local read or write failed */
-	ERR_TEMP,	/* worth retrying later: network, timeout, [SYS/TEMP] */
-	ERR_PROTO,	/* the server broke the protocol */
-	ERR_AUTH,	/* the server refused our credentials */
-	ERR_TLS,	/* the server's certificate failed verification */
-	ERR_CONFIG,	/* the configuration or credentials are unusable */
-	ERR_INSECURE,	/* doing this would send a secret in clear */
-	ERR_SOFTWARE	/* an internal error */
+	ERR_USAGE,	/* 64 the command line is wrong */
+	ERR_NOHOST,	/* 68 the host name does not resolve */
+	ERR_REFUSED,	/* 69 the server refused a command, or lacks a
+			 * feature that is needed */
+	ERR_SOFTWARE,	/* 70 an internal error: a bug in popfetch */
+	ERR_CANTCREAT,	/* 73 the delivery target or state cannot be made */
+	ERR_IO,		/* 74 a local read or write failed */
+	ERR_NET,	/* 75 the network failed or timed out */
+	ERR_BUSY,	/* 75 the server asks to come back later: [SYS/TEMP],
+			 * [IN-USE], [LOGIN-DELAY] */
+	ERR_LOCKED,	/* 75 another process holds a lock popfetch needs
+			 * (an mbox, the state of an account) */
+	ERR_DEFERRED,	/* 75 the delivery agent asked to try again later
+			 * (an MDA's exit status 75) */
+	ERR_PROTO,	/* 76 the server broke the protocol */
+	ERR_AUTH,	/* 77 the server refused the credentials */
+	ERR_TLS,	/* 77 the server's certificate is not trusted */
+	ERR_CONFIG,	/* 78 the configuration or credentials are unusable */
+	ERR_INSECURE	/* 78 doing this would send a secret in clear */
+};
+
+/* What an error leaves broken. */
+enum err_scope {
+	SCOPE_NONE,
+	SCOPE_MESSAGE,		/* one message; the others may go on */
+	SCOPE_CONNECTION,	/* this session with the server */
+	SCOPE_STORE,		/* the local mailbox, state or terminal */
+	SCOPE_CONFIG		/* the command line or accounts file */
+};
+
+/*
+ * What the user can change to get past an error.  Engine modules never
+ * name a command-line option or an accounts-file keyword: they attach a
+ * hint, and the front end says it in the form the user wrote the
+ * setting in (an option on the command line, a keyword in the file).
+ */
+enum err_hint {
+	HINT_NONE,
+	HINT_TLS_MODE,		/* --tls implicit, or --tls none */
+	HINT_ALLOW_PLAINTEXT,	/* --allow-plaintext */
+	HINT_ALL_OR_DELETE,	/* --all or --delete */
+	HINT_USER,		/* --user, or user@ in the URL */
+	HINT_CLIENT_CERT,	/* --client-cert */
+	HINT_STATE,		/* --state */
+	HINT_PASSWORD_SOURCE	/* --password-command, --password-file */
 };
 
 struct error {
 	enum err_class	cls;
+	enum err_hint	hint;
 	char		msg[512];
 };
 
@@ -37,9 +74,16 @@ struct error {
  * error_set(...)". */
 int	error_set(struct error *, enum err_class, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
-/* Prefixes an existing message with more context, keeps the class. */
+/* Prefixes an existing message with more context, keeps the class and
+ * the hint. */
 int	error_prefix(struct error *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Attaches a hint to err (if not NULL) and returns -1. */
+int	error_hint(struct error *, enum err_hint);
+/* Whether trying again later may succeed without any change (75). */
+int	error_retry(const struct error *);
+/* What the error leaves broken; see enum err_scope. */
+enum err_scope	error_scope(const struct error *);
 
 /* Allocation that cannot fail: out of memory ends the program. */
 void	*xmalloc(size_t);
@@ -55,6 +99,29 @@ char	*xstrndup(const char *, size_t);
  * too small.  Returns dst.
  */
 char	*vis_text(char *dst, size_t dstsz, const char *src, size_t len);
+
+/*
+ * The one hex codec.  hex_encode writes 2 * len digits and a NUL to out
+ * (lower case unless upper).  hex_digit is a digit's value, or -1.
+ * hex_decode reads exactly 2 * outlen digits of any case, skipping the
+ * characters in skip (NULL: none), and fails on anything else.
+ */
+void	 hex_encode(const void *, size_t len, char *out, int upper);
+int	 hex_digit(int);
+int	 hex_decode(const char *, unsigned char *out, size_t outlen,
+	    const char *skip);
+
+/*
+ * The one percent codec.  pct_encode writes src to dst with every byte
+ * outside 0x21..0x7e, "%" and any byte in also (NULL: none) as %XX in
+ * upper case; dst needs 3 * len + 1 bytes and is NUL-terminated.
+ * pct_decode reverses any %XX (either case) of len bytes of src into
+ * dst, which needs len + 1 bytes and may be src itself; *outlen excludes
+ * the NUL that is appended, and the result may hold NULs.  -1 on a
+ * malformed escape.
+ */
+void	 pct_encode(char *dst, const void *src, size_t len, const char *also);
+int	 pct_decode(char *dst, const char *src, size_t len, size_t *outlen);
 
 /* Wipes and frees a secret string; NULL is fine. */
 void	 secret_free(char *);
