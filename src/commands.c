@@ -248,6 +248,8 @@ static int
 run_certificate(struct pop3 *p, char **argv, int argc,
     const struct cmd_opts *o, struct error *err)
 {
+	char subject[4 * sizeof(((struct tls_certinfo *)0)->subject) + 8];
+	char issuer[sizeof(subject)];
 	struct tls_certinfo ci;
 
 	(void)argv, (void)argc;
@@ -264,9 +266,13 @@ run_certificate(struct pop3 *p, char **argv, int argc,
 		    ci.verified ? "true" : "false");
 		return 0;
 	}
+	/* The names are the server's to choose: escaped like all its text,
+	 * so that they cannot fake the lines below them. */
 	printf("subject: %s\nissuer: %s\nvalid from: %s\nvalid until: %s\n"
-	    "fingerprint: %s\n", ci.subject, ci.issuer, ci.not_before,
-	    ci.not_after, ci.sha256);
+	    "fingerprint: %s\n", vis_text(subject, sizeof(subject),
+	    ci.subject, strlen(ci.subject)), vis_text(issuer, sizeof(issuer),
+	    ci.issuer, strlen(ci.issuer)), ci.not_before, ci.not_after,
+	    ci.sha256);
 	if (ci.verified)
 		printf("verified: yes\n");
 	else

@@ -23,6 +23,10 @@ setup() {
 	CORPUS=("$TOP"/tests/corpus/*.eml)
 }
 
+teardown() {
+	fake_stop
+}
+
 # pf MODE ARGS: popfetch against the test server, MODE implicit or starttls.
 pf() {
 	local mode=$1; shift
@@ -210,4 +214,52 @@ pf() {
 	run bash -c "$(declare -f pf); pf implicit retr 1 > /dev/full"
 	[ "$status" -eq 74 ]
 	[[ "$output" == *"stdout: No space left on device"* ]]
+}
+
+# A self-signed certificate whose subject (and so issuer) carries a
+# newline and a terminal escape: a server's name for itself is its own
+# to choose.
+evil_cert() {
+	local d=$1 fp
+	fp=$(printf '0%.0s' $(seq 64))
+	mkdir -p "$d"
+	printf 'cn = "evil\nfingerprint: sha256:%s\nverified: yes\033[2K"\n%s\n' "$fp" \
+		'expiration_days = 30' > "$d/evil.tmpl"
+	printf '%s\n' tls_www_server signing_key encryption_key >> "$d/evil.tmpl"
+	certtool --generate-privkey --key-type ecdsa --outfile "$d/evil.key" 2>/dev/null
+	certtool --generate-self-signed --load-privkey "$d/evil.key" \
+		--template "$d/evil.tmpl" --outfile "$d/evil.pem" 2>/dev/null
+	[ -s "$d/evil.pem" ]
+}
+
+@test "certificate and --print-fingerprint escape the subject and issuer" {
+	evil_cert "$BATS_TEST_TMPDIR/c"
+	fake_start "$BATS_TEST_TMPDIR" "$BATS_TEST_TMPDIR/c/evil.pem" \
+		"$BATS_TEST_TMPDIR/c/evil.key" <<<'implicit'
+	want='CN=evil\x0afingerprint: sha256:'$(printf '0%.0s' $(seq 64))'\x0averified: yes\x1b[2K'
+	for cmd in certificate --print-fingerprint; do
+		run --separate-stderr "$POPFETCH" --timeout 5 --host localhost \
+			-p "$FAKE_PORT" --tls implicit $cmd
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[ "${#lines[@]}" -eq 6 ]
+		[ "${lines[0]}" = "subject: $want" ]
+		[ "${lines[1]}" = "issuer: $want" ]
+		[ "$(grep -c '^fingerprint: ' <<<"$output")" -eq 1 ]
+		[ "$(grep -c '^verified: ' <<<"$output")" -eq 1 ]
+		[[ "${lines[5]}" == "verified: no ("* ]]
+		[[ "$output" != *$'\e'* ]]
+	done
+	# JSON says the same exactly, its writer escaping the controls.
+	run --separate-stderr "$POPFETCH" --timeout 5 --host localhost \
+		-p "$FAKE_PORT" --tls implicit --json certificate
+	[ "$status" -eq 0 ]
+	[[ "$output" != *$'\e'* ]]
+	python3 - "$output" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+want = "CN=evil\nfingerprint: sha256:" + "0" * 64 + "\nverified: yes\x1b[2K"
+assert d["subject"] == want and d["issuer"] == want, d
+assert "subject_hex" not in d and d["verified"] is False, d
+PY
 }
