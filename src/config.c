@@ -26,16 +26,22 @@
 #define CONFIG_MAX	(1024 * 1024)
 
 char *
-config_default_path(char *buf, size_t len)
+config_default_path(char *buf, size_t len, struct error *err)
 {
 	const char *x = getenv("XDG_CONFIG_HOME"), *h = getenv("HOME");
+	int r;
 
 	if (x != NULL && *x == '/')
-		(void)snprintf(buf, len, "%s/popfetch/config", x);
+		r = snprintf(buf, len, "%s/popfetch/config", x);
 	else if (h != NULL && *h != '\0')
-		(void)snprintf(buf, len, "%s/.config/popfetch/config", h);
+		r = snprintf(buf, len, "%s/.config/popfetch/config", h);
 	else
 		return NULL;
+	if (r < 0 || (size_t)r >= len) {
+		error_set(err, ERR_CONFIG, "the path of the accounts file is "
+		    "longer than %zu bytes", len - 1);
+		return NULL;
+	}
 	return buf;
 }
 
@@ -80,14 +86,17 @@ static char *
 expand_home(char *v, char ***owned, size_t *nowned)
 {
 	const char *home = getenv("HOME");
-	size_t len;
+	size_t hl, vl;
 	char *r;
 
 	if (strncmp(v, "~/", 2) != 0 || home == NULL || *home == '\0')
 		return v;
-	len = strlen(home) + strlen(v);
-	r = xmalloc(len);
-	(void)snprintf(r, len, "%s%s", home, v + 1);
+	/* HOME, then v without its "~" and with its NUL. */
+	hl = strlen(home);
+	vl = strlen(v);
+	r = xmalloc(hl + vl);
+	memcpy(r, home, hl);
+	memcpy(r + hl, v + 1, vl);
 	*owned = xreallocarray(*owned, *nowned + 1, sizeof(char *));
 	(*owned)[(*nowned)++] = r;
 	return r;
@@ -151,8 +160,8 @@ parse(struct config *c, char ***owned, size_t *nowned, int *has_password,
 				    "account needs a name", c->path, lineno);
 			if (!name_ok(val))
 				return error_set(err, ERR_CONFIG, "%s:%u: bad "
-				    "account name \"%.40s\" (letters, digits and "
-				    "._-@+ only)", c->path, lineno, val);
+				    "account name \"%.40s\" (letters, digits "
+				    "and ._-@+ only)", c->path, lineno, val);
 			for (i = 0; i < c->naccounts; i++)
 				if (strcmp(c->accounts[i].name, val) == 0)
 					return error_set(err, ERR_CONFIG,

@@ -39,10 +39,12 @@ struct config {
 
 /*
  * The default file: $XDG_CONFIG_HOME/popfetch/config, else
- * ~/.config/popfetch/config.  Returns buf, or NULL if neither variable
- * is set.
+ * ~/.config/popfetch/config.  Returns buf, or NULL: without err's class
+ * set if neither variable is set, with ERR_CONFIG if the path does not
+ * fit in len bytes.
  */
-char			*config_default_path(char *buf, size_t len);
+char			*config_default_path(char *buf, size_t len,
+			    struct error *);
 
 /*
  * Reads and checks a file.  A missing file is an empty configuration

@@ -1181,9 +1181,9 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	path = c.config != NULL ? c.config :
-	    config_default_path(buf, sizeof(buf));
-	if (path != NULL &&
-	    (cfg = config_load(path, c.config != NULL, &e)) == NULL)
+	    config_default_path(buf, sizeof(buf), &e);
+	if ((path == NULL && e.cls != ERR_NONE) || (path != NULL &&
+	    (cfg = config_load(path, c.config != NULL, &e)) == NULL))
 		r = fail(&e);
 	else if (argc > 0 && strcasecmp(argv[0], "accounts") == 0)
 		r = argc > 1 ? fail(&(struct error){ .cls = ERR_USAGE, .msg =

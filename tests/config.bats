@@ -253,3 +253,9 @@ EOF
 		[[ "$output" != *"unknown keyword"* ]] || { echo "$opt: $output"; return 1; }
 	done
 }
+
+@test "an accounts-file path longer than the buffer is refused, never cut (78)" {
+	XDG_CONFIG_HOME=/$(head -c 4090 /dev/zero | tr '\0' a) run "$POPFETCH" accounts
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"the path of the accounts file is longer than 4095 bytes"* ]]
+}
