@@ -3,13 +3,9 @@
  *
  * The only file that prints errors and chooses the exit status.
  */
-#include <sys/wait.h>
-
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +18,7 @@
 #include "commands.h"
 #include "config.h"
 #include "fetch.h"
+#include "jobs.h"
 #include "session.h"
 #include "tls.h"
 #include "util.h"
@@ -964,102 +961,61 @@ config_check(const struct config *cfg, const struct cli *c)
 	return 0;
 }
 
-/* A running account of --all-accounts, its output read through pipes. */
-struct job {
-	const char	*name;
-	pid_t		 pid;
-	int		 fd[2];		/* stdout, stderr; -1 once closed */
-	char		 buf[2][4096];
-	size_t		 len[2];
-	int		 status;	/* exit code */
+/* --all-accounts: the jobs are the accounts of the file. */
+struct all {
+	const struct config	*cfg;
+	const struct cli	*c;
+	int			 argc;
+	char			**argv;
+	int			 json;
 };
 
-/* Writes one line of an account's output, prefixed by its name, or
- * wrapped as {"account":NAME,"result":LINE} for --json output. */
-static void
-emit(const struct job *j, int which, const char *line, size_t len,
-    int json)
+static int
+all_run(void *arg, size_t i)
 {
-	FILE *f = which == 0 ? stdout : stderr;
+	struct all *a = arg;
 
-	if (json && which == 0)
-		fprintf(f, "{\"account\":\"%s\",\"result\":%.*s}\n", j->name,
-		    (int)len, line);
-	else
-		fprintf(f, "%s: %.*s\n", j->name, (int)len, line);
+	return run_one(a->cfg, &a->cfg->accounts[i], a->c, a->argc, a->argv);
+}
+
+/* Writes a piece of an account's output, each line prefixed by its
+ * name, or wrapped as {"account":NAME,"result":LINE} for --json. */
+static void
+all_out(void *arg, size_t i, int stream, const char *data, size_t len,
+    int flags)
+{
+	struct all *a = arg;
+	const char *name = a->cfg->accounts[i].name;
+	FILE *f = stream == 1 ? stdout : stderr;
+
+	if (stream == 1 && a->json) {
+		if (flags & JOBS_FIRST)
+			fprintf(f, "{\"account\":\"%s\",\"result\":", name);
+		(void)fwrite(data, 1, len, f);
+		if (flags & JOBS_LAST)
+			fputs("}\n", f);
+	} else {
+		if (flags & JOBS_FIRST)
+			fprintf(f, "%s: ", name);
+		(void)fwrite(data, 1, len, f);
+		if (flags & JOBS_LAST)
+			fputc('\n', f);
+	}
 	fflush(f);
 }
 
-/* Reads what an account wrote; emits whole lines.  0 at EOF. */
-static int
-drain(struct job *j, int which, int json)
+static void
+all_done(void *arg, size_t i, const struct jobs_status *st)
 {
-	char *b = j->buf[which], *nl;
-	ssize_t r;
-	int eof;
+	struct all *a = arg;
+	const char *name = a->cfg->accounts[i].name;
 
-	r = read(j->fd[which], b + j->len[which],
-	    sizeof(j->buf[which]) - j->len[which]);
-	if (r > 0)
-		j->len[which] += (size_t)r;
-	eof = r == 0 || (r == -1 && errno != EINTR);
-	while ((nl = memchr(b, '\n', j->len[which])) != NULL ||
-	    j->len[which] == sizeof(j->buf[which]) ||
-	    (eof && j->len[which] > 0)) {
-		size_t n = nl != NULL ? (size_t)(nl - b) : j->len[which];
-
-		emit(j, which, b, n, json);
-		if (nl != NULL)
-			n++;
-		memmove(b, b + n, j->len[which] - n);
-		j->len[which] -= n;
-	}
-	return !eof;
-}
-
-static int
-start_job(struct job *j, const struct config *cfg,
-    const struct config_block *acct, const struct cli *c, int argc,
-    char **argv)
-{
-	int out[2], errp[2];
-
-	if (pipe(out) == -1)
-		return -1;
-	if (pipe(errp) == -1) {
-		close(out[0]);
-		close(out[1]);
-		return -1;
-	}
-	fflush(NULL);
-	if ((j->pid = fork()) == -1) {
-		close(out[0]);
-		close(out[1]);
-		close(errp[0]);
-		close(errp[1]);
-		return -1;
-	}
-	if (j->pid == 0) {
-		close(out[0]);
-		close(errp[0]);
-		if (dup2(out[1], STDOUT_FILENO) == -1 ||
-		    dup2(errp[1], STDERR_FILENO) == -1)
-			_exit(EX_OSERR);
-		close(out[1]);
-		close(errp[1]);
-		/* Nothing to read for a background account. */
-		(void)close(STDIN_FILENO);
-		(void)open("/dev/null", O_RDONLY);
-		int r = run_one(cfg, acct, c, argc, argv);
-		fflush(NULL);
-		_exit(r);
-	}
-	close(out[1]);
-	close(errp[1]);
-	j->fd[0] = out[0];
-	j->fd[1] = errp[0];
-	j->name = acct->name;
-	return 0;
+	if (st->start_errno != 0)
+		fprintf(stderr, "%s: %s: cannot start: %s\n", progname, name,
+		    strerror(st->start_errno));
+	else if (st->signal != 0)
+		fprintf(stderr, "%s: %s: killed by signal %d\n", progname,
+		    name, st->signal);
 }
 
 /*
@@ -1071,11 +1027,12 @@ static int
 run_all(const struct config *cfg, const struct cli *c, int argc,
     char **argv)
 {
-	struct job *jobs;
-	struct pollfd *pfd;
+	struct all a = { cfg, c, argc, argv, 0 };
+	struct jobs_params p;
+	struct jobs_status *st;
 	struct error e;
-	size_t n, next = 0, running = 0, i, k, np, nfail = 0;
-	int max = c->jobs > 0 ? c->jobs : 1, json = 0, st, code = 0;
+	size_t i, nfail = 0;
+	int code = 0;
 
 	if (cfg == NULL || cfg->naccounts == 0) {
 		error_set(&e, ERR_CONFIG, "%s: no accounts configured",
@@ -1084,80 +1041,32 @@ run_all(const struct config *cfg, const struct cli *c, int argc,
 	}
 	for (i = 0; i < c->n; i++)
 		if (c->v[i].ch == OPT_JSON)
-			json = 1;
-	n = cfg->naccounts;
-	jobs = xcalloc(n, sizeof(*jobs));
-	pfd = xcalloc(2 * n, sizeof(*pfd));
-	while (next < n || running > 0) {
-		while (next < n && running < (size_t)max) {
-			if (start_job(&jobs[next], cfg, &cfg->accounts[next],
-			    c, argc, argv) == -1) {
-				jobs[next].name = cfg->accounts[next].name;
-				jobs[next].fd[0] = jobs[next].fd[1] = -1;
-				jobs[next].pid = -1;
-				jobs[next].status = EX_OSERR;
-				fprintf(stderr, "%s: %s: cannot start: %s\n",
-				    progname, jobs[next].name, strerror(errno));
-			} else
-				running++;
-			next++;
-		}
-		for (i = 0, np = 0; i < next; i++)
-			for (k = 0; k < 2; k++)
-				if (jobs[i].pid > 0 && jobs[i].fd[k] != -1) {
-					pfd[np].fd = jobs[i].fd[k];
-					pfd[np].events = POLLIN;
-					np++;
-				}
-		if (np > 0 && poll(pfd, np, -1) == -1 && errno != EINTR)
-			break;
-		for (i = 0; i < next; i++) {
-			if (jobs[i].pid <= 0)
-				continue;
-			for (k = 0; k < 2; k++) {
-				size_t m;
-
-				if (jobs[i].fd[k] == -1)
-					continue;
-				for (m = 0; m < np; m++)
-					if (pfd[m].fd == jobs[i].fd[k])
-						break;
-				if (m == np || pfd[m].revents == 0)
-					continue;
-				if (!drain(&jobs[i], (int)k, json)) {
-					close(jobs[i].fd[k]);
-					jobs[i].fd[k] = -1;
-				}
-			}
-			if (jobs[i].fd[0] == -1 && jobs[i].fd[1] == -1) {
-				while (waitpid(jobs[i].pid, &st, 0) == -1 &&
-				    errno == EINTR)
-					;
-				jobs[i].status = WIFEXITED(st) ?
-				    WEXITSTATUS(st) : EX_SOFTWARE;
-				if (WIFSIGNALED(st))
-					fprintf(stderr, "%s: %s: killed by "
-					    "signal %d\n", progname,
-					    jobs[i].name, WTERMSIG(st));
-				jobs[i].pid = 0;
-				running--;
-			}
-		}
+			a.json = 1;
+	memset(&p, 0, sizeof(p));
+	p.n = cfg->naccounts;
+	p.max = c->jobs;
+	p.arg = &a;
+	p.run = all_run;
+	p.out = all_out;
+	p.done = all_done;
+	st = xcalloc(p.n, sizeof(*st));
+	if (jobs_run(&p, st, &e) == -1) {
+		free(st);
+		return fail(&e);
 	}
-	for (i = 0; i < n; i++)
-		if (jobs[i].status != 0) {
+	for (i = 0; i < p.n; i++)
+		if (st[i].code != 0) {
 			if (nfail++ == 0) {
-				code = jobs[i].status;
+				code = st[i].code;
 				fprintf(stderr, "%s: accounts that failed:",
 				    progname);
 			}
-			fprintf(stderr, " %s (%d)", jobs[i].name,
-			    jobs[i].status);
+			fprintf(stderr, " %s (%d)", cfg->accounts[i].name,
+			    st[i].code);
 		}
 	if (nfail > 0)
-		fprintf(stderr, "; %zu of %zu failed\n", nfail, n);
-	free(jobs);
-	free(pfd);
+		fprintf(stderr, "; %zu of %zu failed\n", nfail, p.n);
+	free(st);
 	return code;
 }
 

@@ -116,6 +116,23 @@ assert got["ann"]["count"] == 1 and got["ben"]["count"] == 0, got
 PY
 }
 
+@test "--all-accounts --json fetch: each account's result whole, however long" {
+	dovecot_seed ann "$W"/a/*.eml
+	dovecot_seed ben "$W"/b/*.eml
+	write_conf
+	run --separate-stderr "$POPFETCH" --all-accounts -j 2 --json fetch --delete
+	[ "$status" -eq 0 ]
+	[ "$(grep -c . <<<"$output")" -eq 2 ]
+	python3 - "$output" <<'PY'
+import json, sys
+lines = sys.argv[1].splitlines()
+assert max(len(l) for l in lines) > 4096, [len(l) for l in lines]
+got = {r["account"]: r["result"] for r in map(json.loads, lines)}
+assert got["ann"]["fetched"] == 40 and got["ann"]["deleted"] == 40, got["ann"]
+assert got["ben"]["fetched"] == 25 and len(got["ben"]["messages"]) == 50, got["ben"]
+PY
+}
+
 @test "-a picks one account from the file" {
 	dovecot_seed ben "$W"/b/0000[1-4].eml
 	write_conf

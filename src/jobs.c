@@ -1,0 +1,244 @@
+/*
+ * jobs.c - the process pool behind --all-accounts and -j.
+ *
+ * Each job's stdout and stderr arrive through pipes and go on line by
+ * line, so that the lines of two jobs never mix.  A line of stdout is
+ * passed on whole however long it is (a streamed fetch --json is one
+ * line): while one job's line is half written, no other job's stdout is
+ * read, and those jobs wait on their full pipes.  Lines on stderr are
+ * short messages; one longer than the buffer is cut rather than held,
+ * so that a job holding stdout can never wait on one holding stderr.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "jobs.h"
+
+struct job {
+	pid_t	 pid;		/* > 0 while it runs */
+	int	 fd[2];		/* stdout, stderr; -1 once at EOF */
+	int	 open[2];	/* a line is half passed on */
+	size_t	 len[2];
+	char	 buf[2][4096];
+};
+
+struct pool {
+	const struct jobs_params *p;
+	struct job		*jobs;
+	struct jobs_status	*st;
+	size_t			 started;
+	long			 holder;	/* whose stdout line is half
+						 * passed on, or -1 */
+};
+
+static void
+child(struct pool *pl, size_t i, int out[2], int errp[2])
+{
+	size_t k;
+	int r;
+
+	for (k = 0; k < i; k++) {
+		if (pl->jobs[k].fd[0] != -1)
+			(void)close(pl->jobs[k].fd[0]);
+		if (pl->jobs[k].fd[1] != -1)
+			(void)close(pl->jobs[k].fd[1]);
+	}
+	(void)close(out[0]);
+	(void)close(errp[0]);
+	if (dup2(out[1], STDOUT_FILENO) == -1 ||
+	    dup2(errp[1], STDERR_FILENO) == -1)
+		_exit(EX_OSERR);
+	(void)close(out[1]);
+	(void)close(errp[1]);
+	/* Nothing to read for a job in the background. */
+	(void)close(STDIN_FILENO);
+	(void)open("/dev/null", O_RDONLY);
+	r = pl->p->run(pl->p->arg, i);
+	fflush(NULL);
+	_exit(r);
+}
+
+static int
+start(struct pool *pl, size_t i)
+{
+	struct job *j = &pl->jobs[i];
+	int out[2], errp[2], e;
+
+	if (pipe(out) == -1)
+		return -1;
+	if (pipe(errp) == -1) {
+		e = errno;
+		(void)close(out[0]);
+		(void)close(out[1]);
+		errno = e;
+		return -1;
+	}
+	fflush(NULL);
+	if ((j->pid = fork()) == -1) {
+		e = errno;
+		(void)close(out[0]);
+		(void)close(out[1]);
+		(void)close(errp[0]);
+		(void)close(errp[1]);
+		errno = e;
+		return -1;
+	}
+	if (j->pid == 0)
+		child(pl, i, out, errp);
+	(void)close(out[1]);
+	(void)close(errp[1]);
+	/* Commands the parent runs later need not inherit them. */
+	(void)fcntl(out[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(errp[0], F_SETFD, FD_CLOEXEC);
+	j->fd[0] = out[0];
+	j->fd[1] = errp[0];
+	return 0;
+}
+
+/* Reads what job i wrote to stream k and passes on what it can; 0 at
+ * EOF. */
+static int
+drain(struct pool *pl, size_t i, int k)
+{
+	struct job *j = &pl->jobs[i];
+	char *b = j->buf[k], *nl;
+	size_t n;
+	ssize_t r;
+	int eof, flags;
+
+	r = read(j->fd[k], b + j->len[k], sizeof(j->buf[k]) - j->len[k]);
+	if (r > 0)
+		j->len[k] += (size_t)r;
+	eof = r == 0 || (r == -1 && errno != EINTR);
+	while (j->len[k] > 0) {
+		nl = memchr(b, '\n', j->len[k]);
+		if (nl == NULL && j->len[k] < sizeof(j->buf[k]) && !eof)
+			break;
+		n = nl != NULL ? (size_t)(nl - b) : j->len[k];
+		flags = (j->open[k] ? 0 : JOBS_FIRST) |
+		    (nl != NULL || eof || k == 1 ? JOBS_LAST : 0);
+		pl->p->out(pl->p->arg, i, k + 1, b, n, flags);
+		j->open[k] = !(flags & JOBS_LAST);
+		if (nl != NULL)
+			n++;
+		memmove(b, b + n, j->len[k] - n);
+		j->len[k] -= n;
+	}
+	if (eof && j->open[k]) {
+		pl->p->out(pl->p->arg, i, k + 1, b, 0, JOBS_LAST);
+		j->open[k] = 0;
+	}
+	if (k == 0)
+		pl->holder = j->open[0] ? (long)i : -1;
+	return !eof;
+}
+
+static void
+reap(struct pool *pl, size_t i)
+{
+	struct jobs_status *st = &pl->st[i];
+	int status;
+
+	while (waitpid(pl->jobs[i].pid, &status, 0) == -1 && errno == EINTR)
+		;
+	memset(st, 0, sizeof(*st));
+	if (WIFEXITED(status))
+		st->code = WEXITSTATUS(status);
+	else {
+		st->code = EX_SOFTWARE;
+		st->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	}
+	pl->jobs[i].pid = 0;
+	pl->p->done(pl->p->arg, i, st);
+}
+
+/* Starts jobs up to the limit; returns how many run. */
+static size_t
+fill(struct pool *pl, size_t running)
+{
+	const struct jobs_params *p = pl->p;
+	size_t max = p->max > 0 ? (size_t)p->max : 1;
+
+	while (pl->started < p->n && running < max) {
+		size_t i = pl->started++;
+
+		if (start(pl, i) == 0) {
+			running++;
+			continue;
+		}
+		pl->jobs[i].pid = 0;
+		pl->st[i].code = EX_OSERR;
+		pl->st[i].start_errno = errno;
+		p->done(p->arg, i, &pl->st[i]);
+	}
+	return running;
+}
+
+int
+jobs_run(const struct jobs_params *p, struct jobs_status *st,
+    struct error *err)
+{
+	struct pool pl = { p, NULL, st, 0, -1 };
+	struct pollfd *pfd;
+	size_t *who, running = 0, np, m, i;
+	int k, r = 0;
+
+	pl.jobs = xcalloc(p->n, sizeof(*pl.jobs));
+	pfd = xcalloc(2 * p->n, sizeof(*pfd));
+	who = xcalloc(2 * p->n, sizeof(*who));
+	for (i = 0; i < p->n; i++) {
+		pl.jobs[i].fd[0] = pl.jobs[i].fd[1] = -1;
+		st[i].code = EX_OSERR;
+	}
+	while ((running = fill(&pl, running)) > 0) {
+		for (i = 0, np = 0; i < pl.started; i++)
+			for (k = 0; k < 2; k++)
+				if (pl.jobs[i].pid > 0 &&
+				    pl.jobs[i].fd[k] != -1 && (k == 1 ||
+				    pl.holder < 0 || pl.holder == (long)i)) {
+					pfd[np].fd = pl.jobs[i].fd[k];
+					pfd[np].events = POLLIN;
+					who[np++] = 2 * i + (size_t)k;
+				}
+		if (poll(pfd, np, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			r = error_set(err, ERR_IO, "poll: %s",
+			    strerror(errno));
+			break;
+		}
+		for (m = 0; m < np; m++) {
+			i = who[m] / 2;
+			k = (int)(who[m] % 2);
+			if (pfd[m].revents == 0 || (k == 0 && pl.holder >= 0 &&
+			    pl.holder != (long)i))
+				continue;
+			if (!drain(&pl, i, k)) {
+				(void)close(pl.jobs[i].fd[k]);
+				pl.jobs[i].fd[k] = -1;
+			}
+		}
+		for (i = 0; i < pl.started; i++)
+			if (pl.jobs[i].pid > 0 && pl.jobs[i].fd[0] == -1 &&
+			    pl.jobs[i].fd[1] == -1) {
+				reap(&pl, i);
+				running--;
+			}
+	}
+	for (i = 0; i < pl.started; i++)
+		for (k = 0; k < 2; k++)
+			if (pl.jobs[i].fd[k] != -1)
+				(void)close(pl.jobs[i].fd[k]);
+	free(who);
+	free(pfd);
+	free(pl.jobs);
+	return r;
+}
