@@ -3,7 +3,8 @@
  * noop and batch.
  *
  * Plain output is one record a line with fields separated by one space,
- * for awk and cut; --json prints one JSON document per command.  Text
+ * for awk and cut; --json prints one JSON document per command, through
+ * report.h (the one JSON writer).  Text
  * that came from the server is escaped before it reaches a terminal,
  * except message contents (retr, top), which are the user's data.
  */
@@ -14,6 +15,7 @@
 
 #include "commands.h"
 #include "net.h"
+#include "report.h"
 
 static int
 out_sink(void *arg, const char *data, size_t len, struct error *err)
@@ -22,25 +24,6 @@ out_sink(void *arg, const char *data, size_t len, struct error *err)
 	if (fwrite(data, 1, len, stdout) != len)
 		return error_set(err, ERR_IO, "stdout: %s", strerror(errno));
 	return 0;
-}
-
-static void
-json_string(const char *s, size_t len)
-{
-	size_t i;
-
-	putchar('"');
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 static void
@@ -76,13 +59,41 @@ run_welcome(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
 	return 0;
 }
 
+/* A capability line as {"name":..., "args":[...]}; when an argument is
+ * not UTF-8, "args_hex" holds every argument in hex. */
+static json_t *
+capa_json(const char *s)
+{
+	json_t *line, *args, *hex;
+	size_t wl;
+	int valid, allvalid = 1;
+
+	wl = strcspn(s, " ");
+	line = json_object();
+	report_json_text(line, "name", s, wl);
+	args = json_array();
+	hex = json_array();
+	for (s += wl; *(s += strspn(s, " ")) != '\0'; s += wl) {
+		wl = strcspn(s, " ");
+		json_array_append_new(args, report_json_string(s, wl, &valid));
+		json_array_append_new(hex, report_json_hex(s, wl));
+		allvalid &= valid;
+	}
+	json_object_set_new(line, "args", args);
+	if (!allvalid)
+		json_object_set_new(line, "args_hex", hex);
+	else
+		json_decref(hex);
+	return line;
+}
+
 static int
 run_capa(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
     struct error *err)
 {
 	const struct pop3_capa *c;
-	size_t i, w, wl;
-	const char *s;
+	json_t *a;
+	size_t i;
 
 	(void)argv, (void)argc;
 	if (pop3_state(p) == POP3_TRANSACTION && pop3_capa(p, err) == -1)
@@ -96,27 +107,10 @@ run_capa(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
 			print_vis(c->lines[i]);
 		return 0;
 	}
-	printf("[");
-	for (i = 0; i < c->nlines; i++) {
-		s = c->lines[i];
-		wl = strcspn(s, " ");
-		printf("%s{\"name\":", i ? "," : "");
-		json_string(s, wl);
-		printf(",\"args\":[");
-		for (w = 0, s += wl; *s != '\0'; w++) {
-			s += strspn(s, " ");
-			if (*s == '\0')
-				break;
-			wl = strcspn(s, " ");
-			if (w > 0)
-				putchar(',');
-			json_string(s, wl);
-			s += wl;
-		}
-		printf("]}");
-	}
-	printf("]\n");
-	return 0;
+	a = json_array();
+	for (i = 0; i < c->nlines; i++)
+		json_array_append_new(a, capa_json(c->lines[i]));
+	return report_json_print(stdout, a, err);
 }
 
 static int
@@ -130,9 +124,10 @@ run_stat(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
 	if (pop3_stat(p, &count, &octets, err) == -1)
 		return -1;
 	if (o->json)
-		printf("{\"count\":%lu,\"octets\":%llu}\n", count, octets);
-	else
-		printf("%lu %llu\n", count, octets);
+		return report_json_print(stdout, json_pack("{s:I,s:I}",
+		    "count", (json_int_t)count, "octets", (json_int_t)octets),
+		    err);
+	printf("%lu %llu\n", count, octets);
 	return 0;
 }
 
@@ -144,6 +139,8 @@ run_listing(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
 	unsigned long num = 0;
 	size_t n, i;
 	char buf[4 * POP3_LINE_MAX + 8];
+	json_t *a = NULL, *rec;
+	int r = 0;
 
 	if (argc > 0 && number_arg(argv[0], 1, "message number", &num,
 	    err) == -1)
@@ -152,26 +149,27 @@ run_listing(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
 	    pop3_list(p, num, &m, &n, err)) == -1)
 		return -1;
 	if (o->json)
-		putchar('[');
+		a = json_array();
 	for (i = 0; i < n; i++) {
-		if (o->json && uidl) {
-			printf("%s{\"msg\":%lu,\"uid\":", i ? "," : "",
-			    m[i].num);
-			json_string(m[i].uid, strlen(m[i].uid));
-			putchar('}');
-		} else if (o->json)
-			printf("%s{\"msg\":%lu,\"octets\":%llu}", i ? "," : "",
-			    m[i].num, m[i].size);
-		else if (uidl)
+		if (o->json) {
+			rec = json_pack("{s:I}", "msg", (json_int_t)m[i].num);
+			if (uidl)
+				report_json_text(rec, "uid", m[i].uid,
+				    strlen(m[i].uid));
+			else
+				json_object_set_new(rec, "octets",
+				    json_integer((json_int_t)m[i].size));
+			json_array_append_new(a, rec);
+		} else if (uidl)
 			printf("%lu %s\n", m[i].num, vis_text(buf, sizeof(buf),
 			    m[i].uid, strlen(m[i].uid)));
 		else
 			printf("%lu %llu\n", m[i].num, m[i].size);
 	}
 	if (o->json)
-		printf("]\n");
+		r = report_json_print(stdout, a, err);
 	pop3_msgs_free(m, n, uidl);
-	return 0;
+	return r;
 }
 
 static int
@@ -251,20 +249,21 @@ run_certificate(struct pop3 *p, char **argv, int argc,
 	char subject[4 * sizeof(((struct tls_certinfo *)0)->subject) + 8];
 	char issuer[sizeof(subject)];
 	struct tls_certinfo ci;
+	json_t *j;
 
 	(void)argv, (void)argc;
 	if (net_certinfo(pop3_net(p), &ci, err) == -1)
 		return -1;
 	if (o->json) {
-		printf("{\"subject\":");
-		json_string(ci.subject, strlen(ci.subject));
-		printf(",\"issuer\":");
-		json_string(ci.issuer, strlen(ci.issuer));
-		printf(",\"not_before\":\"%s\",\"not_after\":\"%s\","
-		    "\"fingerprint\":\"%s\",\"verified\":%s}\n",
-		    ci.not_before, ci.not_after, ci.sha256,
-		    ci.verified ? "true" : "false");
-		return 0;
+		j = json_object();
+		report_json_text(j, "subject", ci.subject, strlen(ci.subject));
+		report_json_text(j, "issuer", ci.issuer, strlen(ci.issuer));
+		json_object_set_new(j, "not_before",
+		    json_string(ci.not_before));
+		json_object_set_new(j, "not_after", json_string(ci.not_after));
+		json_object_set_new(j, "fingerprint", json_string(ci.sha256));
+		json_object_set_new(j, "verified", json_boolean(ci.verified));
+		return report_json_print(stdout, j, err);
 	}
 	/* The names are the server's to choose: escaped like all its text,
 	 * so that they cannot fake the lines below them. */

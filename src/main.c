@@ -9,7 +9,6 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "jobs.h"
+#include "report.h"
 #include "session.h"
 #include "tls.h"
 #include "util.h"
@@ -157,13 +157,6 @@ fail(const struct error *e)
 		fprintf(stderr, " (%s)", hint);
 	fputc('\n', stderr);
 	return exit_code(e->cls);
-}
-
-static void
-trace(void *arg, const char *line)
-{
-	(void)arg;
-	fprintf(stderr, "%s\n", line);
 }
 
 static int
@@ -626,7 +619,7 @@ setup_account(struct options *o, const struct config *cfg,
 	int pass;
 
 	o->sp.timeout = 60;
-	o->sp.trace = trace;
+	o->sp.trace = report_trace;
 	o->layer = 1;
 	if (cfg != NULL && apply_block(o, cfg, &cfg->defaults, err) == -1)
 		return -1;
@@ -659,106 +652,11 @@ setup_account(struct options *o, const struct config *cfg,
 	return 0;
 }
 
-/* "45 KiB", "1.2 MiB" */
-static const char *
-human(unsigned long long n, char *buf, size_t len)
-{
-	if (n < 1024)
-		(void)snprintf(buf, len, "%llu bytes", n);
-	else if (n < 1024 * 1024)
-		(void)snprintf(buf, len, "%llu KiB", (n + 512) / 1024);
-	else if (n < 1024ULL * 1024 * 1024)
-		(void)snprintf(buf, len, "%.1f MiB", n / 1048576.0);
-	else
-		(void)snprintf(buf, len, "%.1f GiB", n / 1073741824.0);
-	return buf;
-}
-
-struct reporter {
-	struct options	*o;
-	int		 progress;	/* stderr is a terminal */
-	int		 shown;		/* a progress line is on screen */
-	struct timespec	 start;
-	int		 nrec;
-};
-
-static void
-clear_progress(struct reporter *rep)
-{
-	if (rep->shown) {
-		fprintf(stderr, "\r\033[K");
-		rep->shown = 0;
-	}
-}
-
-static void
-report(void *arg, const struct fetch_event *ev)
-{
-	static const char *const kinds[] = {
-		"fetched", "deleted", "skipped", "would-fetch",
-		"would-delete", "warning", "progress"
-	};
-	struct reporter *rep = arg;
-	char b1[32], b2[32], uid[256];
-	struct timespec now;
-	double secs;
-
-	switch (ev->kind) {
-	case FETCH_PROGRESS:
-		if (!rep->progress)
-			return;
-		(void)clock_gettime(CLOCK_MONOTONIC, &now);
-		secs = (double)(now.tv_sec - rep->start.tv_sec) +
-		    (now.tv_nsec - rep->start.tv_nsec) / 1e9;
-		fprintf(stderr, "\r\033[Kpopfetch: %zu/%zu messages, %s, %s/s",
-		    ev->done, ev->total, human(ev->bytes, b1, sizeof(b1)),
-		    human(secs > 0 ? (unsigned long long)(ev->bytes / secs) :
-		    0, b2, sizeof(b2)));
-		rep->shown = 1;
-		return;
-	case FETCH_WARNING:
-		clear_progress(rep);
-		fprintf(stderr, "%s: %s: %s\n", progname, errhost, ev->text);
-		return;
-	case FETCH_SKIPPED:
-		clear_progress(rep);
-		fprintf(stderr, "%s: %s: message %lu skipped: %s is larger "
-		    "than --max-size\n", progname, errhost, ev->num,
-		    human(ev->size, b1, sizeof(b1)));
-		break;
-	case FETCH_WOULD_FETCH:
-	case FETCH_WOULD_DELETE:
-		if (!rep->o->co.json)
-			printf("would %s message %lu (%s)\n",
-			    ev->kind == FETCH_WOULD_FETCH ? "fetch" : "delete",
-			    ev->num, human(ev->size, b1, sizeof(b1)));
-		break;
-	default:
-		break;
-	}
-	if (rep->o->co.json) {
-		printf("%s{\"event\":\"%s\",\"msg\":%lu,\"octets\":%llu",
-		    rep->nrec++ ? "," : "", kinds[ev->kind], ev->num,
-		    ev->size);
-		if (ev->uid != NULL) {
-			/* UIDs are escaped like every server string. */
-			vis_text(uid, sizeof(uid), ev->uid, strlen(ev->uid));
-			printf(",\"uid\":\"");
-			for (const char *p = uid; *p != '\0'; p++)
-				printf(*p == '"' || *p == '\\' ? "\\%c" : "%c",
-				    *p);
-			putchar('"');
-		}
-		putchar('}');
-	}
-}
-
 static int
 run_fetch(struct options *o, int argc, struct error *err)
 {
 	struct fetch_result res;
-	struct reporter rep;
-	char b[32];
+	struct report rep;
 	int r;
 
 	if (argc > 1)
@@ -768,36 +666,13 @@ run_fetch(struct options *o, int argc, struct error *err)
 		    "deliver to: --maildir DIR, --mbox FILE or --mda COMMAND");
 	o->fp.dp.lock_timeout = o->sp.timeout < 30 ? o->sp.timeout : 30;
 	o->fp.host = o->sp.host;
-	memset(&rep, 0, sizeof(rep));
-	rep.o = o;
-	rep.progress = !o->co.quiet && !o->co.json && isatty(STDERR_FILENO);
-	(void)clock_gettime(CLOCK_MONOTONIC, &rep.start);
 	errhost = o->sp.host;
-	if (o->co.json)
-		printf("{\"messages\":[");
-	r = fetch_run(&o->sp, &o->fp, report, &rep, &res, err);
-	clear_progress(&rep);
-	if (o->co.json) {
-		printf("],\"fetched\":%zu,\"octets\":%llu,\"deleted\":%zu,"
-		    "\"skipped\":%zu,\"dry_run\":%s,\"ok\":%s}\n",
-		    res.fetched, res.bytes, res.deleted, res.skipped,
-		    o->fp.dry_run ? "true" : "false", r == 0 ? "true" : "false");
-	} else if (r == 0 && !o->co.quiet) {
-		if (o->fp.dry_run)
-			printf("dry run: %zu message%s would be fetched, %zu "
-			    "deleted\n", res.would_fetch,
-			    res.would_fetch == 1 ? "" : "s", res.would_delete);
-		else if (res.fetched == 0)
-			printf("no new messages%s\n", res.deleted > 0 ?
-			    "" : "");
-		else
-			printf("%zu new message%s, %s, delivered to %s\n",
-			    res.fetched, res.fetched == 1 ? "" : "s",
-			    human(res.bytes, b, sizeof(b)), o->fp.dp.target);
-		if (!o->fp.dry_run && res.deleted > 0)
-			printf("%zu message%s deleted from the server\n",
-			    res.deleted, res.deleted == 1 ? "" : "s");
-	}
+	memset(&res, 0, sizeof(res));
+	report_fetch_begin(&rep, o->co.json, o->co.quiet, o->sp.host,
+	    o->fp.dp.target, o->fp.dry_run);
+	r = fetch_run(&o->sp, &o->fp, report_fetch_event, &rep, &res, err);
+	report_fetch_end(&rep, &res, r == 0);
+	/* A failed fetch reports its own error, not a failed flush. */
 	if (command_flush(r == 0 ? err : &(struct error){ .cls = ERR_NONE }) ==
 	    -1 && r == 0)
 		return -1;
@@ -987,13 +862,17 @@ all_out(void *arg, size_t i, int stream, const char *data, size_t len,
 	struct all *a = arg;
 	const char *name = a->cfg->accounts[i].name;
 	FILE *f = stream == 1 ? stdout : stderr;
+	json_t *head;
 
 	if (stream == 1 && a->json) {
-		if (flags & JOBS_FIRST)
-			fprintf(f, "{\"account\":\"%s\",\"result\":", name);
+		if (flags & JOBS_FIRST) {
+			head = json_object();
+			report_json_text(head, "account", name, strlen(name));
+			report_json_open(f, head, "result");
+		}
 		(void)fwrite(data, 1, len, f);
 		if (flags & JOBS_LAST)
-			fputs("}\n", f);
+			report_json_close(f, NULL, 1);
 	} else {
 		if (flags & JOBS_FIRST)
 			fprintf(f, "%s: ", name);
@@ -1083,6 +962,7 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	(void)signal(SIGPIPE, SIG_IGN);
+	report_init();
 	if (parse_cli(&c, argc, argv, &e) == -1) {
 		free(c.v);
 		return fail(&e);

@@ -263,3 +263,52 @@ assert d["subject"] == want and d["issuer"] == want, d
 assert "subject_hex" not in d and d["verified"] is False, d
 PY
 }
+
+# One UID in UTF-8, one in Latin-1 (not UTF-8), one of 400 characters.
+UIDS_RULES='CAPA => +OK\r\nUSER\r\nUIDL\r\n.\r\n
+USER .* => +OK\r\n
+PASS .* => +OK\r\n
+UIDL => +OK\r\n1 \xc3\xa9t\xc3\xa9\r\n2 \xe9t\xe9\r\n3 '$(printf 'u%.0s' $(seq 400))'\r\n.\r\n
+LIST => +OK\r\n1 30\r\n2 30\r\n3 30\r\n.\r\n
+RETR (\d) => +OK\r\nSubject: a\r\n\r\nbody\r\n.\r\n'
+
+# check_uids JSON-ARRAY: the three records, the same for every command.
+check_uids() {
+	python3 - "$1" <<'PY'
+import json, sys
+recs = json.loads(sys.argv[1])
+by = {r["msg"]: r for r in recs}
+assert by[1]["uid"] == "\u00e9t\u00e9" and "uid_hex" not in by[1], by[1]
+assert by[2]["uid"] == "\ufffdt\ufffd" and by[2]["uid_hex"] == "e974e9", by[2]
+assert by[3]["uid"] == "u" * 400 and "uid_hex" not in by[3], by[3]
+PY
+}
+
+@test "uidl --json and fetch --json write a UID the same way: UTF-8, or U+FFFD and uid_hex" {
+	export HOME=$BATS_TEST_TMPDIR/home XDG_STATE_HOME=
+	mkdir -p "$HOME"
+	fake_start "$BATS_TEST_TMPDIR" <<<"$UIDS_RULES"
+	pff() {
+		"$POPFETCH" --tls none --allow-plaintext --timeout 5 --host 127.0.0.1 \
+			-p "$FAKE_PORT" -u alice "$@"
+	}
+	run --separate-stderr pff --json uidl
+	echo "$output"
+	[ "$status" -eq 0 ]
+	check_uids "$output"
+	# UTF-8 stays UTF-8 in the JSON text; nothing is cut.
+	grep -q 'été' <<<"$output"
+	[[ "$output" != *'\u00'* ]]
+	run --separate-stderr pff --json --maildir "$BATS_TEST_TMPDIR/Mail"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	check_uids "$(python3 -c 'import json, sys
+print(json.dumps([m for m in json.loads(sys.argv[1])["messages"]]))' "$output")"
+	grep -q 'été' <<<"$output"
+	[ "$(ls "$BATS_TEST_TMPDIR/Mail/new" | wc -l)" -eq 3 ]
+	# The plain form shows the same UIDs escaped.
+	run --separate-stderr pff uidl
+	[ "${lines[0]}" = '1 \xc3\xa9t\xc3\xa9' ]
+	[ "${lines[1]}" = '2 \xe9t\xe9' ]
+	[ "${lines[2]}" = "3 $(printf 'u%.0s' $(seq 400))" ]
+}

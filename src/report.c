@@ -1,0 +1,344 @@
+/*
+ * report.c - the progress line, fetch summaries, traces, and the one
+ * JSON writer.
+ *
+ * jansson builds every JSON value and writes it compactly (keys in the
+ * order they were set).  It escapes the C0 control characters itself;
+ * DEL and the C1 controls, which some terminals obey, are valid UTF-8
+ * that it passes through, so the writer escapes those on the way out.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "report.h"
+
+void
+report_init(void)
+{
+	json_set_alloc_funcs(xmalloc, free);
+}
+
+/* The length of the valid UTF-8 sequence (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF) at s, or 0. */
+static size_t
+utf8_len(const unsigned char *s, size_t len)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		lo = s[0] == 0xe0 ? 0xa0 : 0x80;
+		hi = s[0] == 0xed ? 0x9f : 0xbf;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		lo = s[0] == 0xf0 ? 0x90 : 0x80;
+		hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+	} else
+		return 0;
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++, lo = 0x80, hi = 0xbf)
+		if (s[i] < lo || s[i] > hi)
+			return 0;
+	return n;
+}
+
+json_t *
+report_json_string(const char *s, size_t len, int *valid)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char *buf;
+	size_t i, n, o = 0;
+	json_t *j;
+
+	for (i = 0; i < len && (n = utf8_len(u + i, len - i)) > 0; i += n)
+		;
+	*valid = i == len;
+	if (*valid)
+		return json_stringn(s, len);
+	/* At most three bytes of U+FFFD for each byte. */
+	buf = xreallocarray(NULL, len + 1, 3);
+	for (i = 0; i < len; i += n)
+		if ((n = utf8_len(u + i, len - i)) > 0) {
+			memcpy(buf + o, s + i, n);
+			o += n;
+		} else {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			n = 1;
+		}
+	j = json_stringn(buf, o);
+	free(buf);
+	return j;
+}
+
+json_t *
+report_json_hex(const char *s, size_t len)
+{
+	char *buf = xreallocarray(NULL, len + 1, 2);
+	json_t *j;
+
+	hex_encode(s, len, buf, 0);
+	j = json_stringn(buf, 2 * len);
+	free(buf);
+	return j;
+}
+
+void
+report_json_text(json_t *obj, const char *key, const char *s, size_t len)
+{
+	char hexkey[128];
+	int valid;
+
+	json_object_set_new(obj, key, report_json_string(s, len, &valid));
+	if (!valid && snprintf(hexkey, sizeof(hexkey), "%s_hex", key) <
+	    (int)sizeof(hexkey))
+		json_object_set_new(obj, hexkey, report_json_hex(s, len));
+}
+
+/* Writes a dump, escaping DEL and U+0080..U+009F. */
+static void
+put_json(FILE *f, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + len;
+	size_t n;
+
+	while (p < end) {
+		for (n = 0; p + n < end && p[n] != 0x7f && !(p[n] == 0xc2 &&
+		    p + n + 1 < end && p[n + 1] >= 0x80 && p[n + 1] <= 0x9f);
+		    n++)
+			;
+		(void)fwrite(p, 1, n, f);
+		p += n;
+		if (p == end)
+			break;
+		if (*p == 0x7f) {
+			fputs("\\u007f", f);
+			p++;
+		} else {
+			fprintf(f, "\\u%04x", p[1]);
+			p += 2;
+		}
+	}
+}
+
+/* Writes v's dump, without its first and last byte if strip (the
+ * braces of an object whose members go into another), and drops v. */
+static int
+dump(FILE *f, json_t *v, int strip)
+{
+	char *s;
+	size_t len;
+
+	if (v == NULL)
+		return -1;
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(v);
+	if (s == NULL)
+		return -1;
+	len = strlen(s);
+	if (strip && len >= 2)
+		put_json(f, s + 1, len - 2);
+	else
+		put_json(f, s, len);
+	free(s);
+	return 0;
+}
+
+int
+report_json_print(FILE *f, json_t *v, struct error *err)
+{
+	if (dump(f, v, 0) == -1)
+		return error_set(err, ERR_SOFTWARE, "cannot make JSON");
+	fputc('\n', f);
+	return 0;
+}
+
+void
+report_json_write(FILE *f, json_t *v)
+{
+	(void)dump(f, v, 0);
+}
+
+void
+report_json_open(FILE *f, json_t *head, const char *key)
+{
+	fputc('{', f);
+	if (head != NULL && json_object_size(head) > 0) {
+		(void)dump(f, head, 1);
+		fputc(',', f);
+	} else if (head != NULL)
+		json_decref(head);
+	(void)dump(f, json_string(key), 0);
+	fputc(':', f);
+}
+
+void
+report_json_close(FILE *f, json_t *tail, int nl)
+{
+	if (tail != NULL && json_object_size(tail) > 0) {
+		fputc(',', f);
+		(void)dump(f, tail, 1);
+	} else if (tail != NULL)
+		json_decref(tail);
+	fputc('}', f);
+	if (nl)
+		fputc('\n', f);
+}
+
+void
+report_trace(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", line);
+}
+
+/* "45 KiB", "1.2 MiB" */
+static const char *
+human(unsigned long long n, char *buf, size_t len)
+{
+	int r;
+
+	if (n < 1024)
+		r = snprintf(buf, len, "%llu bytes", n);
+	else if (n < 1024 * 1024)
+		r = snprintf(buf, len, "%llu KiB", (n + 512) / 1024);
+	else if (n < 1024ULL * 1024 * 1024)
+		r = snprintf(buf, len, "%.1f MiB", n / 1048576.0);
+	else
+		r = snprintf(buf, len, "%.1f GiB", n / 1073741824.0);
+	return r < 0 || (size_t)r >= len ? "?" : buf;
+}
+
+static void
+clear_progress(struct report *rep)
+{
+	if (rep->shown) {
+		fprintf(stderr, "\r\033[K");
+		rep->shown = 0;
+	}
+}
+
+void
+report_fetch_begin(struct report *rep, int json, int quiet,
+    const char *host, const char *target, int dry_run)
+{
+	memset(rep, 0, sizeof(*rep));
+	rep->json = json;
+	rep->quiet = quiet;
+	rep->host = host;
+	rep->target = target;
+	rep->dry_run = dry_run;
+	rep->progress = !quiet && !json && isatty(STDERR_FILENO);
+	(void)clock_gettime(CLOCK_MONOTONIC, &rep->start);
+	if (json) {
+		/* Streamed: one record at a time, whatever the count. */
+		report_json_open(stdout, NULL, "messages");
+		fputc('[', stdout);
+	}
+}
+
+static void
+progress(struct report *rep, const struct fetch_event *ev)
+{
+	struct timespec now;
+	char b1[32], b2[32];
+	double secs;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (double)(now.tv_sec - rep->start.tv_sec) +
+	    (now.tv_nsec - rep->start.tv_nsec) / 1e9;
+	fprintf(stderr, "\r\033[Kpopfetch: %zu/%zu messages, %s, %s/s",
+	    ev->done, ev->total, human(ev->bytes, b1, sizeof(b1)),
+	    human(secs > 0 ? (unsigned long long)(ev->bytes / secs) : 0, b2,
+	    sizeof(b2)));
+	rep->shown = 1;
+}
+
+void
+report_fetch_event(void *arg, const struct fetch_event *ev)
+{
+	static const char *const kinds[] = {
+		[FETCH_FETCHED] = "fetched", [FETCH_DELETED] = "deleted",
+		[FETCH_SKIPPED] = "skipped",
+		[FETCH_WOULD_FETCH] = "would-fetch",
+		[FETCH_WOULD_DELETE] = "would-delete"
+	};
+	struct report *rep = arg;
+	char b[32];
+	json_t *rec;
+
+	switch (ev->kind) {
+	case FETCH_PROGRESS:
+		if (rep->progress)
+			progress(rep, ev);
+		return;
+	case FETCH_WARNING:
+		clear_progress(rep);
+		fprintf(stderr, "popfetch: %s: %s\n", rep->host, ev->text);
+		return;
+	case FETCH_SKIPPED:
+		clear_progress(rep);
+		fprintf(stderr, "popfetch: %s: message %lu skipped: %s is "
+		    "larger than --max-size\n", rep->host, ev->num,
+		    human(ev->size, b, sizeof(b)));
+		break;
+	case FETCH_WOULD_FETCH:
+	case FETCH_WOULD_DELETE:
+		if (!rep->json)
+			printf("would %s message %lu (%s)\n",
+			    ev->kind == FETCH_WOULD_FETCH ? "fetch" : "delete",
+			    ev->num, human(ev->size, b, sizeof(b)));
+		break;
+	default:
+		break;
+	}
+	if (!rep->json)
+		return;
+	rec = json_pack("{s:s,s:I,s:I}", "event", kinds[ev->kind], "msg",
+	    (json_int_t)ev->num, "octets", (json_int_t)ev->size);
+	if (ev->uid != NULL)
+		report_json_text(rec, "uid", ev->uid, strlen(ev->uid));
+	if (rep->nrec++ > 0)
+		fputc(',', stdout);
+	report_json_write(stdout, rec);
+}
+
+void
+report_fetch_end(struct report *rep, const struct fetch_result *res, int ok)
+{
+	char b[32];
+
+	clear_progress(rep);
+	if (rep->json) {
+		fputc(']', stdout);
+		report_json_close(stdout, json_pack("{s:I,s:I,s:I,s:I,s:b,s:b}",
+		    "fetched", (json_int_t)res->fetched,
+		    "octets", (json_int_t)res->bytes,
+		    "deleted", (json_int_t)res->deleted,
+		    "skipped", (json_int_t)res->skipped,
+		    "dry_run", rep->dry_run, "ok", ok), 1);
+		return;
+	}
+	if (!ok || rep->quiet)
+		return;
+	if (rep->dry_run)
+		printf("dry run: %zu message%s would be fetched, %zu deleted\n",
+		    res->would_fetch, res->would_fetch == 1 ? "" : "s",
+		    res->would_delete);
+	else if (res->fetched == 0)
+		printf("no new messages\n");
+	else
+		printf("%zu new message%s, %s, delivered to %s\n",
+		    res->fetched, res->fetched == 1 ? "" : "s",
+		    human(res->bytes, b, sizeof(b)), rep->target);
+	if (!rep->dry_run && res->deleted > 0)
+		printf("%zu message%s deleted from the server\n", res->deleted,
+		    res->deleted == 1 ? "" : "s");
+}
