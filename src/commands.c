@@ -1,20 +1,23 @@
 /*
- * commands.c - welcome, capa, stat, list, uidl, top, retr, dele, rset,
- * noop and batch.
+ * commands.c - the command table (fetch, welcome, capa, certificate,
+ * stat, list, uidl, top, retr, dele, rset, noop, batch, and the two
+ * commands of the accounts file), and running one over a session.
  *
  * Plain output is one record a line with fields separated by one space,
  * for awk and cut; --json prints one JSON document per command, through
- * report.h (the one JSON writer).  Text
- * that came from the server is escaped before it reaches a terminal,
- * except message contents (retr, top), which are the user's data.
+ * report.h.  Text that came from the server is escaped before it
+ * reaches a terminal, except message contents (retr, top), which are
+ * the user's data.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "net.h"
+#include "session.h"
 #include "report.h"
 
 static int
@@ -280,18 +283,29 @@ run_certificate(struct pop3 *p, char **argv, int argc,
 }
 
 static const struct command commands[] = {
-	{ "welcome",	0, 0,	0, "welcome",		run_welcome },
-	{ "certificate", 0, 0,	0, "certificate",	run_certificate },
-	{ "capa",	0, 0,	0, "capa",		run_capa },
-	{ "stat",	0, 0,	1, "stat",		run_stat },
-	{ "list",	0, 1,	1, "list [N]",		run_list },
-	{ "uidl",	0, 1,	1, "uidl [N]",		run_uidl },
-	{ "top",	2, 2,	1, "top N LINES",	run_top },
-	{ "retr",	1, 1,	1, "retr N",		run_retr },
-	{ "dele",	1, 1000, 1, "dele N...",	run_dele },
-	{ "rset",	0, 0,	1, "rset",		run_rset },
-	{ "noop",	0, 0,	1, "noop",		run_noop },
+	{ "fetch", CMD_FETCH, 0, 0, 1, "fetch", NULL },
+	{ "welcome", CMD_POP3, 0, 0, 0, "welcome", run_welcome },
+	{ "capa", CMD_POP3, 0, 0, 0, "capa", run_capa },
+	{ "certificate", CMD_POP3, 0, 0, 0, "certificate", run_certificate },
+	{ "stat", CMD_POP3, 0, 0, 1, "stat", run_stat },
+	{ "list", CMD_POP3, 0, 1, 1, "list [N]", run_list },
+	{ "uidl", CMD_POP3, 0, 1, 1, "uidl [N]", run_uidl },
+	{ "top", CMD_POP3, 2, 2, 1, "top N LINES", run_top },
+	{ "retr", CMD_POP3, 1, 1, 1, "retr N", run_retr },
+	{ "dele", CMD_POP3, 1, 1000, 1, "dele N...", run_dele },
+	{ "rset", CMD_POP3, 0, 0, 1, "rset", run_rset },
+	{ "noop", CMD_POP3, 0, 0, 1, "noop", run_noop },
+	{ "batch", CMD_BATCH, 0, 0, 1, "batch", NULL },
+	{ "accounts", CMD_ACCOUNTS, 0, 0, 0, "accounts", NULL },
+	{ "config-check", CMD_CONFIG_CHECK, 0, 0, 0, "config-check", NULL },
 };
+
+const struct command *
+command_list(size_t *n)
+{
+	*n = sizeof(commands) / sizeof(commands[0]);
+	return commands;
+}
 
 const struct command *
 command_find(const char *name)
@@ -312,13 +326,108 @@ command_check(const struct command *c, char **argv, int argc,
 	int i;
 
 	if (argc < c->minargs || argc > c->maxargs)
-		return error_set(err, ERR_USAGE, "usage: %s", c->usage);
+		return error_set(err, ERR_USAGE, c->kind == CMD_POP3 ||
+		    c->kind == CMD_BATCH ? "usage: %s" :
+		    "%s takes no arguments", c->usage);
 	for (i = 0; i < argc; i++)
 		if (number_arg(argv[i], c->run == run_top && i == 1 ? 0 : 1,
 		    c->run == run_top && i == 1 ? "line count" :
 		    "message number", &v, err) == -1)
 			return -1;
 	return 0;
+}
+
+static int
+run_fetch(struct cli_settings *s, struct error *err)
+{
+	struct fetch_result res;
+	struct report rep;
+	char targets[128];
+	int r;
+
+	if (s->target_layer == 0)
+		return error_set(err, ERR_USAGE, "fetch needs a place to "
+		    "deliver to: %s", cli_targets(targets, sizeof(targets)));
+	s->fp.dp.lock_timeout = s->sp.timeout < 30 ? s->sp.timeout : 30;
+	s->fp.host = s->sp.host;
+	s->errhost = s->sp.host;
+	memset(&res, 0, sizeof(res));
+	report_fetch_begin(&rep, s->co.json, s->co.quiet, s->sp.host,
+	    s->fp.dp.target, s->fp.dry_run);
+	r = fetch_run(&s->sp, &s->fp, report_fetch_event, &rep, &res, err);
+	report_fetch_end(&rep, &res, r == 0);
+	/* A failed fetch reports its own error, not a failed flush. */
+	if (command_flush(r == 0 ? err : &(struct error){ .cls = ERR_NONE }) ==
+	    -1 && r == 0)
+		return -1;
+	return r;
+}
+
+static int
+run_session(struct cli_settings *s, const struct command *c, char **argv,
+    int argc, struct error *err)
+{
+	struct session *sess;
+	struct error qerr;
+	int r;
+
+	s->errhost = s->sp.host;
+	if ((sess = session_open(&s->sp, c->login, err)) == NULL)
+		return -1;
+	if (c->kind == CMD_BATCH)
+		r = command_batch(session_pop3(sess), stdin, &s->co, err);
+	else
+		r = c->run(session_pop3(sess), argv, argc, &s->co, err);
+	if (r == 0)
+		r = command_flush(err);
+	if (r == 0)
+		return session_quit(sess, err);
+	/* Commit nothing a failed command or batch deleted. */
+	if (err->cls == ERR_NET || err->cls == ERR_BUSY ||
+	    err->cls == ERR_PROTO) {
+		session_abort(sess);
+		return -1;
+	}
+	if (pop3_state(session_pop3(sess)) == POP3_TRANSACTION)
+		(void)pop3_rset(session_pop3(sess), &qerr);
+	(void)session_quit(sess, &qerr);
+	return -1;
+}
+
+int
+command_run(struct cli_settings *s, int argc, char **argv,
+    struct error *err)
+{
+	static char *cert[] = { "certificate", NULL };
+	const struct command *c;
+
+	if (s->print_fingerprint && argc == 0) {
+		argv = cert;
+		argc = 1;
+	}
+	c = argc == 0 ? &commands[0] : command_find(argv[0]);
+	if (c != NULL && c->run == run_certificate) {
+		if (s->sp.tls == TLSMODE_NONE)
+			return error_set(err, ERR_USAGE, "certificate needs "
+			    "TLS, not --%s %s", cli_name(O_TLS),
+			    cli_value(O_TLS, TLSMODE_NONE));
+		/* Look without trusting: nothing secret is sent. */
+		s->sp.tlsp.inspect = 1;
+		s->sp.tlsp.fingerprint = NULL;
+	}
+	if (s->sp.tlsp.insecure)
+		fprintf(stderr, "popfetch: warning: --%s: the server's "
+		    "certificate is not verified; anyone on the path can read "
+		    "the password and the mail\n", cli_name(O_INSECURE));
+	if (c == NULL || c->kind == CMD_ACCOUNTS ||
+	    c->kind == CMD_CONFIG_CHECK)
+		return error_set(err, ERR_USAGE, "unknown command \"%.40s\"; "
+		    "try popfetch --help", argv[0]);
+	if (argc > 0 && command_check(c, argv + 1, argc - 1, err) == -1)
+		return -1;
+	if (c->kind == CMD_FETCH)
+		return run_fetch(s, err);
+	return run_session(s, c, argv + 1, argc > 0 ? argc - 1 : 0, err);
 }
 
 int
@@ -349,7 +458,8 @@ command_batch(struct pop3 *p, FILE *in, const struct cmd_opts *o,
 		}
 		if (argc == 0 || argv[0][0] == '#')
 			continue;
-		if ((c = command_find(argv[0])) == NULL) {
+		if ((c = command_find(argv[0])) == NULL ||
+		    c->kind != CMD_POP3) {
 			error_set(err, ERR_USAGE, "batch line %d: unknown "
 			    "command \"%.40s\"", lineno, argv[0]);
 			goto fail;

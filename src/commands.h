@@ -1,8 +1,8 @@
 /*
- * commands.h - the poplib-style commands and how they print.
+ * commands.h - the commands of popfetch and how they print.
  *
- * Part of the front end: commands write their results to stdout; errors
- * go back to main.c, which prints them.
+ * Part of the front end: commands write their results to stdout (JSON
+ * through report.h); errors go back to main.c, which prints them.
  */
 #ifndef COMMANDS_H
 #define COMMANDS_H
@@ -12,19 +12,39 @@
 #include "pop3.h"
 #include "util.h"
 
+struct cli_settings;
+
+/* The output settings every command sees. */
 struct cmd_opts {
 	int	json;
 	int	quiet;
 };
 
-struct command {
-	const char	*name;
-	int		 minargs, maxargs;
-	int		 login;		/* needs an authenticated session */
-	const char	*usage;
-	int		(*run)(struct pop3 *, char **, int,
-			    const struct cmd_opts *, struct error *);
+enum command_kind {
+	CMD_FETCH,	/* the fetch job */
+	CMD_POP3,	/* one POP3 command in one session */
+	CMD_BATCH,	/* commands from stdin in one session */
+	CMD_ACCOUNTS,	/* the accounts file: no session (accounts.h) */
+	CMD_CONFIG_CHECK
 };
+
+struct command {
+	const char		*name;
+	enum command_kind	 kind;
+	int			 minargs, maxargs;
+	int			 login;		/* needs an authenticated
+						 * session */
+	const char		*usage;		/* "top N LINES" */
+	/* CMD_POP3: runs on a session (logged in if login), with the
+	 * arguments command_check passed; prints the result to stdout.
+	 * Errors: those of the POP3 command, ERR_USAGE for its arguments. */
+	int			(*run)(struct pop3 *, char **, int,
+				    const struct cmd_opts *, struct error *);
+};
+
+/* Every command, the default (fetch) first; n is set to their number.
+ * The table is static. */
+const struct command	*command_list(size_t *n);
 
 /* The command called name (case-insensitive), or NULL. */
 const struct command	*command_find(const char *name);
@@ -33,9 +53,23 @@ const struct command	*command_find(const char *name);
 int	command_check(const struct command *, char **argv, int argc,
 	    struct error *);
 
+/*
+ * Runs the command argv[0] (none: fetch, or certificate with
+ * --print-fingerprint) for the settings s of one account: opens the
+ * session, runs it, and ends the session: QUIT on success; after a
+ * failure that left the connection usable RSET (so that nothing is
+ * deleted) and QUIT; otherwise the connection is dropped.  Sets
+ * s->errhost once it talks to the server.  Errors: ERR_USAGE for an
+ * unknown command or bad arguments, and those of the session, the
+ * command and fetch_run.
+ */
+int	command_run(struct cli_settings *s, int argc, char **argv,
+	    struct error *);
+
 /* Runs one command line after another from in, in one session, and
  * stops at the first failure (the caller then sends RSET, so that a
- * failed batch commits no deletion). */
+ * failed batch commits no deletion).  ERR_USAGE for a bad line, ERR_IO
+ * if in cannot be read, and those of the commands. */
 int	command_batch(struct pop3 *, FILE *in, const struct cmd_opts *,
 	    struct error *);
 

@@ -3,8 +3,9 @@
  * "defaults" and "account NAME" headers.
  *
  * This module knows the syntax and the file's safety rules, not what the
- * keywords mean: main.c maps each keyword to the command-line option of
- * the same name, so every option has a keyword and they cannot drift.
+ * keywords mean: the option table (cli.c) says which options are
+ * keywords, and accounts.c applies each line through it, so a keyword
+ * and its option cannot drift.
  */
 #ifndef CONFIG_H
 #define CONFIG_H

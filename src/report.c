@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "report.h"
 
 void
@@ -286,8 +287,8 @@ report_fetch_event(void *arg, const struct fetch_event *ev)
 	case FETCH_SKIPPED:
 		clear_progress(rep);
 		fprintf(stderr, "popfetch: %s: message %lu skipped: %s is "
-		    "larger than --max-size\n", rep->host, ev->num,
-		    human(ev->size, b, sizeof(b)));
+		    "larger than --%s\n", rep->host, ev->num,
+		    human(ev->size, b, sizeof(b)), cli_name(O_MAX_SIZE));
 		break;
 	case FETCH_WOULD_FETCH:
 	case FETCH_WOULD_DELETE:

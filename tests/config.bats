@@ -259,3 +259,40 @@ EOF
 	[ "$status" -eq 78 ]
 	[[ "$output" == *"the path of the accounts file is longer than 4095 bytes"* ]]
 }
+
+@test "a hint names the keyword for an account, the option on the command line" {
+	fake_start "$BATS_TEST_TMPDIR" < <(printf '%s\n' \
+		'CAPA => +OK\r\nUSER\r\n.\r\n' 'USER (.*) => +OK\r\n')
+	conf <<EOF2
+account plain
+    host 127.0.0.1
+    port $FAKE_PORT
+    tls none
+    user alice
+    password pw
+EOF2
+	run "$POPFETCH" -a plain stat
+	[ "$status" -eq 78 ]
+	[[ "$output" == *'refusing to send'*'(add "allow-plaintext" to allow it)' ]]
+	! grep -q '^PASS' "$FAKE_DIR/fake.log"
+	POPFETCH_PASSWORD=pw run "$POPFETCH" --host 127.0.0.1 -p "$FAKE_PORT" \
+		--tls none -u alice stat
+	[ "$status" -eq 78 ]
+	[[ "$output" == *'refusing to send'*'(add --allow-plaintext to allow it)' ]]
+	! grep -q '^PASS' "$FAKE_DIR/fake.log"
+}
+
+@test "the accounts file's value messages name the keyword, argv's the option" {
+	bad_file 3 'keep-days "0" is too small (1 to 36500)' <<'EOF2'
+account a
+host h
+keep-days 0
+EOF2
+	run "$POPFETCH" --host h --keep-days 0 stat
+	[ "$status" -eq 64 ]
+	[ "$output" = 'popfetch: --keep-days "0" is too small (1 to 36500)' ]
+	run "$POPFETCH" --host h --timeout x stat
+	[ "$output" = 'popfetch: --timeout "x" is invalid (1 to 86400)' ]
+	run "$POPFETCH" --host h --auth nonsense stat
+	[ "$output" = 'popfetch: --auth takes auto, user, apop, rpop, plain, login, cram-md5, scram-sha-1, scram-sha-256, external, xoauth2 or oauthbearer' ]
+}

@@ -34,9 +34,8 @@ from_conf() {
 
 commands_of() {
 	case $1 in
-	help) "$POPFETCH" --help |
-		sed -n '/^commands:/,/^fetch:/p; /^ *commands: accounts/p' |
-		grep -v '^fetch:' | sed 's/(the default)//; s/commands://' |
+	help) "$POPFETCH" --help | sed -n '/^commands:/,/^server:/p' |
+		grep -v '^server:' | sed 's/(the default)//; s/commands://' |
 		grep -oE '(^| )[a-z][a-z-]+' | tr -d ' ' ;;
 	man) sed -n '/^\.Sh COMMANDS/,/^\.Sh /p' "$TOP/man/popfetch.1" |
 		sed -n 's/^\.It Cm \([a-z-]*\).*/\1/p' ;;

@@ -1,0 +1,141 @@
+/*
+ * cli.h - the option table: one row per option, and everything made
+ * from it: getopt_long's array, --help, the accounts-file keywords, the
+ * hints of errors, and the listing that tests/docs.bats checks the man
+ * pages and the completions against.
+ *
+ * Nothing here talks to the network or reads a file.  Every function
+ * that fails returns -1 with a struct error of class ERR_USAGE (the
+ * caller turns it into ERR_CONFIG for a line of the accounts file).
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdio.h>
+
+#include "commands.h"
+#include "fetch.h"
+#include "session.h"
+#include "util.h"
+
+/* The rows of the table, in the order of --help. */
+enum cli_id {
+	O_URL, O_HOST, O_PORT, O_USER, O_TLS, O_TIMEOUT, O_UTF8,
+	O_CA_FILE, O_FINGERPRINT, O_PRINT_FINGERPRINT, O_INSECURE,
+	O_TLS_SERVER_NAME, O_TLS_PRIORITY, O_CLIENT_CERT, O_CLIENT_KEY,
+	O_AUTH, O_NO_INITIAL_RESPONSE, O_ALLOW_PLAINTEXT, O_PASSWORD_COMMAND,
+	O_PASSWORD_FILE, O_NETRC_FILE, O_PASSWORD,
+	O_MAILDIR, O_MBOX, O_MDA,
+	O_NEW, O_ALL, O_KEEP, O_DELETE, O_KEEP_DAYS, O_MAX_SIZE, O_LIMIT,
+	O_DRY_RUN, O_STATE, O_RECEIVED_HEADER, O_UIDL_HEADER,
+	O_DEBUG, O_JSON, O_QUIET, O_HELP, O_VERSION,
+	O_ACCOUNT, O_ALL_ACCOUNTS, O_JOBS, O_CONFIG,
+	O_LIST_OPTIONS,
+	O_COUNT
+};
+
+/* How the user wrote a setting: "--tls none" or "tls none". */
+enum cli_form {
+	CLI_OPTION,
+	CLI_KEYWORD
+};
+
+/*
+ * The settings of one run for one account, filled by cli_apply from the
+ * layers (defaults, account, command line; see accounts.h).  Strings
+ * point into argv or the accounts file, except url_* which are owned.
+ */
+struct cli_settings {
+	struct session_params	 sp;
+	struct cmd_opts		 co;
+	struct fetch_params	 fp;
+	int			 print_fingerprint;
+	const char		*server_name;	/* --tls-server-name */
+	int			 layer;		/* 1 defaults, 2 account,
+						 * 3 argv */
+	int			 target_layer;	/* the layer that chose the
+						 * delivery target, 0: none */
+	enum cli_form		 form;		/* CLI_KEYWORD once an account
+						 * block shaped the run */
+	const char		*errhost;	/* set once the run talks to the
+						 * server: errors name it */
+	char			*url_host;	/* owned copies from a URL */
+	char			*url_user;
+	char			*url_port;
+};
+
+/* An account setting from the command line, applied after the file's. */
+struct cli_optval {
+	enum cli_id	 id;
+	const char	*arg;		/* NULL for an option without one */
+};
+
+/* What the command line says: the account settings, in order, and the
+ * options that choose accounts or end the run at once. */
+struct cli_args {
+	struct cli_optval	*v;	/* owned; free with cli_args_free */
+	size_t			 n;
+	const char		*config;	/* --config */
+	const char		*account;	/* -a */
+	int			 all;		/* --all-accounts */
+	int			 jobs;		/* -j, 0: unset */
+	int			 help, version, list;
+	int			 argc;		/* the command and its args */
+	char			**argv;
+};
+
+/*
+ * Reads argv into a (zeroed by the caller).  A URL first argument becomes
+ * an O_URL setting.  Stops early, returning 0, at --help, --version or
+ * --list-options.  ERR_USAGE for an unknown option, a bad value of an
+ * option that chooses accounts, or -a with --all-accounts; getopt_long
+ * has then already said what is wrong on stderr.
+ */
+int		 cli_parse(struct cli_args *a, int argc, char **argv,
+		    struct error *);
+/* Frees what cli_parse allocated in a; a may be used again. */
+void		 cli_args_free(struct cli_args *a);
+/* Whether the command line gives any setting of row id. */
+int		 cli_args_has(const struct cli_args *, enum cli_id);
+
+/* Zeroes s and applies every row's default. */
+void		 cli_settings_init(struct cli_settings *s);
+/* Frees what s owns (the URL's parts); s stays initialised. */
+void		 cli_settings_free(struct cli_settings *s);
+
+/*
+ * Applies one setting to s, exactly as the row says: checks the value
+ * (a number within the row's bounds, one of its values), then stores it
+ * or calls the row's setter.  arg is NULL when the setting has no value.
+ * Messages name the setting in form.  ERR_USAGE.
+ */
+int		 cli_apply(struct cli_settings *s, enum cli_id id,
+		    const char *arg, enum cli_form form, struct error *);
+
+/* The row whose accounts-file keyword is name, or -1. */
+int		 cli_keyword(const char *name);
+/* Whether the row is applied before the others of its layer (the URL,
+ * which the other lines of a block refine). */
+int		 cli_first(enum cli_id);
+/* The row's long name, without dashes ("max-size"). */
+const char	*cli_name(enum cli_id);
+/* The name of the value val of an enumerated row ("none" for
+ * O_TLS, TLSMODE_NONE), or "?". */
+const char	*cli_value(enum cli_id, int val);
+/* "--maildir DIR, --mbox FILE or --mda COMMAND": the delivery targets,
+ * for messages; written into buf (NUL-terminated, cut if too small). */
+const char	*cli_targets(char *buf, size_t len);
+
+/* cli_doc.c: */
+/* What the user can change to get past an error, naming the settings in
+ * form; NULL for HINT_NONE.  Written into buf. */
+const char	*cli_doc_hint(enum err_hint, enum cli_form, char *buf,
+		    size_t len);
+/* Prints --help, made from the table and the command table. */
+void		 cli_doc_usage(FILE *);
+/* Prints the machine-readable listing (--list-options): one JSON object
+ * a line for every option and every command.  ERR_SOFTWARE if a line
+ * cannot be made; a write error shows when f is flushed. */
+int		 cli_doc_list(FILE *, struct error *);
+
+#endif
