@@ -10,14 +10,14 @@ _popfetch()
 	fi
 	local commands="fetch welcome capa certificate stat list uidl top retr dele rset noop batch
 		accounts config-check"
-	local opts="--host --port --user --url --tls --ca-file --timeout --auth
+	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --auth
 		--allow-plaintext --no-initial-response --utf8 --password-command --password-file
-		--netrc-file --debug --json --quiet --help --version
+		--netrc-file -d --debug --json -q --quiet -h --help -V --version
 		--maildir --mbox --mda --new --all --keep --delete --keep-days
 		--max-size --limit --dry-run --state --received-header --uidl-header
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority
 		--client-cert --client-key --insecure
-		--account --all-accounts --jobs --config"
+		-a --account --all-accounts -j --jobs --config"
 	case $prev in
 	--tls) COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur")); return ;;
 	--auth) COMPREPLY=($(compgen -W "auto user apop rpop plain login cram-md5 scram-sha-1 scram-sha-256 external xoauth2 oauthbearer" -- "$cur")); return ;;
