@@ -34,6 +34,7 @@
  * least once.  Without UIDL there are no UIDs to record; see
  * fallback below.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,7 +543,8 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	struct pop3_msg *list = NULL;
 	size_t nl = 0, i, nold = 0, nfetch = 0, window;
 	uint32_t *plan = NULL, *old, *tofetch;
-	char **uids = NULL, path[4096];
+	char **uids = NULL, buf[PATH_MAX];
+	const char *path = fp->state_path;
 	struct arena uidarena;
 	struct error e;
 	time_t now = time(NULL), when;
@@ -556,11 +558,13 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	r.arg = arg;
 	r.res = res;
 
-	if (fp->state_path != NULL)
-		(void)strlcpy(path, fp->state_path, sizeof(path));
-	else if (state_default_path(path, sizeof(path), sp->auth.user,
-	    sp->host, session_port(sp), err) == -1)
-		return -1;
+	/* The path as given: state_open refuses one that is too long. */
+	if (path == NULL) {
+		if (state_default_path(buf, sizeof(buf), sp->auth.user,
+		    sp->host, session_port(sp), err) == -1)
+			return -1;
+		path = buf;
+	}
 	if ((r.st = state_open(path, fp->dry_run, err)) == NULL)
 		return -1;
 	if (!fp->dry_run && recover(&r, err) == -1)

@@ -239,3 +239,56 @@ killed_mid_message() {
 	[ "$status" -eq 0 ]
 	[ "$(grep -E '^(RETR|DELE)' "$W/fake.log" | tr '\n' ' ')" = "RETR 1 RETR 2 DELE 1 DELE 2 " ]
 }
+
+# long_path BASE TOTAL: makes directories under BASE, each name under
+# NAME_MAX, and prints a path of exactly TOTAL bytes in the last of them
+# (not created).
+long_path() {
+	local p=$1 total=$2 d
+	d=$(printf 'd%.0s' $(seq 1 200))
+	while [ $(( total - ${#p} )) -gt 202 ]; do
+		p=$p/$d
+	done
+	mkdir -p "$p"
+	printf '%s/%s\n' "$p" "$(printf 's%.0s' $(seq 1 $(( total - ${#p} - 1 ))))"
+}
+
+@test "a --state path of 4,095 bytes: recorded whole, the second run fetches nothing" {
+	st=$(long_path "$W/s" 4095)
+	[ "${#st}" -eq 4095 ]
+	fake 'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' "$MSG1" "$MSG2"
+	run pf_fake --state "$st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
+	: > "$W/fake.log"
+	run pf_fake --state "$st" --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages" ]
+	! grep -q RETR "$W/fake.log"
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
+	# PATH.journal and the others are longer than PATH_MAX: look at
+	# them from their directory.  Each has its own name.
+	cd "$(dirname "$st")"
+	b=$(basename "$st")
+	[ "$(sed -n 1p "$b")" = "popfetch-state 1" ]
+	[ "$(grep -c '^U [0-9]* [ab]$' "$b")" -eq 2 ]
+	[ -e "$b.lock" ] && [ -e "$b.journal" ] && [ ! -s "$b.journal" ]
+	[ "$(ls -A | wc -l)" -eq 3 ]
+}
+
+@test "a state name with no room for .journal beside it: refused before connecting (73)" {
+	fake 'UIDL => +OK\r\n1 a\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n.\r\n' "$MSG1"
+	mkdir "$W/st"
+	run pf_fake --state "$W/st/$(printf 'x%.0s' $(seq 1 248))" --maildir "$W/Mail" --delete
+	echo "$output"
+	[ "$status" -eq 73 ]
+	[[ "$output" == *"the state file's name is too long (248 bytes; at most 247"* ]]
+	[ ! -s "$W/fake.log" ]
+	[ ! -e "$W/Mail" ] && [ -z "$(ls -A "$W/st")" ]
+	# 247 bytes leave room for NAME.journal: it works.
+	run pf_fake --state "$W/st/$(printf 'x%.0s' $(seq 1 247))" --maildir "$W/Mail" --delete
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 1 ]
+	grep -qx 'DELE 1' "$W/fake.log"
+}
