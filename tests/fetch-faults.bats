@@ -292,3 +292,40 @@ long_path() {
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 1 ]
 	grep -qx 'DELE 1' "$W/fake.log"
 }
+
+@test "an mbox at a path of 4,095 bytes keeps its mail: its dot-lock is NAME.lock" {
+	mb=$(long_path "$W/m" 4095)
+	[ "${#mb}" -eq 4095 ]
+	printf 'From old@example.org Mon Jan  1 00:00:00 2026\nSubject: old\n\nkept\n\n' > "$mb"
+	# Old enough to pass for a stale dot-lock, were it taken for one.
+	touch -d '-10 minutes' "$mb"
+	fake 'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' "$MSG1" "$MSG2"
+	run pf_fake --state "$W/state" --mbox "$mb" --delete
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -qx 'DELE 2' "$W/fake.log"
+	cd "$(dirname "$mb")"
+	b=$(basename "$mb")
+	[ "$(ls -A)" = "$b" ]			# no dot-lock left behind
+	mkdir "$W/split"
+	python3 "$TOP/tests/lib/mbox_split.py" "$b" "$W/split"
+	[ "$(cat "$W/split/1.eml")" = $'Subject: old\n\nkept' ]
+	[ "$(cat "$W/split/2.eml")" = $'Subject: one\n\nbody one' ]
+	[ "$(cat "$W/split/3.eml")" = $'Subject: two\n\nbody two' ]
+	[ "$(ls "$W/split" | wc -l)" -eq 3 ]
+}
+
+@test "a maildir whose tmp/ file paths pass PATH_MAX: each message delivered once" {
+	md=$(long_path "$W/md" 4080)
+	fake 'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' "$MSG1" "$MSG2"
+	run pf_fake --state "$W/state" --maildir "$md"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cd "$md"
+	[ "$(ls new | wc -l)" -eq 2 ] && [ -z "$(ls -A tmp)" ]
+	: > "$W/fake.log"
+	run pf_fake --state "$W/state" --maildir "$md"
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages" ]
+	! grep -q RETR "$W/fake.log"
+}
