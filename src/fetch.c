@@ -2,37 +2,44 @@
  * fetch.c - download, deliver, record, delete: exactly once.
  *
  * The argument, for one message with UID u (the order of events is the
- * order of the code below):
+ * order of the code below; the promises of the delivery backends it
+ * relies on are written out in backend.h):
  *
  *  1. The journal gets "B u token" before the delivery target is
- *     touched (fsync'd at once for an mbox, where a partial tail
- *     without its record would be a corrupt message after a power
- *     loss; with the batch for a maildir, where it would only be a
- *     file in tmp/).  The token names exactly what will be written (a
- *     maildir file name, an mbox offset).
- *  2. RETR streams into the target; deliver_finish closes the file.
+ *     touched.  The token names exactly what will be written (a maildir
+ *     file name, an mbox offset) and never holds server text.  For a
+ *     backend with durable_token (an mbox, where a partial tail without
+ *     its record would be a corrupt message after a power loss) the
+ *     record is fsync'd at once; otherwise (a maildir, where it would
+ *     only be a file in tmp/) it is fsync'd with the batch.
+ *  2. RETR streams into the target; deliver_finish ends the message.
  *     For a batch of such messages, deliver_sync makes them durable
  *     with one barrier (syncfs, or fsync of each file), publishes them
- *     (rename into new/) and fsyncs the directory.
- *  3. The journal gets "D u" for the batch (fsync'd).  Only now is u
- *     delivered.
- *  4. With --delete, DELE is sent; QUIT at the end commits it.
+ *     (rename into new/) and fsyncs the directory, and says how many,
+ *     in order, made it; the rest are removed.
+ *  3. The journal gets "D u" for each message the sync counted, and
+ *     is fsync'd (flush_batch).  Only now is u delivered.
+ *  4. With --delete, DELE is queued only after 3; QUIT at the end
+ *     commits it.
  *
  * A kill before 1 leaves nothing.  Between 1 and 3, the next run finds
- * "B" without "D" and asks the target (deliver_recover): a maildir file
- * in new/ or cur/ means delivered, so u is recorded and not fetched
- * again; a partial file in tmp/ or partial mbox bytes (which only
- * popfetch wrote, under its lock) are removed, and u is fetched again.
- * After 3, u is never fetched again.  DELE is sent only after 3, so
- * nothing undelivered is ever deleted; if QUIT's answer is lost, u is
- * still in the state and still on the server, and the next run (with
- * --delete) deletes it without fetching it.  A failed write (ENOSPC,
- * EIO) aborts the delivery in step 2 exactly like a kill, but in
- * process: the target is rolled back and "A u" is journalled.
+ * "B" without "D" and hands the token to the backend that wrote it
+ * (recover, deliver_recover): a maildir file in new/ or cur/ means
+ * delivered, so u is recorded and not fetched again; a partial file in
+ * tmp/ or partial mbox bytes (which only popfetch wrote, under its
+ * lock) are removed, and u is fetched again.  After 3, u is never
+ * fetched again: the state keeps it until the server no longer lists
+ * it, and the snapshot replaces the journal only by an atomic rename.
+ * DELE is sent only after 3, so nothing undelivered is ever deleted; if
+ * QUIT's answer is lost, u is still in the state and still on the
+ * server, and the next run (with --delete) deletes it without fetching
+ * it.  A failed write (ENOSPC, EIO) aborts the delivery in step 2
+ * exactly like a kill, but in process: the target is rolled back and
+ * "A u" is journalled.
  *
  * An MDA cannot be asked or rolled back, so for it the guarantee is at
  * least once.  Without UIDL there are no UIDs to record; see
- * fallback below.
+ * FALLBACK_PREFIX below.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -50,6 +57,7 @@
  * UID can contain; they only serve to clean up after a crash. */
 #define FALLBACK_PREFIX	"\n"
 
+/* One fetch_run: what it was asked, what it holds, what it found. */
 struct run {
 	const struct fetch_params	*fp;
 	fetch_reporter			*report;
@@ -59,7 +67,20 @@ struct run {
 	struct deliver			*d;
 	struct pop3			*p;
 	int				 sink_failed;
-	struct error			 first;	/* first deferred error */
+	struct error			 first;	/* deferred */
+
+	/* The listing: LIST, with each UID (in uidarena; all NULL
+	 * without UIDL) beside its entry. */
+	struct pop3_msg			*list;
+	size_t				 nl;
+	char				**uids;
+	struct arena			 uidarena;
+	int				 have_uidl;
+
+	/* The plan: indices into the listing, in one allocation. */
+	uint32_t			*plan;
+	uint32_t			*old, *tofetch;
+	size_t				 nold, nfetch;
 };
 
 static void
@@ -130,6 +151,23 @@ out:
 	return rv;
 }
 
+/* The journal's UID for message num of a server without UIDL, in buf
+ * (PSEUDO_MAX bytes). */
+#define PSEUDO_MAX	32
+_Static_assert(sizeof(FALLBACK_PREFIX) + 20 < PSEUDO_MAX,
+    "a pseudo-UID always fits");
+
+static const char *
+pseudo_uid(unsigned long num, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s%lu", FALLBACK_PREFIX, num);
+
+	/* Cannot happen with 32 bytes; never journal a cut number. */
+	if (n < 0 || (size_t)n >= len)
+		abort();
+	return buf;
+}
+
 static int
 sink(void *arg, const char *data, size_t len, struct error *err)
 {
@@ -150,6 +188,7 @@ add_headers(struct run *r, const char *uid, struct error *err)
 {
 	char line[1400], esc[1024], date[64], host[256];
 	time_t now = time(NULL);
+	int n;
 
 	if (r->fp->received_header) {
 		if (gethostname(host, sizeof(host)) == -1)
@@ -158,15 +197,21 @@ add_headers(struct run *r, const char *uid, struct error *err)
 		(void)strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
 		    localtime(&now));
 		vis_text(esc, sizeof(esc), r->fp->host, strlen(r->fp->host));
-		(void)snprintf(line, sizeof(line), "Received: from %s\n\tby %s "
+		n = snprintf(line, sizeof(line), "Received: from %s\n\tby %s "
 		    "with POP3 (popfetch); %s\n", esc, host, date);
-		if (deliver_write(r->d, line, strlen(line), err) == -1)
+		if (n < 0 || (size_t)n >= sizeof(line))
+			return error_set(err, ERR_SOFTWARE, "Received: header "
+			    "too long");
+		if (deliver_write(r->d, line, (size_t)n, err) == -1)
 			return -1;
 	}
 	if (r->fp->uidl_header && uid != NULL) {
 		vis_text(esc, sizeof(esc), uid, strlen(uid));
-		(void)snprintf(line, sizeof(line), "X-Popfetch-UIDL: %s\n", esc);
-		if (deliver_write(r->d, line, strlen(line), err) == -1)
+		n = snprintf(line, sizeof(line), "X-Popfetch-UIDL: %s\n", esc);
+		if (n < 0 || (size_t)n >= sizeof(line))
+			return error_set(err, ERR_SOFTWARE, "X-Popfetch-UIDL: "
+			    "header too long");
+		if (deliver_write(r->d, line, (size_t)n, err) == -1)
 			return -1;
 	}
 	return 0;
@@ -189,15 +234,12 @@ receive_one(struct run *r, const struct pop3_msg *m, const char *uid,
     struct error *err, int *fatal_conn)
 {
 	const char *token;
-	char pseudo[32];
+	char pseudo[PSEUDO_MAX];
 	struct error e;
 
 	*fatal_conn = 0;
-	if (uid == NULL) {
-		(void)snprintf(pseudo, sizeof(pseudo), "%s%lu", FALLBACK_PREFIX,
-		    m->num);
-		uid = pseudo;
-	}
+	if (uid == NULL)
+		uid = pseudo_uid(m->num, pseudo, sizeof(pseudo));
 	if (pop3_recv_status(r->p, ERR_REFUSED, err) == -1) {
 		*fatal_conn = conn_error(err);
 		return -1;
@@ -265,36 +307,82 @@ dq_pop(struct dqueue *q)
 	return idx;
 }
 
+struct inflight {
+	int	retr;		/* RETR, else DELE */
+	size_t	idx;		/* into the listing */
+};
+
 /*
- * Makes the batch durable with one barrier, records it (one fsync of
- * the journal), and only then lets its DELEs be sent: pushed on dq
- * when dele is set.  Returns 0, or -1 with err (ERR_IO): what the
- * barrier did not cover was removed and is fetched again next time.
+ * The pipeline's state.  old[oi..nold) and fetch[nextf..nfetch) are
+ * still to be sent.  Commands in flight are a ring of window slots
+ * (head and tail only grow; tail - head <= window), with out bytes of
+ * announced message size.  batch holds the messages written since the
+ * last flush_batch; done counts those delivered, for progress.  dele:
+ * queue DELEs for what is delivered.  stop: a local failure (local)
+ * means no more RETR.
  */
-static int
-flush_batch(struct run *r, const struct pop3_msg *list, char **uids,
-    size_t *batch, size_t *nbatch, struct dqueue *dq, int dele,
-    size_t nfetch, size_t *done, struct error *err)
+struct pipe {
+	const uint32_t		*old, *fetch;
+	size_t			 nold, nfetch;
+	size_t			 oi, nextf;
+	struct inflight		*q;
+	size_t			 window, head, tail;
+	unsigned long long	 out;
+	size_t			 batch[BATCH], nbatch;
+	size_t			 done;
+	struct dqueue		 dq;
+	int			 dele;
+	int			 stop;
+	struct error		 local;
+};
+
+/* The UID journalled for message idx: a pseudo-UID without UIDL. */
+static const char *
+journal_uid(const struct run *r, size_t idx, char *pseudo, size_t len)
+{
+	if (r->uids[idx] != NULL)
+		return r->uids[idx];
+	return pseudo_uid(r->list[idx].num, pseudo, len);
+}
+
+static void
+progress(struct run *r, size_t done)
 {
 	struct fetch_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = FETCH_PROGRESS;
+	ev.done = done;
+	ev.total = r->nfetch;
+	ev.bytes = r->res->bytes;
+	if (r->report != NULL)
+		r->report(r->arg, &ev);
+}
+
+/*
+ * Makes the batch durable with one barrier, records it (one fsync of
+ * the journal), and only then lets its DELEs be sent: pushed on the
+ * DELE queue when dele is set.  Returns 0, or -1 with err (ERR_IO):
+ * what the barrier did not cover was removed and is fetched again next
+ * time.
+ */
+static int
+flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
+{
 	struct error e;
 	size_t pub, k, idx;
-	char pseudo[32];
+	char pseudo[PSEUDO_MAX];
 	const char *uid;
 	int rv;
 
-	if (*nbatch == 0)
+	if (pp->nbatch == 0)
 		return 0;
 	rv = deliver_sync(r->d, &pub, &e);
-	for (k = 0; k < *nbatch; k++) {
-		idx = batch[k];
-		uid = uids[idx];
-		if (uid == NULL) {
-			(void)snprintf(pseudo, sizeof(pseudo), "%s%lu",
-			    FALLBACK_PREFIX, list[idx].num);
-			uid = pseudo;
-		}
-		if (k < pub && uids[idx] != NULL) {
+	for (k = 0; k < pp->nbatch; k++) {
+		idx = pp->batch[k];
+		uid = journal_uid(r, idx, pseudo, sizeof(pseudo));
+		/* Recorded only once the barrier covered it. */
+		if (k < pub && r->uids[idx] != NULL) {
 			if (state_delivered(r->st, uid, 0, err) == -1)
 				return -1;
 		} else
@@ -303,21 +391,15 @@ flush_batch(struct run *r, const struct pop3_msg *list, char **uids,
 	if (state_sync(r->st, err) == -1)
 		return -1;
 	for (k = 0; k < pub; k++) {
-		idx = batch[k];
+		idx = pp->batch[k];
 		r->res->fetched++;
-		event(r, FETCH_FETCHED, list[idx].num, uids[idx],
-		    list[idx].size, NULL);
-		memset(&ev, 0, sizeof(ev));
-		ev.kind = FETCH_PROGRESS;
-		ev.done = ++*done;
-		ev.total = nfetch;
-		ev.bytes = r->res->bytes;
-		if (r->report != NULL)
-			r->report(r->arg, &ev);
+		event(r, FETCH_FETCHED, r->list[idx].num, r->uids[idx],
+		    r->list[idx].size, NULL);
+		progress(r, ++pp->done);
 		if (dele)
-			dq_push(dq, idx);
+			dq_push(&pp->dq, idx);
 	}
-	*nbatch = 0;
+	pp->nbatch = 0;
 	if (rv == -1) {
 		*err = e;
 		return -1;
@@ -325,10 +407,17 @@ flush_batch(struct run *r, const struct pop3_msg *list, char **uids,
 	return 0;
 }
 
-struct inflight {
-	int	retr;		/* RETR, else DELE */
-	size_t	idx;		/* into the listing */
-};
+/* flush_batch in the pipeline: a failure stops new RETRs. */
+static void
+flush_or_stop(struct run *r, struct pipe *pp)
+{
+	struct error e;
+
+	if (flush_batch(r, pp, pp->dele, &e) == -1 && !pp->stop) {
+		pp->local = e;
+		pp->stop = 1;
+	}
+}
 
 /*
  * Sends DELE for old[] and RETR for fetch[], keeping up to window
@@ -342,132 +431,149 @@ struct inflight {
  *
  * The window is deep (PIPE_CMDS) so that the server never waits for
  * commands while popfetch creates files; PIPE_BYTES bounds what the
- * server may have to buffer.  Commands are a few bytes each, so the client's writes never
- * fill the socket while the server's replies wait to be read.
+ * server may have to buffer.  Commands are a few bytes each, so the
+ * client's writes never fill the socket while the server's replies
+ * wait to be read.
  */
 #define PIPE_BYTES	(1024 * 1024)
 #define PIPE_CMDS	1024
 
+/* Queues commands until the window is full; the server must never wait
+ * for a command (sending in bursts of several measured slower). */
 static int
-pipeline(struct run *r, const struct pop3_msg *list, char **uids,
-    const uint32_t *old, size_t nold, const uint32_t *fetch, size_t nfetch,
-    size_t window, struct error *err, int *fatal_conn)
+refill(struct run *r, struct pipe *pp, struct error *err)
 {
-	/* Commands in flight: a ring of window slots (head and tail only
-	 * grow; tail - head <= window). */
-	size_t head = 0, tail = 0, nextf = 0, oi = 0;
-	size_t done = 0, nbatch = 0, batch[BATCH];
-	struct inflight *q = xcalloc(window, sizeof(*q)), it;
-	struct dqueue dq = { NULL, 0, 0, 0 };
-	unsigned long long out = 0;
-	struct error e, local = { .cls = ERR_NONE };
-	int stop = 0, fatal = 0, dele = r->fp->delete;
+	struct inflight it;
+
+	while (pp->tail - pp->head < pp->window) {
+		if (pp->oi < pp->nold) {
+			it.retr = 0;
+			it.idx = pp->old[pp->oi++];
+		} else if (pp->dq.n > 0) {
+			it.retr = 0;
+			it.idx = dq_pop(&pp->dq);
+		} else if (!pp->stop && pp->nextf < pp->nfetch &&
+		    (pp->tail == pp->head || pp->out +
+		    r->list[pp->fetch[pp->nextf]].size <= PIPE_BYTES)) {
+			it.retr = 1;
+			it.idx = pp->fetch[pp->nextf++];
+			pp->out += r->list[it.idx].size;
+		} else
+			break;
+		if (pop3_queue(r->p, err, "%s %lu", it.retr ? "RETR" :
+		    "DELE", r->list[it.idx].num) == -1)
+			return -1;
+		pp->q[pp->tail++ % pp->window] = it;
+	}
+	return 0;
+}
+
+/* The reply to a DELE.  -1 with err only if the connection is lost. */
+static int
+recv_dele(struct run *r, size_t idx, struct error *err)
+{
+	struct error e;
+
+	if (pop3_recv_status(r->p, ERR_REFUSED, &e) == 0) {
+		r->res->deleted++;
+		event(r, FETCH_DELETED, r->list[idx].num, r->uids[idx],
+		    r->list[idx].size, NULL);
+	} else if (conn_error(&e)) {
+		*err = e;
+		return -1;
+	} else
+		defer(r, &e);
+	return 0;
+}
+
+/* Reads and drops the reply to a RETR sent before a local failure.  -1
+ * if the connection is lost; no error is set, since the local failure
+ * that stopped the RETRs is what the run reports. */
+static int
+recv_dropped(struct run *r)
+{
+	struct error e;
+
+	if (pop3_recv_status(r->p, ERR_REFUSED, &e) == -1)
+		return conn_error(&e) ? -1 : 0;
+	return pop3_recv_body(r->p, NULL, NULL, &e);
+}
+
+/* The reply to a RETR: delivered into the batch, deferred (-ERR), or a
+ * local failure that stops new RETRs.  -1 with err if the connection is
+ * lost. */
+static int
+recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
+{
+	struct error e;
+	int fatal;
+
+	if (receive_one(r, &r->list[idx], r->uids[idx], &e, &fatal) == 0)
+		pp->batch[pp->nbatch++] = idx;
+	else if (fatal) {
+		*err = e;
+		return -1;
+	} else if (e.cls == ERR_REFUSED)	/* -ERR to RETR */
+		defer(r, &e);
+	else {
+		pp->local = e;
+		pp->stop = 1;
+	}
+	if (pp->nbatch == BATCH || (pp->stop && pp->nbatch > 0))
+		flush_or_stop(r, pp);
+	return 0;
+}
+
+static int
+pipeline(struct run *r, struct pipe *pp, struct error *err,
+    int *fatal_conn)
+{
+	struct inflight it;
+	struct error e;
+	int rv = 0;
 
 	*fatal_conn = 0;
+	pp->q = xcalloc(pp->window, sizeof(*pp->q));
+	pp->dele = r->fp->delete;
 	for (;;) {
-		/* Refill at once: the server must never wait for a command
-		 * (sending in bursts of several commands measured slower). */
-		while (tail - head < window) {
-			if (oi < nold) {
-				it.retr = 0;
-				it.idx = old[oi++];
-			} else if (dq.n > 0) {
-				it.retr = 0;
-				it.idx = dq_pop(&dq);
-			} else if (!stop && nextf < nfetch && (tail == head ||
-			    out + list[fetch[nextf]].size <= PIPE_BYTES)) {
-				it.retr = 1;
-				it.idx = fetch[nextf++];
-				out += list[it.idx].size;
-			} else
-				break;
-			if (pop3_queue(r->p, err, "%s %lu", it.retr ? "RETR" :
-			    "DELE", list[it.idx].num) == -1)
-				goto fail;
-			q[tail++ % window] = it;
+		if (refill(r, pp, err) == -1) {
+			rv = -1;
+			break;
 		}
 		if (pop3_flush(r->p, err) == -1) {
 			*fatal_conn = 1;
-			goto fail;
+			rv = -1;
+			break;
 		}
-		if (head == tail) {
-			if (nbatch == 0)
+		if (pp->head == pp->tail) {
+			if (pp->nbatch == 0)
 				break;
-			if (flush_batch(r, list, uids, batch, &nbatch, &dq,
-			    dele, nfetch, &done, &e) == -1 && !stop) {
-				local = e;
-				stop = 1;
-			}
+			flush_or_stop(r, pp);
 			continue;
 		}
-		it = q[head++ % window];
-		if (!it.retr) {
-			if (pop3_recv_status(r->p, ERR_REFUSED, &e) == 0) {
-				r->res->deleted++;
-				event(r, FETCH_DELETED, list[it.idx].num,
-				    uids[it.idx], list[it.idx].size, NULL);
-			} else if (conn_error(&e)) {
-				*err = e;
-				*fatal_conn = 1;
-				goto fail;
-			} else
-				defer(r, &e);
-			continue;
+		it = pp->q[pp->head++ % pp->window];
+		if (!it.retr)
+			rv = recv_dele(r, it.idx, err);
+		else {
+			pp->out -= r->list[it.idx].size;
+			rv = pp->stop ? recv_dropped(r) :
+			    recv_retr(r, pp, it.idx, err);
 		}
-		out -= list[it.idx].size;
-		if (stop) {
-			/* Drop the replies still coming. */
-			if (pop3_recv_status(r->p, ERR_REFUSED, &e) == -1) {
-				if (conn_error(&e)) {
-					*fatal_conn = 1;
-					goto fail;
-				}
-				continue;
-			}
-			if (pop3_recv_body(r->p, NULL, NULL, &e) == -1) {
-				*fatal_conn = 1;
-				goto fail;
-			}
-			continue;
-		}
-		if (receive_one(r, &list[it.idx], uids[it.idx], &e,
-		    &fatal) == -1) {
-			if (fatal) {
-				*err = e;
-				*fatal_conn = 1;
-				goto fail;
-			}
-			if (e.cls == ERR_REFUSED)	/* -ERR to RETR */
-				defer(r, &e);
-			else {
-				local = e;
-				stop = 1;
-			}
-		} else
-			batch[nbatch++] = it.idx;
-		if ((nbatch == BATCH || (stop && nbatch > 0)) &&
-		    flush_batch(r, list, uids, batch, &nbatch, &dq, dele,
-		    nfetch, &done, &e) == -1 && !stop) {
-			local = e;
-			stop = 1;
+		if (rv == -1) {
+			*fatal_conn = 1;
+			break;
 		}
 	}
-	free(q);
-	free(dq.v);
-	if (stop) {
-		*err = local;
+	if (rv == -1)
+		/* What arrived whole is still delivered, just not deleted. */
+		(void)flush_batch(r, pp, 0, &e);
+	free(pp->q);
+	free(pp->dq.v);
+	if (pp->stop) {
+		*err = pp->local;
 		return -1;
 	}
-	return 0;
-fail:
-	/* What arrived whole is still delivered, just not deleted. */
-	(void)flush_batch(r, list, uids, batch, &nbatch, &dq, 0,
-	    nfetch, &done, &e);
-	if (stop)
-		*err = local;
-	free(q);
-	free(dq.v);
-	return -1;
+	return rv;
 }
 
 static int
@@ -477,32 +583,25 @@ cmp_uid(const void *a, const void *b)
 }
 
 /* Puts each UID of a UIDL listing beside its LIST entry. */
-struct uidjoin {
-	const struct pop3_msg	*list;
-	size_t			 nl;
-	char			**uids;
-	struct arena		*arena;
-};
-
 static int
 join_uid(void *arg, unsigned long num, const char *uid, size_t len,
     struct error *err)
 {
-	struct uidjoin *j = arg;
-	size_t lo = 0, hi = j->nl, mid;
+	struct run *r = arg;
+	size_t lo = 0, hi = r->nl, mid;
 
 	(void)err;
 	/* LIST is in ascending order (pop3.c checks). */
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (j->list[mid].num < num)
+		if (r->list[mid].num < num)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	/* A message only in UIDL (deleted in between) is of no use. */
-	if (lo < j->nl && j->list[lo].num == num)
-		j->uids[lo] = arena_strndup(j->arena, uid, len);
+	if (lo < r->nl && r->list[lo].num == num)
+		r->uids[lo] = arena_strndup(&r->uidarena, uid, len);
 	return 0;
 }
 
@@ -533,6 +632,176 @@ check_uids(const struct pop3_msg *list, size_t nl, char **uids,
 	return r;
 }
 
+/*
+ * LIST first, then UIDL straight into an array beside it: the listing
+ * is held once, whatever the number of messages.  Without UIDL, only
+ * --all or --delete make sense.  *fatal_conn says the connection is
+ * unusable.
+ */
+static int
+list_messages(struct run *r, struct error *err, int *fatal_conn)
+{
+	struct error e;
+
+	if (pop3_list(r->p, 0, &r->list, &r->nl, err) == -1) {
+		*fatal_conn = conn_error(err);
+		return -1;
+	}
+	r->uids = xcalloc(r->nl + 1, sizeof(char *));
+	r->have_uidl = 1;
+	if (pop3_uidl_each(r->p, join_uid, r, &e) == -1) {
+		if (e.cls != ERR_REFUSED) {
+			*err = e;
+			*fatal_conn = conn_error(&e);
+			return -1;
+		}
+		r->have_uidl = 0;
+	}
+	if (!r->have_uidl && !r->fp->all && !r->fp->delete) {
+		error_set(err, ERR_REFUSED, "the server does not support UIDL, "
+		    "so popfetch cannot tell new messages from old");
+		return error_hint(err, HINT_ALL_OR_DELETE);
+	}
+	if (r->have_uidl && check_uids(r->list, r->nl, r->uids, err) == -1)
+		return -1;
+	return 0;
+}
+
+/* A message delivered before: to delete now (into old[]), or kept. */
+static void
+plan_old(struct run *r, size_t i, time_t when, time_t now)
+{
+	const struct fetch_params *fp = r->fp;
+	const struct pop3_msg *m = &r->list[i];
+
+	if (!fp->delete && (fp->keep_days == 0 ||
+	    now - when < (time_t)fp->keep_days * 86400))
+		return;
+	if (fp->dry_run) {
+		r->res->would_delete++;
+		event(r, FETCH_WOULD_DELETE, m->num, r->uids[i], m->size,
+		    NULL);
+	} else
+		r->old[r->nold++] = (uint32_t)i;
+}
+
+/*
+ * The plan: old messages to delete from the front of one array, new
+ * ones to fetch from its back (then put in order).  A dry run only
+ * reports what it would do.
+ */
+static void
+plan_messages(struct run *r)
+{
+	const struct fetch_params *fp = r->fp;
+	time_t now = time(NULL), when;
+	uint32_t *tofetch, t;
+	size_t i;
+
+	r->plan = xcalloc(r->nl + 1, sizeof(uint32_t));
+	r->old = r->plan;
+	tofetch = r->plan + r->nl;
+	for (i = 0; i < r->nl; i++) {
+		const struct pop3_msg *m = &r->list[i];
+
+		if (r->have_uidl && !fp->all &&
+		    (when = state_lookup(r->st, r->uids[i])) != 0) {
+			plan_old(r, i, when, now);
+			continue;
+		}
+		if (fp->max_size > 0 && m->size > fp->max_size) {
+			r->res->skipped++;
+			event(r, FETCH_SKIPPED, m->num, r->uids[i], m->size,
+			    NULL);
+			continue;
+		}
+		if (fp->limit > 0 &&
+		    r->nfetch + r->res->would_fetch >= fp->limit)
+			continue;
+		if (fp->dry_run) {
+			r->res->would_fetch++;
+			event(r, FETCH_WOULD_FETCH, m->num, r->uids[i],
+			    m->size, NULL);
+			if (fp->delete) {
+				r->res->would_delete++;
+				event(r, FETCH_WOULD_DELETE, m->num,
+				    r->uids[i], m->size, NULL);
+			}
+			continue;
+		}
+		*--tofetch = (uint32_t)i;
+		r->nfetch++;
+	}
+	r->tofetch = tofetch;
+	for (i = 0; i < r->nfetch / 2; i++) {
+		t = tofetch[i];
+		tofetch[i] = tofetch[r->nfetch - 1 - i];
+		tofetch[r->nfetch - 1 - i] = t;
+	}
+}
+
+/* Downloads, delivers and deletes what the plan says. */
+static int
+run_plan(struct run *r, struct error *err, int *fatal_conn)
+{
+	struct pipe pp;
+
+	memset(&pp, 0, sizeof(pp));
+	pp.old = r->old;
+	pp.nold = r->nold;
+	pp.fetch = r->tofetch;
+	pp.nfetch = r->nfetch;
+	pp.window = pop3_capabilities(r->p)->flags & CAPA_PIPELINING ?
+	    PIPE_CMDS : 1;
+	return pipeline(r, &pp, err, fatal_conn);
+}
+
+/* The state (locked, unfinished deliveries resolved) and the delivery
+ * target, before any connection is made. */
+static int
+open_local(struct run *r, const struct session_params *sp,
+    struct error *err)
+{
+	const struct fetch_params *fp = r->fp;
+	const char *path = fp->state_path;
+	char buf[PATH_MAX];
+
+	if (path == NULL) {
+		if (state_default_path(buf, sizeof(buf), sp->auth.user,
+		    sp->host, session_port(sp), err) == -1)
+			return -1;
+		path = buf;
+	}
+	if ((r->st = state_open(path, fp->dry_run, err)) == NULL)
+		return -1;
+	if (fp->dry_run)
+		return 0;
+	if (recover(r, err) == -1)
+		return -1;
+	if ((r->d = deliver_open(&fp->dp, err)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Ends the session: QUIT commits the deletions, unless the connection
+ * can no longer be trusted, when it is dropped and nothing is
+ * committed.  Returns rv, or -1 with err if QUIT failed. */
+static int
+end_session(struct session *s, int fatal_conn, int rv, struct error *err)
+{
+	struct error e;
+
+	if (s == NULL)
+		return rv;
+	if (fatal_conn)
+		session_abort(s);
+	else if (session_quit(s, &e) == -1 && rv == 0) {
+		*err = e;
+		rv = -1;
+	}
+	return rv;
+}
+
 int
 fetch_run(const struct session_params *sp, const struct fetch_params *fp,
     fetch_reporter *report, void *arg, struct fetch_result *res,
@@ -540,137 +809,32 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 {
 	struct run r;
 	struct session *s = NULL;
-	struct pop3_msg *list = NULL;
-	size_t nl = 0, i, nold = 0, nfetch = 0, window;
-	uint32_t *plan = NULL, *old, *tofetch;
-	char **uids = NULL, buf[PATH_MAX];
-	const char *path = fp->state_path;
-	struct arena uidarena;
 	struct error e;
-	time_t now = time(NULL), when;
-	int rv = -1, fatal_conn = 0, have_uidl;
+	int rv = -1, fatal_conn = 0;
 
 	memset(&r, 0, sizeof(r));
-	memset(&uidarena, 0, sizeof(uidarena));
 	memset(res, 0, sizeof(*res));
 	r.fp = fp;
 	r.report = report;
 	r.arg = arg;
 	r.res = res;
 
-	/* The path as given: state_open refuses one that is too long. */
-	if (path == NULL) {
-		if (state_default_path(buf, sizeof(buf), sp->auth.user,
-		    sp->host, session_port(sp), err) == -1)
-			return -1;
-		path = buf;
-	}
-	if ((r.st = state_open(path, fp->dry_run, err)) == NULL)
-		return -1;
-	if (!fp->dry_run && recover(&r, err) == -1)
-		goto out;
-	if (!fp->dry_run && (r.d = deliver_open(&fp->dp, err)) == NULL)
+	if (open_local(&r, sp, err) == -1)
 		goto out;
 	if ((s = session_open(sp, 1, err)) == NULL)
 		goto out;
 	r.p = session_pop3(s);
-
-	/* LIST first, then UIDL straight into an array beside it: the
-	 * listing is held once, whatever the number of messages. */
-	if (pop3_list(r.p, 0, &list, &nl, err) == -1) {
-		fatal_conn = conn_error(err);
+	if (list_messages(&r, err, &fatal_conn) == -1)
 		goto out;
-	}
-	uids = xcalloc(nl + 1, sizeof(char *));
-	{
-		struct uidjoin j = { list, nl, uids, &uidarena };
-
-		have_uidl = 1;
-		if (pop3_uidl_each(r.p, join_uid, &j, &e) == -1) {
-			if (e.cls != ERR_REFUSED) {
-				*err = e;
-				fatal_conn = conn_error(&e);
-				goto out;
-			}
-			have_uidl = 0;
-		}
-	}
-	if (!have_uidl && !fp->all && !fp->delete) {
-		error_set(err, ERR_REFUSED, "the server does not support UIDL, "
-		    "so popfetch cannot tell new messages from old");
-		error_hint(err, HINT_ALL_OR_DELETE);
-		goto out;
-	}
-	if (have_uidl && check_uids(list, nl, uids, err) == -1)
-		goto out;
-
-	/* Plan: old messages to delete from the front of one array, new
-	 * ones to fetch from its back (then put in order). */
-	plan = xcalloc(nl + 1, sizeof(uint32_t));
-	old = plan;
-	tofetch = plan + nl;
-	for (i = 0; i < nl; i++) {
-		const struct pop3_msg *m = &list[i];
-
-		if (have_uidl && !fp->all &&
-		    (when = state_lookup(r.st, uids[i])) != 0) {
-			if (!fp->delete && (fp->keep_days == 0 ||
-			    now - when < (time_t)fp->keep_days * 86400))
-				continue;
-			if (fp->dry_run) {
-				res->would_delete++;
-				event(&r, FETCH_WOULD_DELETE, m->num, uids[i],
-				    m->size, NULL);
-			} else
-				old[nold++] = (uint32_t)i;
-			continue;
-		}
-		if (fp->max_size > 0 && m->size > fp->max_size) {
-			res->skipped++;
-			event(&r, FETCH_SKIPPED, m->num, uids[i], m->size,
-			    NULL);
-			continue;
-		}
-		if (fp->limit > 0 && nfetch + res->would_fetch >= fp->limit)
-			continue;
-		if (fp->dry_run) {
-			res->would_fetch++;
-			event(&r, FETCH_WOULD_FETCH, m->num, uids[i], m->size,
-			    NULL);
-			if (fp->delete) {
-				res->would_delete++;
-				event(&r, FETCH_WOULD_DELETE, m->num, uids[i],
-				    m->size, NULL);
-			}
-			continue;
-		}
-		*--tofetch = (uint32_t)i;
-		nfetch++;
-	}
-	for (i = 0; i < nfetch / 2; i++) {
-		uint32_t t = tofetch[i];
-
-		tofetch[i] = tofetch[nfetch - 1 - i];
-		tofetch[nfetch - 1 - i] = t;
-	}
-	window = pop3_capabilities(r.p)->flags & CAPA_PIPELINING ?
-	    PIPE_CMDS : 1;
-	if (!fp->dry_run && pipeline(&r, list, uids, old, nold, tofetch,
-	    nfetch, window, err, &fatal_conn) == -1)
+	plan_messages(&r);
+	if (!fp->dry_run && run_plan(&r, err, &fatal_conn) == -1)
 		goto out;
 	/* Messages the server no longer lists need no memory. */
-	if (have_uidl && !fp->dry_run)
-		state_forget_absent(r.st, uids, nl);
+	if (r.have_uidl && !fp->dry_run)
+		state_forget_absent(r.st, r.uids, r.nl);
 	rv = 0;
 out:
-	if (s != NULL) {
-		if (fatal_conn)
-			session_abort(s);
-		else if (session_quit(s, &e) == -1 && rv == 0) {
-			*err = e;
-			rv = -1;
-		}
-	}
+	rv = end_session(s, fatal_conn, rv, err);
 	if (r.st != NULL && !fp->dry_run && state_save(r.st, &e) == -1 &&
 	    rv == 0) {
 		*err = e;
@@ -682,9 +846,9 @@ out:
 	}
 	deliver_close(r.d);
 	state_close(r.st);
-	free(uids);
-	arena_free(&uidarena);
-	free(plan);
-	pop3_msgs_free(list, nl, 0);
+	free(r.uids);
+	arena_free(&r.uidarena);
+	free(r.plan);
+	pop3_msgs_free(r.list, r.nl, 0);
 	return rv;
 }
