@@ -96,7 +96,8 @@ struct backend {
 	int		 (*begin)(void *h, const char *sender, struct error *);
 
 	/* Appends message bytes (LF line ends, any bytes).  ERR_IO. */
-	int		 (*write)(void *h, const char *, size_t, struct error *);
+	int		 (*write)(void *h, const char *, size_t,
+			    struct error *);
 
 	/* Ends the message: written whole, maybe not yet durable or
 	 * visible.  ERR_IO; ERR_DEFERRED when the target asked to be

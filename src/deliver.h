@@ -30,10 +30,12 @@ enum deliver_kind {
 	DELIVER_MDA
 };
 
+/* target: a directory, a file or a command; lock_timeout: seconds to
+ * wait for an mbox's locks. */
 struct deliver_params {
 	enum deliver_kind	 kind;
-	const char		*target;	/* directory, file or command */
-	int			 lock_timeout;	/* seconds to wait for an mbox */
+	const char		*target;
+	int			 lock_timeout;
 };
 
 /* Receives a warning for the user (recovery that could not clean up). */

@@ -32,7 +32,8 @@
 struct maildir {
 	char		*dir;		/* absolute, for tokens and messages */
 	int		 dfd, tmpfd, newfd;
-	char		(*pending)[NAME_LEN];	/* finished, in tmp/, unsynced */
+	/* Finished, in tmp/, not yet synced. */
+	char		(*pending)[NAME_LEN];
 	size_t		 npending, cappending;
 	char		 host[128];
 	unsigned	 counter;

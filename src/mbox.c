@@ -16,11 +16,12 @@
  * and ends with an empty line.
  *
  * Crash safety: the token body "OFFSET PATH" (PATH absolute) is
- * journalled, durably, before the first byte is written at OFFSET.  After a crash, the bytes from
- * OFFSET are ours up to the next line that starts with "From " (our
- * own such lines are quoted).  If nothing follows them, they are
- * removed by truncating to OFFSET; if another program appended after
- * them, nothing is removed, the message is reported and fetched again.
+ * journalled, durably, before the first byte is written at OFFSET.
+ * After a crash, the bytes from OFFSET are ours up to the next line
+ * that starts with "From " (our own such lines are quoted).  If nothing
+ * follows them, they are removed by truncating to OFFSET; if another
+ * program appended after them, nothing is removed, the message is
+ * reported and fetched again.
  */
 #include <sys/stat.h>
 
@@ -126,8 +127,9 @@ lock_file(struct mbox *m, int timeout, struct error *err)
 			continue;
 		}
 		if (waited >= timeout * 1000L)
-			return error_set(err, ERR_LOCKED, "%s: locked by another "
-			    "program (%s.lock exists)", m->path, m->path);
+			return error_set(err, ERR_LOCKED, "%s: locked by "
+			    "another program (%s.lock exists)", m->path,
+			    m->path);
 		sleep_ms(100);
 		waited += 100;
 	}
@@ -402,7 +404,8 @@ mbox_write(void *h, const char *data, size_t len, struct error *err)
 			return -1;
 		memmove(m->carry, m->carry + used, m->carry_len - (size_t)used);
 		m->carry_len -= (size_t)used;
-		if (m->carry_len == sizeof(m->carry) && flush_carry(m, err) == -1)
+		if (m->carry_len == sizeof(m->carry) &&
+		    flush_carry(m, err) == -1)
 			return -1;
 	}
 	return 0;
@@ -538,7 +541,8 @@ recover_file(const char *path, const off_t *offs, size_t n,
 				for (k = 0; k < n && !ours; k++)
 					ours = pos + i >= offs[k] &&
 					    pos + i <= offs[k] + 2;
-				if (!ours && pread(m->w.fd, f5, 5, pos + i) == 5 &&
+				if (!ours &&
+				    pread(m->w.fd, f5, 5, pos + i) == 5 &&
 				    memcmp(f5, "From ", 5) == 0) {
 					foreign = pos + i;
 					break;

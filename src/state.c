@@ -319,8 +319,8 @@ replay_journal(struct state *st, struct error *err)
 		} else {
 			free(buf);
 			fclose(fp);
-			return error_set(err, ERR_CONFIG, "%s.journal: line %d: "
-			    "corrupt journal", st->path, lineno);
+			return error_set(err, ERR_CONFIG, "%s.journal: line "
+			    "%d: corrupt journal", st->path, lineno);
 		}
 	}
 	free(buf);
@@ -380,7 +380,8 @@ open_dir(struct state *st, const char *path, struct error *err)
 	if (slash == NULL)
 		dir = xstrdup(".");
 	else
-		dir = xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
+		dir = xstrndup(path, slash == path ? 1 :
+		    (size_t)(slash - path));
 	st->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->dfd == -1 && !(st->readonly && errno == ENOENT)) {
 		error_set(err, st->readonly ? ERR_IO : ERR_CANTCREAT, "%s: %s",
@@ -421,8 +422,8 @@ state_open(const char *path, int readonly, struct error *err)
 		}
 		/* flock: released by the kernel when the process dies. */
 		if (flock(st->lockfd, LOCK_EX | LOCK_NB) == -1) {
-			error_set(err, errno == EWOULDBLOCK ? ERR_LOCKED : ERR_IO,
-			    "%s.lock: %s", path, errno == EWOULDBLOCK ?
+			error_set(err, errno == EWOULDBLOCK ? ERR_LOCKED :
+			    ERR_IO, "%s.lock: %s", path, errno == EWOULDBLOCK ?
 			    "another popfetch is running for this account" :
 			    strerror(errno));
 			goto fail;

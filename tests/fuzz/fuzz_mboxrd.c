@@ -1,9 +1,9 @@
 /*
  * libFuzzer target: mboxrd quoting round trip.  The input, taken as a
  * message with LF line ends, is written through the mbox backend
- * (mbox_backend, linked with util.c alone) in chunks of random sizes; reading the mbox back (strip the From line
- * and the final empty line, remove one ">" from ^>+From ) must give the
- * input again.
+ * (mbox_backend, linked with util.c alone) in chunks of random sizes;
+ * reading the mbox back (strip the From line and the final empty line,
+ * remove one ">" from ^>+From ) must give the input again.
  */
 #include <stdint.h>
 #include <stdio.h>
