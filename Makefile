@@ -62,13 +62,30 @@ FUZZ_SECONDS = 60
 FUZZ_BINS = fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_mboxrd \
     fuzz/fuzz_state fuzz/fuzz_sasl
 
-$(FUZZ_BINS): $(FUZZ_SRC) $(HDR) config.mk tests/fuzz/fuzz_status.c \
+fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_sasl: $(FUZZ_SRC) $(HDR) \
+    config.mk tests/fuzz/fuzz_status.c \
     tests/fuzz/fuzz_multiline.c tests/fuzz/fuzz_mboxrd.c \
     tests/fuzz/fuzz_state.c tests/fuzz/fuzz_sasl.c
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags gnutls \
 		libbsd-overlay` -o $@ tests/fuzz/$$(basename $@).c $(FUZZ_SRC) \
 		$(LIBS)
+
+# These two link only the module they test, and util.c.
+FUZZ_MBOXRD_SRC = src/mbox.c src/util.c
+FUZZ_STATE_SRC = src/state.c src/util.c
+
+fuzz/fuzz_mboxrd: tests/fuzz/fuzz_mboxrd.c $(FUZZ_MBOXRD_SRC) $(HDR) config.mk
+	mkdir -p fuzz
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags \
+		libbsd-overlay` -o $@ tests/fuzz/fuzz_mboxrd.c \
+		$(FUZZ_MBOXRD_SRC) `$(PKG_CONFIG) --libs libbsd-overlay`
+
+fuzz/fuzz_state: tests/fuzz/fuzz_state.c $(FUZZ_STATE_SRC) $(HDR) config.mk
+	mkdir -p fuzz
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags \
+		libbsd-overlay` -o $@ tests/fuzz/fuzz_state.c \
+		$(FUZZ_STATE_SRC) `$(PKG_CONFIG) --libs libbsd-overlay`
 
 fuzz: $(FUZZ_BINS)
 	for t in $(FUZZ_TARGETS); do \
