@@ -113,40 +113,52 @@ recover_warn(void *arg, const char *text)
 	event(arg, FETCH_WARNING, 0, NULL, 0, text);
 }
 
-/* Resolves deliveries a killed run left unfinished, all at once. */
+/*
+ * Resolves deliveries a killed run left unfinished, all at once.  The
+ * answers are matched to pending records by UID, not by position:
+ * resolving a UID resolves every record of it, and a journal holds one
+ * per UID only if nobody edited it.  A UID is delivered if any of its
+ * tokens says so (the others were rolled back).
+ */
 static int
 recover(struct run *r, struct error *err)
 {
 	const char *uid, *etoken;
-	char **tokens = NULL;
-	int *delivered = NULL, rv = -1;
+	char **tokens = NULL, **uids = NULL;
+	int *delivered = NULL, rv = -1, got;
 	size_t n = 0, i, len;
 
 	while ((uid = state_pending(r->st, n, &etoken)) != NULL) {
 		tokens = xreallocarray(tokens, n + 1, sizeof(char *));
+		uids = xreallocarray(uids, n + 1, sizeof(char *));
 		if (state_unescape(etoken, &tokens[n], &len) == -1) {
 			error_set(err, ERR_CONFIG, "corrupt journal");
 			goto out;
 		}
-		n++;
+		uids[n++] = xstrdup(uid);
 	}
 	if (n == 0)
 		return 0;
 	delivered = xcalloc(n, sizeof(int));
 	if (deliver_recover(tokens, n, delivered, recover_warn, r, err) == -1)
 		goto out;
-	for (i = 0; i < n; i++) {
-		uid = state_pending(r->st, 0, &etoken);
+	while ((uid = state_pending(r->st, 0, &etoken)) != NULL) {
+		for (got = 0, i = 0; i < n; i++)
+			if (strcmp(uids[i], uid) == 0)
+				got |= delivered[i];
 		/* A fallback entry is never recorded as delivered. */
-		if (state_resolve(r->st, 0, delivered[i] &&
+		if (state_resolve(r->st, 0, got &&
 		    strncmp(uid, "%0A", 3) != 0, err) == -1)
 			goto out;
 	}
 	rv = 0;
 out:
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(tokens[i]);
+		free(uids[i]);
+	}
 	free(tokens);
+	free(uids);
 	free(delivered);
 	return rv;
 }

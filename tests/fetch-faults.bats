@@ -329,3 +329,32 @@ long_path() {
 	[ "$output" = "no new messages" ]
 	! grep -q RETR "$W/fake.log"
 }
+
+@test "a journal with two unfinished deliveries of one UID: each UID gets its own answer" {
+	# Not written by popfetch itself, but a journal someone edited or
+	# merged: a's first delivery never arrived, its second did, b's
+	# never did.
+	mkdir -p "$W/Mail/new" "$W/Mail/cur" "$W/Mail/tmp"
+	printf 'Subject: one\n\nbody one\n' > "$W/Mail/new/2.M2P2Q2.h"
+	python3 - "$(cd "$W/Mail" && pwd -P)" > "$W/state.journal" <<'PY'
+import sys
+def esc(s):
+    return "".join(c if 0x20 < ord(c) < 0x7f and c != "%" else "%%%02X" % ord(c) for c in s)
+d = sys.argv[1]
+for uid, name in (("a", "1.M1P1Q1.h"), ("a", "2.M2P2Q2.h"), ("b", "3.M3P3Q3.h")):
+    print("B %s %s" % (uid, esc("maildir %s %s" % (name, d))))
+PY
+	fake 'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' "$MSG1" "$MSG2"
+	run pf_fake --state "$W/state" --maildir "$W/Mail" --delete
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# a is in new/: recorded and deleted, not fetched again.  b is not:
+	# fetched, and only then deleted.
+	! grep -qx 'RETR 1' "$W/fake.log"
+	grep -qx 'RETR 2' "$W/fake.log"
+	grep -qx 'DELE 1' "$W/fake.log" && grep -qx 'DELE 2' "$W/fake.log"
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
+	[ "$(cat "$W"/Mail/new/* | grep -c '^Subject: one$')" -eq 1 ]
+	[ "$(cat "$W"/Mail/new/* | grep -c '^Subject: two$')" -eq 1 ]
+	grep -q '^U [0-9]* a$' "$W/state" && grep -q '^U [0-9]* b$' "$W/state"
+}
