@@ -5,12 +5,12 @@ include config.mk
 
 SRC = src/main.c src/commands.c src/fetch.c src/session.c src/pop3.c \
       src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
-      src/mda.c src/state.c \
+      src/mda.c src/state.c src/plan.c \
       src/auth.c src/sasl.c src/config.c src/util.c
 OBJ = $(SRC:.c=.o)
 HDR = src/commands.h src/fetch.h src/session.h src/pop3.h src/net.h \
       src/tls.h src/crypto.h src/deliver.h src/backend.h src/state.h \
-      src/auth.h src/sasl.h src/config.h src/util.h
+      src/plan.h src/auth.h src/sasl.h src/config.h src/util.h
 
 all: popfetch
 

@@ -42,6 +42,7 @@
  * FALLBACK_PREFIX below.
  */
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
+#include "plan.h"
 #include "pop3.h"
 #include "state.h"
 
@@ -67,20 +69,8 @@ struct run {
 	struct deliver			*d;
 	struct pop3			*p;
 	int				 sink_failed;
-	struct error			 first;	/* deferred */
-
-	/* The listing: LIST, with each UID (in uidarena; all NULL
-	 * without UIDL) beside its entry. */
-	struct pop3_msg			*list;
-	size_t				 nl;
-	char				**uids;
-	struct arena			 uidarena;
-	int				 have_uidl;
-
-	/* The plan: indices into the listing, in one allocation. */
-	uint32_t			*plan;
-	uint32_t			*old, *tofetch;
-	size_t				 nold, nfetch;
+	struct error			 first;	/* the first deferred error */
+	struct plan			 pl;	/* the listing and the plan */
 };
 
 static void
@@ -163,19 +153,23 @@ out:
 	return rv;
 }
 
-/* The journal's UID for message num of a server without UIDL, in buf
- * (PSEUDO_MAX bytes). */
+/* The UID journalled for listing entry idx: its own, or for a server
+ * without UIDL a pseudo-UID in buf (PSEUDO_MAX bytes). */
 #define PSEUDO_MAX	32
 _Static_assert(sizeof(FALLBACK_PREFIX) + 20 < PSEUDO_MAX,
     "a pseudo-UID always fits");
 
 static const char *
-pseudo_uid(unsigned long num, char *buf, size_t len)
+journal_uid(const struct run *r, size_t idx, char *buf)
 {
-	int n = snprintf(buf, len, "%s%lu", FALLBACK_PREFIX, num);
+	int n;
 
-	/* Cannot happen with 32 bytes; never journal a cut number. */
-	if (n < 0 || (size_t)n >= len)
+	if (r->pl.uids[idx] != NULL)
+		return r->pl.uids[idx];
+	n = snprintf(buf, PSEUDO_MAX, "%s%lu", FALLBACK_PREFIX,
+	    r->pl.list[idx].num);
+	/* Cannot happen (see above); never journal a cut number. */
+	if (n < 0 || n >= PSEUDO_MAX)
 		abort();
 	return buf;
 }
@@ -193,14 +187,29 @@ sink(void *arg, const char *data, size_t len, struct error *err)
 	return 0;
 }
 
+/* Writes one header line, formatted; the buffer fits every caller's. */
+static int
+header(struct run *r, struct error *err, const char *fmt, ...)
+{
+	char line[1400];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return error_set(err, ERR_SOFTWARE, "trace header too long");
+	return deliver_write(r->d, line, (size_t)n, err);
+}
+
 /* The optional trace headers, before the message's own.  The UID is
  * server text: escaped, so it can never end the header early. */
 static int
 add_headers(struct run *r, const char *uid, struct error *err)
 {
-	char line[1400], esc[1024], date[64], host[256];
+	char esc[1024], date[64], host[256];
 	time_t now = time(NULL);
-	int n;
 
 	if (r->fp->received_header) {
 		if (gethostname(host, sizeof(host)) == -1)
@@ -209,21 +218,13 @@ add_headers(struct run *r, const char *uid, struct error *err)
 		(void)strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
 		    localtime(&now));
 		vis_text(esc, sizeof(esc), r->fp->host, strlen(r->fp->host));
-		n = snprintf(line, sizeof(line), "Received: from %s\n\tby %s "
-		    "with POP3 (popfetch); %s\n", esc, host, date);
-		if (n < 0 || (size_t)n >= sizeof(line))
-			return error_set(err, ERR_SOFTWARE, "Received: header "
-			    "too long");
-		if (deliver_write(r->d, line, (size_t)n, err) == -1)
+		if (header(r, err, "Received: from %s\n\tby %s with POP3 "
+		    "(popfetch); %s\n", esc, host, date) == -1)
 			return -1;
 	}
 	if (r->fp->uidl_header && uid != NULL) {
 		vis_text(esc, sizeof(esc), uid, strlen(uid));
-		n = snprintf(line, sizeof(line), "X-Popfetch-UIDL: %s\n", esc);
-		if (n < 0 || (size_t)n >= sizeof(line))
-			return error_set(err, ERR_SOFTWARE, "X-Popfetch-UIDL: "
-			    "header too long");
-		if (deliver_write(r->d, line, (size_t)n, err) == -1)
+		if (header(r, err, "X-Popfetch-UIDL: %s\n", esc) == -1)
 			return -1;
 	}
 	return 0;
@@ -242,16 +243,14 @@ conn_error(const struct error *e)
  * way the reply has been read to its end, so the pipeline stays in step.
  */
 static int
-receive_one(struct run *r, const struct pop3_msg *m, const char *uid,
-    struct error *err, int *fatal_conn)
+receive_one(struct run *r, size_t idx, struct error *err, int *fatal_conn)
 {
-	const char *token;
+	const char *token, *uid;
 	char pseudo[PSEUDO_MAX];
 	struct error e;
 
 	*fatal_conn = 0;
-	if (uid == NULL)
-		uid = pseudo_uid(m->num, pseudo, sizeof(pseudo));
+	uid = journal_uid(r, idx, pseudo);
 	if (pop3_recv_status(r->p, ERR_REFUSED, err) == -1) {
 		*fatal_conn = conn_error(err);
 		return -1;
@@ -348,15 +347,6 @@ struct pipe {
 	struct error		 local;
 };
 
-/* The UID journalled for message idx: a pseudo-UID without UIDL. */
-static const char *
-journal_uid(const struct run *r, size_t idx, char *pseudo, size_t len)
-{
-	if (r->uids[idx] != NULL)
-		return r->uids[idx];
-	return pseudo_uid(r->list[idx].num, pseudo, len);
-}
-
 static void
 progress(struct run *r, size_t done)
 {
@@ -365,7 +355,7 @@ progress(struct run *r, size_t done)
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = FETCH_PROGRESS;
 	ev.done = done;
-	ev.total = r->nfetch;
+	ev.total = r->pl.nfetch;
 	ev.bytes = r->res->bytes;
 	if (r->report != NULL)
 		r->report(r->arg, &ev);
@@ -392,9 +382,9 @@ flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
 	rv = deliver_sync(r->d, &pub, &e);
 	for (k = 0; k < pp->nbatch; k++) {
 		idx = pp->batch[k];
-		uid = journal_uid(r, idx, pseudo, sizeof(pseudo));
+		uid = journal_uid(r, idx, pseudo);
 		/* Recorded only once the barrier covered it. */
-		if (k < pub && r->uids[idx] != NULL) {
+		if (k < pub && r->pl.uids[idx] != NULL) {
 			if (state_delivered(r->st, uid, 0, err) == -1)
 				return -1;
 		} else
@@ -405,8 +395,8 @@ flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
 	for (k = 0; k < pub; k++) {
 		idx = pp->batch[k];
 		r->res->fetched++;
-		event(r, FETCH_FETCHED, r->list[idx].num, r->uids[idx],
-		    r->list[idx].size, NULL);
+		event(r, FETCH_FETCHED, r->pl.list[idx].num, r->pl.uids[idx],
+		    r->pl.list[idx].size, NULL);
 		progress(r, ++pp->done);
 		if (dele)
 			dq_push(&pp->dq, idx);
@@ -431,22 +421,9 @@ flush_or_stop(struct run *r, struct pipe *pp)
 	}
 }
 
-/*
- * Sends DELE for old[] and RETR for fetch[], keeping up to window
- * commands and PIPE_BYTES of announced message size in flight (RFC 2449
- * PIPELINING; a window of 1 is lock-step), and handles the replies in
- * order.  Messages are written without waiting for the disk and made
- * durable BATCH at a time (flush_batch); a message's DELE is queued only
- * after that.  After a local failure (a full disk) no new RETR is sent,
- * the replies in flight are read and dropped, and the DELEs of what was
- * delivered still go out, so that QUIT can commit them.
- *
- * The window is deep (PIPE_CMDS) so that the server never waits for
+/* The window is deep (PIPE_CMDS) so that the server never waits for
  * commands while popfetch creates files; PIPE_BYTES bounds what the
- * server may have to buffer.  Commands are a few bytes each, so the
- * client's writes never fill the socket while the server's replies
- * wait to be read.
- */
+ * server may have to buffer. */
 #define PIPE_BYTES	(1024 * 1024)
 #define PIPE_CMDS	1024
 
@@ -466,14 +443,14 @@ refill(struct run *r, struct pipe *pp, struct error *err)
 			it.idx = dq_pop(&pp->dq);
 		} else if (!pp->stop && pp->nextf < pp->nfetch &&
 		    (pp->tail == pp->head || pp->out +
-		    r->list[pp->fetch[pp->nextf]].size <= PIPE_BYTES)) {
+		    r->pl.list[pp->fetch[pp->nextf]].size <= PIPE_BYTES)) {
 			it.retr = 1;
 			it.idx = pp->fetch[pp->nextf++];
-			pp->out += r->list[it.idx].size;
+			pp->out += r->pl.list[it.idx].size;
 		} else
 			break;
 		if (pop3_queue(r->p, err, "%s %lu", it.retr ? "RETR" :
-		    "DELE", r->list[it.idx].num) == -1)
+		    "DELE", r->pl.list[it.idx].num) == -1)
 			return -1;
 		pp->q[pp->tail++ % pp->window] = it;
 	}
@@ -488,8 +465,8 @@ recv_dele(struct run *r, size_t idx, struct error *err)
 
 	if (pop3_recv_status(r->p, ERR_REFUSED, &e) == 0) {
 		r->res->deleted++;
-		event(r, FETCH_DELETED, r->list[idx].num, r->uids[idx],
-		    r->list[idx].size, NULL);
+		event(r, FETCH_DELETED, r->pl.list[idx].num, r->pl.uids[idx],
+		    r->pl.list[idx].size, NULL);
 	} else if (conn_error(&e)) {
 		*err = e;
 		return -1;
@@ -520,7 +497,7 @@ recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
 	struct error e;
 	int fatal;
 
-	if (receive_one(r, &r->list[idx], r->uids[idx], &e, &fatal) == 0)
+	if (receive_one(r, idx, &e, &fatal) == 0)
 		pp->batch[pp->nbatch++] = idx;
 	else if (fatal) {
 		*err = e;
@@ -536,15 +513,35 @@ recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
 	return 0;
 }
 
+/*
+ * Sends DELE for old[] and RETR for fetch[], keeping up to window
+ * commands and PIPE_BYTES of announced message size in flight (RFC 2449
+ * PIPELINING; a window of 1 is lock-step), and handles the replies in
+ * order.  Messages are written without waiting for the disk and made
+ * durable BATCH at a time (flush_batch); a message's DELE is queued only
+ * after that.  After a local failure (a full disk) no new RETR is sent,
+ * the replies in flight are read and dropped, and the DELEs of what was
+ * delivered still go out, so that QUIT can commit them.  Commands are a
+ * few bytes each, so the client's writes never fill the socket while
+ * the server's replies wait to be read.  *fatal_conn says the connection
+ * is unusable.
+ */
 static int
-pipeline(struct run *r, struct pipe *pp, struct error *err,
-    int *fatal_conn)
+pipeline(struct run *r, struct error *err, int *fatal_conn)
 {
+	struct pipe pipe, *pp = &pipe;
 	struct inflight it;
 	struct error e;
 	int rv = 0;
 
 	*fatal_conn = 0;
+	memset(pp, 0, sizeof(*pp));
+	pp->old = r->pl.old;
+	pp->nold = r->pl.nold;
+	pp->fetch = r->pl.fetch;
+	pp->nfetch = r->pl.nfetch;
+	pp->window = pop3_capabilities(r->p)->flags & CAPA_PIPELINING ?
+	    PIPE_CMDS : 1;
 	pp->q = xcalloc(pp->window, sizeof(*pp->q));
 	pp->dele = r->fp->delete;
 	for (;;) {
@@ -567,7 +564,7 @@ pipeline(struct run *r, struct pipe *pp, struct error *err,
 		if (!it.retr)
 			rv = recv_dele(r, it.idx, err);
 		else {
-			pp->out -= r->list[it.idx].size;
+			pp->out -= r->pl.list[it.idx].size;
 			rv = pp->stop ? recv_dropped(r) :
 			    recv_retr(r, pp, it.idx, err);
 		}
@@ -588,184 +585,20 @@ pipeline(struct run *r, struct pipe *pp, struct error *err,
 	return rv;
 }
 
-static int
-cmp_uid(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Puts each UID of a UIDL listing beside its LIST entry. */
-static int
-join_uid(void *arg, unsigned long num, const char *uid, size_t len,
-    struct error *err)
+/* Counts and reports what the plan decided without acting. */
+static void
+planned(void *arg, enum fetch_event_kind kind, const struct plan *pl,
+    size_t i)
 {
 	struct run *r = arg;
-	size_t lo = 0, hi = r->nl, mid;
 
-	(void)err;
-	/* LIST is in ascending order (pop3.c checks). */
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (r->list[mid].num < num)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	/* A message only in UIDL (deleted in between) is of no use. */
-	if (lo < r->nl && r->list[lo].num == num)
-		r->uids[lo] = arena_strndup(&r->uidarena, uid, len);
-	return 0;
-}
-
-/* Every LIST entry needs its UID, and no two may share one. */
-static int
-check_uids(const struct pop3_msg *list, size_t nl, char **uids,
-    struct error *err)
-{
-	char **sorted;
-	size_t i;
-	int r = 0;
-
-	for (i = 0; i < nl; i++)
-		if (uids[i] == NULL)
-			return error_set(err, ERR_PROTO, "message %lu is in "
-			    "LIST but not in UIDL", list[i].num);
-	if (nl < 2)
-		return 0;
-	sorted = xreallocarray(NULL, nl, sizeof(char *));
-	memcpy(sorted, uids, nl * sizeof(char *));
-	qsort(sorted, nl, sizeof(char *), cmp_uid);
-	for (i = 1; i < nl && r == 0; i++)
-		if (strcmp(sorted[i - 1], sorted[i]) == 0)
-			r = error_set(err, ERR_PROTO, "the server gives two "
-			    "messages the same UID; refusing to fetch, since "
-			    "one could be taken for the other");
-	free(sorted);
-	return r;
-}
-
-/*
- * LIST first, then UIDL straight into an array beside it: the listing
- * is held once, whatever the number of messages.  Without UIDL, only
- * --all or --delete make sense.  *fatal_conn says the connection is
- * unusable.
- */
-static int
-list_messages(struct run *r, struct error *err, int *fatal_conn)
-{
-	struct error e;
-
-	if (pop3_list(r->p, 0, &r->list, &r->nl, err) == -1) {
-		*fatal_conn = conn_error(err);
-		return -1;
-	}
-	r->uids = xcalloc(r->nl + 1, sizeof(char *));
-	r->have_uidl = 1;
-	if (pop3_uidl_each(r->p, join_uid, r, &e) == -1) {
-		if (e.cls != ERR_REFUSED) {
-			*err = e;
-			*fatal_conn = conn_error(&e);
-			return -1;
-		}
-		r->have_uidl = 0;
-	}
-	if (!r->have_uidl && !r->fp->all && !r->fp->delete) {
-		error_set(err, ERR_REFUSED, "the server does not support UIDL, "
-		    "so popfetch cannot tell new messages from old");
-		return error_hint(err, HINT_ALL_OR_DELETE);
-	}
-	if (r->have_uidl && check_uids(r->list, r->nl, r->uids, err) == -1)
-		return -1;
-	return 0;
-}
-
-/* A message delivered before: to delete now (into old[]), or kept. */
-static void
-plan_old(struct run *r, size_t i, time_t when, time_t now)
-{
-	const struct fetch_params *fp = r->fp;
-	const struct pop3_msg *m = &r->list[i];
-
-	if (!fp->delete && (fp->keep_days == 0 ||
-	    now - when < (time_t)fp->keep_days * 86400))
-		return;
-	if (fp->dry_run) {
+	if (kind == FETCH_SKIPPED)
+		r->res->skipped++;
+	else if (kind == FETCH_WOULD_FETCH)
+		r->res->would_fetch++;
+	else
 		r->res->would_delete++;
-		event(r, FETCH_WOULD_DELETE, m->num, r->uids[i], m->size,
-		    NULL);
-	} else
-		r->old[r->nold++] = (uint32_t)i;
-}
-
-/*
- * The plan: old messages to delete from the front of one array, new
- * ones to fetch from its back (then put in order).  A dry run only
- * reports what it would do.
- */
-static void
-plan_messages(struct run *r)
-{
-	const struct fetch_params *fp = r->fp;
-	time_t now = time(NULL), when;
-	uint32_t *tofetch, t;
-	size_t i;
-
-	r->plan = xcalloc(r->nl + 1, sizeof(uint32_t));
-	r->old = r->plan;
-	tofetch = r->plan + r->nl;
-	for (i = 0; i < r->nl; i++) {
-		const struct pop3_msg *m = &r->list[i];
-
-		if (r->have_uidl && !fp->all &&
-		    (when = state_lookup(r->st, r->uids[i])) != 0) {
-			plan_old(r, i, when, now);
-			continue;
-		}
-		if (fp->max_size > 0 && m->size > fp->max_size) {
-			r->res->skipped++;
-			event(r, FETCH_SKIPPED, m->num, r->uids[i], m->size,
-			    NULL);
-			continue;
-		}
-		if (fp->limit > 0 &&
-		    r->nfetch + r->res->would_fetch >= fp->limit)
-			continue;
-		if (fp->dry_run) {
-			r->res->would_fetch++;
-			event(r, FETCH_WOULD_FETCH, m->num, r->uids[i],
-			    m->size, NULL);
-			if (fp->delete) {
-				r->res->would_delete++;
-				event(r, FETCH_WOULD_DELETE, m->num,
-				    r->uids[i], m->size, NULL);
-			}
-			continue;
-		}
-		*--tofetch = (uint32_t)i;
-		r->nfetch++;
-	}
-	r->tofetch = tofetch;
-	for (i = 0; i < r->nfetch / 2; i++) {
-		t = tofetch[i];
-		tofetch[i] = tofetch[r->nfetch - 1 - i];
-		tofetch[r->nfetch - 1 - i] = t;
-	}
-}
-
-/* Downloads, delivers and deletes what the plan says. */
-static int
-run_plan(struct run *r, struct error *err, int *fatal_conn)
-{
-	struct pipe pp;
-
-	memset(&pp, 0, sizeof(pp));
-	pp.old = r->old;
-	pp.nold = r->nold;
-	pp.fetch = r->tofetch;
-	pp.nfetch = r->nfetch;
-	pp.window = pop3_capabilities(r->p)->flags & CAPA_PIPELINING ?
-	    PIPE_CMDS : 1;
-	return pipeline(r, &pp, err, fatal_conn);
+	event(r, kind, pl->list[i].num, pl->uids[i], pl->list[i].size, NULL);
 }
 
 /* The state (locked, unfinished deliveries resolved) and the delivery
@@ -836,14 +669,18 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	if ((s = session_open(sp, 1, err)) == NULL)
 		goto out;
 	r.p = session_pop3(s);
-	if (list_messages(&r, err, &fatal_conn) == -1)
+	if (plan_list(&r.pl, r.p, err) == -1) {
+		fatal_conn = conn_error(err);
 		goto out;
-	plan_messages(&r);
-	if (!fp->dry_run && run_plan(&r, err, &fatal_conn) == -1)
+	}
+	if (plan_check(&r.pl, fp, err) == -1)
+		goto out;
+	plan_make(&r.pl, r.st, fp, planned, &r);
+	if (!fp->dry_run && pipeline(&r, err, &fatal_conn) == -1)
 		goto out;
 	/* Messages the server no longer lists need no memory. */
-	if (r.have_uidl && !fp->dry_run)
-		state_forget_absent(r.st, r.uids, r.nl);
+	if (r.pl.have_uidl && !fp->dry_run)
+		state_forget_absent(r.st, r.pl.uids, r.pl.nl);
 	rv = 0;
 out:
 	rv = end_session(s, fatal_conn, rv, err);
@@ -858,9 +695,6 @@ out:
 	}
 	deliver_close(r.d);
 	state_close(r.st);
-	free(r.uids);
-	arena_free(&r.uidarena);
-	free(r.plan);
-	pop3_msgs_free(r.list, r.nl, 0);
+	plan_free(&r.pl);
 	return rv;
 }

@@ -169,13 +169,18 @@ static struct mbox *
 open_locked(const char *path, int create, int timeout, int *missing,
     struct error *err)
 {
-	struct mbox *m = xcalloc(1, sizeof(*m));
 	const char *slash = strrchr(path, '/');
+	struct mbox *m;
 	struct stat sb;
 	char *dir;
 	size_t len;
 
 	*missing = 0;
+	if (slash == NULL) {
+		error_set(err, ERR_SOFTWARE, "%s: not an absolute path", path);
+		return NULL;
+	}
+	m = xcalloc(1, sizeof(*m));
 	m->path = xstrdup(path);
 	m->dfd = m->w.fd = -1;
 	m->name = xstrdup(slash + 1);
