@@ -47,6 +47,11 @@
  *    itself wrote; where it cannot remove them safely it says so
  *    through warn and reports the message undelivered (it is fetched
  *    again: duplicated, never lost).
+ *
+ * A target that can be neither asked nor rolled back (an MDA, once it
+ * has read some of the message) cannot keep the promises about leaving
+ * nothing behind; its backend says so in its file and through warn in
+ * recover, and fetch.c's guarantee for it is at least once.
  */
 #ifndef BACKEND_H
 #define BACKEND_H
