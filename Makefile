@@ -6,13 +6,13 @@ include config.mk
 SRC = src/main.c src/cli.c src/cli_doc.c src/accounts.c src/jobs.c src/report.c \
       src/commands.c src/fetch.c src/session.c src/pop3.c \
       src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
-      src/mda.c src/state.c \
+      src/mda.c src/state.c src/plan.c \
       src/auth.c src/sasl.c src/config.c src/util.c
 OBJ = $(SRC:.c=.o)
 HDR = src/cli.h src/cli_p.h src/accounts.h src/jobs.h src/report.h \
       src/commands.h src/fetch.h src/session.h src/pop3.h src/net.h \
       src/tls.h src/crypto.h src/deliver.h src/backend.h src/state.h \
-      src/auth.h src/sasl.h src/config.h src/util.h
+      src/plan.h src/auth.h src/sasl.h src/config.h src/util.h
 
 all: popfetch
 
@@ -64,13 +64,30 @@ FUZZ_SECONDS = 60
 FUZZ_BINS = fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_mboxrd \
     fuzz/fuzz_state fuzz/fuzz_sasl
 
-$(FUZZ_BINS): $(FUZZ_SRC) $(HDR) config.mk tests/fuzz/fuzz_status.c \
+fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_sasl: $(FUZZ_SRC) $(HDR) \
+    config.mk tests/fuzz/fuzz_status.c \
     tests/fuzz/fuzz_multiline.c tests/fuzz/fuzz_mboxrd.c \
     tests/fuzz/fuzz_state.c tests/fuzz/fuzz_sasl.c
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags gnutls \
 		libbsd-overlay` -o $@ tests/fuzz/$$(basename $@).c $(FUZZ_SRC) \
 		$(LIBS)
+
+# These two link only the module they test, and util.c.
+FUZZ_MBOXRD_SRC = src/mbox.c src/util.c
+FUZZ_STATE_SRC = src/state.c src/util.c
+
+fuzz/fuzz_mboxrd: tests/fuzz/fuzz_mboxrd.c $(FUZZ_MBOXRD_SRC) $(HDR) config.mk
+	mkdir -p fuzz
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags \
+		libbsd-overlay` -o $@ tests/fuzz/fuzz_mboxrd.c \
+		$(FUZZ_MBOXRD_SRC) `$(PKG_CONFIG) --libs libbsd-overlay`
+
+fuzz/fuzz_state: tests/fuzz/fuzz_state.c $(FUZZ_STATE_SRC) $(HDR) config.mk
+	mkdir -p fuzz
+	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags \
+		libbsd-overlay` -o $@ tests/fuzz/fuzz_state.c \
+		$(FUZZ_STATE_SRC) `$(PKG_CONFIG) --libs libbsd-overlay`
 
 fuzz: $(FUZZ_BINS)
 	for t in $(FUZZ_TARGETS); do \

@@ -1,53 +1,141 @@
 /*
- * backend.h - the delivery backends behind deliver.c; private to
- * deliver.c, maildir.c, mbox.c and mda.c.
+ * backend.h - what a delivery target provides to deliver.c; private to
+ * deliver.c and the backends (maildir.c, mbox.c, mda.c).
  *
- * Each backend sees one message at a time: begin (with the envelope
- * sender), write, then commit or abort.  Their errors are those of
- * deliver.h.
+ * A backend is one `const struct backend` and one .c file.  Adding a
+ * target (say LMTP) means: a new file defining `lmtp_backend`, a row in
+ * the table at the top of deliver.c, a value in enum deliver_kind
+ * (deliver.h) for the front end to choose it by, and the file in the
+ * Makefile's SRC.  Nothing else in deliver.c or fetch.c changes.
+ *
+ * All memory a backend allocates belongs to it and is freed by close;
+ * strings it is given belong to the caller and are not kept past the
+ * call unless copied.  Every function that can fail returns 0 or -1
+ * (NULL for pointers) and fills the caller's struct error; the classes
+ * are those of deliver.h.
+ *
+ * The life of one handle, as deliver.c calls it:
+ *
+ *	open
+ *	{ prepare, begin, write..., finish | abort }...	one per message
+ *	sync					after a batch of finish
+ *	close
+ *
+ * and, in a later run, after a crash: recover, without a handle.
+ *
+ * What every backend promises, because fetch.c's exactly-once argument
+ * rests on it:
+ *
+ *  - The token from prepare names exactly what this message will
+ *    become (a file name, an offset), so that recover, in another
+ *    process, with only the token, can tell whether the message
+ *    arrived and remove what was written of it.  It never contains
+ *    server text.  fetch.c journals it before begin; with
+ *    durable_token set, the journal record is on disk before the first
+ *    byte is written.
+ *  - finish that fails leaves nothing of the message behind.
+ *  - sync reports in *published how many of the finished messages, in
+ *    the order they were finished, are durable (they survive a power
+ *    loss) and visible to mail readers.  Those past *published are
+ *    removed, or will be found undelivered by recover.  fetch.c
+ *    records a message as delivered only after sync counted it, and
+ *    only then may the message be deleted on the server.
+ *  - abort removes every trace of the message begun since prepare; it
+ *    never fails in a way the caller must handle.
+ *  - recover is idempotent: a crash during recovery and a second
+ *    recovery give the same answers.  It removes only bytes popfetch
+ *    itself wrote; where it cannot remove them safely it says so
+ *    through warn and reports the message undelivered (it is fetched
+ *    again: duplicated, never lost).
+ *
+ * A target that can be neither asked nor rolled back (an MDA, once it
+ * has read some of the message) cannot keep the promises about leaving
+ * nothing behind; its backend says so in its file and through warn in
+ * recover, and fetch.c's guarantee for it is at least once.
  */
 #ifndef BACKEND_H
 #define BACKEND_H
 
-#include <sys/types.h>
-
+#include <limits.h>
 #include <stddef.h>
 
+#include "deliver.h"
 #include "util.h"
 
-struct maildir;
-struct maildir	*maildir_open(const char *, struct error *);
-const char	*maildir_prepare(struct maildir *, struct error *);
-int		 maildir_begin(struct maildir *, struct error *);
-int		 maildir_write(struct maildir *, const char *, size_t,
-		    struct error *);
-int		 maildir_finish(struct maildir *, struct error *);
-int		 maildir_sync(struct maildir *, size_t *, struct error *);
-void		 maildir_discard(struct maildir *);
-void		 maildir_abort(struct maildir *);
-void		 maildir_close(struct maildir *);
-int		 maildir_recover(const char *, int *, struct error *);
+/* The longest token body a backend may give (a path and a little more);
+ * deliver.c adds the backend's name in front. */
+#define BACKEND_TOKEN_MAX	(PATH_MAX + 320)
 
-struct mbox;
-struct mbox	*mbox_open(const char *, int, struct error *);
-const char	*mbox_prepare(struct mbox *, struct error *);
-int		 mbox_begin(struct mbox *, const char *sender, struct error *);
-int		 mbox_write(struct mbox *, const char *, size_t,
-		    struct error *);
-int		 mbox_finish(struct mbox *, struct error *);
-int		 mbox_sync(struct mbox *, size_t *, struct error *);
-void		 mbox_discard(struct mbox *);
-void		 mbox_abort(struct mbox *);
-void		 mbox_close(struct mbox *);
-int		 mbox_recover(const char *, const off_t *, size_t, char *,
-		    size_t, struct error *);
+struct backend {
+	/* The first word of every token of this backend in the journal;
+	 * deliver_recover finds the backend by it.  Never changes once
+	 * released: old journals must still be understood. */
+	const char	*name;
 
-struct mda;
-struct mda	*mda_open(const char *);
-int		 mda_begin(struct mda *, const char *sender, struct error *);
-int		 mda_write(struct mda *, const char *, size_t, struct error *);
-int		 mda_commit(struct mda *, struct error *);
-void		 mda_abort(struct mda *);
-void		 mda_close(struct mda *);
+	/* The value of enum deliver_kind that selects this backend. */
+	enum deliver_kind kind;
+
+	/* 1 if the journal record must be durable before the first byte
+	 * is written: bytes in the target without a record would be taken
+	 * for mail after a power loss (an mbox tail).  0 if such bytes are
+	 * harmless (a maildir file in tmp/) and the record may be made
+	 * durable with the batch. */
+	int		 durable_token;
+
+	/* Opens p->target, creating it if it is missing, and takes what
+	 * locks it needs for as long as it is open.  ERR_CANTCREAT (the
+	 * target cannot be made or used), ERR_LOCKED (another program
+	 * holds it), ERR_IO. */
+	void		*(*open)(const struct deliver_params *p,
+			    struct error *);
+
+	/* Names the next message.  Returns the token body (without the
+	 * backend's name, at most BACKEND_TOKEN_MAX bytes, no NUL; owned
+	 * by the handle, valid until the next prepare or close), or NULL
+	 * with ERR_IO or ERR_CANTCREAT. */
+	const char	*(*prepare)(void *h, struct error *);
+
+	/* Starts the message named by the last prepare.  sender is the
+	 * envelope sender, already reduced to characters safe in an mbox
+	 * From line and in a shell word.  ERR_CANTCREAT, ERR_IO. */
+	int		 (*begin)(void *h, const char *sender, struct error *);
+
+	/* Appends message bytes (LF line ends, any bytes).  ERR_IO. */
+	int		 (*write)(void *h, const char *, size_t,
+			    struct error *);
+
+	/* Ends the message: written whole, maybe not yet durable or
+	 * visible.  ERR_IO; ERR_DEFERRED when the target asked to be
+	 * retried later (an MDA's exit status 75). */
+	int		 (*finish)(void *h, struct error *);
+
+	/* Makes every message finished since the last sync durable and
+	 * visible with one barrier; see the promises above for
+	 * *published, which is set on failure too.  ERR_IO. */
+	int		 (*sync)(void *h, size_t *published, struct error *);
+
+	/* Removes the message begun since prepare, if any; NULL is fine. */
+	void		 (*abort)(void *h);
+
+	/* Removes finished messages not yet synced, releases the locks
+	 * and frees the handle; NULL is fine. */
+	void		 (*close)(void *h);
+
+	/* After a crash: bodies[0..n) are the token bodies of this
+	 * backend's deliveries that began but were never recorded as
+	 * ended, in journal order, all at once (an mbox needs every
+	 * offset of one file together).  Sets delivered[i] to 1 if that
+	 * message arrived whole, else 0 after removing what popfetch
+	 * wrote of it; warn(arg, text) tells the user what could not be
+	 * cleaned up or guaranteed.  ERR_CONFIG (a token this backend
+	 * never wrote: a corrupt journal), ERR_LOCKED, ERR_IO. */
+	int		 (*recover)(const char **bodies, size_t n,
+			    int *delivered, deliver_warn *warn, void *arg,
+			    struct error *);
+};
+
+extern const struct backend maildir_backend;	/* maildir.c */
+extern const struct backend mbox_backend;	/* mbox.c */
+extern const struct backend mda_backend;	/* mda.c */
 
 #endif

@@ -1,13 +1,14 @@
 /*
- * deliver.c - one interface over maildir, mbox and MDA delivery.
+ * deliver.c - one interface over the delivery backends (backend.h).
  *
+ * deliver.c knows no target: it finds the backend in the table below,
+ * frames the backend's token with its name, and holds the header back.
  * The mbox From line and the MDA's %F need the envelope sender, which
  * is in the message header, so the header is held back (at most
  * HDR_MAX bytes) until its end is seen; everything after it streams
  * straight through.
  */
 #include <ctype.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +17,23 @@
 #include "backend.h"
 #include "deliver.h"
 
+/* Every target; the first word of a journal token picks its row. */
+static const struct backend *const backends[] = {
+	&maildir_backend,
+	&mbox_backend,
+	&mda_backend
+};
+#define NBACKENDS	(sizeof(backends) / sizeof(backends[0]))
+
 #define HDR_MAX		65536
+#define TOKEN_MAX	(BACKEND_TOKEN_MAX + 64)
 
 struct deliver {
-	enum deliver_kind	 kind;
-	struct maildir		*maildir;
-	struct mbox		*mbox;
-	struct mda		*mda;
-	int			 begun;		/* backend begin was called */
-	size_t			 finished;	/* since the last sync */
+	const struct backend	*be;
+	void			*h;		/* the backend's handle */
+	int			 begun;		/* be->begin was called */
 	int			 failed;
+	char			 token[TOKEN_MAX];
 	size_t			 hlen;
 	char			 hdr[HDR_MAX];
 };
@@ -33,60 +41,44 @@ struct deliver {
 struct deliver *
 deliver_open(const struct deliver_params *p, struct error *err)
 {
-	struct deliver *d = xcalloc(1, sizeof(*d));
+	struct deliver *d;
+	size_t i;
 
-	d->kind = p->kind;
-	switch (p->kind) {
-	case DELIVER_MAILDIR:
-		d->maildir = maildir_open(p->target, err);
-		if (d->maildir == NULL)
-			goto fail;
-		break;
-	case DELIVER_MBOX:
-		d->mbox = mbox_open(p->target, p->lock_timeout, err);
-		if (d->mbox == NULL)
-			goto fail;
-		break;
-	case DELIVER_MDA:
-		d->mda = mda_open(p->target);
-		break;
+	for (i = 0; i < NBACKENDS && backends[i]->kind != p->kind; i++)
+		;
+	if (i == NBACKENDS) {
+		error_set(err, ERR_SOFTWARE, "unknown delivery kind %d",
+		    (int)p->kind);
+		return NULL;
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->be = backends[i];
+	if ((d->h = d->be->open(p, err)) == NULL) {
+		free(d);
+		return NULL;
 	}
 	return d;
-fail:
-	free(d);
-	return NULL;
 }
 
 const char *
 deliver_prepare(struct deliver *d, struct error *err)
 {
+	const char *body;
+	int n;
+
 	d->begun = 0;
 	d->failed = 0;
 	d->hlen = 0;
-	switch (d->kind) {
-	case DELIVER_MAILDIR:
-		return maildir_prepare(d->maildir, err);
-	case DELIVER_MBOX:
-		return mbox_prepare(d->mbox, err);
-	case DELIVER_MDA:
-		break;
+	if ((body = d->be->prepare(d->h, err)) == NULL)
+		return NULL;
+	n = snprintf(d->token, sizeof(d->token), "%s%s%s", d->be->name,
+	    body[0] != '\0' ? " " : "", body);
+	if (n < 0 || (size_t)n >= sizeof(d->token)) {
+		error_set(err, ERR_SOFTWARE, "%s: journal token too long",
+		    d->be->name);
+		return NULL;
 	}
-	return "mda";
-}
-
-static int
-backend_write(struct deliver *d, const char *data, size_t len,
-    struct error *err)
-{
-	switch (d->kind) {
-	case DELIVER_MAILDIR:
-		return maildir_write(d->maildir, data, len, err);
-	case DELIVER_MBOX:
-		return mbox_write(d->mbox, data, len, err);
-	case DELIVER_MDA:
-		break;
-	}
-	return mda_write(d->mda, data, len, err);
+	return d->token;
 }
 
 /* Starts the backend with the sender from the held-back header and
@@ -95,23 +87,13 @@ static int
 begin(struct deliver *d, struct error *err)
 {
 	char sender[256];
-	int r = 0;
+	int r;
 
 	deliver_sender(d->hdr, d->hlen, sender, sizeof(sender));
-	switch (d->kind) {
-	case DELIVER_MAILDIR:
-		r = maildir_begin(d->maildir, err);
-		break;
-	case DELIVER_MBOX:
-		r = mbox_begin(d->mbox, sender, err);
-		break;
-	case DELIVER_MDA:
-		r = mda_begin(d->mda, sender, err);
-		break;
-	}
+	r = d->be->begin(d->h, sender, err);
 	d->begun = 1;
 	if (r == 0 && d->hlen > 0)
-		r = backend_write(d, d->hdr, d->hlen, err);
+		r = d->be->write(d->h, d->hdr, d->hlen, err);
 	d->hlen = 0;
 	return r;
 }
@@ -152,7 +134,7 @@ deliver_write(void *arg, const char *data, size_t len, struct error *err)
 			return -1;
 		}
 	}
-	if (len > 0 && backend_write(d, data, len, err) == -1) {
+	if (len > 0 && d->be->write(d->h, data, len, err) == -1) {
 		d->failed = 1;
 		return -1;
 	}
@@ -167,69 +149,26 @@ deliver_finish(struct deliver *d, struct error *err)
 	if (!d->begun && begin(d, err) == -1)
 		return -1;
 	d->begun = 0;
-	switch (d->kind) {
-	case DELIVER_MAILDIR:
-		if (maildir_finish(d->maildir, err) == -1)
-			return -1;
-		break;
-	case DELIVER_MBOX:
-		if (mbox_finish(d->mbox, err) == -1)
-			return -1;
-		break;
-	case DELIVER_MDA:
-		/* An MDA has the message once it exits 0. */
-		if (mda_commit(d->mda, err) == -1)
-			return -1;
-		break;
-	}
-	d->finished++;
-	return 0;
+	return d->be->finish(d->h, err);
 }
 
 int
 deliver_sync(struct deliver *d, size_t *published, struct error *err)
 {
-	size_t n = d->finished;
-
-	d->finished = 0;
 	*published = 0;
-	switch (d->kind) {
-	case DELIVER_MAILDIR:
-		return maildir_sync(d->maildir, published, err);
-	case DELIVER_MBOX:
-		return mbox_sync(d->mbox, published, err);
-	case DELIVER_MDA:
-		break;
-	}
-	*published = n;
-	return 0;
+	return d->be->sync(d->h, published, err);
 }
-
 
 int
 deliver_durable_token(const struct deliver *d)
 {
-	/* A partial mbox tail without its journal entry would stay in the
-	 * file after a power loss; a maildir file in tmp/ would not be
-	 * mail.  So mbox tokens are fsync'd before writing, maildir ones
-	 * with the batch. */
-	return d->kind == DELIVER_MBOX;
+	return d->be->durable_token;
 }
 
 void
 deliver_abort(struct deliver *d)
 {
-	switch (d->kind) {
-	case DELIVER_MAILDIR:
-		maildir_abort(d->maildir);
-		break;
-	case DELIVER_MBOX:
-		mbox_abort(d->mbox);
-		break;
-	case DELIVER_MDA:
-		mda_abort(d->mda);
-		break;
-	}
+	d->be->abort(d->h);
 	d->begun = 0;
 	d->hlen = 0;
 }
@@ -239,73 +178,59 @@ deliver_close(struct deliver *d)
 {
 	if (d == NULL)
 		return;
-	maildir_close(d->maildir);
-	mbox_close(d->mbox);
-	mda_close(d->mda);
+	d->be->close(d->h);
 	free(d);
+}
+
+/* The backend whose name is the first word of token, or NULL. */
+static const struct backend *
+backend_of(const char *token, const char **body)
+{
+	size_t i, w = strcspn(token, " ");
+
+	for (i = 0; i < NBACKENDS; i++)
+		if (strlen(backends[i]->name) == w &&
+		    memcmp(backends[i]->name, token, w) == 0) {
+			*body = token + w + (token[w] == ' ');
+			return backends[i];
+		}
+	return NULL;
 }
 
 int
 deliver_recover(char **tokens, size_t n, int *delivered,
-    void (*warn)(void *, const char *), void *arg, struct error *err)
+    deliver_warn *warn, void *arg, struct error *err)
 {
-	const char *errstr, *path, *sp;
-	char note[PATH_MAX + 256], num[32];
-	off_t *offs = xcalloc(n + 1, sizeof(off_t));
-	size_t i, j, no;
-	int *done = xcalloc(n + 1, sizeof(int)), r = 0;
+	const struct backend **be = xcalloc(n + 1, sizeof(*be));
+	const char **bodies = xcalloc(n + 1, sizeof(*bodies));
+	const char **sub = xcalloc(n + 1, sizeof(*sub));
+	size_t *idx = xcalloc(n + 1, sizeof(*idx)), i, b, k;
+	int *got = xcalloc(n + 1, sizeof(*got)), r = 0;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		delivered[i] = 0;
-	for (i = 0; i < n && r == 0; i++) {
-		if (strncmp(tokens[i], "maildir ", 8) == 0)
-			r = maildir_recover(tokens[i] + 8, &delivered[i], err);
-		else if (strcmp(tokens[i], "mda") == 0)
-			warn(arg, "a delivery to the MDA was interrupted; that "
-			    "message is delivered again");
-		else if (strncmp(tokens[i], "mbox ", 5) == 0) {
-			if (done[i])
-				continue;
-			/* All unfinished messages of one mbox at once. */
-			path = NULL;
-			for (j = i, no = 0; j < n; j++) {
-				if (strncmp(tokens[j], "mbox ", 5) != 0 ||
-				    (sp = strchr(tokens[j] + 5, ' ')) == NULL ||
-				    (size_t)(sp - tokens[j] - 5) >= sizeof(num))
-					continue;
-				if (path != NULL && strcmp(path, sp + 1) != 0)
-					continue;
-				path = sp + 1;
-				memcpy(num, tokens[j] + 5,
-				    (size_t)(sp - tokens[j] - 5));
-				num[sp - tokens[j] - 5] = '\0';
-				offs[no] = (off_t)strtonum(num, 0, LLONG_MAX,
-				    &errstr);
-				if (errstr != NULL) {
-					r = error_set(err, ERR_CONFIG,
-					    "bad mbox journal entry");
-					break;
-				}
-				no++;
-				done[j] = 1;
-			}
-			if (r == 0 && no > 0) {
-				note[0] = '\0';
-				/* Journal order is file order, but be sure. */
-				for (j = 1; j < no; j++)
-					if (offs[j] < offs[0])
-						offs[0] = offs[j];
-				r = mbox_recover(path, offs, no, note,
-				    sizeof(note), err);
-				if (note[0] != '\0')
-					warn(arg, note);
-			}
-		} else
+		if ((be[i] = backend_of(tokens[i], &bodies[i])) == NULL)
 			r = error_set(err, ERR_CONFIG,
 			    "unknown delivery in the journal");
 	}
-	free(offs);
-	free(done);
+	/* Each backend gets all of its tokens at once, in journal order. */
+	for (b = 0; b < NBACKENDS && r == 0; b++) {
+		for (i = 0, k = 0; i < n; i++)
+			if (be[i] == backends[b]) {
+				sub[k] = bodies[i];
+				idx[k++] = i;
+			}
+		if (k == 0)
+			continue;
+		r = backends[b]->recover(sub, k, got, warn, arg, err);
+		for (i = 0; i < k && r == 0; i++)
+			delivered[idx[i]] = got[i];
+	}
+	free(be);
+	free(bodies);
+	free(sub);
+	free(idx);
+	free(got);
 	return r;
 }
 

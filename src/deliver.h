@@ -3,10 +3,18 @@
  *
  * One message at a time: deliver_prepare names it (the token goes into
  * the state journal before any byte is written), deliver_write streams
- * it, deliver_commit makes it durable and visible, or deliver_abort
- * removes every trace of it.  deliver_recover looks at a token left by a
- * run that was killed and tells whether that message arrived, cleaning
- * up only what popfetch itself wrote.
+ * it, deliver_finish ends it, or deliver_abort removes every trace of
+ * it.  deliver_sync then makes a batch of finished messages durable and
+ * visible with one barrier; only what it counts may be recorded as
+ * delivered.  In a later run, deliver_recover looks at the tokens left
+ * by a run that was killed and tells which of those messages arrived,
+ * cleaning up only what popfetch itself wrote.
+ *
+ * The targets themselves are backends (backend.h): deliver.c holds the
+ * header back until it has the envelope sender and passes everything
+ * else through.  Memory returned belongs to the struct deliver unless
+ * said otherwise; all functions that can fail return 0 or -1 (NULL for
+ * pointers) and fill the caller's struct error.
  */
 #ifndef DELIVER_H
 #define DELIVER_H
@@ -15,63 +23,91 @@
 
 #include "util.h"
 
+/* The front end's choice of target; each value selects one backend. */
 enum deliver_kind {
 	DELIVER_MAILDIR,
 	DELIVER_MBOX,
 	DELIVER_MDA
 };
 
+/* target: a directory, a file or a command; lock_timeout: seconds to
+ * wait for an mbox's locks. */
 struct deliver_params {
 	enum deliver_kind	 kind;
-	const char		*target;	/* directory, file or command */
-	int			 lock_timeout;	/* seconds to wait for an mbox */
+	const char		*target;
+	int			 lock_timeout;
 };
+
+/* Receives a warning for the user (recovery that could not clean up). */
+typedef void deliver_warn(void *arg, const char *text);
 
 struct deliver;
 
-/* Creates the maildir or mbox if missing (ERR_CANTCREAT) and locks an
- * mbox for as long as it is open (ERR_LOCKED if another program holds
- * it). */
-struct deliver	*deliver_open(const struct deliver_params *, struct error *);
-
-/* Names the next message; the token (owned by d, valid until the next
- * prepare) is what deliver_recover needs after a crash. */
-const char	*deliver_prepare(struct deliver *, struct error *);
-
-/* Appends message bytes (LF line ends); a pop3_sink. */
-int		 deliver_write(void *d, const char *, size_t, struct error *);
-
-/* Ends the message: written, not yet durable or visible (an MDA's is
- * delivered now).  ERR_IO, or ERR_DEFERRED for an MDA that asked to be
- * retried. */
-int		 deliver_finish(struct deliver *, struct error *);
-
-/* Makes every finished message durable and visible with one barrier
- * (syncfs or fsync, rename into new/, fsync of the directory).
- * *published says how many, in order, made it even on failure; the
- * others are removed. */
-int		 deliver_sync(struct deliver *, size_t *published,
+/*
+ * Opens the target of p, creating a maildir or mbox if missing, and
+ * locks an mbox for as long as it is open.  p and its strings must
+ * outlive the result.  Returns a handle for deliver_close, or NULL with
+ * ERR_CANTCREAT (the target cannot be made or used, or a path is too
+ * long), ERR_LOCKED (another program holds the mbox), ERR_IO, or
+ * ERR_SOFTWARE (an unknown kind).
+ */
+struct deliver	*deliver_open(const struct deliver_params *p,
 		    struct error *);
 
-/* Whether the journal entry must be durable before the first byte is
- * written (mbox), or may be made durable with the batch (maildir). */
-int		 deliver_durable_token(const struct deliver *);
+/*
+ * Names the next message and forgets any earlier one.  Returns its
+ * token, the backend's name and what it needs to find the message after
+ * a crash (owned by d, valid until the next prepare or close), or NULL
+ * with ERR_IO, ERR_CANTCREAT or ERR_SOFTWARE.
+ */
+const char	*deliver_prepare(struct deliver *d, struct error *);
 
-/* Removes the message being written. */
-void		 deliver_abort(struct deliver *);
+/*
+ * Appends message bytes (LF line ends); a pop3_sink, so d is void *.
+ * After a failure every later call fails too, until the next prepare.
+ * ERR_IO, ERR_CANTCREAT.
+ */
+int		 deliver_write(void *d, const char *, size_t, struct error *);
 
-/* Unlocks and frees. */
-void		 deliver_close(struct deliver *);
+/*
+ * Ends the message: written, maybe not yet durable or visible (an MDA
+ * has it now).  On failure nothing of it is left.  ERR_IO, ERR_DEFERRED
+ * (an MDA that asked to be retried), ERR_SOFTWARE (after a failed
+ * write).
+ */
+int		 deliver_finish(struct deliver *d, struct error *);
+
+/*
+ * Makes every message finished since the last sync durable and visible
+ * with one barrier (syncfs or fsync, rename into new/, fsync of the
+ * directory).  *published says how many, in order, made it, even on
+ * failure; the others are removed.  ERR_IO.
+ */
+int		 deliver_sync(struct deliver *d, size_t *published,
+		    struct error *);
+
+/* Whether the token's journal record must be durable before the first
+ * byte is written (mbox), or may be made durable with the batch. */
+int		 deliver_durable_token(const struct deliver *d);
+
+/* Removes the message begun since prepare, if any. */
+void		 deliver_abort(struct deliver *d);
+
+/* Removes finished messages not yet synced, unlocks and frees; NULL is
+ * fine. */
+void		 deliver_close(struct deliver *d);
 
 /*
  * After a crash: which of the deliveries named by tokens[0..n) (in
- * journal order) arrived?  Sets delivered[i], removes what popfetch
- * wrote of those that did not, and calls warn for anything that could
- * not be cleaned up.
+ * journal order, as deliver_prepare gave them) arrived?  Sets
+ * delivered[i], removes what popfetch wrote of those that did not, and
+ * calls warn(arg, text) for anything that could not be cleaned up.  The
+ * tokens stay the caller's.  Every token is checked before anything is
+ * touched: ERR_CONFIG for one no backend wrote (a corrupt journal);
+ * also ERR_LOCKED and ERR_IO from a backend.
  */
 int		 deliver_recover(char **tokens, size_t n, int *delivered,
-		    void (*warn)(void *, const char *), void *arg,
-		    struct error *);
+		    deliver_warn *warn, void *arg, struct error *);
 
 /* The envelope sender found in a message header (Return-Path, else
  * From), reduced to characters safe in an mbox From line and in a

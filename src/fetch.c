@@ -2,38 +2,47 @@
  * fetch.c - download, deliver, record, delete: exactly once.
  *
  * The argument, for one message with UID u (the order of events is the
- * order of the code below):
+ * order of the code below; the promises of the delivery backends it
+ * relies on are written out in backend.h):
  *
  *  1. The journal gets "B u token" before the delivery target is
- *     touched (fsync'd at once for an mbox, where a partial tail
- *     without its record would be a corrupt message after a power
- *     loss; with the batch for a maildir, where it would only be a
- *     file in tmp/).  The token names exactly what will be written (a
- *     maildir file name, an mbox offset).
- *  2. RETR streams into the target; deliver_finish closes the file.
+ *     touched.  The token names exactly what will be written (a maildir
+ *     file name, an mbox offset) and never holds server text.  For a
+ *     backend with durable_token (an mbox, where a partial tail without
+ *     its record would be a corrupt message after a power loss) the
+ *     record is fsync'd at once; otherwise (a maildir, where it would
+ *     only be a file in tmp/) it is fsync'd with the batch.
+ *  2. RETR streams into the target; deliver_finish ends the message.
  *     For a batch of such messages, deliver_sync makes them durable
  *     with one barrier (syncfs, or fsync of each file), publishes them
- *     (rename into new/) and fsyncs the directory.
- *  3. The journal gets "D u" for the batch (fsync'd).  Only now is u
- *     delivered.
- *  4. With --delete, DELE is sent; QUIT at the end commits it.
+ *     (rename into new/) and fsyncs the directory, and says how many,
+ *     in order, made it; the rest are removed.
+ *  3. The journal gets "D u" for each message the sync counted, and
+ *     is fsync'd (flush_batch).  Only now is u delivered.
+ *  4. With --delete, DELE is queued only after 3; QUIT at the end
+ *     commits it.
  *
  * A kill before 1 leaves nothing.  Between 1 and 3, the next run finds
- * "B" without "D" and asks the target (deliver_recover): a maildir file
- * in new/ or cur/ means delivered, so u is recorded and not fetched
- * again; a partial file in tmp/ or partial mbox bytes (which only
- * popfetch wrote, under its lock) are removed, and u is fetched again.
- * After 3, u is never fetched again.  DELE is sent only after 3, so
- * nothing undelivered is ever deleted; if QUIT's answer is lost, u is
- * still in the state and still on the server, and the next run (with
- * --delete) deletes it without fetching it.  A failed write (ENOSPC,
- * EIO) aborts the delivery in step 2 exactly like a kill, but in
- * process: the target is rolled back and "A u" is journalled.
+ * "B" without "D" and hands the token to the backend that wrote it
+ * (recover, deliver_recover): a maildir file in new/ or cur/ means
+ * delivered, so u is recorded and not fetched again; a partial file in
+ * tmp/ or partial mbox bytes (which only popfetch wrote, under its
+ * lock) are removed, and u is fetched again.  After 3, u is never
+ * fetched again: the state keeps it until the server no longer lists
+ * it, and the snapshot replaces the journal only by an atomic rename.
+ * DELE is sent only after 3, so nothing undelivered is ever deleted; if
+ * QUIT's answer is lost, u is still in the state and still on the
+ * server, and the next run (with --delete) deletes it without fetching
+ * it.  A failed write (ENOSPC, EIO) aborts the delivery in step 2
+ * exactly like a kill, but in process: the target is rolled back and
+ * "A u" is journalled.
  *
  * An MDA cannot be asked or rolled back, so for it the guarantee is at
  * least once.  Without UIDL there are no UIDs to record; see
- * fallback below.
+ * FALLBACK_PREFIX below.
  */
+#include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +51,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
+#include "plan.h"
 #include "pop3.h"
 #include "state.h"
 
@@ -49,6 +59,7 @@
  * UID can contain; they only serve to clean up after a crash. */
 #define FALLBACK_PREFIX	"\n"
 
+/* One fetch_run: what it was asked, what it holds, what it found. */
 struct run {
 	const struct fetch_params	*fp;
 	fetch_reporter			*report;
@@ -58,7 +69,8 @@ struct run {
 	struct deliver			*d;
 	struct pop3			*p;
 	int				 sink_failed;
-	struct error			 first;	/* first deferred error */
+	struct error			 first;	/* the first deferred error */
+	struct plan			 pl;	/* the listing and the plan */
 };
 
 static void
@@ -91,42 +103,75 @@ recover_warn(void *arg, const char *text)
 	event(arg, FETCH_WARNING, 0, NULL, 0, text);
 }
 
-/* Resolves deliveries a killed run left unfinished, all at once. */
+/*
+ * Resolves deliveries a killed run left unfinished, all at once.  The
+ * answers are matched to pending records by UID, not by position:
+ * resolving a UID resolves every record of it, and a journal holds one
+ * per UID only if nobody edited it.  A UID is delivered if any of its
+ * tokens says so (the others were rolled back).
+ */
 static int
 recover(struct run *r, struct error *err)
 {
 	const char *uid, *etoken;
-	char **tokens = NULL;
-	int *delivered = NULL, rv = -1;
+	char **tokens = NULL, **uids = NULL;
+	int *delivered = NULL, rv = -1, got;
 	size_t n = 0, i, len;
 
 	while ((uid = state_pending(r->st, n, &etoken)) != NULL) {
 		tokens = xreallocarray(tokens, n + 1, sizeof(char *));
+		uids = xreallocarray(uids, n + 1, sizeof(char *));
 		if (state_unescape(etoken, &tokens[n], &len) == -1) {
 			error_set(err, ERR_CONFIG, "corrupt journal");
 			goto out;
 		}
-		n++;
+		uids[n++] = xstrdup(uid);
 	}
 	if (n == 0)
 		return 0;
 	delivered = xcalloc(n, sizeof(int));
 	if (deliver_recover(tokens, n, delivered, recover_warn, r, err) == -1)
 		goto out;
-	for (i = 0; i < n; i++) {
-		uid = state_pending(r->st, 0, &etoken);
+	while ((uid = state_pending(r->st, 0, &etoken)) != NULL) {
+		for (got = 0, i = 0; i < n; i++)
+			if (strcmp(uids[i], uid) == 0)
+				got |= delivered[i];
 		/* A fallback entry is never recorded as delivered. */
-		if (state_resolve(r->st, 0, delivered[i] &&
+		if (state_resolve(r->st, 0, got &&
 		    strncmp(uid, "%0A", 3) != 0, err) == -1)
 			goto out;
 	}
 	rv = 0;
 out:
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(tokens[i]);
+		free(uids[i]);
+	}
 	free(tokens);
+	free(uids);
 	free(delivered);
 	return rv;
+}
+
+/* The UID journalled for listing entry idx: its own, or for a server
+ * without UIDL a pseudo-UID in buf (PSEUDO_MAX bytes). */
+#define PSEUDO_MAX	32
+_Static_assert(sizeof(FALLBACK_PREFIX) + 20 < PSEUDO_MAX,
+    "a pseudo-UID always fits");
+
+static const char *
+journal_uid(const struct run *r, size_t idx, char *buf)
+{
+	int n;
+
+	if (r->pl.uids[idx] != NULL)
+		return r->pl.uids[idx];
+	n = snprintf(buf, PSEUDO_MAX, "%s%lu", FALLBACK_PREFIX,
+	    r->pl.list[idx].num);
+	/* Cannot happen (see above); never journal a cut number. */
+	if (n < 0 || n >= PSEUDO_MAX)
+		abort();
+	return buf;
 }
 
 static int
@@ -142,12 +187,28 @@ sink(void *arg, const char *data, size_t len, struct error *err)
 	return 0;
 }
 
+/* Writes one header line, formatted; the buffer fits every caller's. */
+static int
+header(struct run *r, struct error *err, const char *fmt, ...)
+{
+	char line[1400];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return error_set(err, ERR_SOFTWARE, "trace header too long");
+	return deliver_write(r->d, line, (size_t)n, err);
+}
+
 /* The optional trace headers, before the message's own.  The UID is
  * server text: escaped, so it can never end the header early. */
 static int
 add_headers(struct run *r, const char *uid, struct error *err)
 {
-	char line[1400], esc[1024], date[64], host[256];
+	char esc[1024], date[64], host[256];
 	time_t now = time(NULL);
 
 	if (r->fp->received_header) {
@@ -157,15 +218,13 @@ add_headers(struct run *r, const char *uid, struct error *err)
 		(void)strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
 		    localtime(&now));
 		vis_text(esc, sizeof(esc), r->fp->host, strlen(r->fp->host));
-		(void)snprintf(line, sizeof(line), "Received: from %s\n\tby %s "
-		    "with POP3 (popfetch); %s\n", esc, host, date);
-		if (deliver_write(r->d, line, strlen(line), err) == -1)
+		if (header(r, err, "Received: from %s\n\tby %s with POP3 "
+		    "(popfetch); %s\n", esc, host, date) == -1)
 			return -1;
 	}
 	if (r->fp->uidl_header && uid != NULL) {
 		vis_text(esc, sizeof(esc), uid, strlen(uid));
-		(void)snprintf(line, sizeof(line), "X-Popfetch-UIDL: %s\n", esc);
-		if (deliver_write(r->d, line, strlen(line), err) == -1)
+		if (header(r, err, "X-Popfetch-UIDL: %s\n", esc) == -1)
 			return -1;
 	}
 	return 0;
@@ -184,19 +243,14 @@ conn_error(const struct error *e)
  * way the reply has been read to its end, so the pipeline stays in step.
  */
 static int
-receive_one(struct run *r, const struct pop3_msg *m, const char *uid,
-    struct error *err, int *fatal_conn)
+receive_one(struct run *r, size_t idx, struct error *err, int *fatal_conn)
 {
-	const char *token;
-	char pseudo[32];
+	const char *token, *uid;
+	char pseudo[PSEUDO_MAX];
 	struct error e;
 
 	*fatal_conn = 0;
-	if (uid == NULL) {
-		(void)snprintf(pseudo, sizeof(pseudo), "%s%lu", FALLBACK_PREFIX,
-		    m->num);
-		uid = pseudo;
-	}
+	uid = journal_uid(r, idx, pseudo);
 	if (pop3_recv_status(r->p, ERR_REFUSED, err) == -1) {
 		*fatal_conn = conn_error(err);
 		return -1;
@@ -264,36 +318,73 @@ dq_pop(struct dqueue *q)
 	return idx;
 }
 
+struct inflight {
+	int	retr;		/* RETR, else DELE */
+	size_t	idx;		/* into the listing */
+};
+
 /*
- * Makes the batch durable with one barrier, records it (one fsync of
- * the journal), and only then lets its DELEs be sent: pushed on dq
- * when dele is set.  Returns 0, or -1 with err (ERR_IO): what the
- * barrier did not cover was removed and is fetched again next time.
+ * The pipeline's state.  old[oi..nold) and fetch[nextf..nfetch) are
+ * still to be sent.  Commands in flight are a ring of window slots
+ * (head and tail only grow; tail - head <= window), with out bytes of
+ * announced message size.  batch holds the messages written since the
+ * last flush_batch; done counts those delivered, for progress.  dele:
+ * queue DELEs for what is delivered.  stop: a local failure (local)
+ * means no more RETR.
  */
-static int
-flush_batch(struct run *r, const struct pop3_msg *list, char **uids,
-    size_t *batch, size_t *nbatch, struct dqueue *dq, int dele,
-    size_t nfetch, size_t *done, struct error *err)
+struct pipe {
+	const uint32_t		*old, *fetch;
+	size_t			 nold, nfetch;
+	size_t			 oi, nextf;
+	struct inflight		*q;
+	size_t			 window, head, tail;
+	unsigned long long	 out;
+	size_t			 batch[BATCH], nbatch;
+	size_t			 done;
+	struct dqueue		 dq;
+	int			 dele;
+	int			 stop;
+	struct error		 local;
+};
+
+static void
+progress(struct run *r, size_t done)
 {
 	struct fetch_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = FETCH_PROGRESS;
+	ev.done = done;
+	ev.total = r->pl.nfetch;
+	ev.bytes = r->res->bytes;
+	if (r->report != NULL)
+		r->report(r->arg, &ev);
+}
+
+/*
+ * Makes the batch durable with one barrier, records it (one fsync of
+ * the journal), and only then lets its DELEs be sent: pushed on the
+ * DELE queue when dele is set.  Returns 0, or -1 with err (ERR_IO):
+ * what the barrier did not cover was removed and is fetched again next
+ * time.
+ */
+static int
+flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
+{
 	struct error e;
 	size_t pub, k, idx;
-	char pseudo[32];
+	char pseudo[PSEUDO_MAX];
 	const char *uid;
 	int rv;
 
-	if (*nbatch == 0)
+	if (pp->nbatch == 0)
 		return 0;
 	rv = deliver_sync(r->d, &pub, &e);
-	for (k = 0; k < *nbatch; k++) {
-		idx = batch[k];
-		uid = uids[idx];
-		if (uid == NULL) {
-			(void)snprintf(pseudo, sizeof(pseudo), "%s%lu",
-			    FALLBACK_PREFIX, list[idx].num);
-			uid = pseudo;
-		}
-		if (k < pub && uids[idx] != NULL) {
+	for (k = 0; k < pp->nbatch; k++) {
+		idx = pp->batch[k];
+		uid = journal_uid(r, idx, pseudo);
+		/* Recorded only once the barrier covered it. */
+		if (k < pub && r->pl.uids[idx] != NULL) {
 			if (state_delivered(r->st, uid, 0, err) == -1)
 				return -1;
 		} else
@@ -302,21 +393,15 @@ flush_batch(struct run *r, const struct pop3_msg *list, char **uids,
 	if (state_sync(r->st, err) == -1)
 		return -1;
 	for (k = 0; k < pub; k++) {
-		idx = batch[k];
+		idx = pp->batch[k];
 		r->res->fetched++;
-		event(r, FETCH_FETCHED, list[idx].num, uids[idx],
-		    list[idx].size, NULL);
-		memset(&ev, 0, sizeof(ev));
-		ev.kind = FETCH_PROGRESS;
-		ev.done = ++*done;
-		ev.total = nfetch;
-		ev.bytes = r->res->bytes;
-		if (r->report != NULL)
-			r->report(r->arg, &ev);
+		event(r, FETCH_FETCHED, r->pl.list[idx].num, r->pl.uids[idx],
+		    r->pl.list[idx].size, NULL);
+		progress(r, ++pp->done);
 		if (dele)
-			dq_push(dq, idx);
+			dq_push(&pp->dq, idx);
 	}
-	*nbatch = 0;
+	pp->nbatch = 0;
 	if (rv == -1) {
 		*err = e;
 		return -1;
@@ -324,10 +409,109 @@ flush_batch(struct run *r, const struct pop3_msg *list, char **uids,
 	return 0;
 }
 
-struct inflight {
-	int	retr;		/* RETR, else DELE */
-	size_t	idx;		/* into the listing */
-};
+/* flush_batch in the pipeline: a failure stops new RETRs. */
+static void
+flush_or_stop(struct run *r, struct pipe *pp)
+{
+	struct error e;
+
+	if (flush_batch(r, pp, pp->dele, &e) == -1 && !pp->stop) {
+		pp->local = e;
+		pp->stop = 1;
+	}
+}
+
+/* The window is deep (PIPE_CMDS) so that the server never waits for
+ * commands while popfetch creates files; PIPE_BYTES bounds what the
+ * server may have to buffer. */
+#define PIPE_BYTES	(1024 * 1024)
+#define PIPE_CMDS	1024
+
+/* Queues commands until the window is full; the server must never wait
+ * for a command (sending in bursts of several measured slower). */
+static int
+refill(struct run *r, struct pipe *pp, struct error *err)
+{
+	struct inflight it;
+
+	while (pp->tail - pp->head < pp->window) {
+		if (pp->oi < pp->nold) {
+			it.retr = 0;
+			it.idx = pp->old[pp->oi++];
+		} else if (pp->dq.n > 0) {
+			it.retr = 0;
+			it.idx = dq_pop(&pp->dq);
+		} else if (!pp->stop && pp->nextf < pp->nfetch &&
+		    (pp->tail == pp->head || pp->out +
+		    r->pl.list[pp->fetch[pp->nextf]].size <= PIPE_BYTES)) {
+			it.retr = 1;
+			it.idx = pp->fetch[pp->nextf++];
+			pp->out += r->pl.list[it.idx].size;
+		} else
+			break;
+		if (pop3_queue(r->p, err, "%s %lu", it.retr ? "RETR" :
+		    "DELE", r->pl.list[it.idx].num) == -1)
+			return -1;
+		pp->q[pp->tail++ % pp->window] = it;
+	}
+	return 0;
+}
+
+/* The reply to a DELE.  -1 with err only if the connection is lost. */
+static int
+recv_dele(struct run *r, size_t idx, struct error *err)
+{
+	struct error e;
+
+	if (pop3_recv_status(r->p, ERR_REFUSED, &e) == 0) {
+		r->res->deleted++;
+		event(r, FETCH_DELETED, r->pl.list[idx].num, r->pl.uids[idx],
+		    r->pl.list[idx].size, NULL);
+	} else if (conn_error(&e)) {
+		*err = e;
+		return -1;
+	} else
+		defer(r, &e);
+	return 0;
+}
+
+/* Reads and drops the reply to a RETR sent before a local failure.  -1
+ * if the connection is lost; no error is set, since the local failure
+ * that stopped the RETRs is what the run reports. */
+static int
+recv_dropped(struct run *r)
+{
+	struct error e;
+
+	if (pop3_recv_status(r->p, ERR_REFUSED, &e) == -1)
+		return conn_error(&e) ? -1 : 0;
+	return pop3_recv_body(r->p, NULL, NULL, &e);
+}
+
+/* The reply to a RETR: delivered into the batch, deferred (-ERR), or a
+ * local failure that stops new RETRs.  -1 with err if the connection is
+ * lost. */
+static int
+recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
+{
+	struct error e;
+	int fatal;
+
+	if (receive_one(r, idx, &e, &fatal) == 0)
+		pp->batch[pp->nbatch++] = idx;
+	else if (fatal) {
+		*err = e;
+		return -1;
+	} else if (e.cls == ERR_REFUSED)	/* -ERR to RETR */
+		defer(r, &e);
+	else {
+		pp->local = e;
+		pp->stop = 1;
+	}
+	if (pp->nbatch == BATCH || (pp->stop && pp->nbatch > 0))
+		flush_or_stop(r, pp);
+	return 0;
+}
 
 /*
  * Sends DELE for old[] and RETR for fetch[], keeping up to window
@@ -337,199 +521,130 @@ struct inflight {
  * durable BATCH at a time (flush_batch); a message's DELE is queued only
  * after that.  After a local failure (a full disk) no new RETR is sent,
  * the replies in flight are read and dropped, and the DELEs of what was
- * delivered still go out, so that QUIT can commit them.
- *
- * The window is deep (PIPE_CMDS) so that the server never waits for
- * commands while popfetch creates files; PIPE_BYTES bounds what the
- * server may have to buffer.  Commands are a few bytes each, so the client's writes never
- * fill the socket while the server's replies wait to be read.
+ * delivered still go out, so that QUIT can commit them.  Commands are a
+ * few bytes each, so the client's writes never fill the socket while
+ * the server's replies wait to be read.  *fatal_conn says the connection
+ * is unusable.
  */
-#define PIPE_BYTES	(1024 * 1024)
-#define PIPE_CMDS	1024
-
 static int
-pipeline(struct run *r, const struct pop3_msg *list, char **uids,
-    const uint32_t *old, size_t nold, const uint32_t *fetch, size_t nfetch,
-    size_t window, struct error *err, int *fatal_conn)
+pipeline(struct run *r, struct error *err, int *fatal_conn)
 {
-	/* Commands in flight: a ring of window slots (head and tail only
-	 * grow; tail - head <= window). */
-	size_t head = 0, tail = 0, nextf = 0, oi = 0;
-	size_t done = 0, nbatch = 0, batch[BATCH];
-	struct inflight *q = xcalloc(window, sizeof(*q)), it;
-	struct dqueue dq = { NULL, 0, 0, 0 };
-	unsigned long long out = 0;
-	struct error e, local = { .cls = ERR_NONE };
-	int stop = 0, fatal = 0, dele = r->fp->delete;
+	struct pipe pipe, *pp = &pipe;
+	struct inflight it;
+	struct error e;
+	int rv = 0;
 
 	*fatal_conn = 0;
+	memset(pp, 0, sizeof(*pp));
+	pp->old = r->pl.old;
+	pp->nold = r->pl.nold;
+	pp->fetch = r->pl.fetch;
+	pp->nfetch = r->pl.nfetch;
+	pp->window = pop3_capabilities(r->p)->flags & CAPA_PIPELINING ?
+	    PIPE_CMDS : 1;
+	pp->q = xcalloc(pp->window, sizeof(*pp->q));
+	pp->dele = r->fp->delete;
 	for (;;) {
-		/* Refill at once: the server must never wait for a command
-		 * (sending in bursts of several commands measured slower). */
-		while (tail - head < window) {
-			if (oi < nold) {
-				it.retr = 0;
-				it.idx = old[oi++];
-			} else if (dq.n > 0) {
-				it.retr = 0;
-				it.idx = dq_pop(&dq);
-			} else if (!stop && nextf < nfetch && (tail == head ||
-			    out + list[fetch[nextf]].size <= PIPE_BYTES)) {
-				it.retr = 1;
-				it.idx = fetch[nextf++];
-				out += list[it.idx].size;
-			} else
-				break;
-			if (pop3_queue(r->p, err, "%s %lu", it.retr ? "RETR" :
-			    "DELE", list[it.idx].num) == -1)
-				goto fail;
-			q[tail++ % window] = it;
+		if (refill(r, pp, err) == -1) {
+			rv = -1;
+			break;
 		}
 		if (pop3_flush(r->p, err) == -1) {
 			*fatal_conn = 1;
-			goto fail;
+			rv = -1;
+			break;
 		}
-		if (head == tail) {
-			if (nbatch == 0)
+		if (pp->head == pp->tail) {
+			if (pp->nbatch == 0)
 				break;
-			if (flush_batch(r, list, uids, batch, &nbatch, &dq,
-			    dele, nfetch, &done, &e) == -1 && !stop) {
-				local = e;
-				stop = 1;
-			}
+			flush_or_stop(r, pp);
 			continue;
 		}
-		it = q[head++ % window];
-		if (!it.retr) {
-			if (pop3_recv_status(r->p, ERR_REFUSED, &e) == 0) {
-				r->res->deleted++;
-				event(r, FETCH_DELETED, list[it.idx].num,
-				    uids[it.idx], list[it.idx].size, NULL);
-			} else if (conn_error(&e)) {
-				*err = e;
-				*fatal_conn = 1;
-				goto fail;
-			} else
-				defer(r, &e);
-			continue;
+		it = pp->q[pp->head++ % pp->window];
+		if (!it.retr)
+			rv = recv_dele(r, it.idx, err);
+		else {
+			pp->out -= r->pl.list[it.idx].size;
+			rv = pp->stop ? recv_dropped(r) :
+			    recv_retr(r, pp, it.idx, err);
 		}
-		out -= list[it.idx].size;
-		if (stop) {
-			/* Drop the replies still coming. */
-			if (pop3_recv_status(r->p, ERR_REFUSED, &e) == -1) {
-				if (conn_error(&e)) {
-					*fatal_conn = 1;
-					goto fail;
-				}
-				continue;
-			}
-			if (pop3_recv_body(r->p, NULL, NULL, &e) == -1) {
-				*fatal_conn = 1;
-				goto fail;
-			}
-			continue;
-		}
-		if (receive_one(r, &list[it.idx], uids[it.idx], &e,
-		    &fatal) == -1) {
-			if (fatal) {
-				*err = e;
-				*fatal_conn = 1;
-				goto fail;
-			}
-			if (e.cls == ERR_REFUSED)	/* -ERR to RETR */
-				defer(r, &e);
-			else {
-				local = e;
-				stop = 1;
-			}
-		} else
-			batch[nbatch++] = it.idx;
-		if ((nbatch == BATCH || (stop && nbatch > 0)) &&
-		    flush_batch(r, list, uids, batch, &nbatch, &dq, dele,
-		    nfetch, &done, &e) == -1 && !stop) {
-			local = e;
-			stop = 1;
+		if (rv == -1) {
+			*fatal_conn = 1;
+			break;
 		}
 	}
-	free(q);
-	free(dq.v);
-	if (stop) {
-		*err = local;
+	if (rv == -1)
+		/* What arrived whole is still delivered, just not deleted. */
+		(void)flush_batch(r, pp, 0, &e);
+	free(pp->q);
+	free(pp->dq.v);
+	if (pp->stop) {
+		*err = pp->local;
 		return -1;
 	}
-	return 0;
-fail:
-	/* What arrived whole is still delivered, just not deleted. */
-	(void)flush_batch(r, list, uids, batch, &nbatch, &dq, 0,
-	    nfetch, &done, &e);
-	if (stop)
-		*err = local;
-	free(q);
-	free(dq.v);
-	return -1;
+	return rv;
 }
 
-static int
-cmp_uid(const void *a, const void *b)
+/* Counts and reports what the plan decided without acting. */
+static void
+planned(void *arg, enum fetch_event_kind kind, const struct plan *pl,
+    size_t i)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	struct run *r = arg;
+
+	if (kind == FETCH_SKIPPED)
+		r->res->skipped++;
+	else if (kind == FETCH_WOULD_FETCH)
+		r->res->would_fetch++;
+	else
+		r->res->would_delete++;
+	event(r, kind, pl->list[i].num, pl->uids[i], pl->list[i].size, NULL);
 }
 
-/* Puts each UID of a UIDL listing beside its LIST entry. */
-struct uidjoin {
-	const struct pop3_msg	*list;
-	size_t			 nl;
-	char			**uids;
-	struct arena		*arena;
-};
-
+/* The state (locked, unfinished deliveries resolved) and the delivery
+ * target, before any connection is made. */
 static int
-join_uid(void *arg, unsigned long num, const char *uid, size_t len,
+open_local(struct run *r, const struct session_params *sp,
     struct error *err)
 {
-	struct uidjoin *j = arg;
-	size_t lo = 0, hi = j->nl, mid;
+	const struct fetch_params *fp = r->fp;
+	const char *path = fp->state_path;
+	char buf[PATH_MAX];
 
-	(void)err;
-	/* LIST is in ascending order (pop3.c checks). */
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (j->list[mid].num < num)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (path == NULL) {
+		if (state_default_path(buf, sizeof(buf), sp->auth.user,
+		    sp->host, session_port(sp), err) == -1)
+			return -1;
+		path = buf;
 	}
-	/* A message only in UIDL (deleted in between) is of no use. */
-	if (lo < j->nl && j->list[lo].num == num)
-		j->uids[lo] = arena_strndup(j->arena, uid, len);
+	if ((r->st = state_open(path, fp->dry_run, err)) == NULL)
+		return -1;
+	if (fp->dry_run)
+		return 0;
+	if (recover(r, err) == -1)
+		return -1;
+	if ((r->d = deliver_open(&fp->dp, err)) == NULL)
+		return -1;
 	return 0;
 }
 
-/* Every LIST entry needs its UID, and no two may share one. */
+/* Ends the session: QUIT commits the deletions, unless the connection
+ * can no longer be trusted, when it is dropped and nothing is
+ * committed.  Returns rv, or -1 with err if QUIT failed. */
 static int
-check_uids(const struct pop3_msg *list, size_t nl, char **uids,
-    struct error *err)
+end_session(struct session *s, int fatal_conn, int rv, struct error *err)
 {
-	char **sorted;
-	size_t i;
-	int r = 0;
+	struct error e;
 
-	for (i = 0; i < nl; i++)
-		if (uids[i] == NULL)
-			return error_set(err, ERR_PROTO, "message %lu is in "
-			    "LIST but not in UIDL", list[i].num);
-	if (nl < 2)
-		return 0;
-	sorted = xreallocarray(NULL, nl, sizeof(char *));
-	memcpy(sorted, uids, nl * sizeof(char *));
-	qsort(sorted, nl, sizeof(char *), cmp_uid);
-	for (i = 1; i < nl && r == 0; i++)
-		if (strcmp(sorted[i - 1], sorted[i]) == 0)
-			r = error_set(err, ERR_PROTO, "the server gives two "
-			    "messages the same UID; refusing to fetch, since "
-			    "one could be taken for the other");
-	free(sorted);
-	return r;
+	if (s == NULL)
+		return rv;
+	if (fatal_conn)
+		session_abort(s);
+	else if (session_quit(s, &e) == -1 && rv == 0) {
+		*err = e;
+		rv = -1;
+	}
+	return rv;
 }
 
 int
@@ -539,134 +654,36 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 {
 	struct run r;
 	struct session *s = NULL;
-	struct pop3_msg *list = NULL;
-	size_t nl = 0, i, nold = 0, nfetch = 0, window;
-	uint32_t *plan = NULL, *old, *tofetch;
-	char **uids = NULL, path[4096];
-	struct arena uidarena;
 	struct error e;
-	time_t now = time(NULL), when;
-	int rv = -1, fatal_conn = 0, have_uidl;
+	int rv = -1, fatal_conn = 0;
 
 	memset(&r, 0, sizeof(r));
-	memset(&uidarena, 0, sizeof(uidarena));
 	memset(res, 0, sizeof(*res));
 	r.fp = fp;
 	r.report = report;
 	r.arg = arg;
 	r.res = res;
 
-	if (fp->state_path != NULL)
-		(void)strlcpy(path, fp->state_path, sizeof(path));
-	else if (state_default_path(path, sizeof(path), sp->auth.user,
-	    sp->host, session_port(sp), err) == -1)
-		return -1;
-	if ((r.st = state_open(path, fp->dry_run, err)) == NULL)
-		return -1;
-	if (!fp->dry_run && recover(&r, err) == -1)
-		goto out;
-	if (!fp->dry_run && (r.d = deliver_open(&fp->dp, err)) == NULL)
+	if (open_local(&r, sp, err) == -1)
 		goto out;
 	if ((s = session_open(sp, 1, err)) == NULL)
 		goto out;
 	r.p = session_pop3(s);
-
-	/* LIST first, then UIDL straight into an array beside it: the
-	 * listing is held once, whatever the number of messages. */
-	if (pop3_list(r.p, 0, &list, &nl, err) == -1) {
+	if (plan_list(&r.pl, r.p, err) == -1) {
 		fatal_conn = conn_error(err);
 		goto out;
 	}
-	uids = xcalloc(nl + 1, sizeof(char *));
-	{
-		struct uidjoin j = { list, nl, uids, &uidarena };
-
-		have_uidl = 1;
-		if (pop3_uidl_each(r.p, join_uid, &j, &e) == -1) {
-			if (e.cls != ERR_REFUSED) {
-				*err = e;
-				fatal_conn = conn_error(&e);
-				goto out;
-			}
-			have_uidl = 0;
-		}
-	}
-	if (!have_uidl && !fp->all && !fp->delete) {
-		error_set(err, ERR_REFUSED, "the server does not support UIDL, "
-		    "so popfetch cannot tell new messages from old");
-		error_hint(err, HINT_ALL_OR_DELETE);
+	if (plan_check(&r.pl, fp, err) == -1)
 		goto out;
-	}
-	if (have_uidl && check_uids(list, nl, uids, err) == -1)
-		goto out;
-
-	/* Plan: old messages to delete from the front of one array, new
-	 * ones to fetch from its back (then put in order). */
-	plan = xcalloc(nl + 1, sizeof(uint32_t));
-	old = plan;
-	tofetch = plan + nl;
-	for (i = 0; i < nl; i++) {
-		const struct pop3_msg *m = &list[i];
-
-		if (have_uidl && !fp->all &&
-		    (when = state_lookup(r.st, uids[i])) != 0) {
-			if (!fp->delete && (fp->keep_days == 0 ||
-			    now - when < (time_t)fp->keep_days * 86400))
-				continue;
-			if (fp->dry_run) {
-				res->would_delete++;
-				event(&r, FETCH_WOULD_DELETE, m->num, uids[i],
-				    m->size, NULL);
-			} else
-				old[nold++] = (uint32_t)i;
-			continue;
-		}
-		if (fp->max_size > 0 && m->size > fp->max_size) {
-			res->skipped++;
-			event(&r, FETCH_SKIPPED, m->num, uids[i], m->size,
-			    NULL);
-			continue;
-		}
-		if (fp->limit > 0 && nfetch + res->would_fetch >= fp->limit)
-			continue;
-		if (fp->dry_run) {
-			res->would_fetch++;
-			event(&r, FETCH_WOULD_FETCH, m->num, uids[i], m->size,
-			    NULL);
-			if (fp->delete) {
-				res->would_delete++;
-				event(&r, FETCH_WOULD_DELETE, m->num, uids[i],
-				    m->size, NULL);
-			}
-			continue;
-		}
-		*--tofetch = (uint32_t)i;
-		nfetch++;
-	}
-	for (i = 0; i < nfetch / 2; i++) {
-		uint32_t t = tofetch[i];
-
-		tofetch[i] = tofetch[nfetch - 1 - i];
-		tofetch[nfetch - 1 - i] = t;
-	}
-	window = pop3_capabilities(r.p)->flags & CAPA_PIPELINING ?
-	    PIPE_CMDS : 1;
-	if (!fp->dry_run && pipeline(&r, list, uids, old, nold, tofetch,
-	    nfetch, window, err, &fatal_conn) == -1)
+	plan_make(&r.pl, r.st, fp, planned, &r);
+	if (!fp->dry_run && pipeline(&r, err, &fatal_conn) == -1)
 		goto out;
 	/* Messages the server no longer lists need no memory. */
-	if (have_uidl && !fp->dry_run)
-		state_forget_absent(r.st, uids, nl);
+	if (r.pl.have_uidl && !fp->dry_run)
+		state_forget_absent(r.st, r.pl.uids, r.pl.nl);
 	rv = 0;
 out:
-	if (s != NULL) {
-		if (fatal_conn)
-			session_abort(s);
-		else if (session_quit(s, &e) == -1 && rv == 0) {
-			*err = e;
-			rv = -1;
-		}
-	}
+	rv = end_session(s, fatal_conn, rv, err);
 	if (r.st != NULL && !fp->dry_run && state_save(r.st, &e) == -1 &&
 	    rv == 0) {
 		*err = e;
@@ -678,9 +695,6 @@ out:
 	}
 	deliver_close(r.d);
 	state_close(r.st);
-	free(uids);
-	arena_free(&uidarena);
-	free(plan);
-	pop3_msgs_free(list, nl, 0);
+	plan_free(&r.pl);
 	return rv;
 }

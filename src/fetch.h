@@ -11,34 +11,46 @@
 #include "session.h"
 #include "util.h"
 
+/*
+ * What to fetch and where to.  state_path NULL: the default for the
+ * account (state_default_path).  all: fetch every message, whatever the
+ * state says.  delete: delete each message once it is delivered, and
+ * those delivered before.  keep_days (0: unset): delete those delivered
+ * that many days ago.  max_size (0: unset): skip larger messages.
+ * limit (0: unset): fetch at most that many.  dry_run: report what
+ * would be done and touch nothing.  received_header, uidl_header: add
+ * a Received: (naming host) or an X-Popfetch-UIDL: header on top.
+ */
 struct fetch_params {
 	struct deliver_params	 dp;
-	const char		*state_path;	/* NULL: the default */
-	int			 all;		/* --all: ignore the state */
-	int			 delete;	/* --delete */
-	unsigned long		 keep_days;	/* --keep-days, 0: unset */
-	unsigned long long	 max_size;	/* --max-size, 0: unset */
-	unsigned long		 limit;		/* --limit, 0: unset */
+	const char		*state_path;
+	int			 all;
+	int			 delete;
+	unsigned long		 keep_days;
+	unsigned long long	 max_size;
+	unsigned long		 limit;
 	int			 dry_run;
-	int			 received_header;	/* add Received: */
-	int			 uidl_header;		/* add X-Popfetch-UIDL: */
-	const char		*host;			/* for Received: */
+	int			 received_header;
+	int			 uidl_header;
+	const char		*host;
 };
 
 enum fetch_event_kind {
 	FETCH_FETCHED,		/* delivered */
 	FETCH_DELETED,		/* DELE accepted */
-	FETCH_SKIPPED,		/* larger than --max-size */
-	FETCH_WOULD_FETCH,	/* --dry-run */
-	FETCH_WOULD_DELETE,	/* --dry-run */
+	FETCH_SKIPPED,		/* larger than max_size */
+	FETCH_WOULD_FETCH,	/* dry run */
+	FETCH_WOULD_DELETE,	/* dry run */
 	FETCH_WARNING,		/* text says what */
 	FETCH_PROGRESS		/* done of total, bytes so far */
 };
 
+/* One event; uid is raw server text (NULL without UIDL), and every
+ * pointer is valid only during the call to the reporter. */
 struct fetch_event {
 	enum fetch_event_kind	 kind;
 	unsigned long		 num;
-	const char		*uid;	/* NULL without UIDL; raw server text */
+	const char		*uid;
 	unsigned long long	 size;
 	size_t			 done, total;
 	unsigned long long	 bytes;
@@ -54,13 +66,23 @@ struct fetch_result {
 };
 
 /*
- * Runs one fetch.  Every message is delivered durably and recorded
- * before it is deleted on the server; a run killed at any point, a
- * dropped connection or a failed write leaves nothing lost and nothing
- * that the next run delivers twice (an MDA: at least once).  Returns 0
- * or -1 with err; res counts what was done either way.
+ * Runs one fetch: opens the state (resolving deliveries a killed run
+ * left unfinished) and the delivery target before connecting, then
+ * lists, plans, fetches and deletes.  Every message is delivered
+ * durably and recorded before it is deleted on the server; a run killed
+ * at any point, a dropped connection or a failed write leaves nothing
+ * lost and nothing that the next run delivers twice (an MDA: at least
+ * once).  report (may be NULL) gets each event, with arg.  Returns 0 or
+ * -1 with err; res counts what was done either way.  The errors are
+ * those of state_open, deliver_open and session_open, ERR_NET, ERR_BUSY
+ * and ERR_PROTO from the server, ERR_REFUSED (a refused command, or no
+ * UIDL without all or delete: HINT_ALL_OR_DELETE), ERR_IO and
+ * ERR_CANTCREAT from the target or the state, ERR_DEFERRED (an MDA
+ * asked to retry), and ERR_CONFIG (a corrupt state).  A refused RETR or
+ * DELE does not stop the run: the first one is returned at the end.
  */
 int	fetch_run(const struct session_params *, const struct fetch_params *,
-	    fetch_reporter *, void *, struct fetch_result *, struct error *);
+	    fetch_reporter *, void *arg, struct fetch_result *res,
+	    struct error *);
 
 #endif

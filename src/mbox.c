@@ -1,21 +1,27 @@
 /*
- * mbox.c - delivery into an mbox file, mboxrd format.
+ * mbox.c - the mbox backend (backend.h): mboxrd format.
  *
- * Locking: a dot-lock (path.lock, created with O_EXCL, holding our pid)
- * and an fcntl write lock, as mutt, procmail and Dovecot expect; both
- * are held for as long as the mbox is open.  A dot-lock whose process
- * is gone, or older than five minutes, is stale and removed.
+ * The directory is opened once and the mbox and its dot-lock are
+ * opened relative to it, so their names are never built into a path
+ * that could be cut short (a cut "PATH.lock" would be the mbox itself).
+ *
+ * Locking: a dot-lock (NAME.lock beside it, created with O_EXCL,
+ * holding our pid) and an fcntl write lock, as mutt, procmail and
+ * Dovecot expect; both are held for as long as the mbox is open.  A
+ * dot-lock whose process is gone, or older than five minutes, is stale
+ * and removed.
  *
  * Quoting (mboxrd): a line that matches ^>*From  gets one more ">", so
  * reading reverses it exactly.  Each message starts with a From line
  * and ends with an empty line.
  *
- * Crash safety: the token "mbox OFFSET PATH" is journalled before the
- * first byte is written at OFFSET.  After a crash, the bytes from
- * OFFSET are ours up to the next line that starts with "From " (our
- * own such lines are quoted).  If nothing follows them, they are
- * removed by truncating to OFFSET; if another program appended after
- * them, nothing is removed, the message is reported and fetched again.
+ * Crash safety: the token body "OFFSET PATH" (PATH absolute) is
+ * journalled, durably, before the first byte is written at OFFSET.
+ * After a crash, the bytes from OFFSET are ours up to the next line
+ * that starts with "From " (our own such lines are quoted).  If nothing
+ * follows them, they are removed by truncating to OFFSET; if another
+ * program appended after them, nothing is removed, the message is
+ * reported and fetched again.
  */
 #include <sys/stat.h>
 
@@ -34,8 +40,10 @@
 #define STALE_SECONDS	300
 
 struct mbox {
-	char		*path;
-	char		 lockpath[PATH_MAX];
+	char		*path;		/* absolute, for tokens and messages */
+	int		 dfd;		/* the directory holding it */
+	char		*name;		/* its name in dfd */
+	char		*lockname;	/* NAME.lock */
 	int		 dotlocked;
 	off_t		 offset;	/* where the current message starts */
 	off_t		 batch;		/* where the unsynced messages start */
@@ -44,7 +52,7 @@ struct mbox {
 	char		 last;		/* last byte written */
 	size_t		 carry_len;	/* a line start too short to judge */
 	char		 carry[4096];
-	char		 token[PATH_MAX + 64];
+	char		 token[BACKEND_TOKEN_MAX];
 	struct wbuf	 w;
 };
 
@@ -56,9 +64,9 @@ sleep_ms(long ms)
 	(void)nanosleep(&ts, NULL);
 }
 
-/* 1 if the dot-lock at path belongs to nobody any more. */
+/* 1 if the dot-lock name in dfd belongs to nobody any more. */
 static int
-dotlock_stale(const char *path)
+dotlock_stale(int dfd, const char *name)
 {
 	struct stat sb;
 	char buf[32];
@@ -66,7 +74,7 @@ dotlock_stale(const char *path)
 	long pid;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return errno == ENOENT;
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (fstat(fd, &sb) == -1)
@@ -90,21 +98,21 @@ dotlock_stale(const char *path)
 }
 
 static int
-lock_file(struct mbox *m, int fd, int timeout, struct error *err)
+lock_file(struct mbox *m, int timeout, struct error *err)
 {
 	struct flock fl;
 	char pid[32];
 	long waited = 0;
-	int lfd;
+	int lfd, n;
 
-	(void)snprintf(m->lockpath, sizeof(m->lockpath), "%s.lock", m->path);
 	for (;;) {
-		lfd = open(m->lockpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0644);
+		lfd = openat(m->dfd, m->lockname, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC, 0644);
 		if (lfd != -1) {
-			(void)snprintf(pid, sizeof(pid), "%ld\n",
+			n = snprintf(pid, sizeof(pid), "%ld\n",
 			    (long)getpid());
-			(void)write(lfd, pid, strlen(pid));
+			if (n > 0 && (size_t)n < sizeof(pid))
+				(void)write(lfd, pid, (size_t)n);
 			(void)close(lfd);
 			m->dotlocked = 1;
 			break;
@@ -112,22 +120,23 @@ lock_file(struct mbox *m, int fd, int timeout, struct error *err)
 		if (errno == EACCES || errno == EROFS)
 			break;	/* no dot-locks possible here: fcntl only */
 		if (errno != EEXIST)
-			return error_set(err, ERR_CANTCREAT, "%s: %s",
-			    m->lockpath, strerror(errno));
-		if (dotlock_stale(m->lockpath)) {
-			(void)unlink(m->lockpath);
+			return error_set(err, ERR_CANTCREAT, "%s.lock: %s",
+			    m->path, strerror(errno));
+		if (dotlock_stale(m->dfd, m->lockname)) {
+			(void)unlinkat(m->dfd, m->lockname, 0);
 			continue;
 		}
 		if (waited >= timeout * 1000L)
-			return error_set(err, ERR_LOCKED, "%s: locked by another "
-			    "program (%s exists)", m->path, m->lockpath);
+			return error_set(err, ERR_LOCKED, "%s: locked by "
+			    "another program (%s.lock exists)", m->path,
+			    m->path);
 		sleep_ms(100);
 		waited += 100;
 	}
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
-	while (fcntl(fd, F_SETLK, &fl) == -1) {
+	while (fcntl(m->w.fd, F_SETLK, &fl) == -1) {
 		if (errno != EAGAIN && errno != EACCES && errno != EINTR) {
 			error_set(err, ERR_IO, "%s: lock: %s", m->path,
 			    strerror(errno));
@@ -144,42 +153,79 @@ lock_file(struct mbox *m, int fd, int timeout, struct error *err)
 	return 0;
 fail:
 	if (m->dotlocked)
-		(void)unlink(m->lockpath);
+		(void)unlinkat(m->dfd, m->lockname, 0);
 	m->dotlocked = 0;
 	return -1;
 }
 
-static struct mbox *
-open_locked(const char *path, int create, int timeout, struct error *err)
-{
-	struct mbox *m = xcalloc(1, sizeof(*m));
-	struct stat sb;
+static void mbox_close(void *);
 
+/*
+ * Opens the mbox at the absolute path and locks it.  create: make it if
+ * it is missing (delivery), else a missing mbox or directory sets
+ * *missing (recovery: nothing to undo).
+ */
+static struct mbox *
+open_locked(const char *path, int create, int timeout, int *missing,
+    struct error *err)
+{
+	const char *slash = strrchr(path, '/');
+	struct mbox *m;
+	struct stat sb;
+	char *dir;
+	size_t len;
+
+	*missing = 0;
+	if (slash == NULL) {
+		error_set(err, ERR_SOFTWARE, "%s: not an absolute path", path);
+		return NULL;
+	}
+	m = xcalloc(1, sizeof(*m));
 	m->path = xstrdup(path);
-	m->w.fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0),
-	    0600);
+	m->dfd = m->w.fd = -1;
+	m->name = xstrdup(slash + 1);
+	len = strlen(m->name);
+	/* The dot-lock's name must fit beside the mbox's. */
+	if (len == 0 || len + 5 > NAME_MAX) {
+		error_set(err, ERR_CANTCREAT, "%s: %s", path, len == 0 ?
+		    strerror(EISDIR) : "file name too long for its dot-lock");
+		goto fail;
+	}
+	m->lockname = xmalloc(len + 6);
+	memcpy(m->lockname, m->name, len);
+	memcpy(m->lockname + len, ".lock", 6);
+	dir = xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
+	m->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->dfd == -1) {
+		*missing = errno == ENOENT;
+		error_set(err, ERR_CANTCREAT, "%s: %s", dir, strerror(errno));
+		free(dir);
+		goto fail;
+	}
+	free(dir);
+	m->w.fd = openat(m->dfd, m->name, O_RDWR | O_CLOEXEC |
+	    (create ? O_CREAT : 0), 0600);
 	if (m->w.fd == -1 || fstat(m->w.fd, &sb) == -1 ||
 	    !S_ISREG(sb.st_mode)) {
+		*missing = m->w.fd == -1 && errno == ENOENT;
 		error_set(err, create ? ERR_CANTCREAT : ERR_IO, "%s: %s", path,
 		    m->w.fd == -1 ? strerror(errno) : "not a regular file");
 		goto fail;
 	}
-	if (lock_file(m, m->w.fd, timeout, err) == -1)
+	if (lock_file(m, timeout, err) == -1)
 		goto fail;
 	return m;
 fail:
-	if (m->w.fd != -1)
-		(void)close(m->w.fd);
-	free(m->path);
-	free(m);
+	mbox_close(m);
 	return NULL;
 }
 
-struct mbox *
-mbox_open(const char *path, int timeout, struct error *err)
+static void *
+mbox_open(const struct deliver_params *p, struct error *err)
 {
-	char real[PATH_MAX], *slash, dir[PATH_MAX];
-	struct mbox *m;
+	char real[PATH_MAX], dir[PATH_MAX];
+	const char *path = p->target;
+	int missing, n;
 
 	/* Keep the absolute path in tokens, so recovery works from
 	 * anywhere. */
@@ -187,27 +233,21 @@ mbox_open(const char *path, int timeout, struct error *err)
 		if (getcwd(dir, sizeof(dir)) == NULL)
 			return error_set(err, ERR_CANTCREAT, "getcwd: %s",
 			    strerror(errno)), NULL;
-		if (snprintf(real, sizeof(real), "%s/%s", dir, path) >=
-		    (int)sizeof(real))
+		n = snprintf(real, sizeof(real), "%s/%s", dir, path);
+		if (n < 0 || (size_t)n >= sizeof(real))
 			return error_set(err, ERR_CANTCREAT, "%s: path too "
 			    "long", path), NULL;
 		path = real;
 	}
-	if ((slash = strrchr(path, '/')) != NULL && slash != path) {
-		(void)strlcpy(dir, path, sizeof(dir));
-		dir[slash - path] = '\0';
-		if (access(dir, F_OK) == -1)
-			return error_set(err, ERR_CANTCREAT, "%s: %s", dir,
-			    strerror(errno)), NULL;
-	}
-	if ((m = open_locked(path, 1, timeout, err)) == NULL)
-		return NULL;
-	return m;
+	return open_locked(path, 1, p->lock_timeout, &missing, err);
 }
 
-const char *
-mbox_prepare(struct mbox *m, struct error *err)
+static const char *
+mbox_prepare(void *h, struct error *err)
 {
+	struct mbox *m = h;
+	int n;
+
 	if ((m->offset = lseek(m->w.fd, 0, SEEK_END)) == -1) {
 		error_set(err, ERR_IO, "%s: %s", m->path, strerror(errno));
 		return NULL;
@@ -216,8 +256,12 @@ mbox_prepare(struct mbox *m, struct error *err)
 	m->bol = 1;
 	m->carry_len = 0;
 	m->last = '\n';
-	(void)snprintf(m->token, sizeof(m->token), "mbox %lld %s",
+	n = snprintf(m->token, sizeof(m->token), "%lld %s",
 	    (long long)m->offset, m->path);
+	if (n < 0 || (size_t)n >= sizeof(m->token)) {
+		error_set(err, ERR_CANTCREAT, "%s: path too long", m->path);
+		return NULL;
+	}
 	return m->token;
 }
 
@@ -233,13 +277,15 @@ put(struct mbox *m, const char *data, size_t len, struct error *err)
 	return 0;
 }
 
-int
-mbox_begin(struct mbox *m, const char *sender, struct error *err)
+static int
+mbox_begin(void *h, const char *sender, struct error *err)
 {
 	char tail[2] = { 0, 0 }, line[512], date[64];
+	struct mbox *m = h;
 	const char *sep = "";
 	time_t now = time(NULL);
 	ssize_t n = 0;
+	int len;
 
 	/* A From line must follow an empty line. */
 	if (m->offset >= 2)
@@ -255,9 +301,11 @@ mbox_begin(struct mbox *m, const char *sender, struct error *err)
 		sep = "\n";
 	(void)strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y",
 	    localtime(&now));
-	(void)snprintf(line, sizeof(line), "%sFrom %s %s\n", sep, sender,
+	len = snprintf(line, sizeof(line), "%sFrom %s %s\n", sep, sender,
 	    date);
-	return put(m, line, strlen(line), err);
+	if (len < 0 || (size_t)len >= sizeof(line))
+		return error_set(err, ERR_SOFTWARE, "mbox: From line too long");
+	return put(m, line, (size_t)len, err);
 }
 
 /* How a line start reads: 1 needs quoting, 0 does not, -1 undecided
@@ -319,9 +367,10 @@ flush_carry(struct mbox *m, struct error *err)
 	return 0;
 }
 
-int
-mbox_write(struct mbox *m, const char *data, size_t len, struct error *err)
+static int
+mbox_write(void *h, const char *data, size_t len, struct error *err)
 {
+	struct mbox *m = h;
 	ssize_t used;
 	size_t take;
 
@@ -360,15 +409,32 @@ mbox_write(struct mbox *m, const char *data, size_t len, struct error *err)
 			return -1;
 		memmove(m->carry, m->carry + used, m->carry_len - (size_t)used);
 		m->carry_len -= (size_t)used;
-		if (m->carry_len == sizeof(m->carry) && flush_carry(m, err) == -1)
+		if (m->carry_len == sizeof(m->carry) &&
+		    flush_carry(m, err) == -1)
 			return -1;
 	}
 	return 0;
 }
 
-int
-mbox_finish(struct mbox *m, struct error *err)
+static void
+mbox_abort(void *h)
 {
+	struct mbox *m = h;
+
+	if (m == NULL)
+		return;
+	m->w.len = 0;
+	m->carry_len = 0;
+	/* We hold the lock, so everything past offset is ours. */
+	(void)ftruncate(m->w.fd, m->offset);
+	(void)fsync(m->w.fd);
+}
+
+static int
+mbox_finish(void *h, struct error *err)
+{
+	struct mbox *m = h;
+
 	if (m->carry_len > 0 && flush_carry(m, err) == -1)
 		goto fail;
 	if (m->last != '\n' && put(m, "\n", 1, err) == -1)
@@ -387,24 +453,9 @@ fail:
 	return -1;
 }
 
-int
-mbox_sync(struct mbox *m, size_t *published, struct error *err)
-{
-	*published = 0;
-	if (m->npending == 0)
-		return 0;
-	if (fsync(m->w.fd) == -1) {
-		error_set(err, ERR_IO, "%s: %s", m->path, strerror(errno));
-		mbox_discard(m);
-		return -1;
-	}
-	*published = m->npending;
-	m->npending = 0;
-	return 0;
-}
-
-void
-mbox_discard(struct mbox *m)
+/* Removes the finished messages not yet synced. */
+static void
+discard(struct mbox *m)
 {
 	/* We hold the lock: everything from the batch on is ours. */
 	if (m->npending > 0) {
@@ -414,27 +465,42 @@ mbox_discard(struct mbox *m)
 	m->npending = 0;
 }
 
-void
-mbox_abort(struct mbox *m)
+static int
+mbox_sync(void *h, size_t *published, struct error *err)
 {
-	if (m == NULL)
-		return;
-	m->w.len = 0;
-	m->carry_len = 0;
-	/* We hold the lock, so everything past offset is ours. */
-	(void)ftruncate(m->w.fd, m->offset);
-	(void)fsync(m->w.fd);
+	struct mbox *m = h;
+
+	*published = 0;
+	if (m->npending == 0)
+		return 0;
+	if (fsync(m->w.fd) == -1) {
+		error_set(err, ERR_IO, "%s: %s", m->path, strerror(errno));
+		discard(m);
+		return -1;
+	}
+	*published = m->npending;
+	m->npending = 0;
+	return 0;
 }
 
-void
-mbox_close(struct mbox *m)
+static void
+mbox_close(void *h)
 {
+	struct mbox *m = h;
+
 	if (m == NULL)
 		return;
-	(void)close(m->w.fd);	/* releases the fcntl lock */
+	if (m->w.fd != -1) {
+		discard(m);
+		(void)close(m->w.fd);	/* releases the fcntl lock */
+	}
 	if (m->dotlocked)
-		(void)unlink(m->lockpath);
+		(void)unlinkat(m->dfd, m->lockname, 0);
+	if (m->dfd != -1)
+		(void)close(m->dfd);
 	free(m->path);
+	free(m->name);
+	free(m->lockname);
 	free(m);
 }
 
@@ -444,26 +510,26 @@ mbox_close(struct mbox *m)
  * lock.  A "From " line that starts at one of them (after at most two
  * padding newlines) is ours; any other is another program's, appended
  * after the crash.  If there is none, everything from offs[0] is ours
- * and is cut off; otherwise nothing is removed and a note says so.
- * None of the messages counts as delivered: they are fetched again.
+ * and is cut off; otherwise nothing is removed and warn says so.
  */
-int
-mbox_recover(const char *path, const off_t *offs, size_t n, char *note,
-    size_t notelen, struct error *err)
+#define NOTE_FMT	"%s: a partial message remains at byte %lld " \
+	"(another program appended after popfetch was interrupted); that " \
+	"message is fetched again"
+
+static int
+recover_file(const char *path, const off_t *offs, size_t n,
+    deliver_warn *warn, void *arg, struct error *err)
 {
-	char buf[65536];
+	char buf[65536], *note;
 	struct mbox *m;
 	struct stat sb;
 	off_t pos, foreign = -1, off = offs[0];
 	size_t k;
 	ssize_t got, i;
-	int bol = 1, r = 0;
+	int bol = 1, r = 0, missing, len;
 
-	if ((m = open_locked(path, 0, 10, err)) == NULL) {
-		if (err->cls == ERR_IO && access(path, F_OK) == -1)
-			return 0;	/* the mbox is gone: nothing to undo */
-		return -1;
-	}
+	if ((m = open_locked(path, 0, 10, &missing, err)) == NULL)
+		return missing ? 0 : -1;	/* gone: nothing to undo */
 	if (fstat(m->w.fd, &sb) == -1) {
 		r = error_set(err, ERR_IO, "%s: %s", m->path, strerror(errno));
 		goto out;
@@ -480,7 +546,8 @@ mbox_recover(const char *path, const off_t *offs, size_t n, char *note,
 				for (k = 0; k < n && !ours; k++)
 					ours = pos + i >= offs[k] &&
 					    pos + i <= offs[k] + 2;
-				if (!ours && pread(m->w.fd, f5, 5, pos + i) == 5 &&
+				if (!ours &&
+				    pread(m->w.fd, f5, 5, pos + i) == 5 &&
 				    memcmp(f5, "From ", 5) == 0) {
 					foreign = pos + i;
 					break;
@@ -500,11 +567,98 @@ mbox_recover(const char *path, const off_t *offs, size_t n, char *note,
 	 * Someone appended after us, so our bytes cannot be cut off.  Taking
 	 * a partial message for delivered would lose mail: fetch again.
 	 */
-	(void)snprintf(note, notelen, "%s: a partial message remains at "
-	    "byte %lld (another program appended after popfetch was "
-	    "interrupted); that message is fetched again", m->path,
+	len = snprintf(NULL, 0, NOTE_FMT, m->path, (long long)off);
+	if (len < 0) {
+		r = error_set(err, ERR_SOFTWARE, "mbox: snprintf failed");
+		goto out;
+	}
+	note = xmalloc((size_t)len + 1);
+	(void)snprintf(note, (size_t)len + 1, NOTE_FMT, m->path,
 	    (long long)off);
+	warn(arg, note);
+	free(note);
 out:
 	mbox_close(m);
 	return r;
 }
+
+/* Splits a token body "OFFSET PATH"; -1 if it is not one. */
+static int
+parse_body(const char *body, off_t *off, const char **path)
+{
+	const char *sp = strchr(body, ' '), *errstr;
+	char num[32];
+	size_t len;
+
+	if (sp == NULL || (len = (size_t)(sp - body)) >= sizeof(num) ||
+	    sp[1] != '/')
+		return -1;
+	memcpy(num, body, len);
+	num[len] = '\0';
+	*off = (off_t)strtonum(num, 0, LLONG_MAX, &errstr);
+	*path = sp + 1;
+	return errstr == NULL ? 0 : -1;
+}
+
+/*
+ * All unfinished messages of one mbox are undone together, from the
+ * first one's offset; none of them counts as delivered: they are
+ * fetched again.  Bodies naming other files (the target changed
+ * between runs) are handled file by file.
+ */
+static int
+mbox_recover(const char **bodies, size_t n, int *delivered,
+    deliver_warn *warn, void *arg, struct error *err)
+{
+	off_t *offs = xcalloc(n, sizeof(off_t)), *grp = xcalloc(n,
+	    sizeof(off_t)), off;
+	const char **paths = xcalloc(n, sizeof(char *)), *path;
+	int *done = xcalloc(n, sizeof(int)), r = 0;
+	size_t i, j, no;
+
+	for (i = 0; i < n && r == 0; i++) {
+		delivered[i] = 0;
+		if (parse_body(bodies[i], &offs[i], &paths[i]) == -1)
+			r = error_set(err, ERR_CONFIG,
+			    "bad mbox journal entry");
+	}
+	for (i = 0; i < n && r == 0; i++) {
+		if (done[i])
+			continue;
+		path = paths[i];
+		off = offs[i];
+		for (j = i, no = 0; j < n; j++) {
+			if (done[j] || strcmp(paths[j], path) != 0)
+				continue;
+			done[j] = 1;
+			/* Journal order is file order, but be sure. */
+			if (offs[j] < off)
+				off = offs[j];
+			grp[no++] = offs[j];
+		}
+		grp[0] = off;
+		r = recover_file(path, grp, no, warn, arg, err);
+	}
+	free(offs);
+	free(grp);
+	free(paths);
+	free(done);
+	return r;
+}
+
+const struct backend mbox_backend = {
+	.name = "mbox",
+	.kind = DELIVER_MBOX,
+	/* A partial tail without its journal record would stay in the
+	 * file after a power loss and be taken for a message. */
+	.durable_token = 1,
+	.open = mbox_open,
+	.prepare = mbox_prepare,
+	.begin = mbox_begin,
+	.write = mbox_write,
+	.finish = mbox_finish,
+	.sync = mbox_sync,
+	.abort = mbox_abort,
+	.close = mbox_close,
+	.recover = mbox_recover
+};

@@ -1,11 +1,13 @@
 /*
- * mda.c - delivery through a mail delivery agent: each message is piped
- * into COMMAND, run by /bin/sh; exit status 0 means delivered.
+ * mda.c - the MDA backend (backend.h): each message is piped into
+ * COMMAND, run by /bin/sh; exit status 0 means delivered.
  *
  * %F in the command becomes the envelope sender, single-quoted; the
  * sender was already reduced to characters that cannot leave the quotes
- * (deliver_sender).  An MDA cannot be rolled back, so a message whose
- * delivery was interrupted is delivered again: at least once.
+ * (deliver_sender).  An MDA cannot be asked or rolled back, so its token
+ * body is empty and a message whose delivery was interrupted is
+ * delivered again: at least once.  A message is the MDA's once it
+ * exited 0, so finish is the barrier and sync only counts.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -23,15 +25,17 @@
 struct mda {
 	char		*command;
 	pid_t		 pid;
+	size_t		 finished;	/* since the last sync */
 	struct wbuf	 w;
 };
 
-struct mda *
-mda_open(const char *command)
+static void *
+mda_open(const struct deliver_params *p, struct error *err)
 {
 	struct mda *m = xcalloc(1, sizeof(*m));
 
-	m->command = xstrdup(command);
+	(void)err;
+	m->command = xstrdup(p->target);
 	m->pid = -1;
 	m->w.fd = -1;
 	return m;
@@ -66,9 +70,18 @@ expand(const char *cmd, const char *sender)
 	return out;
 }
 
-int
-mda_begin(struct mda *m, const char *sender, struct error *err)
+static const char *
+mda_prepare(void *h, struct error *err)
 {
+	(void)h;
+	(void)err;
+	return "";
+}
+
+static int
+mda_begin(void *h, const char *sender, struct error *err)
+{
+	struct mda *m = h;
 	char *cmd = expand(m->command, sender);
 	int fds[2];
 
@@ -100,9 +113,11 @@ mda_begin(struct mda *m, const char *sender, struct error *err)
 	return 0;
 }
 
-int
-mda_write(struct mda *m, const char *data, size_t len, struct error *err)
+static int
+mda_write(void *h, const char *data, size_t len, struct error *err)
 {
+	struct mda *m = h;
+
 	if (wbuf_put(&m->w, data, len) == -1)
 		return error_set(err, ERR_IO, "MDA: %s", errno == EPIPE ?
 		    "it stopped reading the message" : strerror(errno));
@@ -121,9 +136,10 @@ reap(struct mda *m)
 	return st;
 }
 
-int
-mda_commit(struct mda *m, struct error *err)
+static int
+mda_finish(void *h, struct error *err)
 {
+	struct mda *m = h;
 	int st, werr = 0;
 
 	if (wbuf_flush(&m->w) == -1)
@@ -142,12 +158,26 @@ mda_commit(struct mda *m, struct error *err)
 	if (WEXITSTATUS(st) != 0)
 		return error_set(err, ERR_IO, "MDA: exit status %d",
 		    WEXITSTATUS(st));
+	m->finished++;
 	return 0;
 }
 
-void
-mda_abort(struct mda *m)
+static int
+mda_sync(void *h, size_t *published, struct error *err)
 {
+	struct mda *m = h;
+
+	(void)err;
+	*published = m->finished;
+	m->finished = 0;
+	return 0;
+}
+
+static void
+mda_abort(void *h)
+{
+	struct mda *m = h;
+
 	if (m == NULL || m->pid == -1)
 		return;
 	/* Kill it first: at end of input it might deliver half a
@@ -158,12 +188,45 @@ mda_abort(struct mda *m)
 	(void)reap(m);
 }
 
-void
-mda_close(struct mda *m)
+static void
+mda_close(void *h)
 {
+	struct mda *m = h;
+
 	if (m == NULL)
 		return;
 	mda_abort(m);
 	free(m->command);
 	free(m);
 }
+
+static int
+mda_recover(const char **bodies, size_t n, int *delivered,
+    deliver_warn *warn, void *arg, struct error *err)
+{
+	size_t i;
+
+	(void)bodies;
+	(void)err;
+	for (i = 0; i < n; i++) {
+		delivered[i] = 0;
+		warn(arg, "a delivery to the MDA was interrupted; that "
+		    "message is delivered again");
+	}
+	return 0;
+}
+
+const struct backend mda_backend = {
+	.name = "mda",
+	.kind = DELIVER_MDA,
+	.durable_token = 0,
+	.open = mda_open,
+	.prepare = mda_prepare,
+	.begin = mda_begin,
+	.write = mda_write,
+	.finish = mda_finish,
+	.sync = mda_sync,
+	.abort = mda_abort,
+	.close = mda_close,
+	.recover = mda_recover
+};

@@ -11,6 +11,11 @@
  * Every field is percent-escaped, so fields never contain spaces or line
  * ends.  A last line without its LF (a write cut by a crash) is ignored:
  * the write it belonged to never returned, so nothing relied on it.
+ *
+ * The directory is opened once and the four files (path, path.journal,
+ * path.lock, path.new) are opened relative to it, so no name is built
+ * into a path that could be cut short; a name too long to have its
+ * suffixes beside it is refused before anything is touched.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -37,9 +42,13 @@ struct pending {
 	int	 done;
 };
 
+/* The files beside the snapshot, by the suffix of their names. */
+#define SUFFIX_MAX	(sizeof(".journal") - 1)
+
 struct state {
-	char		*path;
-	char		*jpath;
+	char		*path;		/* as given, for messages */
+	int		 dfd;		/* its directory; -1: none (readonly) */
+	char		*name;		/* the snapshot's name in dfd */
 	int		 readonly;
 	int		 lockfd;
 	int		 jfd;
@@ -193,12 +202,41 @@ parse_time(const char *s, time_t *t)
 	return errstr == NULL ? 0 : -1;
 }
 
-/* Opens a file to read line by line; a missing one gives *f = NULL. */
-static int
-open_lines(const char *path, FILE **f, struct error *err)
+/* The name of the snapshot with suffix, in buf (NAME_MAX + 1 bytes:
+ * state_open checked that it fits). */
+static const char *
+sibling(const struct state *st, const char *suffix, char *buf)
 {
-	if ((*f = fopen(path, "re")) == NULL && errno != ENOENT)
-		return error_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+	size_t n = strlen(st->name), sl = strlen(suffix);
+
+	memcpy(buf, st->name, n);
+	memcpy(buf + n, suffix, sl + 1);
+	return buf;
+}
+
+/* Opens the file with suffix to read line by line; a missing one gives
+ * *f = NULL. */
+static int
+open_lines(struct state *st, const char *suffix, FILE **f,
+    struct error *err)
+{
+	char name[NAME_MAX + 1];
+	int fd;
+
+	*f = NULL;
+	if (st->dfd == -1)
+		return 0;
+	fd = openat(st->dfd, sibling(st, suffix, name), O_RDONLY |
+	    O_CLOEXEC);
+	if (fd == -1 || (*f = fdopen(fd, "r")) == NULL) {
+		if (fd == -1 && errno == ENOENT)
+			return 0;
+		error_set(err, ERR_IO, "%s%s: %s", st->path, suffix,
+		    strerror(errno));
+		if (fd != -1)
+			(void)close(fd);
+		return -1;
+	}
 	return 0;
 }
 
@@ -225,7 +263,7 @@ load_snapshot(struct state *st, struct error *err)
 	FILE *fp;
 	time_t t;
 
-	if (open_lines(st->path, &fp, err) == -1)
+	if (open_lines(st, "", &fp, err) == -1)
 		return -1;
 	while ((line = next_line(fp, &buf, &cap)) != NULL) {
 		lineno++;
@@ -259,7 +297,7 @@ replay_journal(struct state *st, struct error *err)
 	FILE *fp;
 	time_t t = 0;
 
-	if (open_lines(st->jpath, &fp, err) == -1)
+	if (open_lines(st, ".journal", &fp, err) == -1)
 		return -1;
 	while ((line = next_line(fp, &buf, &cap)) != NULL) {
 		lineno++;
@@ -281,8 +319,8 @@ replay_journal(struct state *st, struct error *err)
 		} else {
 			free(buf);
 			fclose(fp);
-			return error_set(err, ERR_CONFIG, "%s: line %d: "
-			    "corrupt journal", st->jpath, lineno);
+			return error_set(err, ERR_CONFIG, "%s.journal: line "
+			    "%d: corrupt journal", st->path, lineno);
 		}
 	}
 	free(buf);
@@ -311,31 +349,81 @@ mkdirs(const char *path, struct error *err)
 	return 0;
 }
 
+/*
+ * Splits path into its directory, opened as st->dfd (made first unless
+ * readonly; a readonly state without one has nothing stored), and the
+ * snapshot's name, which must leave room for the longest suffix.
+ */
+static int
+open_dir(struct state *st, const char *path, struct error *err)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	size_t len;
+
+	if (strlen(path) >= PATH_MAX)
+		return error_set(err, ERR_CANTCREAT, "%s: path too long",
+		    path), error_hint(err, HINT_STATE);
+	st->name = xstrdup(slash != NULL ? slash + 1 : path);
+	len = strlen(st->name);
+	if (len == 0 || strcmp(st->name, ".") == 0 ||
+	    strcmp(st->name, "..") == 0)
+		return error_set(err, ERR_CANTCREAT, "%s: not a file name for "
+		    "the state", path), error_hint(err, HINT_STATE);
+	if (len + SUFFIX_MAX > NAME_MAX)
+		return error_set(err, ERR_CANTCREAT, "%s: the state file's "
+		    "name is too long (%zu bytes; at most %zu, to leave room "
+		    "for its journal beside it)", path, len,
+		    (size_t)NAME_MAX - SUFFIX_MAX), error_hint(err, HINT_STATE);
+	if (!st->readonly && mkdirs(path, err) == -1)
+		return -1;
+	if (slash == NULL)
+		dir = xstrdup(".");
+	else
+		dir = xstrndup(path, slash == path ? 1 :
+		    (size_t)(slash - path));
+	st->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->dfd == -1 && !(st->readonly && errno == ENOENT)) {
+		error_set(err, st->readonly ? ERR_IO : ERR_CANTCREAT, "%s: %s",
+		    dir, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	free(dir);
+	return 0;
+}
+
+/* Opens, creating it, one of popfetch's own files beside the snapshot:
+ * never through a symbolic link. */
+static int
+open_own(struct state *st, const char *suffix, int flags)
+{
+	char name[NAME_MAX + 1];
+
+	return openat(st->dfd, sibling(st, suffix, name), flags | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
 struct state *
 state_open(const char *path, int readonly, struct error *err)
 {
 	struct state *st = xcalloc(1, sizeof(*st));
-	char buf[PATH_MAX];
 
 	st->path = xstrdup(path);
 	st->readonly = readonly;
-	st->lockfd = st->jfd = -1;
-	(void)snprintf(buf, sizeof(buf), "%s.journal", path);
-	st->jpath = xstrdup(buf);
+	st->dfd = st->lockfd = st->jfd = -1;
+	if (open_dir(st, path, err) == -1)
+		goto fail;
 	if (!readonly) {
-		if (mkdirs(path, err) == -1)
-			goto fail;
-		(void)snprintf(buf, sizeof(buf), "%s.lock", path);
-		st->lockfd = open(buf, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (st->lockfd == -1) {
-			error_set(err, ERR_CANTCREAT, "%s: %s", buf,
+		if ((st->lockfd = open_own(st, ".lock", O_RDWR)) == -1) {
+			error_set(err, ERR_CANTCREAT, "%s.lock: %s", path,
 			    strerror(errno));
 			goto fail;
 		}
 		/* flock: released by the kernel when the process dies. */
 		if (flock(st->lockfd, LOCK_EX | LOCK_NB) == -1) {
-			error_set(err, errno == EWOULDBLOCK ? ERR_LOCKED : ERR_IO,
-			    "%s: %s", buf, errno == EWOULDBLOCK ?
+			error_set(err, errno == EWOULDBLOCK ? ERR_LOCKED :
+			    ERR_IO, "%s.lock: %s", path, errno == EWOULDBLOCK ?
 			    "another popfetch is running for this account" :
 			    strerror(errno));
 			goto fail;
@@ -343,14 +431,11 @@ state_open(const char *path, int readonly, struct error *err)
 	}
 	if (load_snapshot(st, err) == -1 || replay_journal(st, err) == -1)
 		goto fail;
-	if (!readonly) {
-		st->jfd = open(st->jpath, O_WRONLY | O_APPEND | O_CREAT |
-		    O_CLOEXEC, 0600);
-		if (st->jfd == -1) {
-			error_set(err, ERR_CANTCREAT, "%s: %s", st->jpath,
-			    strerror(errno));
-			goto fail;
-		}
+	if (!readonly && (st->jfd = open_own(st, ".journal", O_WRONLY |
+	    O_APPEND)) == -1) {
+		error_set(err, ERR_CANTCREAT, "%s.journal: %s", path,
+		    strerror(errno));
+		goto fail;
 	}
 	return st;
 fail:
@@ -377,8 +462,8 @@ journal_flush(struct state *st, struct error *err)
 			continue;
 		if (w <= 0) {
 			st->jlen = 0;
-			return error_set(err, ERR_IO, "%s: %s", st->jpath,
-			    strerror(errno));
+			return error_set(err, ERR_IO, "%s.journal: %s",
+			    st->path, strerror(errno));
 		}
 		off += (size_t)w;
 	}
@@ -419,7 +504,7 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 	if (journal_flush(st, err) == -1)
 		return -1;
 	if (sync && fdatasync(st->jfd) == -1)
-		return error_set(err, ERR_IO, "%s: %s", st->jpath,
+		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));
 	return 0;
 }
@@ -507,7 +592,7 @@ state_sync(struct state *st, struct error *err)
 	if (journal_flush(st, err) == -1)
 		return -1;
 	if (fdatasync(st->jfd) == -1)
-		return error_set(err, ERR_IO, "%s: %s", st->jpath,
+		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));
 	return 0;
 }
@@ -543,8 +628,8 @@ state_forget_absent(struct state *st, char **present, size_t n)
 int
 state_save(struct state *st, struct error *err)
 {
-	char tmp[PATH_MAX];
-	FILE *f;
+	char name[NAME_MAX + 1];
+	FILE *f = NULL;
 	size_t i;
 	int fd;
 
@@ -552,41 +637,50 @@ state_save(struct state *st, struct error *err)
 		return 0;
 	if (journal_flush(st, err) == -1)
 		return -1;
-	(void)snprintf(tmp, sizeof(tmp), "%s.new", st->path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+	/* A .new left by a crash is stale: popfetch holds the lock. */
+	if (unlinkat(st->dfd, sibling(st, ".new", name), 0) == -1 &&
+	    errno != ENOENT)
+		return error_set(err, ERR_IO, "%s.new: %s", st->path,
+		    strerror(errno));
+	if ((fd = open_own(st, ".new", O_WRONLY | O_EXCL)) == -1 ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		error_set(err, ERR_IO, "%s.new: %s", st->path, strerror(errno));
 		if (fd != -1)
-			close(fd);
-		return error_set(err, ERR_IO, "%s: %s", tmp, strerror(errno));
+			(void)close(fd);
+		goto fail;
 	}
 	fprintf(f, "popfetch-state 1\n");
 	for (i = 0; i < st->cap; i++)
 		if (st->tab[i].uid != NULL && !st->absent[i])
 			fprintf(f, "U %lld %s\n", (long long)st->tab[i].when,
 			    st->tab[i].uid);
-	if (fflush(f) == EOF || fsync(fileno(f)) == -1) {
-		error_set(err, ERR_IO, "%s: %s", tmp, strerror(errno));
-		fclose(f);
-		unlink(tmp);
-		return -1;
+	/* ferror too: a write that failed inside fprintf leaves nothing
+	 * for fflush to report. */
+	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) == -1) {
+		error_set(err, ERR_IO, "%s.new: %s", st->path, strerror(errno));
+		(void)fclose(f);
+		goto fail;
 	}
 	if (fclose(f) == EOF) {
-		unlink(tmp);
-		return error_set(err, ERR_IO, "%s: %s", tmp, strerror(errno));
+		error_set(err, ERR_IO, "%s.new: %s", st->path, strerror(errno));
+		goto fail;
 	}
 	/* The snapshot holds everything the journal said, so once it is
 	 * in place the journal may go; replaying it again is harmless. */
-	if (rename(tmp, st->path) == -1) {
-		unlink(tmp);
-		return error_set(err, ERR_IO, "%s: %s", st->path,
-		    strerror(errno));
+	if (renameat(st->dfd, name, st->dfd, st->name) == -1) {
+		error_set(err, ERR_IO, "%s: %s", st->path, strerror(errno));
+		goto fail;
 	}
-	if (fsync_dir(st->path, 0, err) == -1)
-		return -1;
+	if (fsync(st->dfd) == -1)
+		return error_set(err, ERR_IO, "%s: fsync of its directory: %s",
+		    st->path, strerror(errno));
 	if (ftruncate(st->jfd, 0) == -1 || fsync(st->jfd) == -1)
-		return error_set(err, ERR_IO, "%s: %s", st->jpath,
+		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));
 	return 0;
+fail:
+	(void)unlinkat(st->dfd, name, 0);
+	return -1;
 }
 
 void
@@ -605,6 +699,8 @@ state_close(struct state *st)
 	free(st->jbuf);
 	if (st->lockfd != -1)
 		close(st->lockfd);
+	if (st->dfd != -1)
+		close(st->dfd);
 	arena_free(&st->arena);
 	free(st->tab);
 	free(st->absent);
@@ -615,7 +711,7 @@ state_close(struct state *st)
 	}
 	free(st->pend);
 	free(st->path);
-	free(st->jpath);
+	free(st->name);
 	free(st);
 }
 
@@ -627,8 +723,12 @@ state_default_path(char *buf, size_t len, const char *user, const char *host,
 	char account[1024], *esc;
 	int r;
 
-	(void)snprintf(account, sizeof(account), "%s@%s:%s",
+	r = snprintf(account, sizeof(account), "%s@%s:%s",
 	    user != NULL ? user : "", host, port);
+	/* Cut short, two accounts could share one state. */
+	if (r < 0 || (size_t)r >= sizeof(account))
+		return error_set(err, ERR_CONFIG, "state path too long"),
+		    error_hint(err, HINT_STATE);
 	/* The name must stay one path component: "/" becomes %2F. */
 	esc = xreallocarray(NULL, strlen(account) + 1, 3);
 	pct_encode(esc, account, strlen(account), "/");
@@ -645,6 +745,7 @@ state_default_path(char *buf, size_t len, const char *user, const char *host,
 	}
 	free(esc);
 	if (r < 0 || (size_t)r >= len)
-		return error_set(err, ERR_CONFIG, "state path too long");
+		return error_set(err, ERR_CONFIG, "state path too long"),
+		    error_hint(err, HINT_STATE);
 	return 0;
 }

@@ -1,11 +1,17 @@
 /*
  * state.h - which messages were delivered: the UIDL state of one account.
  *
- * Two files: a snapshot (path) and an append-only journal (path.journal),
- * plus path.lock, held with a kernel lock for as long as the state is
- * open, so two runs on one account never interleave and a killed run
- * leaves no lock behind.  Every record is fsync'd before the call
- * returns.  UIDs are stored percent-escaped, so any byte survives.
+ * Files beside each other in one directory: a snapshot (path), an
+ * append-only journal (path.journal), path.new while a snapshot is
+ * written, and path.lock, held with a kernel lock for as long as the
+ * state is open, so two runs on one account never interleave and a
+ * killed run leaves no lock behind.  The directory is opened once and
+ * the files relative to it.  A record is durable when the call that
+ * wrote it asked for sync, or after the next state_sync.  UIDs are
+ * stored percent-escaped, so any byte survives.
+ *
+ * Strings passed in stay the caller's; strings returned belong to the
+ * state and live until state_close unless said otherwise.
  */
 #ifndef STATE_H
 #define STATE_H
@@ -20,55 +26,76 @@ struct state;
 /*
  * Locks, loads the snapshot and replays the journal.  Deliveries that
  * began but never ended are left pending (state_pending) for the caller
- * to resolve.  readonly: no lock is taken and nothing is ever written
- * (for --dry-run).  Errors: ERR_LOCKED (another run holds the lock),
- * ERR_CANTCREAT, ERR_IO, ERR_CONFIG (a corrupt file).
+ * to resolve.  readonly: no directory is made, no lock is taken and
+ * nothing is ever written (for a dry run).  Returns a state for
+ * state_close, or NULL with ERR_LOCKED (another run holds the lock),
+ * ERR_CANTCREAT (the directory or a file cannot be made, or the path is
+ * too long or its last component leaves no room for ".journal" within
+ * NAME_MAX; these carry HINT_STATE), ERR_IO, or ERR_CONFIG (a corrupt
+ * file).
  */
 struct state	*state_open(const char *path, int readonly, struct error *);
 
-/* The delivery begun for pending record i: its uid and the token the
- * delivery target gave for it.  NULL past the end. */
+/* The delivery begun for pending record i (counting only those still
+ * unresolved): its uid and the token the delivery target gave for it,
+ * both still escaped (state_unescape).  NULL past the end. */
 const char	*state_pending(struct state *, size_t i, const char **token);
 
-/* Records how pending record i ended: delivered or not. */
+/* Records, durably, how pending record i ended: delivered or not.
+ * ERR_IO. */
 int		 state_resolve(struct state *, size_t i, int delivered,
 		    struct error *);
 
-/* When uid was first delivered, or 0 if never. */
+/* When uid (raw server text) was first delivered, or 0 if never. */
 time_t		 state_lookup(struct state *, const char *uid);
 
 /* Journals that the delivery of uid begins, with the target's token;
- * fsync'd at once if sync, else by the next state_sync. */
+ * durable at once if sync, else by the next state_sync.  The record
+ * reaches the kernel before this returns either way.  ERR_IO,
+ * ERR_SOFTWARE (a record longer than the journal allows). */
 int		 state_begin(struct state *, const char *uid, const char *token,
 		    int sync, struct error *);
-/* Journals that uid is durably delivered; see state_begin for sync. */
+
+/* Journals that uid is durably delivered; see state_begin for sync.
+ * Without sync the record may wait in memory for state_sync, so it must
+ * come before anything (a DELE) that relies on it.  ERR_IO. */
 int		 state_delivered(struct state *, const char *uid, int sync,
 		    struct error *);
-/* Makes every journal record written so far durable. */
+
+/* Makes every journal record written so far durable.  ERR_IO. */
 int		 state_sync(struct state *, struct error *);
-/* Journals that the delivery of uid was rolled back. */
+
+/* Journals, without waiting for the disk, that the delivery of uid was
+ * rolled back (a lost record only means recovery rolls it back again).
+ * err may be NULL.  ERR_IO. */
 int		 state_abort(struct state *, const char *uid, struct error *);
 
-/* Marks every delivered uid that is not in present[0..n) (NULL entries
- * are skipped) for removal at the next state_save: the server no longer
- * has those messages. */
+/* Marks every delivered uid that is not in present[0..n) (raw server
+ * text; NULL entries are skipped) for removal at the next state_save:
+ * the server no longer has those messages. */
 void		 state_forget_absent(struct state *, char **present, size_t n);
 
-/* Writes a new snapshot atomically and empties the journal. */
+/* Writes a new snapshot durably (path.new, fsync, rename, fsync of the
+ * directory) and then empties the journal.  ERR_IO. */
 int		 state_save(struct state *, struct error *);
 
-/* Unlocks and frees. */
+/* Writes out held-back records, unlocks and frees; NULL is fine. */
 void		 state_close(struct state *);
 
-/* Percent-escapes bytes outside 0x21..0x7e and '%' (caller frees). */
-char		*state_escape(const char *, size_t);
-/* Reverses state_escape; -1 on a malformed escape.  *len excludes the
- * NUL that is always appended; the result may contain NULs. */
-int		 state_unescape(const char *, char **, size_t *);
+/* Percent-escapes len bytes (outside 0x21..0x7e, and '%'); the caller
+ * frees the result. */
+char		*state_escape(const char *, size_t len);
 
-/* The default state file for an account: $XDG_STATE_HOME/popfetch/ or
- * ~/.local/state/popfetch/, then user@host:port escaped. */
-int		 state_default_path(char *, size_t, const char *user,
+/* Reverses state_escape into *out (the caller frees it); -1 on a
+ * malformed escape.  *len excludes the NUL that is always appended;
+ * the result may contain NULs. */
+int		 state_unescape(const char *, char **out, size_t *len);
+
+/* Writes into buf (len bytes) the default state file for an account:
+ * $XDG_STATE_HOME/popfetch/ or ~/.local/state/popfetch/, then
+ * user@host:port escaped into one path component.  ERR_CONFIG (neither
+ * variable is set, or the path does not fit), with HINT_STATE. */
+int		 state_default_path(char *buf, size_t len, const char *user,
 		    const char *host, const char *port, struct error *);
 
 #endif

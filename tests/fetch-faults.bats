@@ -239,3 +239,122 @@ killed_mid_message() {
 	[ "$status" -eq 0 ]
 	[ "$(grep -E '^(RETR|DELE)' "$W/fake.log" | tr '\n' ' ')" = "RETR 1 RETR 2 DELE 1 DELE 2 " ]
 }
+
+# long_path BASE TOTAL: makes directories under BASE, each name under
+# NAME_MAX, and prints a path of exactly TOTAL bytes in the last of them
+# (not created).
+long_path() {
+	local p=$1 total=$2 d
+	d=$(printf 'd%.0s' $(seq 1 200))
+	while [ $(( total - ${#p} )) -gt 202 ]; do
+		p=$p/$d
+	done
+	mkdir -p "$p"
+	printf '%s/%s\n' "$p" "$(printf 's%.0s' $(seq 1 $(( total - ${#p} - 1 ))))"
+}
+
+@test "a --state path of 4,095 bytes: recorded whole, the second run fetches nothing" {
+	st=$(long_path "$W/s" 4095)
+	[ "${#st}" -eq 4095 ]
+	fake 'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' "$MSG1" "$MSG2"
+	run pf_fake --state "$st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
+	: > "$W/fake.log"
+	run pf_fake --state "$st" --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages" ]
+	! grep -q RETR "$W/fake.log"
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
+	# PATH.journal and the others are longer than PATH_MAX: look at
+	# them from their directory.  Each has its own name.
+	cd "$(dirname "$st")"
+	b=$(basename "$st")
+	[ "$(sed -n 1p "$b")" = "popfetch-state 1" ]
+	[ "$(grep -c '^U [0-9]* [ab]$' "$b")" -eq 2 ]
+	[ -e "$b.lock" ] && [ -e "$b.journal" ] && [ ! -s "$b.journal" ]
+	[ "$(ls -A | wc -l)" -eq 3 ]
+}
+
+@test "a state name with no room for .journal beside it: refused before connecting (73)" {
+	fake 'UIDL => +OK\r\n1 a\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n.\r\n' "$MSG1"
+	mkdir "$W/st"
+	run pf_fake --state "$W/st/$(printf 'x%.0s' $(seq 1 248))" --maildir "$W/Mail" --delete
+	echo "$output"
+	[ "$status" -eq 73 ]
+	[[ "$output" == *"the state file's name is too long (248 bytes; at most 247"* ]]
+	[ ! -s "$W/fake.log" ]
+	[ ! -e "$W/Mail" ] && [ -z "$(ls -A "$W/st")" ]
+	# 247 bytes leave room for NAME.journal: it works.
+	run pf_fake --state "$W/st/$(printf 'x%.0s' $(seq 1 247))" --maildir "$W/Mail" --delete
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 1 ]
+	grep -qx 'DELE 1' "$W/fake.log"
+}
+
+@test "an mbox at a path of 4,095 bytes keeps its mail: its dot-lock is NAME.lock" {
+	mb=$(long_path "$W/m" 4095)
+	[ "${#mb}" -eq 4095 ]
+	printf 'From old@example.org Mon Jan  1 00:00:00 2026\nSubject: old\n\nkept\n\n' > "$mb"
+	# Old enough to pass for a stale dot-lock, were it taken for one.
+	touch -d '-10 minutes' "$mb"
+	fake 'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' "$MSG1" "$MSG2"
+	run pf_fake --state "$W/state" --mbox "$mb" --delete
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -qx 'DELE 2' "$W/fake.log"
+	cd "$(dirname "$mb")"
+	b=$(basename "$mb")
+	[ "$(ls -A)" = "$b" ]			# no dot-lock left behind
+	mkdir "$W/split"
+	python3 "$TOP/tests/lib/mbox_split.py" "$b" "$W/split"
+	[ "$(cat "$W/split/1.eml")" = $'Subject: old\n\nkept' ]
+	[ "$(cat "$W/split/2.eml")" = $'Subject: one\n\nbody one' ]
+	[ "$(cat "$W/split/3.eml")" = $'Subject: two\n\nbody two' ]
+	[ "$(ls "$W/split" | wc -l)" -eq 3 ]
+}
+
+@test "a maildir whose tmp/ file paths pass PATH_MAX: each message delivered once" {
+	md=$(long_path "$W/md" 4080)
+	fake 'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' "$MSG1" "$MSG2"
+	run pf_fake --state "$W/state" --maildir "$md"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cd "$md"
+	[ "$(ls new | wc -l)" -eq 2 ] && [ -z "$(ls -A tmp)" ]
+	: > "$W/fake.log"
+	run pf_fake --state "$W/state" --maildir "$md"
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages" ]
+	! grep -q RETR "$W/fake.log"
+}
+
+@test "a journal with two unfinished deliveries of one UID: each UID gets its own answer" {
+	# Not written by popfetch itself, but a journal someone edited or
+	# merged: a's first delivery never arrived, its second did, b's
+	# never did.
+	mkdir -p "$W/Mail/new" "$W/Mail/cur" "$W/Mail/tmp"
+	printf 'Subject: one\n\nbody one\n' > "$W/Mail/new/2.M2P2Q2.h"
+	python3 - "$(cd "$W/Mail" && pwd -P)" > "$W/state.journal" <<'PY'
+import sys
+def esc(s):
+    return "".join(c if 0x20 < ord(c) < 0x7f and c != "%" else "%%%02X" % ord(c) for c in s)
+d = sys.argv[1]
+for uid, name in (("a", "1.M1P1Q1.h"), ("a", "2.M2P2Q2.h"), ("b", "3.M3P3Q3.h")):
+    print("B %s %s" % (uid, esc("maildir %s %s" % (name, d))))
+PY
+	fake 'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' "$MSG1" "$MSG2"
+	run pf_fake --state "$W/state" --maildir "$W/Mail" --delete
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# a is in new/: recorded and deleted, not fetched again.  b is not:
+	# fetched, and only then deleted.
+	! grep -qx 'RETR 1' "$W/fake.log"
+	grep -qx 'RETR 2' "$W/fake.log"
+	grep -qx 'DELE 1' "$W/fake.log" && grep -qx 'DELE 2' "$W/fake.log"
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
+	[ "$(cat "$W"/Mail/new/* | grep -c '^Subject: one$')" -eq 1 ]
+	[ "$(cat "$W"/Mail/new/* | grep -c '^Subject: two$')" -eq 1 ]
+	grep -q '^U [0-9]* a$' "$W/state" && grep -q '^U [0-9]* b$' "$W/state"
+}

@@ -1,9 +1,9 @@
 /*
  * libFuzzer target: mboxrd quoting round trip.  The input, taken as a
- * message with LF line ends, is written through the mbox backend in
- * chunks of random sizes; reading the mbox back (strip the From line
- * and the final empty line, remove one ">" from ^>+From ) must give the
- * input again.
+ * message with LF line ends, is written through the mbox backend
+ * (mbox_backend, linked with util.c alone) in chunks of random sizes;
+ * reading the mbox back (strip the From line and the final empty line,
+ * remove one ">" from ^>+From ) must give the input again.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -38,8 +38,10 @@ slurp(size_t *len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	const struct backend *be = &mbox_backend;
+	struct deliver_params dp = { DELIVER_MBOX, path, 1 };
 	struct error err;
-	struct mbox *m;
+	void *m;
 	char *in, *file, *o, *line, *nl;
 	size_t len, off = 0, n, olen = 0, inlen;
 	unsigned seed = 1;
@@ -56,23 +58,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (inlen == 0 || in[inlen - 1] != '\n')
 		in[inlen++] = '\n';
 	(void)unlink(path);
-	if ((m = mbox_open(path, 1, &err)) == NULL)
+	if ((m = be->open(&dp, &err)) == NULL)
 		abort();
-	if (mbox_prepare(m, &err) == NULL || mbox_begin(m, "a@b", &err) == -1)
+	if (be->prepare(m, &err) == NULL || be->begin(m, "a@b", &err) == -1)
 		abort();
 	while (off < inlen) {
 		seed = seed * 1103515245 + 12345;
 		n = 1 + (seed >> 16) % 100;
 		if (n > inlen - off)
 			n = inlen - off;
-		if (mbox_write(m, in + off, n, &err) == -1)
+		if (be->write(m, in + off, n, &err) == -1)
 			abort();
 		off += n;
 	}
-	if (mbox_finish(m, &err) == -1 || mbox_sync(m, &published,
+	if (be->finish(m, &err) == -1 || be->sync(m, &published,
 	    &err) == -1 || published != 1)
 		abort();
-	mbox_close(m);
+	be->close(m);
 	file = slurp(&len);
 	/* Decode: the first line is the From line, the last is empty. */
 	if (len < 2 || file[len - 1] != '\n' || file[len - 2] != '\n' ||

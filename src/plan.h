@@ -1,0 +1,74 @@
+/*
+ * plan.h - what a fetch does with each message on the server: the
+ * listing (LIST, with each UID of UIDL beside its entry), checked, and
+ * judged against the state and the fetch parameters.
+ *
+ * Decisions only: nothing here writes to the state or to a delivery
+ * target, and the only commands sent are LIST and UIDL.  fetch.c acts
+ * on the plan.  All memory of a plan belongs to it (plan_free).
+ */
+#ifndef PLAN_H
+#define PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fetch.h"
+#include "pop3.h"
+#include "state.h"
+#include "util.h"
+
+/*
+ * list[0..nl) is the LIST listing, in ascending order; uids[i] is the
+ * UID of list[i] (raw server text), all NULL without UIDL.  old[0..nold)
+ * are the indices of messages delivered before that are to be deleted
+ * now; fetch[0..nfetch) those to fetch, in listing order.  The rest is
+ * the plan's own.
+ */
+struct plan {
+	struct pop3_msg	*list;
+	size_t		 nl;
+	char		**uids;
+	int		 have_uidl;
+	uint32_t	*old, *fetch;
+	size_t		 nold, nfetch;
+	uint32_t	*v;		/* old and fetch point into it */
+	struct arena	 arena;		/* the UIDs */
+};
+
+/* Told what the plan decides without acting on it: FETCH_SKIPPED, or in
+ * a dry run FETCH_WOULD_FETCH and FETCH_WOULD_DELETE, for list[idx]. */
+typedef void plan_reporter(void *arg, enum fetch_event_kind,
+    const struct plan *, size_t idx);
+
+/*
+ * Fills p (which it zeroes first) with LIST, then UIDL straight into
+ * the array beside it: the listing is held once, whatever the number
+ * of messages.  A server that refuses UIDL leaves have_uidl 0.  -1 with
+ * the server's error (ERR_NET, ERR_BUSY, ERR_PROTO, ERR_REFUSED for
+ * LIST); p must be freed either way.
+ */
+int	plan_list(struct plan *p, struct pop3 *, struct error *);
+
+/*
+ * Refuses what cannot be fetched safely: a server without UIDL unless
+ * fp asks for all or delete (ERR_REFUSED, HINT_ALL_OR_DELETE), and a
+ * LIST entry without a UID or two messages with one UID (ERR_PROTO),
+ * since one could be taken for the other.
+ */
+int	plan_check(const struct plan *p, const struct fetch_params *fp,
+	    struct error *);
+
+/*
+ * Decides, for each listed message: delete it (delivered before, and
+ * fp says so), skip it (too large), fetch it (new, or fp->all, within
+ * fp->limit), or leave it.  st is only read.  In a dry run nothing is
+ * put in old or fetch; report (arg) hears each decision it reports.
+ */
+void	plan_make(struct plan *p, struct state *st,
+	    const struct fetch_params *fp, plan_reporter *report, void *arg);
+
+/* Frees everything of p; a zeroed plan is fine. */
+void	plan_free(struct plan *p);
+
+#endif
