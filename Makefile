@@ -4,11 +4,12 @@
 include config.mk
 
 SRC = src/main.c src/commands.c src/fetch.c src/session.c src/pop3.c \
-      src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
+      src/pop3_parse.c src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
       src/mda.c src/state.c \
       src/auth.c src/sasl.c src/config.c src/util.c
 OBJ = $(SRC:.c=.o)
-HDR = src/commands.h src/fetch.h src/session.h src/pop3.h src/net.h \
+HDR = src/commands.h src/fetch.h src/session.h src/pop3.h src/pop3_parse.h \
+      src/net.h \
       src/tls.h src/crypto.h src/deliver.h src/backend.h src/state.h \
       src/auth.h src/sasl.h src/config.h src/util.h
 
@@ -55,20 +56,35 @@ bench: popfetch
 # make fuzz: each libFuzzer target for FUZZ_SECONDS, starting from the
 # committed seeds (new inputs go to a scratch directory, not the tree).
 FUZZ_TARGETS = fuzz_status fuzz_multiline fuzz_mboxrd fuzz_state fuzz_sasl
-FUZZ_SRC = src/pop3.c src/net.c src/tls.c src/util.c src/state.c \
+FUZZ_SRC = src/pop3.c src/pop3_parse.c src/net.c src/tls.c src/util.c src/state.c \
 	src/deliver.c src/maildir.c src/mbox.c src/mda.c src/sasl.c src/crypto.c
 FUZZ_SECONDS = 60
 
 FUZZ_BINS = fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_mboxrd \
     fuzz/fuzz_state fuzz/fuzz_sasl
+FUZZ_BUILD = mkdir -p fuzz && $(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) \
+	`$(PKG_CONFIG) --cflags gnutls libbsd-overlay` -o $@
 
-$(FUZZ_BINS): $(FUZZ_SRC) $(HDR) config.mk tests/fuzz/fuzz_status.c \
-    tests/fuzz/fuzz_multiline.c tests/fuzz/fuzz_mboxrd.c \
-    tests/fuzz/fuzz_state.c tests/fuzz/fuzz_sasl.c
-	mkdir -p fuzz
-	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags gnutls \
-		libbsd-overlay` -o $@ tests/fuzz/$$(basename $@).c $(FUZZ_SRC) \
-		$(LIBS)
+# The parsers of server input are fuzzed with util.c alone, SASL with
+# its crypto; the others link what they need.
+FUZZ_PARSE_SRC = src/pop3_parse.c src/util.c
+FUZZ_SASL_SRC = src/sasl.c src/crypto.c src/util.c
+
+fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(FUZZ_PARSE_SRC) \
+    src/pop3_parse.h src/util.h config.mk
+	$(FUZZ_BUILD) tests/fuzz/fuzz_status.c $(FUZZ_PARSE_SRC) $(LIBS)
+
+fuzz/fuzz_multiline: tests/fuzz/fuzz_multiline.c $(FUZZ_PARSE_SRC) \
+    src/pop3_parse.h src/util.h config.mk
+	$(FUZZ_BUILD) tests/fuzz/fuzz_multiline.c $(FUZZ_PARSE_SRC) $(LIBS)
+
+fuzz/fuzz_sasl: tests/fuzz/fuzz_sasl.c $(FUZZ_SASL_SRC) src/sasl.h \
+    src/crypto.h src/util.h config.mk
+	$(FUZZ_BUILD) tests/fuzz/fuzz_sasl.c $(FUZZ_SASL_SRC) $(LIBS)
+
+fuzz/fuzz_mboxrd fuzz/fuzz_state: $(FUZZ_SRC) $(HDR) config.mk \
+    tests/fuzz/fuzz_mboxrd.c tests/fuzz/fuzz_state.c
+	$(FUZZ_BUILD) tests/fuzz/$$(basename $@).c $(FUZZ_SRC) $(LIBS)
 
 fuzz: $(FUZZ_BINS)
 	for t in $(FUZZ_TARGETS); do \

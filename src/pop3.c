@@ -8,13 +8,13 @@
  *   RFC 2595  STLS
  *   RFC 5034  AUTH (the continuation lines; mechanisms live in auth.c)
  *   RFC 6856  UTF8
+ * The parsers of what the server sends live in pop3_parse.c.
  *
  * Every line from the server is bounded (POP3_LINE_MAX) and every number
  * is parsed with overflow checks.  Bodies are never held whole: each
  * line (or piece of a very long line) goes to the caller's sink as soon
  * as it is read.
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,7 +144,7 @@ pop3_free(struct pop3 *p)
 	if (p == NULL)
 		return;
 	net_close(p->net);
-	pop3_capa_clear(&p->capa);
+	pop3_parse_capa_clear(&p->capa);
 	free(p->welcome);
 	free(p->timestamp);
 	free(p->reply);
@@ -195,215 +195,6 @@ const char *
 pop3_reply_text(const struct pop3 *p)
 {
 	return p->reply;
-}
-
-/*
- * Parsers.  They see untrusted bytes and must accept any input without
- * reading past len.
- */
-
-int
-pop3_parse_status(const char *s, size_t len, struct pop3_status *st)
-{
-	size_t off, end;
-
-	memset(st, 0, sizeof(*st));
-	if (len >= 3 && memcmp(s, "+OK", 3) == 0) {
-		st->ok = 1;
-		off = 3;
-	} else if (len >= 4 && memcmp(s, "-ERR", 4) == 0) {
-		st->ok = 0;
-		off = 4;
-	} else if (len >= 1 && s[0] == '+' && (len == 1 || s[1] == ' ')) {
-		/* RFC 5034 continuation: "+ base64" or a bare "+". */
-		st->ok = 2;
-		st->text_off = len > 1 ? 2 : 1;
-		return 0;
-	} else
-		return -1;
-	if (off < len && s[off] != ' ')
-		return -1;
-	while (off < len && s[off] == ' ')
-		off++;
-	/* RFC 2449 section 8: "[" code "]" at the start of the text. */
-	if (off < len && s[off] == '[') {
-		for (end = off + 1; end < len && s[end] != ']'; end++)
-			if (!isgraph((unsigned char)s[end]) || s[end] == '[')
-				break;
-		if (end < len && s[end] == ']' && end - off - 1 > 0 &&
-		    end - off - 1 < sizeof(st->code)) {
-			memcpy(st->code, s + off + 1, end - off - 1);
-			st->code[end - off - 1] = '\0';
-			off = end + 1;
-			while (off < len && s[off] == ' ')
-				off++;
-		}
-	}
-	st->text_off = off;
-	return 0;
-}
-
-/* Reads a run of digits at s[*off] as a number within max. */
-static int
-take_number(const char *s, size_t len, size_t *off, unsigned long long max,
-    unsigned long long *out)
-{
-	size_t start = *off, i = *off;
-
-	while (i < len && isdigit((unsigned char)s[i]))
-		i++;
-	if (i == start)
-		return -1;
-	if (parse_u64(s + start, i - start, max, out) == -1)
-		return -1;
-	*off = i;
-	return 0;
-}
-
-static int
-take_spaces(const char *s, size_t len, size_t *off)
-{
-	size_t start = *off;
-
-	while (*off < len && s[*off] == ' ')
-		(*off)++;
-	return *off > start ? 0 : -1;
-}
-
-/* "count octets" with optional further text (RFC 1939 section 5). */
-int
-pop3_parse_stat(const char *s, size_t len, unsigned long *count,
-    unsigned long long *octets)
-{
-	unsigned long long c, o;
-	size_t off = 0;
-
-	if (take_number(s, len, &off, POP3_MSG_MAX, &c) == -1 ||
-	    take_spaces(s, len, &off) == -1 ||
-	    take_number(s, len, &off, (unsigned long long)INT64_MAX, &o) == -1)
-		return -1;
-	if (off < len && s[off] != ' ')
-		return -1;
-	*count = (unsigned long)c;
-	*octets = o;
-	return 0;
-}
-
-/* A scan listing: "num size", further text allowed after a space. */
-int
-pop3_parse_scan(const char *s, size_t len, unsigned long *num,
-    unsigned long long *size)
-{
-	unsigned long long n, z;
-	size_t off = 0;
-
-	if (take_number(s, len, &off, POP3_MSG_MAX, &n) == -1 || n == 0 ||
-	    take_spaces(s, len, &off) == -1 ||
-	    take_number(s, len, &off, (unsigned long long)INT64_MAX, &z) == -1)
-		return -1;
-	if (off < len && s[off] != ' ')
-		return -1;
-	*num = (unsigned long)n;
-	*size = z;
-	return 0;
-}
-
-/*
- * A unique-id listing: "num uid".  RFC 1939 limits the uid to 1-70
- * printable characters; servers are not trusted to keep that, so any
- * non-empty rest of the line (spaces and controls too, but no NUL) is
- * taken as the uid, and the caller never uses it in a path.
- */
-int
-pop3_parse_uid(const char *s, size_t len, unsigned long *num,
-    size_t *uidoff)
-{
-	unsigned long long n;
-	size_t off = 0;
-
-	if (take_number(s, len, &off, POP3_MSG_MAX, &n) == -1 || n == 0 ||
-	    take_spaces(s, len, &off) == -1 || off >= len ||
-	    memchr(s + off, '\0', len - off) != NULL)
-		return -1;
-	*num = (unsigned long)n;
-	*uidoff = off;
-	return 0;
-}
-
-void
-pop3_capa_clear(struct pop3_capa *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->nlines; i++)
-		free(c->lines[i]);
-	free(c->lines);
-	free(c->sasl);
-	memset(c, 0, sizeof(*c));
-}
-
-static int
-word_is(const char *s, size_t len, const char *w)
-{
-	return strlen(w) == len && strncasecmp(s, w, len) == 0;
-}
-
-void
-pop3_parse_capa_line(struct pop3_capa *c, const char *s, size_t len)
-{
-	static const struct {
-		const char	*name;
-		unsigned	 flag;
-	} names[] = {
-		{ "TOP", CAPA_TOP }, { "USER", CAPA_USER },
-		{ "UIDL", CAPA_UIDL }, { "PIPELINING", CAPA_PIPELINING },
-		{ "STLS", CAPA_STLS }, { "UTF8", CAPA_UTF8 },
-		{ "RESP-CODES", CAPA_RESP_CODES },
-		{ "AUTH-RESP-CODE", CAPA_AUTH_RESP_CODE },
-		{ "SASL", CAPA_SASL }, { "EXPIRE", CAPA_EXPIRE },
-		{ "LOGIN-DELAY", CAPA_LOGIN_DELAY },
-		{ "IMPLEMENTATION", CAPA_IMPLEMENTATION },
-	};
-	size_t i, wl;
-
-	if (memchr(s, '\0', len) != NULL)
-		return;
-	c->lines = xreallocarray(c->lines, c->nlines + 1, sizeof(char *));
-	c->lines[c->nlines++] = xstrndup(s, len);
-	wl = 0;
-	while (wl < len && s[wl] != ' ')
-		wl++;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (word_is(s, wl, names[i].name))
-			c->flags |= names[i].flag;
-	if (word_is(s, wl, "SASL") && wl < len) {
-		free(c->sasl);
-		c->sasl = xstrndup(s + wl + 1, len - wl - 1);
-	}
-}
-
-int
-pop3_unstuff_chunk(struct pop3_unstuff *u, char *d, size_t len, int eol,
-    pop3_sink *sink, void *arg, struct error *err)
-{
-	if (u->bol && len > 0 && d[0] == '.') {
-		if (eol && (len == 2 || (len == 3 && d[1] == '\r'))) {
-			u->done = 1;
-			return 0;
-		}
-		/* RFC 1939 section 3: a leading "." was doubled. */
-		d++;
-		len--;
-	}
-	/* CRLF becomes LF; a bare LF is taken as a line end as well. */
-	if (eol && len >= 2 && d[len - 2] == '\r') {
-		d[len - 2] = '\n';
-		len--;
-	}
-	u->bol = eol;
-	if (len == 0 || sink == NULL)
-		return 0;
-	return sink(arg, d, len, err);
 }
 
 /*
@@ -569,13 +360,13 @@ read_status(struct pop3 *p, enum err_class dflt, int allow_cont,
 static int
 read_body(struct pop3 *p, pop3_sink *sink, void *arg, struct error *err)
 {
-	struct pop3_unstuff u = { 1, 0 };
+	struct pop3_unstuff u = { 1, 0, 0 };
 	struct error serr = { .cls = ERR_NONE };
 	int failed = 0, eol;
-	size_t len;
-	char *d;
+	size_t len, olen;
+	char *d, *o;
 
-	while (!u.done) {
+	for (;;) {
 		if (net_getchunk(p->net, &d, &len, &eol, err) == -1) {
 			if (!failed)
 				error_prefix(err, "%s", p->lastcmd);
@@ -583,8 +374,10 @@ read_body(struct pop3 *p, pop3_sink *sink, void *arg, struct error *err)
 		}
 		if (u.bol)
 			trace_received(p, d, len);
-		if (pop3_unstuff_chunk(&u, d, len, eol, failed ? NULL : sink,
-		    arg, &serr) == -1)
+		if (pop3_parse_unstuff(&u, d, len, eol, &o, &olen) == 1)
+			break;
+		if (!failed && olen > 0 && sink != NULL &&
+		    sink(arg, o, olen, &serr) == -1)
 			failed = 1;
 	}
 	if (failed) {
@@ -783,7 +576,7 @@ pop3_capa(struct pop3 *p, struct error *err)
 {
 	struct error e;
 
-	pop3_capa_clear(&p->capa);
+	pop3_parse_capa_clear(&p->capa);
 	if (send_line(p, "CAPA", err) == -1)
 		return -1;
 	if (read_status(p, ERR_REFUSED, 0, &e) == -1) {
@@ -806,7 +599,7 @@ pop3_stls(struct pop3 *p, const struct tls_params *tp, struct error *err)
 	if (net_starttls(p->net, tp, err) == -1)
 		return -1;
 	/* RFC 2595 section 4: forget what was learnt before TLS. */
-	pop3_capa_clear(&p->capa);
+	pop3_parse_capa_clear(&p->capa);
 	return 0;
 }
 

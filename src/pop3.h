@@ -11,40 +11,13 @@
 #include <stddef.h>
 
 #include "net.h"
+#include "pop3_parse.h"
 #include "util.h"
-
-/* A status line or a line of CAPA, LIST or UIDL output may not be longer
- * (RFC 2449 allows 512 octets; real servers send a little more). */
-#define POP3_LINE_MAX	4096
-/* Message numbers and counts a server may use. */
-#define POP3_MSG_MAX	100000000UL
 
 enum pop3_state {
 	POP3_AUTHORIZATION,
 	POP3_TRANSACTION,
 	POP3_UPDATE
-};
-
-/* Capabilities (RFC 2449 CAPA). */
-#define CAPA_TOP		0x0001
-#define CAPA_USER		0x0002
-#define CAPA_UIDL		0x0004
-#define CAPA_PIPELINING		0x0008
-#define CAPA_STLS		0x0010
-#define CAPA_UTF8		0x0020
-#define CAPA_RESP_CODES		0x0040
-#define CAPA_AUTH_RESP_CODE	0x0080
-#define CAPA_SASL		0x0100
-#define CAPA_EXPIRE		0x0200
-#define CAPA_LOGIN_DELAY	0x0400
-#define CAPA_IMPLEMENTATION	0x0800
-
-struct pop3_capa {
-	int	 known;		/* the server answered CAPA with +OK */
-	unsigned flags;
-	char	*sasl;		/* SASL mechanisms, space-separated, or NULL */
-	char	**lines;	/* the raw capability lines */
-	size_t	 nlines;
 };
 
 /* One message of a LIST or UIDL listing (16 bytes: a fetch holds one
@@ -167,34 +140,5 @@ int		 pop3_noop(struct pop3 *, struct error *);
 /* Sends QUIT; in the TRANSACTION state a failure means the deletions
  * may not have been committed. */
 int		 pop3_quit(struct pop3 *, struct error *);
-
-/*
- * Pure parsers of server input, exposed for tests and fuzzing.  Each
- * takes len bytes that need not be NUL-terminated and returns 0 or -1.
- */
-struct pop3_status {
-	int	ok;		/* +OK: 1, -ERR: 0, "+ " continuation: 2 */
-	char	code[64];	/* RFC 2449 response code, or "" */
-	size_t	text_off;	/* where the human text starts */
-};
-int	pop3_parse_status(const char *, size_t, struct pop3_status *);
-int	pop3_parse_stat(const char *, size_t, unsigned long *,
-	    unsigned long long *);
-int	pop3_parse_scan(const char *, size_t, unsigned long *,
-	    unsigned long long *);
-int	pop3_parse_uid(const char *, size_t, unsigned long *, size_t *uidoff);
-void	pop3_parse_capa_line(struct pop3_capa *, const char *, size_t);
-void	pop3_capa_clear(struct pop3_capa *);
-
-/* Streams a multi-line body from a buffer through the same
- * dot-unstuffing as the network path; for tests and fuzzing.  Returns
- * the number of bytes consumed including the terminator, or -1 if the
- * terminator is missing. */
-struct pop3_unstuff {
-	int	bol;		/* at the beginning of a line */
-	int	done;		/* the terminating "." was seen */
-};
-int	pop3_unstuff_chunk(struct pop3_unstuff *, char *data, size_t len,
-	    int eol, pop3_sink *, void *, struct error *);
 
 #endif
