@@ -4,51 +4,85 @@
  * Implements the client side of:
  *   RFC 1939  Post Office Protocol - Version 3 (states, commands, replies,
  *             dot-stuffing, APOP timestamps)
- *   RFC 2449  POP3 Extension Mechanism (CAPA, response codes)
+ *   RFC 1081  RPOP
+ *   RFC 2449  POP3 Extension Mechanism (CAPA, PIPELINING, response codes)
  *   RFC 2595  STLS
- *   RFC 5034  AUTH (the continuation lines; mechanisms live in auth.c)
+ *   RFC 3206  the SYS and AUTH response codes
+ *   RFC 5034  AUTH (the continuation lines; mechanisms live in sasl.c)
  *   RFC 6856  UTF8
  * The parsers of what the server sends live in pop3_parse.c.
  *
- * Every line from the server is bounded (POP3_LINE_MAX) and every number
- * is parsed with overflow checks.  Bodies are never held whole: each
- * line (or piece of a very long line) goes to the caller's sink as soon
- * as it is read.
+ * Everything a command is, is in one table (cmdtab): the states that
+ * accept it, whether its +OK is followed by lines, what a +OK does to
+ * the session (log in, start TLS, end it) and which of its words are
+ * secret.  Lines leave through one writer (put_line, send_out), replies
+ * arrive through one status reader (read_status, also the one place
+ * where the state changes) and one multi-line reader (read_multi).
+ * Every line from the server is bounded (POP3_LINE_MAX); bodies are
+ * never held whole: each line (or piece of a very long line) goes to
+ * the caller's sink as soon as it is read.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pop3.h"
 
-#define S_AUTH	(1 << POP3_AUTHORIZATION)
-#define S_TRANS	(1 << POP3_TRANSACTION)
+#define S_AUTH	(1u << POP3_AUTHORIZATION)
+#define S_TRANS	(1u << POP3_TRANSACTION)
 
-/* Which states accept a command, and how many of its words a trace may
- * show (the rest are secret).  -1: all. */
-static const struct cmdinfo {
+/* What follows the +OK to a command. */
+enum cmd_reply {
+	R_LINE,		/* nothing: a single-line reply */
+	R_MULTI,	/* lines up to a "." */
+	R_NOARG		/* lines without an argument, else nothing (LIST,
+			 * UIDL) */
+};
+
+/* What a +OK to a command does to the session. */
+enum cmd_effect {
+	E_KEEP,		/* nothing */
+	E_LOGIN,	/* logs in: AUTHORIZATION becomes TRANSACTION */
+	E_TLS,		/* the next bytes are a TLS handshake */
+	E_END		/* the session is over (UPDATE) */
+};
+
+/* Every command popfetch sends.  shown is how many words a trace may
+ * show (-1: all); the rest are secret. */
+static const struct pop3_cmd {
 	const char	*name;
 	unsigned	 states;
+	enum cmd_reply	 reply;
+	enum cmd_effect	 effect;
 	int		 shown;
 } cmdtab[] = {
-	{ "USER",	S_AUTH,			-1 },
-	{ "PASS",	S_AUTH,			1 },
-	{ "APOP",	S_AUTH,			2 },
-	{ "RPOP",	S_AUTH,			-1 },
-	{ "AUTH",	S_AUTH,			2 },
-	{ "STLS",	S_AUTH,			-1 },
-	{ "UTF8",	S_AUTH,			-1 },
-	{ "CAPA",	S_AUTH | S_TRANS,	-1 },
-	{ "QUIT",	S_AUTH | S_TRANS,	-1 },
-	{ "STAT",	S_TRANS,		-1 },
-	{ "LIST",	S_TRANS,		-1 },
-	{ "UIDL",	S_TRANS,		-1 },
-	{ "RETR",	S_TRANS,		-1 },
-	{ "TOP",	S_TRANS,		-1 },
-	{ "DELE",	S_TRANS,		-1 },
-	{ "RSET",	S_TRANS,		-1 },
-	{ "NOOP",	S_TRANS,		-1 },
+	/* name		states			reply	 effect	  shown */
+	{ "USER",	S_AUTH,			R_LINE,	 E_KEEP,  -1 },
+	{ "PASS",	S_AUTH,			R_LINE,	 E_LOGIN,  1 },
+	{ "APOP",	S_AUTH,			R_LINE,	 E_LOGIN,  2 },
+	{ "RPOP",	S_AUTH,			R_LINE,	 E_LOGIN, -1 },
+	{ "AUTH",	S_AUTH,			R_LINE,	 E_LOGIN,  2 },
+	{ "STLS",	S_AUTH,			R_LINE,	 E_TLS,	  -1 },
+	{ "UTF8",	S_AUTH,			R_LINE,	 E_KEEP,  -1 },
+	{ "CAPA",	S_AUTH | S_TRANS,	R_MULTI, E_KEEP,  -1 },
+	{ "QUIT",	S_AUTH | S_TRANS,	R_LINE,	 E_END,	  -1 },
+	{ "STAT",	S_TRANS,		R_LINE,	 E_KEEP,  -1 },
+	{ "LIST",	S_TRANS,		R_NOARG, E_KEEP,  -1 },
+	{ "UIDL",	S_TRANS,		R_NOARG, E_KEEP,  -1 },
+	{ "RETR",	S_TRANS,		R_MULTI, E_KEEP,  -1 },
+	{ "TOP",	S_TRANS,		R_MULTI, E_KEEP,  -1 },
+	{ "DELE",	S_TRANS,		R_LINE,	 E_KEEP,  -1 },
+	{ "RSET",	S_TRANS,		R_LINE,	 E_KEEP,  -1 },
+	{ "NOOP",	S_TRANS,		R_LINE,	 E_KEEP,  -1 },
+};
+
+/* A command whose reply has not been read yet. */
+struct flight {
+	const struct pop3_cmd	*cmd;
+	int			 multi;		/* its +OK brings lines */
+	char			 text[64];	/* redacted, for traces */
 };
 
 struct pop3 {
@@ -61,14 +95,19 @@ struct pop3 {
 	int			 trace_level;
 	pop3_tracer		*trace;
 	void			*trace_arg;
-	char			 lastcmd[128];	/* redacted, for traces */
-	char			*qbuf;		/* pipelined commands not sent */
-	size_t			 qlen, qcap;
-	char			(*fifo)[64];	/* sent, reply not read yet */
+	const struct pop3_cmd	*cur;		/* whose reply comes next;
+						 * NULL: the greeting */
+	int			 multi;		/* its +OK brings lines */
+	char			 lastcmd[128];	/* it, redacted */
+	int			 body;		/* lines follow the last +OK */
+	int			 challenge;	/* a "+ " awaits an answer */
+	char			*out;		/* lines not sent yet */
+	size_t			 outlen, outcap;
+	struct flight		*fifo;		/* sent, reply not read */
 	size_t			 fhead, fcount, fcap;
 };
 
-static const struct cmdinfo *
+static const struct pop3_cmd *
 cmd_lookup(const char *line)
 {
 	size_t i, n = strcspn(line, " ");
@@ -127,6 +166,12 @@ trace_received(struct pop3 *p, const char *data, size_t len)
 	tracef(p, "< %s", vis_text(buf, sizeof(buf), data, len));
 }
 
+static const char *
+cur_name(const struct pop3 *p)
+{
+	return p->cur != NULL ? p->lastcmd : "greeting";
+}
+
 struct pop3 *
 pop3_new(struct net *net)
 {
@@ -148,7 +193,9 @@ pop3_free(struct pop3 *p)
 	free(p->welcome);
 	free(p->timestamp);
 	free(p->reply);
-	free(p->qbuf);
+	if (p->out != NULL)
+		explicit_bzero(p->out, p->outcap);
+	free(p->out);
 	free(p->fifo);
 	free(p);
 }
@@ -198,98 +245,162 @@ pop3_reply_text(const struct pop3 *p)
 }
 
 /*
- * Writing commands and reading replies.
+ * Writing.  put_line is the one line writer: every command and SASL
+ * line goes into the output buffer through it, with its CRLF, and
+ * leaves with send_out (at once for a command in lock-step, with
+ * pop3_flush for pipelined ones).
  */
 
 static int
-send_line(struct pop3 *p, const char *line, struct error *err)
+put_line(struct pop3 *p, const char *line, struct error *err)
 {
-	const struct cmdinfo *ci = cmd_lookup(line);
-	char buf[POP3_LINE_MAX + 3];
-	size_t n;
+	size_t need, n = strlen(line);
 
 	if (strpbrk(line, "\r\n") != NULL)
 		return error_set(err, ERR_SOFTWARE,
 		    "refusing to send a command containing CR or LF");
-	if (ci != NULL && !(ci->states & (1u << p->state)))
-		return error_set(err, ERR_SOFTWARE, "%s is not allowed in the "
-		    "%s state", ci->name, p->state == POP3_AUTHORIZATION ?
-		    "AUTHORIZATION" : p->state == POP3_TRANSACTION ?
-		    "TRANSACTION" : "UPDATE");
-	redact(line, ci != NULL ? ci->shown : 0, p->lastcmd,
-	    sizeof(p->lastcmd));
+	if (n > SASL_LINE_MAX)
+		return error_set(err, ERR_SOFTWARE, "command too long");
+	need = p->outlen + n + 2;
+	if (need > p->outcap) {
+		/* Grow by hand, wiping the old copy: it may hold secrets. */
+		char *nb = xmalloc(need * 2);
+
+		if (p->outlen > 0)
+			memcpy(nb, p->out, p->outlen);
+		if (p->out != NULL)
+			explicit_bzero(p->out, p->outcap);
+		free(p->out);
+		p->out = nb;
+		p->outcap = need * 2;
+	}
+	memcpy(p->out + p->outlen, line, n);
+	memcpy(p->out + p->outlen + n, "\r\n", 2);
+	p->outlen += n + 2;
+	return 0;
+}
+
+/* Sends what put_line buffered and wipes it. */
+static int
+send_out(struct pop3 *p, struct error *err)
+{
+	size_t n = p->outlen;
+	int r;
+
+	p->outlen = 0;
+	if (n == 0)
+		return 0;
+	r = net_write(p->net, p->out, n, err);
+	explicit_bzero(p->out, n);
+	return r;
+}
+
+/* Formats a command into buf; ERR_SOFTWARE if it does not fit. */
+static int
+format_line(char *buf, size_t len, struct error *err, const char *fmt,
+    va_list ap)
+{
+	int r = vsnprintf(buf, len, fmt, ap);
+
+	if (r < 0 || (size_t)r >= len)
+		return error_set(err, ERR_SOFTWARE, "command too long");
+	return 0;
+}
+
+/* Looks line up in the table and checks that the state accepts it;
+ * *multi says whether its +OK brings lines.  NULL with err if not. */
+static const struct pop3_cmd *
+check_command(struct pop3 *p, const char *line, int *multi,
+    struct error *err)
+{
+	static const char *names[] = { "AUTHORIZATION", "TRANSACTION",
+	    "UPDATE" };
+	const struct pop3_cmd *c = cmd_lookup(line);
+
+	if (c == NULL) {
+		error_set(err, ERR_SOFTWARE, "not a known command: %.*s",
+		    (int)strcspn(line, " "), line);
+		return NULL;
+	}
+	if (!(c->states & (1u << p->state))) {
+		error_set(err, ERR_SOFTWARE, "%s is not allowed in the %s "
+		    "state", c->name, names[p->state]);
+		return NULL;
+	}
+	*multi = c->reply == R_MULTI ||
+	    (c->reply == R_NOARG && line[strlen(c->name)] == '\0');
+	return c;
+}
+
+/* Sends one command in lock-step: nothing else may be outstanding. */
+static int
+send_command(struct pop3 *p, const char *line, struct error *err)
+{
+	const struct pop3_cmd *c;
+	int multi;
+
+	if (p->fcount > 0 || p->outlen > 0 || p->body || p->challenge)
+		return error_set(err, ERR_SOFTWARE, "%.*s: the replies to "
+		    "earlier commands are still to be read",
+		    (int)strcspn(line, " "), line);
+	if ((c = check_command(p, line, &multi, err)) == NULL ||
+	    put_line(p, line, err) == -1)
+		return -1;
+	p->cur = c;
+	p->multi = multi;
+	redact(line, c->shown, p->lastcmd, sizeof(p->lastcmd));
 	if (p->trace != NULL && p->trace_level >= 2)
 		tracef(p, "> %s", p->lastcmd);
-	n = strlen(line);
-	if (n + 2 >= sizeof(buf))
-		return error_set(err, ERR_SOFTWARE, "command too long");
-	memcpy(buf, line, n);
-	memcpy(buf + n, "\r\n", 2);
-	n += 2;
-	if (net_write(p->net, buf, n, err) == -1) {
-		explicit_bzero(buf, sizeof(buf));
-		return -1;
-	}
-	explicit_bzero(buf, sizeof(buf));
-	return 0;
+	return send_out(p, err);
 }
 
 int
 pop3_queue(struct pop3 *p, struct error *err, const char *fmt, ...)
 {
-	const struct cmdinfo *ci;
+	struct flight f, *nf;
 	char line[256];
 	va_list ap;
-	size_t n, i;
+	size_t i, ncap;
 	int r;
 
 	va_start(ap, fmt);
-	r = vsnprintf(line, sizeof(line), fmt, ap);
+	r = format_line(line, sizeof(line), err, fmt, ap);
 	va_end(ap);
-	if (r < 0 || (size_t)r >= sizeof(line) || strpbrk(line, "\r\n"))
-		return error_set(err, ERR_SOFTWARE, "bad pipelined command");
-	ci = cmd_lookup(line);
-	if (ci == NULL || ci->shown != -1 || !(ci->states & (1u << p->state)))
-		return error_set(err, ERR_SOFTWARE, "%s cannot be pipelined "
-		    "here", line);
-	n = (size_t)r;
-	if (p->qlen + n + 2 > p->qcap) {
-		p->qcap = (p->qlen + n + 2) * 2;
-		p->qbuf = xreallocarray(p->qbuf, p->qcap, 1);
-	}
-	memcpy(p->qbuf + p->qlen, line, n);
-	memcpy(p->qbuf + p->qlen + n, "\r\n", 2);
-	p->qlen += n + 2;
+	if (r == -1 || (f.cmd = check_command(p, line, &f.multi, err)) == NULL)
+		return -1;
+	if (f.cmd->shown != -1 || f.cmd->effect != E_KEEP || p->challenge)
+		return error_set(err, ERR_SOFTWARE, "%s cannot be pipelined",
+		    f.cmd->name);
+	if (put_line(p, line, err) == -1)
+		return -1;
+	redact(line, -1, f.text, sizeof(f.text));
 	if (p->fcount == p->fcap) {
 		/* Grow the ring, unrolling it. */
-		char (*nf)[64] = xreallocarray(NULL, p->fcap ? p->fcap * 2 : 64,
-		    sizeof(*nf));
-
+		ncap = p->fcap ? p->fcap * 2 : 64;
+		nf = xreallocarray(NULL, ncap, sizeof(*nf));
 		for (i = 0; i < p->fcount; i++)
-			memcpy(nf[i], p->fifo[(p->fhead + i) % p->fcap], 64);
+			nf[i] = p->fifo[(p->fhead + i) % p->fcap];
 		free(p->fifo);
 		p->fifo = nf;
 		p->fhead = 0;
-		p->fcap = p->fcap ? p->fcap * 2 : 64;
+		p->fcap = ncap;
 	}
-	vis_text(p->fifo[(p->fhead + p->fcount) % p->fcap], 64, line, n);
+	p->fifo[(p->fhead + p->fcount) % p->fcap] = f;
 	p->fcount++;
 	if (p->trace != NULL && p->trace_level >= 2)
-		tracef(p, "> %s", line);
+		tracef(p, "> %s", f.text);
 	return 0;
 }
 
 int
 pop3_flush(struct pop3 *p, struct error *err)
 {
-	size_t n = p->qlen;
-
-	p->qlen = 0;
-	if (n == 0)
-		return 0;
-	return net_write(p->net, p->qbuf, n, err);
+	return send_out(p, err);
 }
 
+/*
+ * Reading.
+ */
 
 static enum err_class
 code_class(const char *code, enum err_class dflt)
@@ -305,130 +416,154 @@ code_class(const char *code, enum err_class dflt)
 	return dflt;
 }
 
-/*
- * Reads one status line.  Returns 1 for +OK, 2 for a "+ " continuation
- * (only when allowed), -1 with err for -ERR or garbage.
- */
-static int
-read_status(struct pop3 *p, enum err_class dflt, int allow_cont,
-    struct error *err)
+/* The one place where the RFC 1939 state changes: after a +OK, by what
+ * the table says the command does. */
+static void
+took_effect(struct pop3 *p)
 {
-	struct pop3_status st;
-	char vis[512], *line;
-	size_t len;
+	if (p->cur == NULL)
+		return;
+	switch (p->cur->effect) {
+	case E_LOGIN:
+		p->state = POP3_TRANSACTION;
+		break;
+	case E_END:
+		p->state = POP3_UPDATE;
+		break;
+	case E_KEEP:
+	case E_TLS:
+		break;
+	}
+	p->body = p->multi;
+}
 
-	int bad;
+static void
+trace_status(struct pop3 *p, const char *line, size_t len, int secret)
+{
+	char vis[512];
 
-	if (net_getline(p->net, &line, &len, POP3_LINE_MAX, err) == -1)
-		return error_prefix(err, "%s", p->lastcmd[0] ? p->lastcmd :
-		    "greeting");
-	bad = pop3_parse_status(line, len, &st) == -1;
+	if (p->trace == NULL)
+		return;
 	/* SASL challenges are part of the exchange: never traced. */
-	if (!bad && st.ok == 2 && allow_cont)
+	if (secret)
 		(void)strlcpy(vis, "+ ****", sizeof(vis));
 	else
 		vis_text(vis, sizeof(vis), line, len > 160 &&
 		    p->trace_level == 1 ? 160 : len);
-	if (p->trace != NULL && p->trace_level >= 2)
+	if (p->trace_level >= 2)
 		tracef(p, "< %s", vis);
-	else if (p->trace != NULL && p->trace_level == 1)
-		tracef(p, "%s -> %s", p->lastcmd[0] ? p->lastcmd : "greeting",
-		    vis);
-	if (bad || (st.ok == 2 && !allow_cont))
-		return error_set(err, ERR_PROTO, "%s: unexpected reply \"%s\"",
-		    p->lastcmd[0] ? p->lastcmd : "greeting",
-		    vis_text(vis, 120, line, len));
+	else if (p->trace_level == 1)
+		tracef(p, "%s -> %s", cur_name(p), vis);
+}
+
+/*
+ * Reads the status line answering p->cur.  Returns 1 for +OK, 2 for a
+ * "+ " continuation (only when cont), -1 with err for -ERR or garbage.
+ */
+static int
+read_status(struct pop3 *p, enum err_class dflt, int cont,
+    struct error *err)
+{
+	struct pop3_status st;
+	char vis[512], *line;
+	size_t len, wl;
+	int bad;
+
+	p->challenge = 0;
+	if (net_getline(p->net, &line, &len, POP3_LINE_MAX, err) == -1)
+		return error_prefix(err, "%s", cur_name(p));
+	bad = pop3_parse_status(line, len, &st) == -1;
+	trace_status(p, line, len, !bad && st.ok == 2 && cont);
+	if (bad || (st.ok == 2 && !cont)) {
+		error_set(err, ERR_PROTO, "%s: unexpected reply \"%s\"",
+		    cur_name(p), vis_text(vis, 120, line, len));
+		return -1;
+	}
 	free(p->reply);
 	p->reply = xstrndup(line + st.text_off, len - st.text_off);
-	if (p->welcome == NULL) {
+	if (p->cur == NULL && p->welcome == NULL) {
 		/* The greeting, escaped once here since it may hold NULs. */
-		size_t wl = 4 * (len - st.text_off) + 4;
-
+		wl = 4 * (len - st.text_off) + 4;
 		p->welcome = xmalloc(wl);
 		vis_text(p->welcome, wl, line + st.text_off, len - st.text_off);
 	}
 	if (st.ok == 0) {
 		vis_text(vis, sizeof(vis), line, len);
-		return error_set(err, code_class(st.code, dflt), "%s: %s",
-		    p->lastcmd[0] ? p->lastcmd : "greeting", vis);
+		error_set(err, code_class(st.code, dflt), "%s: %s",
+		    cur_name(p), vis);
+		return -1;
 	}
+	if (st.ok == 2)
+		p->challenge = 1;
+	else
+		took_effect(p);
 	return st.ok;
 }
 
-/* Streams a multi-line body to sink; after a sink failure the rest of
- * the body is read and dropped so the session stays usable. */
+/*
+ * The one multi-line reader: reads the lines announced by the +OK just
+ * read up to the terminating ".", through the one unstuffer.  With
+ * lines unset, each piece goes to fn as it comes (a body); with lines
+ * set, each line goes whole, without its line end, and a line longer
+ * than POP3_LINE_MAX breaks the connection.  After fn fails the rest is
+ * read and dropped, so that the connection stays in step, and fn's
+ * first error is returned.
+ */
 static int
-read_body(struct pop3 *p, pop3_sink *sink, void *arg, struct error *err)
+read_multi(struct pop3 *p, int lines, pop3_sink *fn, void *arg,
+    struct error *err)
 {
 	struct pop3_unstuff u = { 1, 0, 0 };
-	struct error serr = { .cls = ERR_NONE };
-	int failed = 0, eol;
-	size_t len, olen;
+	struct error ferr = { .cls = ERR_NONE };
+	size_t len, olen, l;
 	char *d, *o;
+	int failed = 0, eol;
 
+	if (!p->body)
+		return error_set(err, ERR_SOFTWARE, "%s: no lines to read",
+		    cur_name(p));
+	p->body = 0;
 	for (;;) {
-		if (net_getchunk(p->net, &d, &len, &eol, err) == -1) {
-			if (!failed)
-				error_prefix(err, "%s", p->lastcmd);
-			return -1;
-		}
+		if (net_getchunk(p->net, &d, &len, &eol, err) == -1)
+			return error_prefix(err, "%s", cur_name(p));
 		if (u.bol)
 			trace_received(p, d, len);
+		if (lines) {
+			l = eol ? len - 1 : len;
+			if (l > 0 && d[l - 1] == '\r')
+				l--;
+			if (!eol || l > POP3_LINE_MAX) {
+				error_set(err, ERR_PROTO, "%s: the server sent "
+				    "a line longer than %d bytes", cur_name(p),
+				    POP3_LINE_MAX);
+				return -1;
+			}
+		}
 		if (pop3_parse_unstuff(&u, d, len, eol, &o, &olen) == 1)
 			break;
-		if (!failed && olen > 0 && sink != NULL &&
-		    sink(arg, o, olen, &serr) == -1)
+		if (lines && olen > 0)
+			olen--;		/* the LF */
+		if (!failed && (olen > 0 || lines) &&
+		    fn != NULL && fn(arg, o, olen, &ferr) == -1)
 			failed = 1;
 	}
 	if (failed) {
-		*err = serr;
+		*err = ferr;
 		return -1;
 	}
 	return 0;
 }
 
-/* Formats and sends one command line, wiping the copy afterwards. */
-static int
-vsend(struct pop3 *p, struct error *err, const char *fmt, va_list ap)
-{
-	char line[POP3_LINE_MAX];
-	int r;
-
-	r = vsnprintf(line, sizeof(line), fmt, ap);
-	if (r < 0 || (size_t)r >= sizeof(line))
-		return error_set(err, ERR_SOFTWARE, "command too long");
-	r = send_line(p, line, err);
-	explicit_bzero(line, sizeof(line));
-	return r;
-}
-
-static int
-sendf(struct pop3 *p, struct error *err, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vsend(p, err, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static int
-vcommand(struct pop3 *p, enum err_class dflt, struct error *err,
-    const char *fmt, va_list ap)
-{
-	if (vsend(p, err, fmt, ap) == -1)
-		return -1;
-	return read_status(p, dflt, 0, err) == -1 ? -1 : 0;
-}
-
 int
 pop3_recv_status(struct pop3 *p, enum err_class dflt, struct error *err)
 {
-	if (p->fcount == 0)
-		return error_set(err, ERR_SOFTWARE, "no command in flight");
-	(void)strlcpy(p->lastcmd, p->fifo[p->fhead], sizeof(p->lastcmd));
+	if (p->fcount == 0 || p->body)
+		return error_set(err, ERR_SOFTWARE, p->body ? "the lines of "
+		    "the last reply are still to be read" : "no command in "
+		    "flight");
+	p->cur = p->fifo[p->fhead].cmd;
+	p->multi = p->fifo[p->fhead].multi;
+	(void)strlcpy(p->lastcmd, p->fifo[p->fhead].text, sizeof(p->lastcmd));
 	p->fhead = (p->fhead + 1) % p->fcap;
 	p->fcount--;
 	return read_status(p, dflt, 0, err) == -1 ? -1 : 0;
@@ -438,7 +573,38 @@ int
 pop3_recv_body(struct pop3 *p, pop3_sink *sink, void *arg,
     struct error *err)
 {
-	return read_body(p, sink, arg, err);
+	return read_multi(p, 0, sink, arg, err);
+}
+
+/* Sends a command in lock-step and reads its status: 1 (+OK), 2 ("+ ",
+ * when cont) or -1. */
+static int
+vcommand(struct pop3 *p, enum err_class dflt, int cont, struct error *err,
+    const char *fmt, va_list ap)
+{
+	char line[POP3_LINE_MAX];
+	int r;
+
+	r = format_line(line, sizeof(line), err, fmt, ap);
+	if (r == 0)
+		r = send_command(p, line, err);
+	explicit_bzero(line, sizeof(line));
+	if (r == -1)
+		return -1;
+	return read_status(p, dflt, cont, err);
+}
+
+static int
+command(struct pop3 *p, enum err_class dflt, int cont, struct error *err,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vcommand(p, dflt, cont, err, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 int
@@ -449,68 +615,47 @@ pop3_command(struct pop3 *p, enum err_class dflt, struct error *err,
 	int r;
 
 	va_start(ap, fmt);
-	r = vcommand(p, dflt, err, fmt, ap);
+	r = vcommand(p, dflt, 0, err, fmt, ap);
 	va_end(ap);
-	if (r == 0 && p->state == POP3_AUTHORIZATION &&
-	    (strncmp(fmt, "PASS ", 5) == 0 || strncmp(fmt, "APOP ", 5) == 0 ||
-	    strncmp(fmt, "RPOP ", 5) == 0))
-		p->state = POP3_TRANSACTION;
-	return r;
+	return r == -1 ? -1 : 0;
 }
 
-/* Reads the reply within a SASL exchange: 1 for a challenge, 0 for +OK
- * (logged in), -1 with err. */
+/* The answer to AUTH or a SASL line: 1 for a challenge, 0 for +OK. */
 static int
-sasl_reply(struct pop3 *p, struct error *err)
+sasl_result(int r)
 {
-	int r = read_status(p, ERR_AUTH, 1, err);
-
-	if (r == 1) {
-		p->state = POP3_TRANSACTION;
-		return 0;
-	}
-	return r == 2 ? 1 : -1;
+	return r == 2 ? 1 : r == 1 ? 0 : -1;
 }
 
 int
 pop3_auth(struct pop3 *p, const char *mech, const char *initial,
     struct error *err)
 {
-	int r;
-
 	if (strpbrk(mech, " \r\n") != NULL || (initial != NULL &&
 	    strpbrk(initial, " \r\n") != NULL))
 		return error_set(err, ERR_SOFTWARE, "bad AUTH arguments");
 	if (initial != NULL)
-		r = sendf(p, err, "AUTH %s %s", mech, initial);
-	else
-		r = sendf(p, err, "AUTH %s", mech);
-	if (r == -1)
-		return -1;
-	return sasl_reply(p, err);
+		return sasl_result(command(p, ERR_AUTH, 1, err, "AUTH %s %s",
+		    mech, initial));
+	return sasl_result(command(p, ERR_AUTH, 1, err, "AUTH %s", mech));
 }
 
 int
 pop3_sasl_line(struct pop3 *p, const char *line, struct error *err)
 {
-	size_t n = strlen(line);
-	char *buf;
-	int r;
-
-	if (strpbrk(line, "\r\n") != NULL || n > SASL_LINE_MAX)
+	if (!p->challenge)
+		return error_set(err, ERR_SOFTWARE, "no SASL challenge to "
+		    "answer");
+	if (strpbrk(line, "\r\n") != NULL || strlen(line) > SASL_LINE_MAX)
 		return error_set(err, ERR_SOFTWARE, "bad SASL response");
-	/* lastcmd stays "AUTH mechanism ...", for traces and errors. */
+	/* p->cur stays "AUTH mechanism ...", for traces and errors. */
+	if (put_line(p, line, err) == -1)
+		return -1;
 	if (p->trace != NULL && p->trace_level >= 2)
 		tracef(p, "> ****");
-	buf = xmalloc(n + 2);
-	memcpy(buf, line, n);
-	memcpy(buf + n, "\r\n", 2);
-	r = net_write(p->net, buf, n + 2, err);
-	explicit_bzero(buf, n + 2);
-	free(buf);
-	if (r == -1)
+	if (send_out(p, err) == -1)
 		return -1;
-	return sasl_reply(p, err);
+	return sasl_result(read_status(p, ERR_AUTH, 1, err));
 }
 
 int
@@ -518,7 +663,7 @@ pop3_greeting(struct pop3 *p, struct error *err)
 {
 	const char *lt, *gt;
 
-	p->lastcmd[0] = '\0';
+	p->cur = NULL;
 	if (read_status(p, ERR_REFUSED, 0, err) == -1)
 		return -1;
 	/* RFC 1939 section 7: the APOP timestamp is a msg-id, "<...>". */
@@ -529,45 +674,24 @@ pop3_greeting(struct pop3 *p, struct error *err)
 	return 0;
 }
 
-/* Reads the lines of a multi-line reply one by one into fn. */
+/* A line of the server's own listing was wrong. */
 static int
-read_lines(struct pop3 *p, int (*fn)(void *, const char *, size_t,
-    struct error *), void *arg, struct error *err)
+malformed(struct pop3 *p, struct error *err)
 {
-	struct error ferr = { .cls = ERR_NONE };
-	char *line;
-	size_t len;
-	int failed = 0;
-
-	for (;;) {
-		if (net_getline(p->net, &line, &len, POP3_LINE_MAX, err) == -1)
-			return error_prefix(err, "%s", p->lastcmd);
-		trace_received(p, line, len);
-		if (line[0] == '.') {
-			if (len == 1)
-				break;
-			line++;
-			len--;
-		}
-		if (!failed && fn(arg, line, len, &ferr) == -1)
-			failed = 1;
-	}
-	if (failed) {
-		*err = ferr;
-		return -1;
-	}
-	return 0;
+	error_set(err, ERR_PROTO, "%s: malformed line", p->cur->name);
+	return -1;
 }
 
 static int
 capa_line(void *arg, const char *line, size_t len, struct error *err)
 {
-	struct pop3_capa *c = arg;
+	struct pop3 *p = arg;
 
-	if (c->nlines >= 256)
-		return error_set(err, ERR_PROTO,
-		    "CAPA: more than 256 capabilities");
-	pop3_parse_capa_line(c, line, len);
+	if (p->capa.nlines >= 256) {
+		error_set(err, ERR_PROTO, "CAPA: more than 256 capabilities");
+		return -1;
+	}
+	pop3_parse_capa_line(&p->capa, line, len);
 	return 0;
 }
 
@@ -577,15 +701,13 @@ pop3_capa(struct pop3 *p, struct error *err)
 	struct error e;
 
 	pop3_parse_capa_clear(&p->capa);
-	if (send_line(p, "CAPA", err) == -1)
-		return -1;
-	if (read_status(p, ERR_REFUSED, 0, &e) == -1) {
+	if (command(p, ERR_REFUSED, 0, &e, "CAPA") == -1) {
 		if (e.cls == ERR_REFUSED)
 			return 0;	/* an RFC 1939 server without CAPA */
 		*err = e;
 		return -1;
 	}
-	if (read_lines(p, capa_line, &p->capa, err) == -1)
+	if (read_multi(p, 1, capa_line, p, err) == -1)
 		return -1;
 	p->capa.known = 1;
 	return 0;
@@ -594,7 +716,7 @@ pop3_capa(struct pop3 *p, struct error *err)
 int
 pop3_stls(struct pop3 *p, const struct tls_params *tp, struct error *err)
 {
-	if (pop3_command(p, ERR_REFUSED, err, "STLS") == -1)
+	if (command(p, ERR_REFUSED, 0, err, "STLS") == -1)
 		return -1;
 	if (net_starttls(p->net, tp, err) == -1)
 		return -1;
@@ -609,71 +731,96 @@ pop3_stat(struct pop3 *p, unsigned long *count, unsigned long long *octets,
 {
 	if (pop3_command(p, ERR_REFUSED, err, "STAT") == -1)
 		return -1;
-	if (pop3_parse_stat(p->reply, strlen(p->reply), count, octets) == -1)
-		return error_set(err, ERR_PROTO, "STAT: malformed reply");
+	if (pop3_parse_stat(p->reply, strlen(p->reply), count, octets) == -1) {
+		error_set(err, ERR_PROTO, "STAT: malformed reply");
+		return -1;
+	}
 	return 0;
 }
 
-struct listing {
-	struct pop3_msg	*msgs;
+/*
+ * Listings.  LIST and UIDL lines, whole listings or the one line of
+ * "LIST n" and "UIDL n", go through scan_line and uid_line, and both
+ * through the one order check.
+ */
+struct walk {
+	struct pop3	*p;
+	unsigned long	 last;		/* the last message number seen */
+	pop3_uid_fn	*fn;		/* UIDL: where each uid goes */
+	void		*arg;
+	struct pop3_msg	*msgs;		/* what pop3_list and pop3_uidl keep */
 	size_t		 n, cap;
-	int		 uidl;
 };
 
-static void
-listing_push(struct listing *l, const struct pop3_msg *m)
+/* Listings come in ascending order; anything else means repeated
+ * numbers or a confused server. */
+static int
+in_order(struct walk *w, unsigned long num, struct error *err)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap + l->cap / 2 : 64;
-		l->msgs = xreallocarray(l->msgs, l->cap, sizeof(*l->msgs));
+	if (num <= w->last) {
+		error_set(err, ERR_PROTO, "%s: message %lu listed out of "
+		    "order or twice", w->p->cur->name, num);
+		return -1;
 	}
-	l->msgs[l->n++] = *m;
+	w->last = num;
+	return 0;
 }
 
-/* A LIST line, or the one line of "UIDL n"; a whole UIDL listing goes
- * through pop3_uidl_each. */
-static int
-listing_add(struct listing *l, const char *line, size_t len,
-    struct error *err)
+static void
+walk_push(struct walk *w, unsigned long num, unsigned long long size,
+    char *uid)
 {
-	struct pop3_msg m;
-	size_t off;
+	struct pop3_msg *m;
 
-	memset(&m, 0, sizeof(m));
-	if (l->uidl) {
-		if (pop3_parse_uid(line, len, &m.num, &off) == -1)
-			return error_set(err, ERR_PROTO,
-			    "UIDL: malformed line");
-		m.uid = xstrndup(line + off, len - off);
-	} else if (pop3_parse_scan(line, len, &m.num, &m.size) == -1)
-		return error_set(err, ERR_PROTO, "LIST: malformed line");
-	/* Listings come in ascending order; anything else means repeated
-	 * numbers or a confused server. */
-	if (l->n > 0 && m.num <= l->msgs[l->n - 1].num)
-		return error_set(err, ERR_PROTO, "LIST: message %lu listed out "
-		    "of order or twice", m.num);
-	listing_push(l, &m);
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap + w->cap / 2 : 64;
+		w->msgs = xreallocarray(w->msgs, w->cap, sizeof(*w->msgs));
+	}
+	m = &w->msgs[w->n++];
+	memset(m, 0, sizeof(*m));
+	m->num = num;
+	if (uid != NULL)
+		m->uid = uid;
+	else
+		m->size = size;
+}
+
+static int
+scan_line(void *arg, const char *line, size_t len, struct error *err)
+{
+	struct walk *w = arg;
+	unsigned long long size;
+	unsigned long num;
+
+	if (pop3_parse_scan(line, len, &num, &size) == -1)
+		return malformed(w->p, err);
+	if (in_order(w, num, err) == -1)
+		return -1;
+	walk_push(w, num, size, NULL);
 	return 0;
 }
 
 static int
-listing_line(void *arg, const char *line, size_t len, struct error *err)
+uid_line(void *arg, const char *line, size_t len, struct error *err)
 {
-	return listing_add(arg, line, len, err);
+	struct walk *w = arg;
+	unsigned long num;
+	size_t off;
+
+	if (pop3_parse_uid(line, len, &num, &off) == -1)
+		return malformed(w->p, err);
+	if (in_order(w, num, err) == -1)
+		return -1;
+	return w->fn(w->arg, num, line + off, len - off, err);
 }
 
-/* pop3_uid_fn: keeps each UID of a whole UIDL listing. */
+/* pop3_uid_fn: keeps each uid in the walk's array. */
 static int
-listing_uid(void *arg, unsigned long num, const char *uid, size_t len,
+keep_uid(void *arg, unsigned long num, const char *uid, size_t len,
     struct error *err)
 {
-	struct pop3_msg m;
-
 	(void)err;
-	memset(&m, 0, sizeof(m));
-	m.num = num;
-	m.uid = xstrndup(uid, len);
-	listing_push(arg, &m);
+	walk_push(arg, num, 0, xstrndup(uid, len));
 	return 0;
 }
 
@@ -681,69 +828,45 @@ static int
 listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
     size_t *n, struct error *err)
 {
-	struct listing l = { NULL, 0, 0, uidl };
+	struct walk w = { p, 0, keep_uid, &w, NULL, 0, 0 };
 	const char *cmd = uidl ? "UIDL" : "LIST";
+	pop3_sink *line = uidl ? uid_line : scan_line;
 
 	*msgs = NULL;
 	*n = 0;
-	if (num > 0) {
-		if (pop3_command(p, ERR_REFUSED, err, "%s %lu", cmd, num) == -1)
+	if (num == 0) {
+		if (pop3_command(p, ERR_REFUSED, err, "%s", cmd) == -1)
 			return -1;
-		if (listing_add(&l, p->reply, strlen(p->reply), err) == -1)
-			goto fail;
-		if (l.msgs[0].num != num) {
-			error_set(err, ERR_PROTO, "%s: asked for message %lu, "
-			    "got %lu", cmd, num, l.msgs[0].num);
-			goto fail;
-		}
-	} else if (uidl) {
-		if (pop3_uidl_each(p, listing_uid, &l, err) == -1)
+		if (read_multi(p, 1, line, &w, err) == -1)
 			goto fail;
 	} else {
-		if (pop3_command(p, ERR_REFUSED, err, "LIST") == -1)
+		if (pop3_command(p, ERR_REFUSED, err, "%s %lu", cmd, num) == -1)
 			return -1;
-		if (read_lines(p, listing_line, &l, err) == -1)
+		if (line(&w, p->reply, strlen(p->reply), err) == -1)
 			goto fail;
+		if (w.msgs[0].num != num) {
+			error_set(err, ERR_PROTO, "%s: asked for message %lu, "
+			    "got %lu", cmd, num, w.msgs[0].num);
+			goto fail;
+		}
 	}
-	*msgs = l.msgs;
-	*n = l.n;
+	*msgs = w.msgs;
+	*n = w.n;
 	return 0;
 fail:
-	pop3_msgs_free(l.msgs, l.n, uidl);
+	pop3_msgs_free(w.msgs, w.n, uidl);
 	return -1;
-}
-
-struct uidl_walk {
-	pop3_uid_fn	*fn;
-	void		*arg;
-	unsigned long	 last;
-};
-
-static int
-uidl_walk_line(void *arg, const char *line, size_t len, struct error *err)
-{
-	struct uidl_walk *w = arg;
-	unsigned long num;
-	size_t off;
-
-	if (pop3_parse_uid(line, len, &num, &off) == -1)
-		return error_set(err, ERR_PROTO, "UIDL: malformed line");
-	if (num <= w->last)
-		return error_set(err, ERR_PROTO, "UIDL: message %lu listed "
-		    "out of order or twice", num);
-	w->last = num;
-	return w->fn(w->arg, num, line + off, len - off, err);
 }
 
 int
 pop3_uidl_each(struct pop3 *p, pop3_uid_fn *fn, void *arg,
     struct error *err)
 {
-	struct uidl_walk w = { fn, arg, 0 };
+	struct walk w = { p, 0, fn, arg, NULL, 0, 0 };
 
 	if (pop3_command(p, ERR_REFUSED, err, "UIDL") == -1)
 		return -1;
-	return read_lines(p, uidl_walk_line, &w, err);
+	return read_multi(p, 1, uid_line, &w, err);
 }
 
 int
@@ -776,7 +899,7 @@ pop3_retr(struct pop3 *p, unsigned long num, pop3_sink *sink, void *arg,
 {
 	if (pop3_command(p, ERR_REFUSED, err, "RETR %lu", num) == -1)
 		return -1;
-	return read_body(p, sink, arg, err);
+	return read_multi(p, 0, sink, arg, err);
 }
 
 int
@@ -785,7 +908,7 @@ pop3_top(struct pop3 *p, unsigned long num, unsigned long lines,
 {
 	if (pop3_command(p, ERR_REFUSED, err, "TOP %lu %lu", num, lines) == -1)
 		return -1;
-	return read_body(p, sink, arg, err);
+	return read_multi(p, 0, sink, arg, err);
 }
 
 int
@@ -817,6 +940,5 @@ pop3_quit(struct pop3 *p, struct error *err)
 			    "committed");
 		return -1;
 	}
-	p->state = POP3_UPDATE;
 	return 0;
 }
