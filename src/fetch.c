@@ -57,7 +57,6 @@ struct run {
 	struct state			*st;
 	struct deliver			*d;
 	struct pop3			*p;
-	int				 sink_failed;
 	struct error			 first;	/* first deferred error */
 };
 
@@ -134,10 +133,8 @@ sink(void *arg, const char *data, size_t len, struct error *err)
 {
 	struct run *r = arg;
 
-	if (deliver_write(r->d, data, len, err) == -1) {
-		r->sink_failed = 1;
+	if (deliver_write(r->d, data, len, err) == -1)
 		return -1;
-	}
 	r->res->bytes += len;
 	return 0;
 }
@@ -171,36 +168,26 @@ add_headers(struct run *r, const char *uid, struct error *err)
 	return 0;
 }
 
-static int
-conn_error(const struct error *e)
-{
-	return e->cls == ERR_NET || e->cls == ERR_BUSY ||
-	    e->cls == ERR_PROTO;
-}
-
 /*
  * Receives the reply to a RETR already sent and delivers it.  Returns 0,
- * or -1 with err; *fatal_conn says the connection is unusable.  Either
- * way the reply has been read to its end, so the pipeline stays in step.
+ * or -1 with err; unless pop3_broken says the connection is lost, the
+ * reply has been read to its end, so the pipeline stays in step.
  */
 static int
 receive_one(struct run *r, const struct pop3_msg *m, const char *uid,
-    struct error *err, int *fatal_conn)
+    struct error *err)
 {
 	const char *token;
 	char pseudo[32];
 	struct error e;
 
-	*fatal_conn = 0;
 	if (uid == NULL) {
 		(void)snprintf(pseudo, sizeof(pseudo), "%s%lu", FALLBACK_PREFIX,
 		    m->num);
 		uid = pseudo;
 	}
-	if (pop3_recv_status(r->p, ERR_REFUSED, err) == -1) {
-		*fatal_conn = conn_error(err);
+	if (pop3_recv_status(r->p, ERR_REFUSED, err) == -1)
 		return -1;
-	}
 	/* The journal entry comes before the first byte is written. */
 	if ((token = deliver_prepare(r->d, err)) == NULL ||
 	    state_begin(r->st, uid, token, deliver_durable_token(r->d),
@@ -209,15 +196,12 @@ receive_one(struct run *r, const struct pop3_msg *m, const char *uid,
 		deliver_abort(r->d);
 		if (token != NULL)
 			(void)state_abort(r->st, uid, NULL);
-		if (pop3_recv_body(r->p, NULL, NULL, &e) == -1)
-			*fatal_conn = 1;
+		(void)pop3_recv_body(r->p, NULL, NULL, &e);
 		return -1;
 	}
-	r->sink_failed = 0;
 	if (pop3_recv_body(r->p, sink, r, err) == -1) {
 		deliver_abort(r->d);
 		(void)state_abort(r->st, uid, NULL);
-		*fatal_conn = !r->sink_failed && conn_error(err);
 		return -1;
 	}
 	if (deliver_finish(r->d, err) == -1) {
@@ -350,7 +334,7 @@ struct inflight {
 static int
 pipeline(struct run *r, const struct pop3_msg *list, char **uids,
     const uint32_t *old, size_t nold, const uint32_t *fetch, size_t nfetch,
-    size_t window, struct error *err, int *fatal_conn)
+    size_t window, struct error *err)
 {
 	/* Commands in flight: a ring of window slots (head and tail only
 	 * grow; tail - head <= window). */
@@ -360,9 +344,8 @@ pipeline(struct run *r, const struct pop3_msg *list, char **uids,
 	struct dqueue dq = { NULL, 0, 0, 0 };
 	unsigned long long out = 0;
 	struct error e, local = { .cls = ERR_NONE };
-	int stop = 0, fatal = 0, dele = r->fp->delete;
+	int stop = 0, dele = r->fp->delete;
 
-	*fatal_conn = 0;
 	for (;;) {
 		/* Refill at once: the server must never wait for a command
 		 * (sending in bursts of several commands measured slower). */
@@ -385,10 +368,8 @@ pipeline(struct run *r, const struct pop3_msg *list, char **uids,
 				goto fail;
 			q[tail++ % window] = it;
 		}
-		if (pop3_flush(r->p, err) == -1) {
-			*fatal_conn = 1;
+		if (pop3_flush(r->p, err) == -1)
 			goto fail;
-		}
 		if (head == tail) {
 			if (nbatch == 0)
 				break;
@@ -405,9 +386,8 @@ pipeline(struct run *r, const struct pop3_msg *list, char **uids,
 				r->res->deleted++;
 				event(r, FETCH_DELETED, list[it.idx].num,
 				    uids[it.idx], list[it.idx].size, NULL);
-			} else if (conn_error(&e)) {
+			} else if (pop3_broken(r->p)) {
 				*err = e;
-				*fatal_conn = 1;
 				goto fail;
 			} else
 				defer(r, &e);
@@ -417,23 +397,17 @@ pipeline(struct run *r, const struct pop3_msg *list, char **uids,
 		if (stop) {
 			/* Drop the replies still coming. */
 			if (pop3_recv_status(r->p, ERR_REFUSED, &e) == -1) {
-				if (conn_error(&e)) {
-					*fatal_conn = 1;
+				if (pop3_broken(r->p))
 					goto fail;
-				}
 				continue;
 			}
-			if (pop3_recv_body(r->p, NULL, NULL, &e) == -1) {
-				*fatal_conn = 1;
+			if (pop3_recv_body(r->p, NULL, NULL, &e) == -1)
 				goto fail;
-			}
 			continue;
 		}
-		if (receive_one(r, &list[it.idx], uids[it.idx], &e,
-		    &fatal) == -1) {
-			if (fatal) {
+		if (receive_one(r, &list[it.idx], uids[it.idx], &e) == -1) {
+			if (pop3_broken(r->p)) {
 				*err = e;
-				*fatal_conn = 1;
 				goto fail;
 			}
 			if (e.cls == ERR_REFUSED)	/* -ERR to RETR */
@@ -546,7 +520,7 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	struct arena uidarena;
 	struct error e;
 	time_t now = time(NULL), when;
-	int rv = -1, fatal_conn = 0, have_uidl;
+	int rv = -1, have_uidl;
 
 	memset(&r, 0, sizeof(r));
 	memset(&uidarena, 0, sizeof(uidarena));
@@ -573,10 +547,8 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 
 	/* LIST first, then UIDL straight into an array beside it: the
 	 * listing is held once, whatever the number of messages. */
-	if (pop3_list(r.p, 0, &list, &nl, err) == -1) {
-		fatal_conn = conn_error(err);
+	if (pop3_list(r.p, 0, &list, &nl, err) == -1)
 		goto out;
-	}
 	uids = xcalloc(nl + 1, sizeof(char *));
 	{
 		struct uidjoin j = { list, nl, uids, &uidarena };
@@ -585,7 +557,6 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 		if (pop3_uidl_each(r.p, join_uid, &j, &e) == -1) {
 			if (e.cls != ERR_REFUSED) {
 				*err = e;
-				fatal_conn = conn_error(&e);
 				goto out;
 			}
 			have_uidl = 0;
@@ -652,20 +623,17 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	window = pop3_capabilities(r.p)->flags & CAPA_PIPELINING ?
 	    PIPE_CMDS : 1;
 	if (!fp->dry_run && pipeline(&r, list, uids, old, nold, tofetch,
-	    nfetch, window, err, &fatal_conn) == -1)
+	    nfetch, window, err) == -1)
 		goto out;
 	/* Messages the server no longer lists need no memory. */
 	if (have_uidl && !fp->dry_run)
 		state_forget_absent(r.st, uids, nl);
 	rv = 0;
 out:
-	if (s != NULL) {
-		if (fatal_conn)
-			session_abort(s);
-		else if (session_quit(s, &e) == -1 && rv == 0) {
-			*err = e;
-			rv = -1;
-		}
+	/* DELEs went out only for durable messages: QUIT commits them. */
+	if (session_end(s, 1, &e) == -1 && rv == 0) {
+		*err = e;
+		rv = -1;
 	}
 	if (r.st != NULL && !fp->dry_run && state_save(r.st, &e) == -1 &&
 	    rv == 0) {

@@ -856,17 +856,10 @@ run(struct options *o, int argc, char **argv, struct error *err)
 		r = command_flush(err);
 	if (r == -1) {
 		/* Commit nothing a failed command or batch deleted. */
-		if (err->cls == ERR_NET || err->cls == ERR_BUSY ||
-		    err->cls == ERR_PROTO) {
-			session_abort(s);
-			return -1;
-		}
-		if (pop3_state(session_pop3(s)) == POP3_TRANSACTION)
-			(void)pop3_rset(session_pop3(s), &qerr);
-		(void)session_quit(s, &qerr);
+		(void)session_end(s, 0, &qerr);
 		return -1;
 	}
-	return session_quit(s, err);
+	return session_end(s, 1, err);
 }
 
 static void

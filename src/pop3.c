@@ -20,7 +20,9 @@
  * where the state changes) and one multi-line reader (read_multi).
  * Every line from the server is bounded (POP3_LINE_MAX); bodies are
  * never held whole: each line (or piece of a very long line) goes to
- * the caller's sink as soon as it is read.
+ * the caller's sink as soon as it is read.  Any I/O error or loss of
+ * sync marks the connection broken (mark_broken), after which nothing
+ * more is written to it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,6 +90,8 @@ struct flight {
 struct pop3 {
 	struct net		*net;
 	enum pop3_state		 state;
+	int			 broken;
+	struct error		 why;		/* what broke it */
 	struct pop3_capa	 capa;
 	char			*welcome;
 	char			*timestamp;
@@ -172,6 +176,31 @@ cur_name(const struct pop3 *p)
 	return p->cur != NULL ? p->lastcmd : "greeting";
 }
 
+/*
+ * The connection can no longer be trusted to be in step with the
+ * server: keeps the first such error, for every later call.  Returns -1.
+ */
+static int
+mark_broken(struct pop3 *p, struct error *err)
+{
+	if (!p->broken) {
+		p->broken = 1;
+		p->why = *err;
+	}
+	return -1;
+}
+
+/* Refuses to go on over a broken connection, with the error that broke
+ * it. */
+static int
+usable(struct pop3 *p, struct error *err)
+{
+	if (!p->broken)
+		return 0;
+	*err = p->why;
+	return -1;
+}
+
 struct pop3 *
 pop3_new(struct net *net)
 {
@@ -218,6 +247,12 @@ struct net *
 pop3_net(struct pop3 *p)
 {
 	return p->net;
+}
+
+int
+pop3_broken(const struct pop3 *p)
+{
+	return p->broken;
 }
 
 const char *
@@ -292,7 +327,9 @@ send_out(struct pop3 *p, struct error *err)
 		return 0;
 	r = net_write(p->net, p->out, n, err);
 	explicit_bzero(p->out, n);
-	return r;
+	if (r == -1)
+		return mark_broken(p, err);
+	return 0;
 }
 
 /* Formats a command into buf; ERR_SOFTWARE if it does not fit. */
@@ -339,6 +376,8 @@ send_command(struct pop3 *p, const char *line, struct error *err)
 	const struct pop3_cmd *c;
 	int multi;
 
+	if (usable(p, err) == -1)
+		return -1;
 	if (p->fcount > 0 || p->outlen > 0 || p->body || p->challenge)
 		return error_set(err, ERR_SOFTWARE, "%.*s: the replies to "
 		    "earlier commands are still to be read",
@@ -363,6 +402,8 @@ pop3_queue(struct pop3 *p, struct error *err, const char *fmt, ...)
 	size_t i, ncap;
 	int r;
 
+	if (usable(p, err) == -1)
+		return -1;
 	va_start(ap, fmt);
 	r = format_line(line, sizeof(line), err, fmt, ap);
 	va_end(ap);
@@ -395,6 +436,8 @@ pop3_queue(struct pop3 *p, struct error *err, const char *fmt, ...)
 int
 pop3_flush(struct pop3 *p, struct error *err)
 {
+	if (usable(p, err) == -1)
+		return -1;
 	return send_out(p, err);
 }
 
@@ -471,13 +514,13 @@ read_status(struct pop3 *p, enum err_class dflt, int cont,
 
 	p->challenge = 0;
 	if (net_getline(p->net, &line, &len, POP3_LINE_MAX, err) == -1)
-		return error_prefix(err, "%s", cur_name(p));
+		return error_prefix(err, "%s", cur_name(p)), mark_broken(p, err);
 	bad = pop3_parse_status(line, len, &st) == -1;
 	trace_status(p, line, len, !bad && st.ok == 2 && cont);
 	if (bad || (st.ok == 2 && !cont)) {
 		error_set(err, ERR_PROTO, "%s: unexpected reply \"%s\"",
 		    cur_name(p), vis_text(vis, 120, line, len));
-		return -1;
+		return mark_broken(p, err);
 	}
 	free(p->reply);
 	p->reply = xstrndup(line + st.text_off, len - st.text_off);
@@ -491,7 +534,7 @@ read_status(struct pop3 *p, enum err_class dflt, int cont,
 		vis_text(vis, sizeof(vis), line, len);
 		error_set(err, code_class(st.code, dflt), "%s: %s",
 		    cur_name(p), vis);
-		return -1;
+		return err->cls == ERR_BUSY ? mark_broken(p, err) : -1;
 	}
 	if (st.ok == 2)
 		p->challenge = 1;
@@ -519,13 +562,16 @@ read_multi(struct pop3 *p, int lines, pop3_sink *fn, void *arg,
 	char *d, *o;
 	int failed = 0, eol;
 
+	if (usable(p, err) == -1)
+		return -1;
 	if (!p->body)
 		return error_set(err, ERR_SOFTWARE, "%s: no lines to read",
 		    cur_name(p));
 	p->body = 0;
 	for (;;) {
 		if (net_getchunk(p->net, &d, &len, &eol, err) == -1)
-			return error_prefix(err, "%s", cur_name(p));
+			return error_prefix(err, "%s", cur_name(p)),
+			    mark_broken(p, err);
 		if (u.bol)
 			trace_received(p, d, len);
 		if (lines) {
@@ -536,7 +582,7 @@ read_multi(struct pop3 *p, int lines, pop3_sink *fn, void *arg,
 				error_set(err, ERR_PROTO, "%s: the server sent "
 				    "a line longer than %d bytes", cur_name(p),
 				    POP3_LINE_MAX);
-				return -1;
+				return mark_broken(p, err);
 			}
 		}
 		if (pop3_parse_unstuff(&u, d, len, eol, &o, &olen) == 1)
@@ -557,6 +603,8 @@ read_multi(struct pop3 *p, int lines, pop3_sink *fn, void *arg,
 int
 pop3_recv_status(struct pop3 *p, enum err_class dflt, struct error *err)
 {
+	if (usable(p, err) == -1)
+		return -1;
 	if (p->fcount == 0 || p->body)
 		return error_set(err, ERR_SOFTWARE, p->body ? "the lines of "
 		    "the last reply are still to be read" : "no command in "
@@ -643,6 +691,8 @@ pop3_auth(struct pop3 *p, const char *mech, const char *initial,
 int
 pop3_sasl_line(struct pop3 *p, const char *line, struct error *err)
 {
+	if (usable(p, err) == -1)
+		return -1;
 	if (!p->challenge)
 		return error_set(err, ERR_SOFTWARE, "no SASL challenge to "
 		    "answer");
@@ -663,6 +713,8 @@ pop3_greeting(struct pop3 *p, struct error *err)
 {
 	const char *lt, *gt;
 
+	if (usable(p, err) == -1)
+		return -1;
 	p->cur = NULL;
 	if (read_status(p, ERR_REFUSED, 0, err) == -1)
 		return -1;
@@ -674,12 +726,13 @@ pop3_greeting(struct pop3 *p, struct error *err)
 	return 0;
 }
 
-/* A line of the server's own listing was wrong. */
+/* A line of the server's own listing was wrong: the protocol is
+ * broken. */
 static int
 malformed(struct pop3 *p, struct error *err)
 {
 	error_set(err, ERR_PROTO, "%s: malformed line", p->cur->name);
-	return -1;
+	return mark_broken(p, err);
 }
 
 static int
@@ -689,7 +742,7 @@ capa_line(void *arg, const char *line, size_t len, struct error *err)
 
 	if (p->capa.nlines >= 256) {
 		error_set(err, ERR_PROTO, "CAPA: more than 256 capabilities");
-		return -1;
+		return mark_broken(p, err);
 	}
 	pop3_parse_capa_line(&p->capa, line, len);
 	return 0;
@@ -702,7 +755,7 @@ pop3_capa(struct pop3 *p, struct error *err)
 
 	pop3_parse_capa_clear(&p->capa);
 	if (command(p, ERR_REFUSED, 0, &e, "CAPA") == -1) {
-		if (e.cls == ERR_REFUSED)
+		if (e.cls == ERR_REFUSED && !p->broken)
 			return 0;	/* an RFC 1939 server without CAPA */
 		*err = e;
 		return -1;
@@ -719,7 +772,7 @@ pop3_stls(struct pop3 *p, const struct tls_params *tp, struct error *err)
 	if (command(p, ERR_REFUSED, 0, err, "STLS") == -1)
 		return -1;
 	if (net_starttls(p->net, tp, err) == -1)
-		return -1;
+		return mark_broken(p, err);
 	/* RFC 2595 section 4: forget what was learnt before TLS. */
 	pop3_parse_capa_clear(&p->capa);
 	return 0;
@@ -733,7 +786,7 @@ pop3_stat(struct pop3 *p, unsigned long *count, unsigned long long *octets,
 		return -1;
 	if (pop3_parse_stat(p->reply, strlen(p->reply), count, octets) == -1) {
 		error_set(err, ERR_PROTO, "STAT: malformed reply");
-		return -1;
+		return mark_broken(p, err);
 	}
 	return 0;
 }
@@ -760,7 +813,7 @@ in_order(struct walk *w, unsigned long num, struct error *err)
 	if (num <= w->last) {
 		error_set(err, ERR_PROTO, "%s: message %lu listed out of "
 		    "order or twice", w->p->cur->name, num);
-		return -1;
+		return mark_broken(w->p, err);
 	}
 	w->last = num;
 	return 0;
@@ -847,6 +900,7 @@ listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
 		if (w.msgs[0].num != num) {
 			error_set(err, ERR_PROTO, "%s: asked for message %lu, "
 			    "got %lu", cmd, num, w.msgs[0].num);
+			mark_broken(p, err);
 			goto fail;
 		}
 	}
@@ -934,6 +988,8 @@ pop3_quit(struct pop3 *p, struct error *err)
 {
 	enum pop3_state was = p->state;
 
+	if (usable(p, err) == -1)
+		return -1;	/* nothing is sent, nothing committed */
 	if (pop3_command(p, ERR_REFUSED, err, "QUIT") == -1) {
 		if (was == POP3_TRANSACTION)
 			error_prefix(err, "deletions may not have been "

@@ -17,6 +17,13 @@
  * tls_start; calling a function in a way that cannot be right (a
  * command the state does not allow, CR or LF in a command, reading a
  * reply nobody asked for) is ERR_SOFTWARE, and nothing is sent.
+ *
+ * Usability.  Any I/O error or loss of sync (ERR_NET, ERR_PROTO, a TLS
+ * error, and an ERR_BUSY -ERR, which RFC 2449 and 3206 define for the
+ * login commands only and so means the server's end is failing) marks
+ * the connection broken.  pop3_broken is the one way to ask; a broken
+ * connection refuses every further command and read with the error that
+ * broke it, and nothing more is ever written to it.
  */
 #ifndef POP3_H
 #define POP3_H
@@ -72,6 +79,9 @@ enum pop3_state	 pop3_state(const struct pop3 *);
 /* The connection underneath, owned by p (for net_certinfo). */
 struct net	*pop3_net(struct pop3 *);
 
+/* Whether the connection is broken (see above): 1 or 0. */
+int		 pop3_broken(const struct pop3 *);
+
 /* Reads the greeting; -1 with ERR_REFUSED, ERR_BUSY (-ERR), ERR_NET or
  * ERR_PROTO. */
 int		 pop3_greeting(struct pop3 *, struct error *);
@@ -89,8 +99,8 @@ int		 pop3_capa(struct pop3 *, struct error *);
 const struct pop3_capa *pop3_capabilities(const struct pop3 *);
 
 /* Sends STLS and starts TLS; forgets all capabilities on success.  -1
- * with ERR_REFUSED (-ERR), the errors of net_starttls or those of a
- * reply. */
+ * with ERR_REFUSED (-ERR), the errors of net_starttls (which break the
+ * connection) or those of a reply. */
 int		 pop3_stls(struct pop3 *, const struct tls_params *,
 		    struct error *);
 
@@ -149,7 +159,8 @@ int		 pop3_recv_status(struct pop3 *, enum err_class dflt,
  * Reads the lines announced by the +OK just read, up to the final ".",
  * dot-unstuffed with LF line ends, into sink (NULL: dropped).  A sink
  * failure is returned after the rest was read (the connection stays in
- * step); ERR_SOFTWARE when no +OK with lines was just read.
+ * step); ERR_NET and ERR_PROTO break it; ERR_SOFTWARE when no +OK with
+ * lines was just read.
  */
 int		 pop3_recv_body(struct pop3 *, pop3_sink *, void *,
 		    struct error *);
@@ -197,7 +208,10 @@ int		 pop3_dele(struct pop3 *, unsigned long num, struct error *);
 int		 pop3_rset(struct pop3 *, struct error *);
 int		 pop3_noop(struct pop3 *, struct error *);
 /* Sends QUIT; in the TRANSACTION state a failure means the deletions
- * may not have been committed, and the message says so. */
+ * may not have been committed, and the message says so.  On a broken
+ * connection nothing is sent, and the error that broke it is returned
+ * as it is.  Callers end sessions with session_end, which holds the
+ * rule for whether to QUIT at all. */
 int		 pop3_quit(struct pop3 *, struct error *);
 
 #endif
