@@ -4,12 +4,13 @@
 include config.mk
 
 SRC = src/main.c src/commands.c src/fetch.c src/session.c src/pop3.c \
-      src/pop3_parse.c src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
+      src/pop3_parse.c src/pop3_trace.c \
+      src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
       src/mda.c src/state.c \
       src/auth.c src/sasl.c src/config.c src/util.c
 OBJ = $(SRC:.c=.o)
-HDR = src/commands.h src/fetch.h src/session.h src/pop3.h src/pop3_parse.h \
-      src/net.h \
+HDR = src/commands.h src/fetch.h src/session.h src/pop3.h src/net.h \
+      src/pop3_parse.h src/pop3_trace.h \
       src/tls.h src/crypto.h src/deliver.h src/backend.h src/state.h \
       src/auth.h src/sasl.h src/config.h src/util.h
 
@@ -56,7 +57,7 @@ bench: popfetch
 # make fuzz: each libFuzzer target for FUZZ_SECONDS, starting from the
 # committed seeds (new inputs go to a scratch directory, not the tree).
 FUZZ_TARGETS = fuzz_status fuzz_multiline fuzz_mboxrd fuzz_state fuzz_sasl
-FUZZ_SRC = src/pop3.c src/pop3_parse.c src/net.c src/tls.c src/util.c src/state.c \
+FUZZ_SRC = src/pop3.c src/pop3_parse.c src/pop3_trace.c src/net.c src/tls.c src/util.c src/state.c \
 	src/deliver.c src/maildir.c src/mbox.c src/mda.c src/sasl.c src/crypto.c
 FUZZ_SECONDS = 60
 

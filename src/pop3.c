@@ -10,19 +10,14 @@
  *   RFC 3206  the SYS and AUTH response codes
  *   RFC 5034  AUTH (the continuation lines; mechanisms live in sasl.c)
  *   RFC 6856  UTF8
- * The parsers of what the server sends live in pop3_parse.c.
+ * The parsers of what the server sends live in pop3_parse.c, what a
+ * trace shows in pop3_trace.c.
  *
- * Everything a command is, is in one table (cmdtab): the states that
- * accept it, whether its +OK is followed by lines, what a +OK does to
- * the session (log in, start TLS, end it) and which of its words are
- * secret.  Lines leave through one writer (put_line, send_out), replies
- * arrive through one status reader (read_status, also the one place
- * where the state changes) and one multi-line reader (read_multi).
- * Every line from the server is bounded (POP3_LINE_MAX); bodies are
- * never held whole: each line (or piece of a very long line) goes to
- * the caller's sink as soon as it is read.  Any I/O error or loss of
- * sync marks the connection broken (mark_broken), after which nothing
- * more is written to it.
+ * Everything a command is, is in one table (cmdtab).  Every command
+ * goes out through put_command and put_line, every status line comes
+ * in through read_status (the one place where the state changes), and
+ * every multi-line reply through read_multi; mark_broken is the one
+ * place that gives up on a connection.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +26,9 @@
 #include <strings.h>
 
 #include "pop3.h"
+
+/* What the output buffer holds: a SASL line or many commands. */
+#define OUT_MAX	(2 * SASL_LINE_MAX)
 
 #define S_AUTH	(1u << POP3_AUTHORIZATION)
 #define S_TRANS	(1u << POP3_TRANSACTION)
@@ -84,7 +82,7 @@ static const struct pop3_cmd {
 struct flight {
 	const struct pop3_cmd	*cmd;
 	int			 multi;		/* its +OK brings lines */
-	char			 text[64];	/* redacted, for traces */
+	char			 text[128];	/* redacted, for traces */
 };
 
 struct pop3 {
@@ -96,84 +94,21 @@ struct pop3 {
 	char			*welcome;
 	char			*timestamp;
 	char			*reply;		/* text of the last status */
-	int			 trace_level;
-	pop3_tracer		*trace;
-	void			*trace_arg;
-	const struct pop3_cmd	*cur;		/* whose reply comes next;
-						 * NULL: the greeting */
-	int			 multi;		/* its +OK brings lines */
-	char			 lastcmd[128];	/* it, redacted */
+	struct pop3_trace	 trace;
+	struct flight		 cur;		/* whose reply comes next; a
+						 * NULL cmd: the greeting */
 	int			 body;		/* lines follow the last +OK */
 	int			 challenge;	/* a "+ " awaits an answer */
-	char			*out;		/* lines not sent yet */
-	size_t			 outlen, outcap;
+	char			*out;		/* OUT_MAX bytes not sent yet */
+	size_t			 outlen;
 	struct flight		*fifo;		/* sent, reply not read */
 	size_t			 fhead, fcount, fcap;
 };
 
-static const struct pop3_cmd *
-cmd_lookup(const char *line)
-{
-	size_t i, n = strcspn(line, " ");
-
-	for (i = 0; i < sizeof(cmdtab) / sizeof(cmdtab[0]); i++)
-		if (strlen(cmdtab[i].name) == n &&
-		    strncmp(cmdtab[i].name, line, n) == 0)
-			return &cmdtab[i];
-	return NULL;
-}
-
-/* Copies line into buf with all words past the shown ones as "****". */
-static void
-redact(const char *line, int shown, char *buf, size_t len)
-{
-	const char *p = line;
-	int w;
-
-	if (shown < 0) {
-		vis_text(buf, len, line, strlen(line));
-		return;
-	}
-	for (w = 0; w < shown && *p != '\0'; w++) {
-		p += strcspn(p, " ");
-		p += strspn(p, " ");
-	}
-	if (*p == '\0') {
-		vis_text(buf, len, line, strlen(line));
-		return;
-	}
-	vis_text(buf, len, line, (size_t)(p - line));
-	(void)strlcat(buf, "****", len);
-}
-
-static void
-tracef(struct pop3 *p, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	p->trace(p->trace_arg, buf);
-}
-
-static void
-trace_received(struct pop3 *p, const char *data, size_t len)
-{
-	char buf[512];
-
-	if (p->trace_level < 2 || p->trace == NULL)
-		return;
-	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
-		len--;
-	tracef(p, "< %s", vis_text(buf, sizeof(buf), data, len));
-}
-
 static const char *
 cur_name(const struct pop3 *p)
 {
-	return p->cur != NULL ? p->lastcmd : "greeting";
+	return p->cur.cmd != NULL ? p->cur.text : "greeting";
 }
 
 /*
@@ -223,7 +158,7 @@ pop3_free(struct pop3 *p)
 	free(p->timestamp);
 	free(p->reply);
 	if (p->out != NULL)
-		explicit_bzero(p->out, p->outcap);
+		explicit_bzero(p->out, OUT_MAX);
 	free(p->out);
 	free(p->fifo);
 	free(p);
@@ -232,9 +167,9 @@ pop3_free(struct pop3 *p)
 void
 pop3_set_trace(struct pop3 *p, int level, pop3_tracer *fn, void *arg)
 {
-	p->trace_level = level;
-	p->trace = fn;
-	p->trace_arg = arg;
+	p->trace.level = level;
+	p->trace.fn = fn;
+	p->trace.arg = arg;
 }
 
 enum pop3_state
@@ -286,35 +221,6 @@ pop3_reply_text(const struct pop3 *p)
  * pop3_flush for pipelined ones).
  */
 
-static int
-put_line(struct pop3 *p, const char *line, struct error *err)
-{
-	size_t need, n = strlen(line);
-
-	if (strpbrk(line, "\r\n") != NULL)
-		return error_set(err, ERR_SOFTWARE,
-		    "refusing to send a command containing CR or LF");
-	if (n > SASL_LINE_MAX)
-		return error_set(err, ERR_SOFTWARE, "command too long");
-	need = p->outlen + n + 2;
-	if (need > p->outcap) {
-		/* Grow by hand, wiping the old copy: it may hold secrets. */
-		char *nb = xmalloc(need * 2);
-
-		if (p->outlen > 0)
-			memcpy(nb, p->out, p->outlen);
-		if (p->out != NULL)
-			explicit_bzero(p->out, p->outcap);
-		free(p->out);
-		p->out = nb;
-		p->outcap = need * 2;
-	}
-	memcpy(p->out + p->outlen, line, n);
-	memcpy(p->out + p->outlen + n, "\r\n", 2);
-	p->outlen += n + 2;
-	return 0;
-}
-
 /* Sends what put_line buffered and wipes it. */
 static int
 send_out(struct pop3 *p, struct error *err)
@@ -329,6 +235,27 @@ send_out(struct pop3 *p, struct error *err)
 	explicit_bzero(p->out, n);
 	if (r == -1)
 		return mark_broken(p, err);
+	return 0;
+}
+
+static int
+put_line(struct pop3 *p, const char *line, struct error *err)
+{
+	size_t n = strlen(line);
+
+	if (strpbrk(line, "\r\n") != NULL)
+		return error_set(err, ERR_SOFTWARE,
+		    "refusing to send a line containing CR or LF");
+	if (n > SASL_LINE_MAX)
+		return error_set(err, ERR_SOFTWARE, "line too long");
+	if (p->out == NULL)
+		p->out = xmalloc(OUT_MAX);
+	/* Full of pipelined commands: they go now. */
+	if (p->outlen + n + 2 > OUT_MAX && send_out(p, err) == -1)
+		return -1;
+	memcpy(p->out + p->outlen, line, n);
+	memcpy(p->out + p->outlen + n, "\r\n", 2);
+	p->outlen += n + 2;
 	return 0;
 }
 
@@ -352,69 +279,48 @@ check_command(struct pop3 *p, const char *line, int *multi,
 {
 	static const char *names[] = { "AUTHORIZATION", "TRANSACTION",
 	    "UPDATE" };
-	const struct pop3_cmd *c = cmd_lookup(line);
+	const struct pop3_cmd *c;
+	size_t i, n = strcspn(line, " ");
 
-	if (c == NULL) {
+	for (i = 0, c = NULL; i < sizeof(cmdtab) / sizeof(cmdtab[0]); i++)
+		if (strlen(cmdtab[i].name) == n &&
+		    strncmp(cmdtab[i].name, line, n) == 0)
+			c = &cmdtab[i];
+	if (c == NULL)
 		error_set(err, ERR_SOFTWARE, "not a known command: %.*s",
-		    (int)strcspn(line, " "), line);
-		return NULL;
-	}
-	if (!(c->states & (1u << p->state))) {
+		    (int)n, line);
+	else if (!(c->states & (1u << p->state)))
 		error_set(err, ERR_SOFTWARE, "%s is not allowed in the %s "
 		    "state", c->name, names[p->state]);
-		return NULL;
+	else {
+		*multi = c->reply == R_MULTI ||
+		    (c->reply == R_NOARG && line[n] == '\0');
+		return c;
 	}
-	*multi = c->reply == R_MULTI ||
-	    (c->reply == R_NOARG && line[strlen(c->name)] == '\0');
-	return c;
+	return NULL;
 }
 
-/* Sends one command in lock-step: nothing else may be outstanding. */
+/*
+ * The one path of every command, in lock-step or pipelined: checked
+ * against the table and the state, put into the output buffer, and put
+ * on the list of commands in flight, whose replies come in order.
+ */
 static int
-send_command(struct pop3 *p, const char *line, struct error *err)
-{
-	const struct pop3_cmd *c;
-	int multi;
-
-	if (usable(p, err) == -1)
-		return -1;
-	if (p->fcount > 0 || p->outlen > 0 || p->body || p->challenge)
-		return error_set(err, ERR_SOFTWARE, "%.*s: the replies to "
-		    "earlier commands are still to be read",
-		    (int)strcspn(line, " "), line);
-	if ((c = check_command(p, line, &multi, err)) == NULL ||
-	    put_line(p, line, err) == -1)
-		return -1;
-	p->cur = c;
-	p->multi = multi;
-	redact(line, c->shown, p->lastcmd, sizeof(p->lastcmd));
-	if (p->trace != NULL && p->trace_level >= 2)
-		tracef(p, "> %s", p->lastcmd);
-	return send_out(p, err);
-}
-
-int
-pop3_queue(struct pop3 *p, struct error *err, const char *fmt, ...)
+put_command(struct pop3 *p, const char *line, int pipelined,
+    struct error *err)
 {
 	struct flight f, *nf;
-	char line[256];
-	va_list ap;
 	size_t i, ncap;
-	int r;
 
-	if (usable(p, err) == -1)
+	if ((f.cmd = check_command(p, line, &f.multi, err)) == NULL)
 		return -1;
-	va_start(ap, fmt);
-	r = format_line(line, sizeof(line), err, fmt, ap);
-	va_end(ap);
-	if (r == -1 || (f.cmd = check_command(p, line, &f.multi, err)) == NULL)
-		return -1;
-	if (f.cmd->shown != -1 || f.cmd->effect != E_KEEP || p->challenge)
+	if (pipelined && (f.cmd->shown != -1 || f.cmd->effect != E_KEEP ||
+	    p->challenge))
 		return error_set(err, ERR_SOFTWARE, "%s cannot be pipelined",
 		    f.cmd->name);
 	if (put_line(p, line, err) == -1)
 		return -1;
-	redact(line, -1, f.text, sizeof(f.text));
+	pop3_trace_redact(line, f.cmd->shown, f.text, sizeof(f.text));
 	if (p->fcount == p->fcap) {
 		/* Grow the ring, unrolling it. */
 		ncap = p->fcap ? p->fcap * 2 : 64;
@@ -428,9 +334,40 @@ pop3_queue(struct pop3 *p, struct error *err, const char *fmt, ...)
 	}
 	p->fifo[(p->fhead + p->fcount) % p->fcap] = f;
 	p->fcount++;
-	if (p->trace != NULL && p->trace_level >= 2)
-		tracef(p, "> %s", f.text);
+	pop3_trace_sent(&p->trace, f.text);
 	return 0;
+}
+
+/* Makes the oldest command in flight the one whose reply comes next. */
+static int
+next_reply(struct pop3 *p, struct error *err)
+{
+	if (usable(p, err) == -1)
+		return -1;
+	if (p->fcount == 0 || p->body || p->challenge)
+		return error_set(err, ERR_SOFTWARE, "%s", p->fcount == 0 ?
+		    "no command in flight" : "the last reply is not read");
+	p->cur = p->fifo[p->fhead];
+	p->fhead = (p->fhead + 1) % p->fcap;
+	p->fcount--;
+	return 0;
+}
+
+int
+pop3_queue(struct pop3 *p, struct error *err, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int r;
+
+	if (usable(p, err) == -1)
+		return -1;
+	va_start(ap, fmt);
+	r = format_line(line, sizeof(line), err, fmt, ap);
+	va_end(ap);
+	if (r == -1)
+		return -1;
+	return put_command(p, line, 1, err);
 }
 
 int
@@ -445,58 +382,18 @@ pop3_flush(struct pop3 *p, struct error *err)
  * Reading.
  */
 
-static enum err_class
-code_class(const char *code, enum err_class dflt)
-{
-	if (strcasecmp(code, "AUTH") == 0)
-		return ERR_AUTH;
-	if (strcasecmp(code, "SYS/TEMP") == 0 ||
-	    strcasecmp(code, "IN-USE") == 0 ||
-	    strcasecmp(code, "LOGIN-DELAY") == 0)
-		return ERR_BUSY;
-	if (strcasecmp(code, "SYS/PERM") == 0)
-		return ERR_REFUSED;
-	return dflt;
-}
-
 /* The one place where the RFC 1939 state changes: after a +OK, by what
  * the table says the command does. */
 static void
 took_effect(struct pop3 *p)
 {
-	if (p->cur == NULL)
+	if (p->cur.cmd == NULL)
 		return;
-	switch (p->cur->effect) {
-	case E_LOGIN:
+	if (p->cur.cmd->effect == E_LOGIN)
 		p->state = POP3_TRANSACTION;
-		break;
-	case E_END:
+	else if (p->cur.cmd->effect == E_END)
 		p->state = POP3_UPDATE;
-		break;
-	case E_KEEP:
-	case E_TLS:
-		break;
-	}
-	p->body = p->multi;
-}
-
-static void
-trace_status(struct pop3 *p, const char *line, size_t len, int secret)
-{
-	char vis[512];
-
-	if (p->trace == NULL)
-		return;
-	/* SASL challenges are part of the exchange: never traced. */
-	if (secret)
-		(void)strlcpy(vis, "+ ****", sizeof(vis));
-	else
-		vis_text(vis, sizeof(vis), line, len > 160 &&
-		    p->trace_level == 1 ? 160 : len);
-	if (p->trace_level >= 2)
-		tracef(p, "< %s", vis);
-	else if (p->trace_level == 1)
-		tracef(p, "%s -> %s", cur_name(p), vis);
+	p->body = p->cur.multi;
 }
 
 /*
@@ -516,7 +413,9 @@ read_status(struct pop3 *p, enum err_class dflt, int cont,
 	if (net_getline(p->net, &line, &len, POP3_LINE_MAX, err) == -1)
 		return error_prefix(err, "%s", cur_name(p)), mark_broken(p, err);
 	bad = pop3_parse_status(line, len, &st) == -1;
-	trace_status(p, line, len, !bad && st.ok == 2 && cont);
+	/* SASL challenges are part of the exchange: never traced. */
+	pop3_trace_status(&p->trace, cur_name(p), line, len,
+	    !bad && st.ok == 2 && cont);
 	if (bad || (st.ok == 2 && !cont)) {
 		error_set(err, ERR_PROTO, "%s: unexpected reply \"%s\"",
 		    cur_name(p), vis_text(vis, 120, line, len));
@@ -524,7 +423,7 @@ read_status(struct pop3 *p, enum err_class dflt, int cont,
 	}
 	free(p->reply);
 	p->reply = xstrndup(line + st.text_off, len - st.text_off);
-	if (p->cur == NULL && p->welcome == NULL) {
+	if (p->cur.cmd == NULL && p->welcome == NULL) {
 		/* The greeting, escaped once here since it may hold NULs. */
 		wl = 4 * (len - st.text_off) + 4;
 		p->welcome = xmalloc(wl);
@@ -532,7 +431,7 @@ read_status(struct pop3 *p, enum err_class dflt, int cont,
 	}
 	if (st.ok == 0) {
 		vis_text(vis, sizeof(vis), line, len);
-		error_set(err, code_class(st.code, dflt), "%s: %s",
+		error_set(err, pop3_parse_code(st.code, dflt), "%s: %s",
 		    cur_name(p), vis);
 		return err->cls == ERR_BUSY ? mark_broken(p, err) : -1;
 	}
@@ -573,7 +472,7 @@ read_multi(struct pop3 *p, int lines, pop3_sink *fn, void *arg,
 			return error_prefix(err, "%s", cur_name(p)),
 			    mark_broken(p, err);
 		if (u.bol)
-			trace_received(p, d, len);
+			pop3_trace_line(&p->trace, d, len);
 		if (lines) {
 			l = eol ? len - 1 : len;
 			if (l > 0 && d[l - 1] == '\r')
@@ -603,17 +502,8 @@ read_multi(struct pop3 *p, int lines, pop3_sink *fn, void *arg,
 int
 pop3_recv_status(struct pop3 *p, enum err_class dflt, struct error *err)
 {
-	if (usable(p, err) == -1)
+	if (next_reply(p, err) == -1)
 		return -1;
-	if (p->fcount == 0 || p->body)
-		return error_set(err, ERR_SOFTWARE, p->body ? "the lines of "
-		    "the last reply are still to be read" : "no command in "
-		    "flight");
-	p->cur = p->fifo[p->fhead].cmd;
-	p->multi = p->fifo[p->fhead].multi;
-	(void)strlcpy(p->lastcmd, p->fifo[p->fhead].text, sizeof(p->lastcmd));
-	p->fhead = (p->fhead + 1) % p->fcap;
-	p->fcount--;
 	return read_status(p, dflt, 0, err) == -1 ? -1 : 0;
 }
 
@@ -624,48 +514,42 @@ pop3_recv_body(struct pop3 *p, pop3_sink *sink, void *arg,
 	return read_multi(p, 0, sink, arg, err);
 }
 
-/* Sends a command in lock-step and reads its status: 1 (+OK), 2 ("+ ",
- * when cont) or -1. */
+/* Sends line in lock-step, wipes it, and reads its status: 1 (+OK), 2
+ * ("+ ", when cont) or -1. */
 static int
-vcommand(struct pop3 *p, enum err_class dflt, int cont, struct error *err,
-    const char *fmt, va_list ap)
+lockstep(struct pop3 *p, enum err_class dflt, int cont, char *line,
+    size_t len, struct error *err)
 {
-	char line[POP3_LINE_MAX];
 	int r;
 
-	r = format_line(line, sizeof(line), err, fmt, ap);
+	if ((r = usable(p, err)) == 0 && (p->fcount > 0 || p->outlen > 0 ||
+	    p->body || p->challenge))
+		r = error_set(err, ERR_SOFTWARE, "a command in lock-step "
+		    "while replies to others are still to be read");
 	if (r == 0)
-		r = send_command(p, line, err);
-	explicit_bzero(line, sizeof(line));
-	if (r == -1)
+		r = put_command(p, line, 0, err);
+	explicit_bzero(line, len);
+	if (r == -1 || send_out(p, err) == -1 || next_reply(p, err) == -1)
 		return -1;
 	return read_status(p, dflt, cont, err);
-}
-
-static int
-command(struct pop3 *p, enum err_class dflt, int cont, struct error *err,
-    const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vcommand(p, dflt, cont, err, fmt, ap);
-	va_end(ap);
-	return r;
 }
 
 int
 pop3_command(struct pop3 *p, enum err_class dflt, struct error *err,
     const char *fmt, ...)
 {
+	char line[POP3_LINE_MAX];
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	r = vcommand(p, dflt, 0, err, fmt, ap);
+	r = format_line(line, sizeof(line), err, fmt, ap);
 	va_end(ap);
-	return r == -1 ? -1 : 0;
+	if (r == 0)
+		return lockstep(p, dflt, 0, line, sizeof(line), err) == -1 ?
+		    -1 : 0;
+	explicit_bzero(line, sizeof(line));
+	return -1;
 }
 
 /* The answer to AUTH or a SASL line: 1 for a challenge, 0 for +OK. */
@@ -679,13 +563,19 @@ int
 pop3_auth(struct pop3 *p, const char *mech, const char *initial,
     struct error *err)
 {
+	char line[POP3_LINE_MAX];
+	int r;
+
 	if (strpbrk(mech, " \r\n") != NULL || (initial != NULL &&
 	    strpbrk(initial, " \r\n") != NULL))
 		return error_set(err, ERR_SOFTWARE, "bad AUTH arguments");
-	if (initial != NULL)
-		return sasl_result(command(p, ERR_AUTH, 1, err, "AUTH %s %s",
-		    mech, initial));
-	return sasl_result(command(p, ERR_AUTH, 1, err, "AUTH %s", mech));
+	r = snprintf(line, sizeof(line), "AUTH %s%s%s", mech, initial != NULL ?
+	    " " : "", initial != NULL ? initial : "");
+	if (r < 0 || (size_t)r >= sizeof(line)) {
+		explicit_bzero(line, sizeof(line));
+		return error_set(err, ERR_SOFTWARE, "command too long");
+	}
+	return sasl_result(lockstep(p, ERR_AUTH, 1, line, sizeof(line), err));
 }
 
 int
@@ -696,13 +586,10 @@ pop3_sasl_line(struct pop3 *p, const char *line, struct error *err)
 	if (!p->challenge)
 		return error_set(err, ERR_SOFTWARE, "no SASL challenge to "
 		    "answer");
-	if (strpbrk(line, "\r\n") != NULL || strlen(line) > SASL_LINE_MAX)
-		return error_set(err, ERR_SOFTWARE, "bad SASL response");
 	/* p->cur stays "AUTH mechanism ...", for traces and errors. */
 	if (put_line(p, line, err) == -1)
 		return -1;
-	if (p->trace != NULL && p->trace_level >= 2)
-		tracef(p, "> ****");
+	pop3_trace_sent(&p->trace, "****");
 	if (send_out(p, err) == -1)
 		return -1;
 	return sasl_result(read_status(p, ERR_AUTH, 1, err));
@@ -711,28 +598,16 @@ pop3_sasl_line(struct pop3 *p, const char *line, struct error *err)
 int
 pop3_greeting(struct pop3 *p, struct error *err)
 {
-	const char *lt, *gt;
+	size_t off, len;
 
 	if (usable(p, err) == -1)
 		return -1;
-	p->cur = NULL;
+	memset(&p->cur, 0, sizeof(p->cur));
 	if (read_status(p, ERR_REFUSED, 0, err) == -1)
 		return -1;
-	/* RFC 1939 section 7: the APOP timestamp is a msg-id, "<...>". */
-	if ((lt = strchr(p->reply, '<')) != NULL &&
-	    (gt = strchr(lt, '>')) != NULL && gt - lt > 2 && gt - lt < 256 &&
-	    strcspn(lt, " \t") > (size_t)(gt - lt))
-		p->timestamp = xstrndup(lt, (size_t)(gt - lt) + 1);
+	if (pop3_parse_timestamp(p->reply, strlen(p->reply), &off, &len) == 0)
+		p->timestamp = xstrndup(p->reply + off, len);
 	return 0;
-}
-
-/* A line of the server's own listing was wrong: the protocol is
- * broken. */
-static int
-malformed(struct pop3 *p, struct error *err)
-{
-	error_set(err, ERR_PROTO, "%s: malformed line", p->cur->name);
-	return mark_broken(p, err);
 }
 
 static int
@@ -754,7 +629,7 @@ pop3_capa(struct pop3 *p, struct error *err)
 	struct error e;
 
 	pop3_parse_capa_clear(&p->capa);
-	if (command(p, ERR_REFUSED, 0, &e, "CAPA") == -1) {
+	if (pop3_command(p, ERR_REFUSED, &e, "CAPA") == -1) {
 		if (e.cls == ERR_REFUSED && !p->broken)
 			return 0;	/* an RFC 1939 server without CAPA */
 		*err = e;
@@ -769,7 +644,7 @@ pop3_capa(struct pop3 *p, struct error *err)
 int
 pop3_stls(struct pop3 *p, const struct tls_params *tp, struct error *err)
 {
-	if (command(p, ERR_REFUSED, 0, err, "STLS") == -1)
+	if (pop3_command(p, ERR_REFUSED, err, "STLS") == -1)
 		return -1;
 	if (net_starttls(p->net, tp, err) == -1)
 		return mark_broken(p, err);
@@ -792,79 +667,46 @@ pop3_stat(struct pop3 *p, unsigned long *count, unsigned long long *octets,
 }
 
 /*
- * Listings.  LIST and UIDL lines, whole listings or the one line of
- * "LIST n" and "UIDL n", go through scan_line and uid_line, and both
- * through the one order check.
+ * Listings: every line of LIST and UIDL, whole listings or the one line
+ * of "LIST n" and "UIDL n", goes through pop3_parse_listing, the one
+ * check of its syntax and order.
  */
 struct walk {
-	struct pop3	*p;
-	unsigned long	 last;		/* the last message number seen */
-	pop3_uid_fn	*fn;		/* UIDL: where each uid goes */
-	void		*arg;
-	struct pop3_msg	*msgs;		/* what pop3_list and pop3_uidl keep */
-	size_t		 n, cap;
+	struct pop3		*p;
+	struct pop3_listing	 l;
+	pop3_uid_fn		*fn;		/* UIDL: where each uid goes */
+	void			*arg;
+	struct pop3_msg		*msgs;		/* what pop3_list and pop3_uidl
+						 * keep */
+	size_t			 n, cap;
 };
 
-/* Listings come in ascending order; anything else means repeated
- * numbers or a confused server. */
-static int
-in_order(struct walk *w, unsigned long num, struct error *err)
-{
-	if (num <= w->last) {
-		error_set(err, ERR_PROTO, "%s: message %lu listed out of "
-		    "order or twice", w->p->cur->name, num);
-		return mark_broken(w->p, err);
-	}
-	w->last = num;
-	return 0;
-}
-
 static void
-walk_push(struct walk *w, unsigned long num, unsigned long long size,
-    char *uid)
+walk_push(struct walk *w, const struct pop3_msg *m)
 {
-	struct pop3_msg *m;
-
 	if (w->n == w->cap) {
 		w->cap = w->cap ? w->cap + w->cap / 2 : 64;
 		w->msgs = xreallocarray(w->msgs, w->cap, sizeof(*w->msgs));
 	}
-	m = &w->msgs[w->n++];
-	memset(m, 0, sizeof(*m));
-	m->num = num;
-	if (uid != NULL)
-		m->uid = uid;
-	else
-		m->size = size;
+	w->msgs[w->n++] = *m;
 }
 
+/* pop3_sink for the lines of a listing. */
 static int
-scan_line(void *arg, const char *line, size_t len, struct error *err)
+walk_line(void *arg, const char *line, size_t len, struct error *err)
 {
 	struct walk *w = arg;
-	unsigned long long size;
-	unsigned long num;
-
-	if (pop3_parse_scan(line, len, &num, &size) == -1)
-		return malformed(w->p, err);
-	if (in_order(w, num, err) == -1)
-		return -1;
-	walk_push(w, num, size, NULL);
-	return 0;
-}
-
-static int
-uid_line(void *arg, const char *line, size_t len, struct error *err)
-{
-	struct walk *w = arg;
-	unsigned long num;
+	struct pop3_msg m;
 	size_t off;
 
-	if (pop3_parse_uid(line, len, &num, &off) == -1)
-		return malformed(w->p, err);
-	if (in_order(w, num, err) == -1)
-		return -1;
-	return w->fn(w->arg, num, line + off, len - off, err);
+	memset(&m, 0, sizeof(m));
+	if (pop3_parse_listing(&w->l, line, len, &m.num, &m.size, &off,
+	    err) == -1)
+		return mark_broken(w->p, err);
+	if (w->l.uidl)
+		return w->fn(w->arg, m.num, line + off, len - off, err);
+	walk_push(w, &m);
+	return 0;
 }
 
 /* pop3_uid_fn: keeps each uid in the walk's array. */
@@ -872,8 +714,13 @@ static int
 keep_uid(void *arg, unsigned long num, const char *uid, size_t len,
     struct error *err)
 {
+	struct pop3_msg m;
+
 	(void)err;
-	walk_push(arg, num, 0, xstrndup(uid, len));
+	memset(&m, 0, sizeof(m));
+	m.num = num;
+	m.uid = xstrndup(uid, len);
+	walk_push(arg, &m);
 	return 0;
 }
 
@@ -881,21 +728,20 @@ static int
 listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
     size_t *n, struct error *err)
 {
-	struct walk w = { p, 0, keep_uid, &w, NULL, 0, 0 };
+	struct walk w = { p, { uidl, 0 }, keep_uid, &w, NULL, 0, 0 };
 	const char *cmd = uidl ? "UIDL" : "LIST";
-	pop3_sink *line = uidl ? uid_line : scan_line;
 
 	*msgs = NULL;
 	*n = 0;
 	if (num == 0) {
 		if (pop3_command(p, ERR_REFUSED, err, "%s", cmd) == -1)
 			return -1;
-		if (read_multi(p, 1, line, &w, err) == -1)
+		if (read_multi(p, 1, walk_line, &w, err) == -1)
 			goto fail;
 	} else {
 		if (pop3_command(p, ERR_REFUSED, err, "%s %lu", cmd, num) == -1)
 			return -1;
-		if (line(&w, p->reply, strlen(p->reply), err) == -1)
+		if (walk_line(&w, p->reply, strlen(p->reply), err) == -1)
 			goto fail;
 		if (w.msgs[0].num != num) {
 			error_set(err, ERR_PROTO, "%s: asked for message %lu, "
@@ -916,11 +762,11 @@ int
 pop3_uidl_each(struct pop3 *p, pop3_uid_fn *fn, void *arg,
     struct error *err)
 {
-	struct walk w = { p, 0, fn, arg, NULL, 0, 0 };
+	struct walk w = { p, { 1, 0 }, fn, arg, NULL, 0, 0 };
 
 	if (pop3_command(p, ERR_REFUSED, err, "UIDL") == -1)
 		return -1;
-	return read_multi(p, 1, uid_line, &w, err);
+	return read_multi(p, 1, walk_line, &w, err);
 }
 
 int

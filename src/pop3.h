@@ -32,6 +32,7 @@
 
 #include "net.h"
 #include "pop3_parse.h"
+#include "pop3_trace.h"
 #include "util.h"
 
 enum pop3_state {
@@ -56,10 +57,6 @@ struct pop3_msg {
 typedef int pop3_sink(void *arg, const char *data, size_t len,
     struct error *err);
 
-/* Receives trace lines at the chosen debug level; line is only valid
- * during the call. */
-typedef void pop3_tracer(void *arg, const char *line);
-
 struct pop3;
 
 /* A connection in the AUTHORIZATION state, before the greeting.  Takes
@@ -68,7 +65,7 @@ struct pop3	*pop3_new(struct net *);
 /* Closes the connection without QUIT and frees everything; NULL is
  * fine. */
 void		 pop3_free(struct pop3 *);
-/* Level 1: one line per command; level 2: every line; secrets as ****.
+/* Traces at level 1 or 2 to fn (see pop3_trace.h); secrets as ****.
  * fn and arg must outlive p. */
 void		 pop3_set_trace(struct pop3 *, int level, pop3_tracer *fn,
 		    void *arg);

@@ -148,6 +148,57 @@ pop3_parse_uid(const char *s, size_t len, unsigned long *num,
 	return 0;
 }
 
+enum err_class
+pop3_parse_code(const char *code, enum err_class dflt)
+{
+	if (strcasecmp(code, "AUTH") == 0)
+		return ERR_AUTH;
+	if (strcasecmp(code, "SYS/TEMP") == 0 ||
+	    strcasecmp(code, "IN-USE") == 0 ||
+	    strcasecmp(code, "LOGIN-DELAY") == 0)
+		return ERR_BUSY;
+	if (strcasecmp(code, "SYS/PERM") == 0)
+		return ERR_REFUSED;
+	return dflt;
+}
+
+int
+pop3_parse_timestamp(const char *s, size_t len, size_t *off, size_t *tlen)
+{
+	const char *lt, *gt;
+	size_t i;
+
+	if ((lt = memchr(s, '<', len)) == NULL ||
+	    (gt = memchr(lt, '>', len - (size_t)(lt - s))) == NULL ||
+	    gt - lt <= 2 || gt - lt >= 256)
+		return -1;
+	for (i = 0; lt + i < gt; i++)
+		if (lt[i] == ' ' || lt[i] == '\t' || lt[i] == '\0')
+			return -1;
+	*off = (size_t)(lt - s);
+	*tlen = (size_t)(gt - lt) + 1;
+	return 0;
+}
+
+int
+pop3_parse_listing(struct pop3_listing *l, const char *s, size_t len,
+    unsigned long *num, unsigned long long *size, size_t *uidoff,
+    struct error *err)
+{
+	const char *cmd = l->uidl ? "UIDL" : "LIST";
+
+	if ((l->uidl ? pop3_parse_uid(s, len, num, uidoff) :
+	    pop3_parse_scan(s, len, num, size)) == -1)
+		return error_set(err, ERR_PROTO, "%s: malformed line", cmd);
+	/* Anything but ascending order means repeated numbers or a
+	 * confused server. */
+	if (*num <= l->last)
+		return error_set(err, ERR_PROTO, "%s: message %lu listed out "
+		    "of order or twice", cmd, *num);
+	l->last = *num;
+	return 0;
+}
+
 void
 pop3_parse_capa_clear(struct pop3_capa *c)
 {

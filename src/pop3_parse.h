@@ -77,6 +77,32 @@ int	pop3_parse_scan(const char *, size_t, unsigned long *num,
 int	pop3_parse_uid(const char *, size_t, unsigned long *num,
 	    size_t *uidoff);
 
+/* The class of a -ERR by its response code (RFC 2449 section 8, RFC
+ * 3206): [AUTH] ERR_AUTH; [SYS/TEMP], [IN-USE] and [LOGIN-DELAY]
+ * ERR_BUSY; [SYS/PERM] ERR_REFUSED; any other code, or none, dflt. */
+enum err_class	pop3_parse_code(const char *code, enum err_class dflt);
+
+/* Finds the APOP timestamp in the text of a greeting (RFC 1939 section
+ * 7): a msg-id "<...>" without white space, under 256 bytes.  0 with
+ * its offset and length, or -1. */
+int	pop3_parse_timestamp(const char *, size_t, size_t *off,
+	    size_t *tlen);
+
+/*
+ * The one check of a LIST or UIDL listing: each line parsed (scan or
+ * unique-id listing), and message numbers in ascending order, so that
+ * none is listed twice.  Start with a zeroed struct and uidl set for
+ * UIDL.  0 with *num and, for LIST, *size, for UIDL, *uidoff (see
+ * pop3_parse_uid); -1 with err (ERR_PROTO), naming LIST or UIDL.
+ */
+struct pop3_listing {
+	int		uidl;
+	unsigned long	last;		/* the last message number seen */
+};
+int	pop3_parse_listing(struct pop3_listing *, const char *, size_t,
+	    unsigned long *num, unsigned long long *size, size_t *uidoff,
+	    struct error *err);
+
 /* Adds one line of a CAPA reply to c: the raw line, its flag if the
  * name is known, and the SASL mechanisms.  A line holding NUL is
  * ignored.  The strings belong to c until pop3_parse_capa_clear. */

@@ -1,7 +1,7 @@
 /*
- * libFuzzer target: the parsers of single server lines in pop3_parse.c
- * (status lines, STAT, scan and unique-id listings, CAPA lines), linked
- * with util.c alone.
+ * libFuzzer target: the parsers of server lines in pop3_parse.c (status
+ * lines and response codes, APOP timestamps, STAT, scan and unique-id
+ * listings with their order, CAPA lines), linked with util.c alone.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,8 +17,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pop3_capa capa;
 	unsigned long n, n2;
 	unsigned long long z, z2;
-	size_t off, i, start;
-	int stat, scan;
+	size_t off, i, start, tl;
+	int stat, scan, k;
 
 	if (pop3_parse_status(s, size, &st) == 0) {
 		if (st.text_off > size || strlen(st.code) >= sizeof(st.code) ||
@@ -39,6 +39,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pop3_parse_uid(s, size, &n, &off) == 0 && (off >= size || n == 0 ||
 	    memchr(s + off, '\0', size - off) != NULL))
 		abort();
+	(void)pop3_parse_code(st.code, ERR_REFUSED);
+	if (pop3_parse_timestamp(s, size, &off, &tl) == 0 &&
+	    (off + tl > size || tl < 4 || tl > 256 || s[off] != '<' ||
+	    s[off + tl - 1] != '>' || memchr(s + off, ' ', tl) != NULL))
+		abort();
+	/* Each line as part of a LIST and of a UIDL listing: what passes
+	 * is in ascending order. */
+	for (k = 0; k < 2; k++) {
+		struct pop3_listing l = { k, 0 };
+		unsigned long last = 0;
+		struct error err;
+
+		for (i = 0, start = 0; i <= size; i++)
+			if (i == size || s[i] == '\n') {
+				if (pop3_parse_listing(&l, s + start, i - start,
+				    &n, &z, &off, &err) == 0) {
+					if (n <= last || (k && off >= i - start))
+						abort();
+					last = n;
+				} else if (err.cls != ERR_PROTO)
+					abort();
+				start = i + 1;
+			}
+	}
 	memset(&capa, 0, sizeof(capa));
 	for (i = 0, start = 0; i <= size; i++)
 		if (i == size || s[i] == '\n') {
