@@ -9,7 +9,8 @@
 #include "util.h"
 
 enum auth_method {
-	AUTH_AUTO,	/* the best the server offers that needs no extra input */
+	AUTH_AUTO,	/* the best the server offers that needs no
+			 * extra input */
 	AUTH_USER,	/* USER/PASS */
 	AUTH_APOP,	/* APOP with the greeting's timestamp */
 	AUTH_RPOP,	/* USER/RPOP (RFC 1081), trusted-host login */
@@ -32,7 +33,7 @@ struct auth_params {
 	const char		*port;		/* for OAUTHBEARER */
 	const char		*user;
 	struct cred_params	 cred;
-	int			 allow_plaintext;	/* clear passwords allowed */
+	int			 allow_plaintext;	/* may go in clear */
 	int			 no_initial_response;	/* always two-step */
 	int			 have_client_cert;	/* for EXTERNAL */
 };

@@ -411,7 +411,8 @@ read_status(struct pop3 *p, enum err_class dflt, int cont,
 
 	p->challenge = 0;
 	if (net_getline(p->net, &line, &len, POP3_LINE_MAX, err) == -1)
-		return error_prefix(err, "%s", cur_name(p)), mark_broken(p, err);
+		return error_prefix(err, "%s", cur_name(p)),
+		    mark_broken(p, err);
 	bad = pop3_parse_status(line, len, &st) == -1;
 	/* SASL challenges are part of the exchange: never traced. */
 	pop3_trace_status(&p->trace, cur_name(p), line, len,

@@ -200,9 +200,9 @@ load_credentials(struct tls *t, const struct tls_params *p,
 			    gnutls_strerror(r));
 	}
 	if (p->client_cert != NULL) {
-		r = gnutls_certificate_set_x509_key_file(t->cred, p->client_cert,
-		    p->client_key != NULL ? p->client_key : p->client_cert,
-		    GNUTLS_X509_FMT_PEM);
+		r = gnutls_certificate_set_x509_key_file(t->cred,
+		    p->client_cert, p->client_key != NULL ? p->client_key :
+		    p->client_cert, GNUTLS_X509_FMT_PEM);
 		if (r < 0)
 			return error_set(err, ERR_CONFIG, "%s: %s",
 			    p->client_cert, gnutls_strerror(r));
@@ -278,8 +278,8 @@ handshake_result(struct tls *t, const struct tls_params *p, int r,
 		return error_set(err, ERR_NET, "TLS handshake timed out");
 	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR ||
 	    r == GNUTLS_E_PUSH_ERROR)
-		return error_set(err, ERR_NET,
-		    "the server closed the connection during the TLS handshake");
+		return error_set(err, ERR_NET, "the server closed the "
+		    "connection during the TLS handshake");
 	return error_set(err, ERR_PROTO, "TLS handshake failed: %s",
 	    gnutls_strerror(r));
 }
@@ -424,7 +424,8 @@ tls_certinfo(struct tls *t, struct tls_certinfo *ci, struct error *err)
 	memset(ci, 0, sizeof(*ci));
 	certs = gnutls_certificate_get_peers(t->session, &n);
 	if (certs == NULL || n == 0 || gnutls_x509_crt_init(&crt) < 0)
-		return error_set(err, ERR_TLS, "the server sent no certificate");
+		return error_set(err, ERR_TLS,
+		    "the server sent no certificate");
 	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) < 0) {
 		gnutls_x509_crt_deinit(crt);
 		return error_set(err, ERR_TLS, "cannot parse the certificate");

@@ -19,7 +19,8 @@ struct tls_params {
 	const char	*server_name;	/* name to verify and send as SNI */
 	const char	*priority;	/* GnuTLS priority string or NULL */
 	const char	*fingerprint;	/* pin: "sha256:HEX", colons allowed */
-	const char	*client_cert;	/* PEM files for client authentication */
+	const char	*client_cert;	/* PEM files for client
+					 * authentication */
 	const char	*client_key;
 	int		 insecure;	/* skip verification entirely */
 	int		 inspect;	/* handshake without verifying, so that

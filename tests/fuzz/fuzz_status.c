@@ -55,7 +55,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (i == size || s[i] == '\n') {
 				if (pop3_parse_listing(&l, s + start, i - start,
 				    &n, &z, &off, &err) == 0) {
-					if (n <= last || (k && off >= i - start))
+					if (n <= last ||
+					    (k && off >= i - start))
 						abort();
 					last = n;
 				} else if (err.cls != ERR_PROTO)
