@@ -36,13 +36,20 @@ tests/unit/vectors: tests/unit/vectors.c src/sasl.c src/crypto.c \
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/unit/vectors.c src/sasl.c \
 		src/crypto.c src/util.c $(LIBS)
 
+# The protocol layer over a socket pair, run by tests/protocol.bats.
+UNIT_POP3_SRC = src/pop3.c src/pop3_parse.c src/pop3_trace.c src/net.c \
+	src/tls.c src/util.c
+tests/unit/pop3: tests/unit/pop3.c $(UNIT_POP3_SRC) $(HDR) config.mk
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/unit/pop3.c $(UNIT_POP3_SRC) \
+		$(LIBS)
+
 # make check: the default build, then the whole suite against the
 # AddressSanitizer + UndefinedBehaviorSanitizer build.
-check: popfetch san/popfetch tests/unit/vectors
+check: popfetch san/popfetch tests/unit/vectors tests/unit/pop3
 	POPFETCH=$$(pwd)/san/popfetch bats $(BATSFLAGS) tests/
 
 # make test: the suite against the default build only.
-test: popfetch tests/unit/vectors
+test: popfetch tests/unit/vectors tests/unit/pop3
 	bats $(BATSFLAGS) tests/
 
 demo: popfetch
@@ -127,6 +134,6 @@ uninstall:
 
 clean:
 	rm -f popfetch $(OBJ)
-	rm -rf san fuzz tests/unit/vectors
+	rm -rf san fuzz tests/unit/vectors tests/unit/pop3
 
 .PHONY: all check test demo bench fuzz lint install uninstall clean

@@ -25,6 +25,12 @@ pf_fake() {
 	"$POPFETCH" --tls none --allow-plaintext --timeout 3 --host 127.0.0.1 -p "$FAKE_PORT" -u alice "$@"
 }
 
+@test "unit: the command table, the state changes and broken connections" {
+	run "$TOP/tests/unit/pop3"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "a greeting that is not +OK or -ERR is a protocol error (76)" {
 	fake 'greeting => HELLO THERE\r\n'
 	run pf_fake stat
