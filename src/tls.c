@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <time.h>
 #include <stdint.h>
@@ -128,37 +129,51 @@ is_ip_literal(const char *name)
 	    inet_pton(AF_INET6, name, buf) == 1;
 }
 
+/* Writes a message into buf; one that does not fit ends in "...", so
+ * that a cut is never taken for the whole. */
+static void	say(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+say(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if ((r < 0 || (size_t)r >= len) && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+}
+
 /* Turns a verification status into the one reason a user can act on. */
 static void
 verify_reason(unsigned status, const char *name, char *buf, size_t len)
 {
-	if (status & GNUTLS_CERT_EXPIRED)
-		(void)snprintf(buf, len, "the server certificate has expired");
-	else if (status & GNUTLS_CERT_NOT_ACTIVATED)
-		(void)snprintf(buf, len,
-		    "the server certificate is not yet valid");
-	else if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
-		(void)snprintf(buf, len,
-		    "the server certificate is not valid for %s", name);
-	else if (status & GNUTLS_CERT_REVOKED)
-		(void)snprintf(buf, len,
-		    "the server certificate has been revoked");
-	else if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
-		(void)snprintf(buf, len, "the server certificate is signed "
-		    "by an unknown certificate authority");
-	else if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
-		(void)snprintf(buf, len, "the server certificate uses an "
-		    "insecure algorithm");
-	else {
-		gnutls_datum_t out = { NULL, 0 };
+	gnutls_datum_t out = { NULL, 0 };
 
-		if (gnutls_certificate_verification_status_print(status,
-		    GNUTLS_CRT_X509, &out, 0) == 0 && out.data != NULL)
-			(void)snprintf(buf, len, "%s", out.data);
-		else
-			(void)snprintf(buf, len, "verification failed");
-		gnutls_free(out.data);
-	}
+	if (status & GNUTLS_CERT_EXPIRED)
+		say(buf, len, "the server certificate has expired");
+	else if (status & GNUTLS_CERT_NOT_ACTIVATED)
+		say(buf, len, "the server certificate is not yet valid");
+	else if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+		say(buf, len, "the server certificate is not valid for %s",
+		    name);
+	else if (status & GNUTLS_CERT_REVOKED)
+		say(buf, len, "the server certificate has been revoked");
+	else if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+		say(buf, len, "the server certificate is signed by an unknown "
+		    "certificate authority");
+	else if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
+		say(buf, len, "the server certificate uses an insecure "
+		    "algorithm");
+	else if (gnutls_certificate_verification_status_print(status,
+	    GNUTLS_CRT_X509, &out, 0) == 0 && out.data != NULL)
+		say(buf, len, "%s", out.data);
+	else
+		say(buf, len, "verification failed");
+	gnutls_free(out.data);
 }
 
 static void
