@@ -616,11 +616,8 @@ capa_line(void *arg, const char *line, size_t len, struct error *err)
 {
 	struct pop3 *p = arg;
 
-	if (p->capa.nlines >= 256) {
-		error_set(err, ERR_PROTO, "CAPA: more than 256 capabilities");
+	if (pop3_parse_capa_line(&p->capa, line, len, err) == -1)
 		return mark_broken(p, err);
-	}
-	pop3_parse_capa_line(&p->capa, line, len);
 	return 0;
 }
 
@@ -675,7 +672,8 @@ pop3_stat(struct pop3 *p, unsigned long *count, unsigned long long *octets,
 struct walk {
 	struct pop3		*p;
 	struct pop3_listing	 l;
-	pop3_uid_fn		*fn;		/* UIDL: where each uid goes */
+	pop3_uid_fn		*fn;		/* UIDL: where each uid goes,
+						 * NULL: into msgs */
 	void			*arg;
 	struct pop3_msg		*msgs;		/* what pop3_list and pop3_uidl
 						 * keep */
@@ -704,24 +702,11 @@ walk_line(void *arg, const char *line, size_t len, struct error *err)
 	if (pop3_parse_listing(&w->l, line, len, &m.num, &m.size, &off,
 	    err) == -1)
 		return mark_broken(w->p, err);
-	if (w->l.uidl)
+	if (w->l.uidl && w->fn != NULL)
 		return w->fn(w->arg, m.num, line + off, len - off, err);
+	if (w->l.uidl)
+		m.uid = xstrndup(line + off, len - off);
 	walk_push(w, &m);
-	return 0;
-}
-
-/* pop3_uid_fn: keeps each uid in the walk's array. */
-static int
-keep_uid(void *arg, unsigned long num, const char *uid, size_t len,
-    struct error *err)
-{
-	struct pop3_msg m;
-
-	(void)err;
-	memset(&m, 0, sizeof(m));
-	m.num = num;
-	m.uid = xstrndup(uid, len);
-	walk_push(arg, &m);
 	return 0;
 }
 
@@ -729,7 +714,7 @@ static int
 listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
     size_t *n, struct error *err)
 {
-	struct walk w = { p, { uidl, 0 }, keep_uid, &w, NULL, 0, 0 };
+	struct walk w = { p, { uidl, 0 }, NULL, NULL, NULL, 0, 0 };
 	const char *cmd = uidl ? "UIDL" : "LIST";
 
 	*msgs = NULL;

@@ -217,8 +217,9 @@ word_is(const char *s, size_t len, const char *w)
 	return strlen(w) == len && strncasecmp(s, w, len) == 0;
 }
 
-void
-pop3_parse_capa_line(struct pop3_capa *c, const char *s, size_t len)
+int
+pop3_parse_capa_line(struct pop3_capa *c, const char *s, size_t len,
+    struct error *err)
 {
 	static const struct {
 		const char	*name;
@@ -235,8 +236,11 @@ pop3_parse_capa_line(struct pop3_capa *c, const char *s, size_t len)
 	};
 	size_t i, wl;
 
+	if (c->nlines >= POP3_CAPA_MAX)
+		return error_set(err, ERR_PROTO, "CAPA: more than %d "
+		    "capabilities", POP3_CAPA_MAX);
 	if (memchr(s, '\0', len) != NULL)
-		return;
+		return 0;
 	c->lines = xreallocarray(c->lines, c->nlines + 1, sizeof(char *));
 	c->lines[c->nlines++] = xstrndup(s, len);
 	wl = 0;
@@ -249,6 +253,7 @@ pop3_parse_capa_line(struct pop3_capa *c, const char *s, size_t len)
 		free(c->sasl);
 		c->sasl = xstrndup(s + wl + 1, len - wl - 1);
 	}
+	return 0;
 }
 
 int

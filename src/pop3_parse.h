@@ -103,10 +103,15 @@ int	pop3_parse_listing(struct pop3_listing *, const char *, size_t,
 	    unsigned long *num, unsigned long long *size, size_t *uidoff,
 	    struct error *err);
 
+/* The most lines a CAPA reply may have. */
+#define POP3_CAPA_MAX	256
+
 /* Adds one line of a CAPA reply to c: the raw line, its flag if the
  * name is known, and the SASL mechanisms.  A line holding NUL is
- * ignored.  The strings belong to c until pop3_parse_capa_clear. */
-void	pop3_parse_capa_line(struct pop3_capa *c, const char *, size_t);
+ * ignored.  The strings belong to c until pop3_parse_capa_clear.  0, or
+ * -1 with err (ERR_PROTO) when c already holds POP3_CAPA_MAX lines. */
+int	pop3_parse_capa_line(struct pop3_capa *c, const char *, size_t,
+	    struct error *err);
 
 /* Frees what c holds and zeroes it. */
 void	pop3_parse_capa_clear(struct pop3_capa *c);

@@ -18,6 +18,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned long n, n2;
 	unsigned long long z, z2;
 	size_t off, i, start, tl;
+	struct error err;
 	int stat, scan, k;
 
 	if (pop3_parse_status(s, size, &st) == 0) {
@@ -49,7 +50,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (k = 0; k < 2; k++) {
 		struct pop3_listing l = { k, 0 };
 		unsigned long last = 0;
-		struct error err;
 
 		for (i = 0, start = 0; i <= size; i++)
 			if (i == size || s[i] == '\n') {
@@ -67,10 +67,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&capa, 0, sizeof(capa));
 	for (i = 0, start = 0; i <= size; i++)
 		if (i == size || s[i] == '\n') {
-			pop3_parse_capa_line(&capa, s + start, i - start);
+			if (pop3_parse_capa_line(&capa, s + start, i - start,
+			    &err) == -1 && (err.cls != ERR_PROTO ||
+			    capa.nlines != POP3_CAPA_MAX))
+				abort();
 			start = i + 1;
 		}
-	if (capa.nlines > size + 1)
+	if (capa.nlines > size + 1 || capa.nlines > POP3_CAPA_MAX)
 		abort();
 	pop3_parse_capa_clear(&capa);
 	return 0;
