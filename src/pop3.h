@@ -142,8 +142,9 @@ int		 pop3_sasl_line(struct pop3 *, const char *, struct error *);
 /*
  * Pipelining (RFC 2449): pop3_queue adds a command without sending it
  * (only commands without secrets that leave the state as it is, and
- * allowed in it; else ERR_SOFTWARE), pop3_flush sends all queued ones
- * at once (ERR_NET), and pop3_recv_status reads the reply to the oldest
+ * allowed in it; else ERR_SOFTWARE; if some 128 kB of commands wait
+ * already, those are sent first), pop3_flush sends all queued ones at
+ * once (ERR_NET), and pop3_recv_status reads the reply to the oldest
  * command in flight (as pop3_command does), then pop3_recv_body its
  * lines if it has them.  Replies come strictly in order.
  */
