@@ -64,7 +64,8 @@ bench: popfetch
 # make fuzz: each libFuzzer target for FUZZ_SECONDS, starting from the
 # committed seeds (new inputs go to a scratch directory, not the tree).
 FUZZ_TARGETS = fuzz_status fuzz_multiline fuzz_mboxrd fuzz_state fuzz_sasl
-FUZZ_SRC = src/pop3.c src/pop3_parse.c src/pop3_trace.c src/net.c src/tls.c src/util.c src/state.c \
+FUZZ_SRC = src/pop3.c src/net.c src/tls.c src/util.c src/state.c \
+	src/pop3_parse.c src/pop3_trace.c \
 	src/deliver.c src/maildir.c src/mbox.c src/mda.c src/sasl.c src/crypto.c
 FUZZ_SECONDS = 60
 
