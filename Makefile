@@ -5,12 +5,14 @@ include config.mk
 
 SRC = src/main.c src/cli.c src/cli_doc.c src/accounts.c src/jobs.c src/report.c \
       src/commands.c src/fetch.c src/session.c src/pop3.c \
+      src/pop3_parse.c src/pop3_trace.c \
       src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
       src/mda.c src/state.c src/plan.c \
       src/auth.c src/sasl.c src/config.c src/util.c
 OBJ = $(SRC:.c=.o)
 HDR = src/cli.h src/cli_p.h src/accounts.h src/jobs.h src/report.h \
       src/commands.h src/fetch.h src/session.h src/pop3.h src/net.h \
+      src/pop3_parse.h src/pop3_trace.h \
       src/tls.h src/crypto.h src/deliver.h src/backend.h src/state.h \
       src/plan.h src/auth.h src/sasl.h src/config.h src/util.h
 
@@ -36,13 +38,20 @@ tests/unit/vectors: tests/unit/vectors.c src/sasl.c src/crypto.c \
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/unit/vectors.c src/sasl.c \
 		src/crypto.c src/util.c $(LIBS)
 
+# The protocol layer over a socket pair, run by tests/protocol.bats.
+UNIT_POP3_SRC = src/pop3.c src/pop3_parse.c src/pop3_trace.c src/net.c \
+	src/tls.c src/util.c
+tests/unit/pop3: tests/unit/pop3.c $(UNIT_POP3_SRC) $(HDR) config.mk
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/unit/pop3.c $(UNIT_POP3_SRC) \
+		$(LIBS)
+
 # make check: the default build, then the whole suite against the
 # AddressSanitizer + UndefinedBehaviorSanitizer build.
-check: popfetch san/popfetch tests/unit/vectors
+check: popfetch san/popfetch tests/unit/vectors tests/unit/pop3
 	POPFETCH=$$(pwd)/san/popfetch bats $(BATSFLAGS) tests/
 
 # make test: the suite against the default build only.
-test: popfetch tests/unit/vectors
+test: popfetch tests/unit/vectors tests/unit/pop3
 	bats $(BATSFLAGS) tests/
 
 demo: popfetch
@@ -57,21 +66,29 @@ bench: popfetch
 # make fuzz: each libFuzzer target for FUZZ_SECONDS, starting from the
 # committed seeds (new inputs go to a scratch directory, not the tree).
 FUZZ_TARGETS = fuzz_status fuzz_multiline fuzz_mboxrd fuzz_state fuzz_sasl
-FUZZ_SRC = src/pop3.c src/net.c src/tls.c src/util.c src/state.c \
-	src/deliver.c src/maildir.c src/mbox.c src/mda.c src/sasl.c src/crypto.c
 FUZZ_SECONDS = 60
 
 FUZZ_BINS = fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_mboxrd \
     fuzz/fuzz_state fuzz/fuzz_sasl
+FUZZ_BUILD = mkdir -p fuzz && $(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) \
+	`$(PKG_CONFIG) --cflags gnutls libbsd-overlay` -o $@
 
-fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_sasl: $(FUZZ_SRC) $(HDR) \
-    config.mk tests/fuzz/fuzz_status.c \
-    tests/fuzz/fuzz_multiline.c tests/fuzz/fuzz_mboxrd.c \
-    tests/fuzz/fuzz_state.c tests/fuzz/fuzz_sasl.c
-	mkdir -p fuzz
-	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags gnutls \
-		libbsd-overlay` -o $@ tests/fuzz/$$(basename $@).c $(FUZZ_SRC) \
-		$(LIBS)
+# The parsers of server input are fuzzed with util.c alone, SASL with
+# its crypto; the others link what they need.
+FUZZ_PARSE_SRC = src/pop3_parse.c src/util.c
+FUZZ_SASL_SRC = src/sasl.c src/crypto.c src/util.c
+
+fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(FUZZ_PARSE_SRC) \
+    src/pop3_parse.h src/util.h config.mk
+	$(FUZZ_BUILD) tests/fuzz/fuzz_status.c $(FUZZ_PARSE_SRC) $(LIBS)
+
+fuzz/fuzz_multiline: tests/fuzz/fuzz_multiline.c $(FUZZ_PARSE_SRC) \
+    src/pop3_parse.h src/util.h config.mk
+	$(FUZZ_BUILD) tests/fuzz/fuzz_multiline.c $(FUZZ_PARSE_SRC) $(LIBS)
+
+fuzz/fuzz_sasl: tests/fuzz/fuzz_sasl.c $(FUZZ_SASL_SRC) src/sasl.h \
+    src/crypto.h src/util.h config.mk
+	$(FUZZ_BUILD) tests/fuzz/fuzz_sasl.c $(FUZZ_SASL_SRC) $(LIBS)
 
 # These two link only the module they test, and util.c.
 FUZZ_MBOXRD_SRC = src/mbox.c src/util.c
@@ -129,6 +146,6 @@ uninstall:
 
 clean:
 	rm -f popfetch $(OBJ)
-	rm -rf san fuzz tests/unit/vectors
+	rm -rf san fuzz tests/unit/vectors tests/unit/pop3
 
 .PHONY: all check test demo bench fuzz lint install uninstall clean

@@ -205,12 +205,34 @@ from_netrc(const char *path, const char *host, const char *user,
 	return found;
 }
 
+/* The netrc file to read: the configured one, $NETRC or ~/.netrc; ""
+ * for none.  -1 with err (ERR_CONFIG) if its name does not fit. */
+static int
+netrc_path(const struct cred_params *c, char *path, size_t len,
+    struct error *err)
+{
+	const char *env;
+	int n = 0;
+
+	path[0] = '\0';
+	if (c->netrc_file != NULL)
+		n = snprintf(path, len, "%s", c->netrc_file);
+	else if ((env = getenv("NETRC")) != NULL && *env != '\0')
+		n = snprintf(path, len, "%s", env);
+	else if ((env = getenv("HOME")) != NULL && *env != '\0')
+		n = snprintf(path, len, "%s/.netrc", env);
+	if (n < 0 || (size_t)n >= len)
+		return error_set(err, ERR_CONFIG, "the name of the netrc file "
+		    "is longer than %zu bytes", len - 1);
+	return 0;
+}
+
 char *
 auth_password(const struct cred_params *c, const char *host,
     const char *user, struct error *err)
 {
 	char buf[PASSWORD_MAX + 1], prompt[512], path[4096], *pw = NULL;
-	const char *env, *home;
+	const char *env;
 	int r;
 
 	if (c->password_command != NULL)
@@ -233,14 +255,8 @@ auth_password(const struct cred_params *c, const char *host,
 		}
 		return xstrdup(env);
 	}
-	if (c->netrc_file != NULL)
-		(void)strlcpy(path, c->netrc_file, sizeof(path));
-	else if ((env = getenv("NETRC")) != NULL && *env != '\0')
-		(void)strlcpy(path, env, sizeof(path));
-	else if ((home = getenv("HOME")) != NULL && *home != '\0')
-		(void)snprintf(path, sizeof(path), "%s/.netrc", home);
-	else
-		path[0] = '\0';
+	if (netrc_path(c, path, sizeof(path), err) == -1)
+		return NULL;
 	if (path[0] != '\0') {
 		r = from_netrc(path, host, user, &pw, err);
 		if (r == -1)
@@ -255,8 +271,10 @@ auth_password(const struct cred_params *c, const char *host,
 			return pw;
 		}
 	}
-	(void)snprintf(prompt, sizeof(prompt), "Password for %s@%s: ", user,
+	r = snprintf(prompt, sizeof(prompt), "Password for %s@%s: ", user,
 	    host);
+	if (r < 0 || (size_t)r >= sizeof(prompt))
+		(void)strlcpy(prompt, "Password: ", sizeof(prompt));
 	if (readpassphrase(prompt, buf, sizeof(buf), RPP_REQUIRE_TTY) ==
 	    NULL) {
 		explicit_bzero(buf, sizeof(buf));
@@ -293,7 +311,7 @@ login_apop(struct pop3 *p, const struct auth_params *a, struct error *err)
 {
 	const char *ts = pop3_timestamp(p);
 	char digest[33], *pw, *buf;
-	size_t len;
+	size_t tl, pl;
 	int r;
 
 	if (ts == NULL)
@@ -301,11 +319,13 @@ login_apop(struct pop3 *p, const struct auth_params *a, struct error *err)
 		    "greeting has no timestamp, so it does not offer APOP");
 	if ((pw = auth_password(&a->cred, a->host, a->user, err)) == NULL)
 		return -1;
-	len = strlen(ts) + strlen(pw);
-	buf = xmalloc(len + 1);
-	(void)snprintf(buf, len + 1, "%s%s", ts, pw);
-	r = crypto_md5_hex(buf, len, digest);
-	explicit_bzero(buf, len);
+	tl = strlen(ts);
+	pl = strlen(pw);
+	buf = xmalloc(tl + pl);
+	memcpy(buf, ts, tl);
+	memcpy(buf + tl, pw, pl);
+	r = crypto_md5_hex(buf, tl + pl, digest);
+	explicit_bzero(buf, tl + pl);
 	free(buf);
 	secret_free(pw);
 	if (r == -1)

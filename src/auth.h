@@ -9,7 +9,8 @@
 #include "util.h"
 
 enum auth_method {
-	AUTH_AUTO,	/* the best the server offers that needs no extra input */
+	AUTH_AUTO,	/* the best the server offers that needs no
+			 * extra input */
 	AUTH_USER,	/* USER/PASS */
 	AUTH_APOP,	/* APOP with the greeting's timestamp */
 	AUTH_RPOP,	/* USER/RPOP (RFC 1081), trusted-host login */
@@ -32,22 +33,22 @@ struct auth_params {
 	const char		*port;		/* for OAUTHBEARER */
 	const char		*user;
 	struct cred_params	 cred;
-	int			 allow_plaintext;	/* --allow-plaintext */
+	int			 allow_plaintext;	/* may go in clear */
 	int			 no_initial_response;	/* always two-step */
 	int			 have_client_cert;	/* for EXTERNAL */
 };
 
-/* Parses an --auth value (auto, user, apop, rpop or a SASL mechanism
- * name, any case); 0 or -1. */
+/* Parses an authentication method (auto, user, apop, rpop or a SASL
+ * mechanism name, any case) into a->method and a->mech; 0 or -1. */
 int	auth_parse_method(const char *, struct auth_params *);
 
 /*
- * Finds the password for user at host: --password-command, then
- * --password-file, then the config file's password, then
- * POPFETCH_PASSWORD, then the netrc file, then a
- * prompt on the terminal.  Returns a string the caller frees with
- * secret_free, or NULL with err (ERR_CONFIG: no source, a failing
- * command, an unsafe file, a password with CR, LF or NUL).
+ * Finds the password for user at host: the password command, then the
+ * password file, then the configured password, then POPFETCH_PASSWORD,
+ * then the netrc file, then a prompt on the terminal.  Returns a string
+ * the caller frees with secret_free, or NULL with err (ERR_CONFIG: no
+ * source (with HINT_PASSWORD_SOURCE), a failing command, an unsafe
+ * file, a password with CR, LF or NUL).
  */
 char	*auth_password(const struct cred_params *, const char *host,
 	    const char *user, struct error *);
@@ -55,9 +56,14 @@ char	*auth_password(const struct cred_params *, const char *host,
 /*
  * Logs in on an AUTHORIZATION-state connection; secure says whether it
  * is encrypted.  The password is fetched only when the method needs it
- * and wiped afterwards.  Errors: ERR_AUTH (refused), ERR_INSECURE (a
- * password would travel in clear), ERR_REFUSED (method not offered),
- * ERR_CONFIG (no password), and those of the connection.
+ * and wiped afterwards; a is only read.  0 (the connection is then in
+ * TRANSACTION), or -1 with err: ERR_AUTH (refused, or a SCRAM server
+ * that cannot prove it knows the password), ERR_INSECURE (a secret
+ * would travel in clear; HINT_ALLOW_PLAINTEXT), ERR_REFUSED (the method
+ * is not offered), ERR_USAGE (no user name, HINT_USER; CR, LF or over
+ * 240 bytes in it; EXTERNAL without TLS and a client certificate,
+ * HINT_CLIENT_CERT), ERR_CONFIG (no password), ERR_PROTO (a malformed
+ * SASL challenge, or one too many), and the errors of pop3.h.
  */
 int	 auth_login(struct pop3 *, const struct auth_params *, int secure,
 	    struct error *);

@@ -381,16 +381,9 @@ run_session(struct cli_settings *s, const struct command *c, char **argv,
 	if (r == 0)
 		r = command_flush(err);
 	if (r == 0)
-		return session_quit(sess, err);
+		return session_end(sess, 1, err);
 	/* Commit nothing a failed command or batch deleted. */
-	if (err->cls == ERR_NET || err->cls == ERR_BUSY ||
-	    err->cls == ERR_PROTO) {
-		session_abort(sess);
-		return -1;
-	}
-	if (pop3_state(session_pop3(sess)) == POP3_TRANSACTION)
-		(void)pop3_rset(session_pop3(sess), &qerr);
-	(void)session_quit(sess, &qerr);
+	(void)session_end(sess, 0, &qerr);
 	return -1;
 }
 

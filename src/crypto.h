@@ -16,13 +16,18 @@ enum crypto_hash {
 
 #define CRYPTO_HASH_MAX	32	/* the longest digest, SHA-256 */
 
+/* Nothing here takes a struct error: each function returns 0 or -1
+ * (or NULL), and the caller says what failed. */
+
 /* Digest length in bytes. */
 size_t	crypto_hash_len(enum crypto_hash);
 
-/* Writes the lower-case hex MD5 of data (33 bytes with NUL) to out. */
+/* Writes the lower-case hex MD5 of data (33 bytes with NUL) to out;
+ * 0 or -1. */
 int	crypto_md5_hex(const void *data, size_t len, char out[33]);
 
-/* out receives crypto_hash_len bytes.  All return 0 or -1. */
+/* out, the caller's, receives crypto_hash_len bytes.  All return 0 or
+ * -1. */
 int	crypto_hash(enum crypto_hash, const void *, size_t, unsigned char *out);
 int	crypto_hmac(enum crypto_hash, const void *key, size_t keylen,
 	    const void *data, size_t len, unsigned char *out);
@@ -34,7 +39,8 @@ int	crypto_pbkdf2(enum crypto_hash, const void *pw, size_t pwlen,
 /* Fills buf with unpredictable bytes; 0 or -1. */
 int	crypto_random(void *, size_t);
 
-/* Base64 (RFC 4648) of len bytes, NUL-terminated; free with free(3). */
+/* Base64 (RFC 4648) of len bytes, NUL-terminated; free with free(3)
+ * (or secret_free when it encodes a secret).  Never NULL. */
 char	*crypto_b64_encode(const void *, size_t);
 
 /*

@@ -68,7 +68,6 @@ struct run {
 	struct state			*st;
 	struct deliver			*d;
 	struct pop3			*p;
-	int				 sink_failed;
 	struct error			 first;	/* the first deferred error */
 	struct plan			 pl;	/* the listing and the plan */
 };
@@ -179,10 +178,8 @@ sink(void *arg, const char *data, size_t len, struct error *err)
 {
 	struct run *r = arg;
 
-	if (deliver_write(r->d, data, len, err) == -1) {
-		r->sink_failed = 1;
+	if (deliver_write(r->d, data, len, err) == -1)
 		return -1;
-	}
 	r->res->bytes += len;
 	return 0;
 }
@@ -230,31 +227,21 @@ add_headers(struct run *r, const char *uid, struct error *err)
 	return 0;
 }
 
-static int
-conn_error(const struct error *e)
-{
-	return e->cls == ERR_NET || e->cls == ERR_BUSY ||
-	    e->cls == ERR_PROTO;
-}
-
 /*
  * Receives the reply to a RETR already sent and delivers it.  Returns 0,
- * or -1 with err; *fatal_conn says the connection is unusable.  Either
- * way the reply has been read to its end, so the pipeline stays in step.
+ * or -1 with err; unless pop3_broken says the connection is lost, the
+ * reply has been read to its end, so the pipeline stays in step.
  */
 static int
-receive_one(struct run *r, size_t idx, struct error *err, int *fatal_conn)
+receive_one(struct run *r, size_t idx, struct error *err)
 {
 	const char *token, *uid;
 	char pseudo[PSEUDO_MAX];
 	struct error e;
 
-	*fatal_conn = 0;
 	uid = journal_uid(r, idx, pseudo);
-	if (pop3_recv_status(r->p, ERR_REFUSED, err) == -1) {
-		*fatal_conn = conn_error(err);
+	if (pop3_recv_status(r->p, ERR_REFUSED, err) == -1)
 		return -1;
-	}
 	/* The journal entry comes before the first byte is written. */
 	if ((token = deliver_prepare(r->d, err)) == NULL ||
 	    state_begin(r->st, uid, token, deliver_durable_token(r->d),
@@ -263,15 +250,12 @@ receive_one(struct run *r, size_t idx, struct error *err, int *fatal_conn)
 		deliver_abort(r->d);
 		if (token != NULL)
 			(void)state_abort(r->st, uid, NULL);
-		if (pop3_recv_body(r->p, NULL, NULL, &e) == -1)
-			*fatal_conn = 1;
+		(void)pop3_recv_body(r->p, NULL, NULL, &e);
 		return -1;
 	}
-	r->sink_failed = 0;
 	if (pop3_recv_body(r->p, sink, r, err) == -1) {
 		deliver_abort(r->d);
 		(void)state_abort(r->st, uid, NULL);
-		*fatal_conn = !r->sink_failed && conn_error(err);
 		return -1;
 	}
 	if (deliver_finish(r->d, err) == -1) {
@@ -467,7 +451,7 @@ recv_dele(struct run *r, size_t idx, struct error *err)
 		r->res->deleted++;
 		event(r, FETCH_DELETED, r->pl.list[idx].num, r->pl.uids[idx],
 		    r->pl.list[idx].size, NULL);
-	} else if (conn_error(&e)) {
+	} else if (pop3_broken(r->p)) {
 		*err = e;
 		return -1;
 	} else
@@ -484,7 +468,7 @@ recv_dropped(struct run *r)
 	struct error e;
 
 	if (pop3_recv_status(r->p, ERR_REFUSED, &e) == -1)
-		return conn_error(&e) ? -1 : 0;
+		return pop3_broken(r->p) ? -1 : 0;
 	return pop3_recv_body(r->p, NULL, NULL, &e);
 }
 
@@ -495,11 +479,10 @@ static int
 recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
 {
 	struct error e;
-	int fatal;
 
-	if (receive_one(r, idx, &e, &fatal) == 0)
+	if (receive_one(r, idx, &e) == 0)
 		pp->batch[pp->nbatch++] = idx;
-	else if (fatal) {
+	else if (pop3_broken(r->p)) {
 		*err = e;
 		return -1;
 	} else if (e.cls == ERR_REFUSED)	/* -ERR to RETR */
@@ -523,18 +506,16 @@ recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
  * the replies in flight are read and dropped, and the DELEs of what was
  * delivered still go out, so that QUIT can commit them.  Commands are a
  * few bytes each, so the client's writes never fill the socket while
- * the server's replies wait to be read.  *fatal_conn says the connection
- * is unusable.
+ * the server's replies wait to be read.
  */
 static int
-pipeline(struct run *r, struct error *err, int *fatal_conn)
+pipeline(struct run *r, struct error *err)
 {
 	struct pipe pipe, *pp = &pipe;
 	struct inflight it;
 	struct error e;
 	int rv = 0;
 
-	*fatal_conn = 0;
 	memset(pp, 0, sizeof(*pp));
 	pp->old = r->pl.old;
 	pp->nold = r->pl.nold;
@@ -550,7 +531,6 @@ pipeline(struct run *r, struct error *err, int *fatal_conn)
 			break;
 		}
 		if (pop3_flush(r->p, err) == -1) {
-			*fatal_conn = 1;
 			rv = -1;
 			break;
 		}
@@ -568,10 +548,8 @@ pipeline(struct run *r, struct error *err, int *fatal_conn)
 			rv = pp->stop ? recv_dropped(r) :
 			    recv_retr(r, pp, it.idx, err);
 		}
-		if (rv == -1) {
-			*fatal_conn = 1;
+		if (rv == -1)
 			break;
-		}
 	}
 	if (rv == -1)
 		/* What arrived whole is still delivered, just not deleted. */
@@ -628,19 +606,16 @@ open_local(struct run *r, const struct session_params *sp,
 	return 0;
 }
 
-/* Ends the session: QUIT commits the deletions, unless the connection
- * can no longer be trusted, when it is dropped and nothing is
- * committed.  Returns rv, or -1 with err if QUIT failed. */
+/* Ends the session.  DELEs went out only for durable messages, so the
+ * session commits them even after a local failure (session_end drops a
+ * connection that can no longer be trusted, which commits nothing).
+ * Returns rv, or -1 with err if the ending failed. */
 static int
-end_session(struct session *s, int fatal_conn, int rv, struct error *err)
+end_session(struct session *s, int rv, struct error *err)
 {
 	struct error e;
 
-	if (s == NULL)
-		return rv;
-	if (fatal_conn)
-		session_abort(s);
-	else if (session_quit(s, &e) == -1 && rv == 0) {
+	if (s != NULL && session_end(s, 1, &e) == -1 && rv == 0) {
 		*err = e;
 		rv = -1;
 	}
@@ -655,7 +630,7 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	struct run r;
 	struct session *s = NULL;
 	struct error e;
-	int rv = -1, fatal_conn = 0;
+	int rv = -1;
 
 	memset(&r, 0, sizeof(r));
 	memset(res, 0, sizeof(*res));
@@ -669,21 +644,19 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	if ((s = session_open(sp, 1, err)) == NULL)
 		goto out;
 	r.p = session_pop3(s);
-	if (plan_list(&r.pl, r.p, err) == -1) {
-		fatal_conn = conn_error(err);
+	if (plan_list(&r.pl, r.p, err) == -1)
 		goto out;
-	}
 	if (plan_check(&r.pl, fp, err) == -1)
 		goto out;
 	plan_make(&r.pl, r.st, fp, planned, &r);
-	if (!fp->dry_run && pipeline(&r, err, &fatal_conn) == -1)
+	if (!fp->dry_run && pipeline(&r, err) == -1)
 		goto out;
 	/* Messages the server no longer lists need no memory. */
 	if (r.pl.have_uidl && !fp->dry_run)
 		state_forget_absent(r.st, r.pl.uids, r.pl.nl);
 	rv = 0;
 out:
-	rv = end_session(s, fatal_conn, rv, err);
+	rv = end_session(s, rv, err);
 	if (r.st != NULL && !fp->dry_run && state_save(r.st, &e) == -1 &&
 	    rv == 0) {
 		*err = e;

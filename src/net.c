@@ -158,7 +158,8 @@ int
 net_certinfo(struct net *n, struct tls_certinfo *ci, struct error *err)
 {
 	if (n->tls == NULL)
-		return error_set(err, ERR_SOFTWARE, "the connection is not TLS");
+		return error_set(err, ERR_SOFTWARE,
+		    "the connection is not TLS");
 	return tls_certinfo(n->tls, ci, err);
 }
 

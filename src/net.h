@@ -19,29 +19,32 @@ struct net;
 /*
  * Resolves host and tries each address in turn (IPv6 and IPv4) until one
  * connects within timeout seconds.  Returns a connection owned by the
- * caller, or NULL with err: ERR_NOHOST (no such host), ERR_NET
- * (refused, unreachable, timed out), ERR_USAGE (bad port).
+ * caller (net_close), or NULL with err: ERR_NOHOST (no such host),
+ * ERR_NET (refused, unreachable, timed out, resolver failure),
+ * ERR_SOFTWARE (a port that is no number or service name).
  */
 struct net	*net_connect(const char *host, const char *port, int timeout,
 		    struct error *);
 
-/* Wraps a descriptor that is already connected (tests and fuzzing);
- * the connection owns it from now on. */
+/* Wraps a descriptor that is already connected (tests); the connection
+ * owns it from now on and is owned by the caller.  Never fails. */
 struct net	*net_from_fd(int fd, int timeout);
 
-/* Starts TLS on the connection; fails with ERR_TLS if the server has
+/* Starts TLS on the connection: 0, or -1 with ERR_TLS if the server has
  * already sent bytes we have not read (they would be unauthenticated),
- * or with the errors of tls_start. */
+ * or with the errors of tls_start.  The TLS session belongs to n. */
 int		 net_starttls(struct net *, const struct tls_params *,
 		    struct error *);
 
+/* Whether TLS protects the connection: 1 or 0. */
 int		 net_is_tls(const struct net *);
 
-/* The server certificate (see tls_certinfo); ERR_USAGE without TLS. */
+/* Describes the server certificate into the caller's ci (see
+ * tls_certinfo); -1 with ERR_SOFTWARE without TLS. */
 int		 net_certinfo(struct net *, struct tls_certinfo *,
 		    struct error *);
 
-/* Writes all of buf; -1 with ERR_NET on failure or timeout. */
+/* Writes all of buf: 0, or -1 with ERR_NET on failure or timeout. */
 int		 net_write(struct net *, const void *, size_t, struct error *);
 
 /*
@@ -63,7 +66,8 @@ int		 net_getline(struct net *, char **line, size_t *len, size_t max,
 int		 net_getchunk(struct net *, char **data, size_t *len, int *eol,
 		    struct error *);
 
-/* Closes the connection (TLS close_notify first) and frees it. */
+/* Closes the connection (TLS close_notify first) and frees it; NULL is
+ * fine. */
 void		 net_close(struct net *);
 
 #endif

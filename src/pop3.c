@@ -4,127 +4,136 @@
  * Implements the client side of:
  *   RFC 1939  Post Office Protocol - Version 3 (states, commands, replies,
  *             dot-stuffing, APOP timestamps)
- *   RFC 2449  POP3 Extension Mechanism (CAPA, response codes)
+ *   RFC 1081  RPOP
+ *   RFC 2449  POP3 Extension Mechanism (CAPA, PIPELINING, response codes)
  *   RFC 2595  STLS
- *   RFC 5034  AUTH (the continuation lines; mechanisms live in auth.c)
+ *   RFC 3206  the SYS and AUTH response codes
+ *   RFC 5034  AUTH (the continuation lines; mechanisms live in sasl.c)
  *   RFC 6856  UTF8
+ * The parsers of what the server sends live in pop3_parse.c, what a
+ * trace shows in pop3_trace.c.
  *
- * Every line from the server is bounded (POP3_LINE_MAX) and every number
- * is parsed with overflow checks.  Bodies are never held whole: each
- * line (or piece of a very long line) goes to the caller's sink as soon
- * as it is read.
+ * Everything a command is, is in one table (cmdtab).  Every command
+ * goes out through put_command and put_line, every status line comes
+ * in through read_status (the one place where the state changes), and
+ * every multi-line reply through read_multi; mark_broken is the one
+ * place that gives up on a connection.
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pop3.h"
 
-#define S_AUTH	(1 << POP3_AUTHORIZATION)
-#define S_TRANS	(1 << POP3_TRANSACTION)
+/* What the output buffer holds: a SASL line or many commands. */
+#define OUT_MAX	(2 * SASL_LINE_MAX)
 
-/* Which states accept a command, and how many of its words a trace may
- * show (the rest are secret).  -1: all. */
-static const struct cmdinfo {
+#define S_AUTH	(1u << POP3_AUTHORIZATION)
+#define S_TRANS	(1u << POP3_TRANSACTION)
+
+/* What follows the +OK to a command. */
+enum cmd_reply {
+	R_LINE,		/* nothing: a single-line reply */
+	R_MULTI,	/* lines up to a "." */
+	R_NOARG		/* lines without an argument, else nothing (LIST,
+			 * UIDL) */
+};
+
+/* What a +OK to a command does to the session. */
+enum cmd_effect {
+	E_KEEP,		/* nothing */
+	E_LOGIN,	/* logs in: AUTHORIZATION becomes TRANSACTION */
+	E_TLS,		/* the next bytes are a TLS handshake */
+	E_END		/* the session is over (UPDATE) */
+};
+
+/* Every command popfetch sends.  shown is how many words a trace may
+ * show (-1: all); the rest are secret. */
+static const struct pop3_cmd {
 	const char	*name;
 	unsigned	 states;
+	enum cmd_reply	 reply;
+	enum cmd_effect	 effect;
 	int		 shown;
 } cmdtab[] = {
-	{ "USER",	S_AUTH,			-1 },
-	{ "PASS",	S_AUTH,			1 },
-	{ "APOP",	S_AUTH,			2 },
-	{ "RPOP",	S_AUTH,			-1 },
-	{ "AUTH",	S_AUTH,			2 },
-	{ "STLS",	S_AUTH,			-1 },
-	{ "UTF8",	S_AUTH,			-1 },
-	{ "CAPA",	S_AUTH | S_TRANS,	-1 },
-	{ "QUIT",	S_AUTH | S_TRANS,	-1 },
-	{ "STAT",	S_TRANS,		-1 },
-	{ "LIST",	S_TRANS,		-1 },
-	{ "UIDL",	S_TRANS,		-1 },
-	{ "RETR",	S_TRANS,		-1 },
-	{ "TOP",	S_TRANS,		-1 },
-	{ "DELE",	S_TRANS,		-1 },
-	{ "RSET",	S_TRANS,		-1 },
-	{ "NOOP",	S_TRANS,		-1 },
+	/* name		states			reply	 effect	  shown */
+	{ "USER",	S_AUTH,			R_LINE,	 E_KEEP,  -1 },
+	{ "PASS",	S_AUTH,			R_LINE,	 E_LOGIN,  1 },
+	{ "APOP",	S_AUTH,			R_LINE,	 E_LOGIN,  2 },
+	{ "RPOP",	S_AUTH,			R_LINE,	 E_LOGIN, -1 },
+	{ "AUTH",	S_AUTH,			R_LINE,	 E_LOGIN,  2 },
+	{ "STLS",	S_AUTH,			R_LINE,	 E_TLS,	  -1 },
+	{ "UTF8",	S_AUTH,			R_LINE,	 E_KEEP,  -1 },
+	{ "CAPA",	S_AUTH | S_TRANS,	R_MULTI, E_KEEP,  -1 },
+	{ "QUIT",	S_AUTH | S_TRANS,	R_LINE,	 E_END,	  -1 },
+	{ "STAT",	S_TRANS,		R_LINE,	 E_KEEP,  -1 },
+	{ "LIST",	S_TRANS,		R_NOARG, E_KEEP,  -1 },
+	{ "UIDL",	S_TRANS,		R_NOARG, E_KEEP,  -1 },
+	{ "RETR",	S_TRANS,		R_MULTI, E_KEEP,  -1 },
+	{ "TOP",	S_TRANS,		R_MULTI, E_KEEP,  -1 },
+	{ "DELE",	S_TRANS,		R_LINE,	 E_KEEP,  -1 },
+	{ "RSET",	S_TRANS,		R_LINE,	 E_KEEP,  -1 },
+	{ "NOOP",	S_TRANS,		R_LINE,	 E_KEEP,  -1 },
+};
+
+/* A command whose reply has not been read yet. */
+struct flight {
+	const struct pop3_cmd	*cmd;
+	int			 multi;		/* its +OK brings lines */
+	char			 text[128];	/* redacted, for traces */
 };
 
 struct pop3 {
 	struct net		*net;
 	enum pop3_state		 state;
+	int			 broken;
+	struct error		 why;		/* what broke it */
 	struct pop3_capa	 capa;
 	char			*welcome;
 	char			*timestamp;
 	char			*reply;		/* text of the last status */
-	int			 trace_level;
-	pop3_tracer		*trace;
-	void			*trace_arg;
-	char			 lastcmd[128];	/* redacted, for traces */
-	char			*qbuf;		/* pipelined commands not sent */
-	size_t			 qlen, qcap;
-	char			(*fifo)[64];	/* sent, reply not read yet */
+	struct pop3_trace	 trace;
+	struct flight		 cur;		/* whose reply comes next; a
+						 * NULL cmd: the greeting */
+	int			 body;		/* lines follow the last +OK */
+	int			 challenge;	/* a "+ " awaits an answer */
+	char			*out;		/* OUT_MAX bytes not sent yet */
+	size_t			 outlen;
+	struct flight		*fifo;		/* sent, reply not read */
 	size_t			 fhead, fcount, fcap;
 };
 
-static const struct cmdinfo *
-cmd_lookup(const char *line)
+static const char *
+cur_name(const struct pop3 *p)
 {
-	size_t i, n = strcspn(line, " ");
-
-	for (i = 0; i < sizeof(cmdtab) / sizeof(cmdtab[0]); i++)
-		if (strlen(cmdtab[i].name) == n &&
-		    strncmp(cmdtab[i].name, line, n) == 0)
-			return &cmdtab[i];
-	return NULL;
+	return p->cur.cmd != NULL ? p->cur.text : "greeting";
 }
 
-/* Copies line into buf with all words past the shown ones as "****". */
-static void
-redact(const char *line, int shown, char *buf, size_t len)
+/*
+ * The connection can no longer be trusted to be in step with the
+ * server: keeps the first such error, for every later call.  Returns -1.
+ */
+static int
+mark_broken(struct pop3 *p, struct error *err)
 {
-	const char *p = line;
-	int w;
-
-	if (shown < 0) {
-		vis_text(buf, len, line, strlen(line));
-		return;
+	if (!p->broken) {
+		p->broken = 1;
+		p->why = *err;
 	}
-	for (w = 0; w < shown && *p != '\0'; w++) {
-		p += strcspn(p, " ");
-		p += strspn(p, " ");
-	}
-	if (*p == '\0') {
-		vis_text(buf, len, line, strlen(line));
-		return;
-	}
-	vis_text(buf, len, line, (size_t)(p - line));
-	(void)strlcat(buf, "****", len);
+	return -1;
 }
 
-static void
-tracef(struct pop3 *p, const char *fmt, ...)
+/* Refuses to go on over a broken connection, with the error that broke
+ * it. */
+static int
+usable(struct pop3 *p, struct error *err)
 {
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	p->trace(p->trace_arg, buf);
-}
-
-static void
-trace_received(struct pop3 *p, const char *data, size_t len)
-{
-	char buf[512];
-
-	if (p->trace_level < 2 || p->trace == NULL)
-		return;
-	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
-		len--;
-	tracef(p, "< %s", vis_text(buf, sizeof(buf), data, len));
+	if (!p->broken)
+		return 0;
+	*err = p->why;
+	return -1;
 }
 
 struct pop3 *
@@ -144,11 +153,13 @@ pop3_free(struct pop3 *p)
 	if (p == NULL)
 		return;
 	net_close(p->net);
-	pop3_capa_clear(&p->capa);
+	pop3_parse_capa_clear(&p->capa);
 	free(p->welcome);
 	free(p->timestamp);
 	free(p->reply);
-	free(p->qbuf);
+	if (p->out != NULL)
+		explicit_bzero(p->out, OUT_MAX);
+	free(p->out);
 	free(p->fifo);
 	free(p);
 }
@@ -156,9 +167,9 @@ pop3_free(struct pop3 *p)
 void
 pop3_set_trace(struct pop3 *p, int level, pop3_tracer *fn, void *arg)
 {
-	p->trace_level = level;
-	p->trace = fn;
-	p->trace_arg = arg;
+	p->trace.level = level;
+	p->trace.fn = fn;
+	p->trace.arg = arg;
 }
 
 enum pop3_state
@@ -171,6 +182,12 @@ struct net *
 pop3_net(struct pop3 *p)
 {
 	return p->net;
+}
+
+int
+pop3_broken(const struct pop3 *p)
+{
+	return p->broken;
 }
 
 const char *
@@ -198,565 +215,282 @@ pop3_reply_text(const struct pop3 *p)
 }
 
 /*
- * Parsers.  They see untrusted bytes and must accept any input without
- * reading past len.
+ * Writing.  put_line is the one line writer: every command and SASL
+ * line goes into the output buffer through it, with its CRLF, and
+ * leaves with send_out (at once for a command in lock-step, with
+ * pop3_flush for pipelined ones).
  */
 
-int
-pop3_parse_status(const char *s, size_t len, struct pop3_status *st)
+/* Sends what put_line buffered and wipes it. */
+static int
+send_out(struct pop3 *p, struct error *err)
 {
-	size_t off, end;
+	size_t n = p->outlen;
+	int r;
 
-	memset(st, 0, sizeof(*st));
-	if (len >= 3 && memcmp(s, "+OK", 3) == 0) {
-		st->ok = 1;
-		off = 3;
-	} else if (len >= 4 && memcmp(s, "-ERR", 4) == 0) {
-		st->ok = 0;
-		off = 4;
-	} else if (len >= 1 && s[0] == '+' && (len == 1 || s[1] == ' ')) {
-		/* RFC 5034 continuation: "+ base64" or a bare "+". */
-		st->ok = 2;
-		st->text_off = len > 1 ? 2 : 1;
+	p->outlen = 0;
+	if (n == 0)
 		return 0;
-	} else
-		return -1;
-	if (off < len && s[off] != ' ')
-		return -1;
-	while (off < len && s[off] == ' ')
-		off++;
-	/* RFC 2449 section 8: "[" code "]" at the start of the text. */
-	if (off < len && s[off] == '[') {
-		for (end = off + 1; end < len && s[end] != ']'; end++)
-			if (!isgraph((unsigned char)s[end]) || s[end] == '[')
-				break;
-		if (end < len && s[end] == ']' && end - off - 1 > 0 &&
-		    end - off - 1 < sizeof(st->code)) {
-			memcpy(st->code, s + off + 1, end - off - 1);
-			st->code[end - off - 1] = '\0';
-			off = end + 1;
-			while (off < len && s[off] == ' ')
-				off++;
-		}
-	}
-	st->text_off = off;
-	return 0;
-}
-
-/* Reads a run of digits at s[*off] as a number within max. */
-static int
-take_number(const char *s, size_t len, size_t *off, unsigned long long max,
-    unsigned long long *out)
-{
-	size_t start = *off, i = *off;
-
-	while (i < len && isdigit((unsigned char)s[i]))
-		i++;
-	if (i == start)
-		return -1;
-	if (parse_u64(s + start, i - start, max, out) == -1)
-		return -1;
-	*off = i;
+	r = net_write(p->net, p->out, n, err);
+	explicit_bzero(p->out, n);
+	if (r == -1)
+		return mark_broken(p, err);
 	return 0;
 }
 
 static int
-take_spaces(const char *s, size_t len, size_t *off)
+put_line(struct pop3 *p, const char *line, struct error *err)
 {
-	size_t start = *off;
-
-	while (*off < len && s[*off] == ' ')
-		(*off)++;
-	return *off > start ? 0 : -1;
-}
-
-/* "count octets" with optional further text (RFC 1939 section 5). */
-int
-pop3_parse_stat(const char *s, size_t len, unsigned long *count,
-    unsigned long long *octets)
-{
-	unsigned long long c, o;
-	size_t off = 0;
-
-	if (take_number(s, len, &off, POP3_MSG_MAX, &c) == -1 ||
-	    take_spaces(s, len, &off) == -1 ||
-	    take_number(s, len, &off, (unsigned long long)INT64_MAX, &o) == -1)
-		return -1;
-	if (off < len && s[off] != ' ')
-		return -1;
-	*count = (unsigned long)c;
-	*octets = o;
-	return 0;
-}
-
-/* A scan listing: "num size", further text allowed after a space. */
-int
-pop3_parse_scan(const char *s, size_t len, unsigned long *num,
-    unsigned long long *size)
-{
-	unsigned long long n, z;
-	size_t off = 0;
-
-	if (take_number(s, len, &off, POP3_MSG_MAX, &n) == -1 || n == 0 ||
-	    take_spaces(s, len, &off) == -1 ||
-	    take_number(s, len, &off, (unsigned long long)INT64_MAX, &z) == -1)
-		return -1;
-	if (off < len && s[off] != ' ')
-		return -1;
-	*num = (unsigned long)n;
-	*size = z;
-	return 0;
-}
-
-/*
- * A unique-id listing: "num uid".  RFC 1939 limits the uid to 1-70
- * printable characters; servers are not trusted to keep that, so any
- * non-empty rest of the line (spaces and controls too, but no NUL) is
- * taken as the uid, and the caller never uses it in a path.
- */
-int
-pop3_parse_uid(const char *s, size_t len, unsigned long *num,
-    size_t *uidoff)
-{
-	unsigned long long n;
-	size_t off = 0;
-
-	if (take_number(s, len, &off, POP3_MSG_MAX, &n) == -1 || n == 0 ||
-	    take_spaces(s, len, &off) == -1 || off >= len ||
-	    memchr(s + off, '\0', len - off) != NULL)
-		return -1;
-	*num = (unsigned long)n;
-	*uidoff = off;
-	return 0;
-}
-
-void
-pop3_capa_clear(struct pop3_capa *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->nlines; i++)
-		free(c->lines[i]);
-	free(c->lines);
-	free(c->sasl);
-	memset(c, 0, sizeof(*c));
-}
-
-static int
-word_is(const char *s, size_t len, const char *w)
-{
-	return strlen(w) == len && strncasecmp(s, w, len) == 0;
-}
-
-void
-pop3_parse_capa_line(struct pop3_capa *c, const char *s, size_t len)
-{
-	static const struct {
-		const char	*name;
-		unsigned	 flag;
-	} names[] = {
-		{ "TOP", CAPA_TOP }, { "USER", CAPA_USER },
-		{ "UIDL", CAPA_UIDL }, { "PIPELINING", CAPA_PIPELINING },
-		{ "STLS", CAPA_STLS }, { "UTF8", CAPA_UTF8 },
-		{ "RESP-CODES", CAPA_RESP_CODES },
-		{ "AUTH-RESP-CODE", CAPA_AUTH_RESP_CODE },
-		{ "SASL", CAPA_SASL }, { "EXPIRE", CAPA_EXPIRE },
-		{ "LOGIN-DELAY", CAPA_LOGIN_DELAY },
-		{ "IMPLEMENTATION", CAPA_IMPLEMENTATION },
-	};
-	size_t i, wl;
-
-	if (memchr(s, '\0', len) != NULL)
-		return;
-	c->lines = xreallocarray(c->lines, c->nlines + 1, sizeof(char *));
-	c->lines[c->nlines++] = xstrndup(s, len);
-	wl = 0;
-	while (wl < len && s[wl] != ' ')
-		wl++;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (word_is(s, wl, names[i].name))
-			c->flags |= names[i].flag;
-	if (word_is(s, wl, "SASL") && wl < len) {
-		free(c->sasl);
-		c->sasl = xstrndup(s + wl + 1, len - wl - 1);
-	}
-}
-
-int
-pop3_unstuff_chunk(struct pop3_unstuff *u, char *d, size_t len, int eol,
-    pop3_sink *sink, void *arg, struct error *err)
-{
-	if (u->bol && len > 0 && d[0] == '.') {
-		if (eol && (len == 2 || (len == 3 && d[1] == '\r'))) {
-			u->done = 1;
-			return 0;
-		}
-		/* RFC 1939 section 3: a leading "." was doubled. */
-		d++;
-		len--;
-	}
-	/* CRLF becomes LF; a bare LF is taken as a line end as well. */
-	if (eol && len >= 2 && d[len - 2] == '\r') {
-		d[len - 2] = '\n';
-		len--;
-	}
-	u->bol = eol;
-	if (len == 0 || sink == NULL)
-		return 0;
-	return sink(arg, d, len, err);
-}
-
-/*
- * Writing commands and reading replies.
- */
-
-static int
-send_line(struct pop3 *p, const char *line, struct error *err)
-{
-	const struct cmdinfo *ci = cmd_lookup(line);
-	char buf[POP3_LINE_MAX + 3];
-	size_t n;
+	size_t n = strlen(line);
 
 	if (strpbrk(line, "\r\n") != NULL)
 		return error_set(err, ERR_SOFTWARE,
-		    "refusing to send a command containing CR or LF");
-	if (ci != NULL && !(ci->states & (1u << p->state)))
-		return error_set(err, ERR_SOFTWARE, "%s is not allowed in the "
-		    "%s state", ci->name, p->state == POP3_AUTHORIZATION ?
-		    "AUTHORIZATION" : p->state == POP3_TRANSACTION ?
-		    "TRANSACTION" : "UPDATE");
-	redact(line, ci != NULL ? ci->shown : 0, p->lastcmd,
-	    sizeof(p->lastcmd));
-	if (p->trace != NULL && p->trace_level >= 2)
-		tracef(p, "> %s", p->lastcmd);
-	n = strlen(line);
-	if (n + 2 >= sizeof(buf))
-		return error_set(err, ERR_SOFTWARE, "command too long");
-	memcpy(buf, line, n);
-	memcpy(buf + n, "\r\n", 2);
-	n += 2;
-	if (net_write(p->net, buf, n, err) == -1) {
-		explicit_bzero(buf, sizeof(buf));
+		    "refusing to send a line containing CR or LF");
+	if (n > SASL_LINE_MAX)
+		return error_set(err, ERR_SOFTWARE, "line too long");
+	if (p->out == NULL)
+		p->out = xmalloc(OUT_MAX);
+	/* Full of pipelined commands: they go now. */
+	if (p->outlen + n + 2 > OUT_MAX && send_out(p, err) == -1)
 		return -1;
+	memcpy(p->out + p->outlen, line, n);
+	memcpy(p->out + p->outlen + n, "\r\n", 2);
+	p->outlen += n + 2;
+	return 0;
+}
+
+/* Formats a command into buf; ERR_SOFTWARE if it does not fit. */
+static int
+format_line(char *buf, size_t len, struct error *err, const char *fmt,
+    va_list ap)
+{
+	int r = vsnprintf(buf, len, fmt, ap);
+
+	if (r < 0 || (size_t)r >= len)
+		return error_set(err, ERR_SOFTWARE, "command too long");
+	return 0;
+}
+
+/* Looks line up in the table and checks that the state accepts it;
+ * *multi says whether its +OK brings lines.  NULL with err if not. */
+static const struct pop3_cmd *
+check_command(struct pop3 *p, const char *line, int *multi,
+    struct error *err)
+{
+	static const char *names[] = { "AUTHORIZATION", "TRANSACTION",
+	    "UPDATE" };
+	const struct pop3_cmd *c;
+	size_t i, n = strcspn(line, " ");
+
+	for (i = 0, c = NULL; i < sizeof(cmdtab) / sizeof(cmdtab[0]); i++)
+		if (strlen(cmdtab[i].name) == n &&
+		    strncmp(cmdtab[i].name, line, n) == 0)
+			c = &cmdtab[i];
+	if (c == NULL)
+		error_set(err, ERR_SOFTWARE, "not a known command: %.*s",
+		    (int)n, line);
+	else if (!(c->states & (1u << p->state)))
+		error_set(err, ERR_SOFTWARE, "%s is not allowed in the %s "
+		    "state", c->name, names[p->state]);
+	else {
+		*multi = c->reply == R_MULTI ||
+		    (c->reply == R_NOARG && line[n] == '\0');
+		return c;
 	}
-	explicit_bzero(buf, sizeof(buf));
+	return NULL;
+}
+
+/*
+ * The one path of every command, in lock-step or pipelined: checked
+ * against the table and the state, put into the output buffer, and put
+ * on the list of commands in flight, whose replies come in order.
+ */
+static int
+put_command(struct pop3 *p, const char *line, int pipelined,
+    struct error *err)
+{
+	struct flight f, *nf;
+	size_t i, ncap;
+
+	if ((f.cmd = check_command(p, line, &f.multi, err)) == NULL)
+		return -1;
+	if (pipelined && (f.cmd->shown != -1 || f.cmd->effect != E_KEEP ||
+	    p->challenge))
+		return error_set(err, ERR_SOFTWARE, "%s cannot be pipelined",
+		    f.cmd->name);
+	if (put_line(p, line, err) == -1)
+		return -1;
+	pop3_trace_redact(line, f.cmd->shown, f.text, sizeof(f.text));
+	if (p->fcount == p->fcap) {
+		/* Grow the ring, unrolling it. */
+		ncap = p->fcap ? p->fcap * 2 : 64;
+		nf = xreallocarray(NULL, ncap, sizeof(*nf));
+		for (i = 0; i < p->fcount; i++)
+			nf[i] = p->fifo[(p->fhead + i) % p->fcap];
+		free(p->fifo);
+		p->fifo = nf;
+		p->fhead = 0;
+		p->fcap = ncap;
+	}
+	p->fifo[(p->fhead + p->fcount) % p->fcap] = f;
+	p->fcount++;
+	pop3_trace_sent(&p->trace, f.text);
+	return 0;
+}
+
+/* Makes the oldest command in flight the one whose reply comes next. */
+static int
+next_reply(struct pop3 *p, struct error *err)
+{
+	if (usable(p, err) == -1)
+		return -1;
+	if (p->fcount == 0 || p->body || p->challenge)
+		return error_set(err, ERR_SOFTWARE, "%s", p->fcount == 0 ?
+		    "no command in flight" : "the last reply is not read");
+	p->cur = p->fifo[p->fhead];
+	p->fhead = (p->fhead + 1) % p->fcap;
+	p->fcount--;
 	return 0;
 }
 
 int
 pop3_queue(struct pop3 *p, struct error *err, const char *fmt, ...)
 {
-	const struct cmdinfo *ci;
 	char line[256];
 	va_list ap;
-	size_t n, i;
 	int r;
 
+	if (usable(p, err) == -1)
+		return -1;
 	va_start(ap, fmt);
-	r = vsnprintf(line, sizeof(line), fmt, ap);
+	r = format_line(line, sizeof(line), err, fmt, ap);
 	va_end(ap);
-	if (r < 0 || (size_t)r >= sizeof(line) || strpbrk(line, "\r\n"))
-		return error_set(err, ERR_SOFTWARE, "bad pipelined command");
-	ci = cmd_lookup(line);
-	if (ci == NULL || ci->shown != -1 || !(ci->states & (1u << p->state)))
-		return error_set(err, ERR_SOFTWARE, "%s cannot be pipelined "
-		    "here", line);
-	n = (size_t)r;
-	if (p->qlen + n + 2 > p->qcap) {
-		p->qcap = (p->qlen + n + 2) * 2;
-		p->qbuf = xreallocarray(p->qbuf, p->qcap, 1);
-	}
-	memcpy(p->qbuf + p->qlen, line, n);
-	memcpy(p->qbuf + p->qlen + n, "\r\n", 2);
-	p->qlen += n + 2;
-	if (p->fcount == p->fcap) {
-		/* Grow the ring, unrolling it. */
-		char (*nf)[64] = xreallocarray(NULL, p->fcap ? p->fcap * 2 : 64,
-		    sizeof(*nf));
-
-		for (i = 0; i < p->fcount; i++)
-			memcpy(nf[i], p->fifo[(p->fhead + i) % p->fcap], 64);
-		free(p->fifo);
-		p->fifo = nf;
-		p->fhead = 0;
-		p->fcap = p->fcap ? p->fcap * 2 : 64;
-	}
-	vis_text(p->fifo[(p->fhead + p->fcount) % p->fcap], 64, line, n);
-	p->fcount++;
-	if (p->trace != NULL && p->trace_level >= 2)
-		tracef(p, "> %s", line);
-	return 0;
+	if (r == -1)
+		return -1;
+	return put_command(p, line, 1, err);
 }
 
 int
 pop3_flush(struct pop3 *p, struct error *err)
 {
-	size_t n = p->qlen;
-
-	p->qlen = 0;
-	if (n == 0)
-		return 0;
-	return net_write(p->net, p->qbuf, n, err);
-}
-
-
-static enum err_class
-code_class(const char *code, enum err_class dflt)
-{
-	if (strcasecmp(code, "AUTH") == 0)
-		return ERR_AUTH;
-	if (strcasecmp(code, "SYS/TEMP") == 0 ||
-	    strcasecmp(code, "IN-USE") == 0 ||
-	    strcasecmp(code, "LOGIN-DELAY") == 0)
-		return ERR_BUSY;
-	if (strcasecmp(code, "SYS/PERM") == 0)
-		return ERR_REFUSED;
-	return dflt;
+	if (usable(p, err) == -1)
+		return -1;
+	return send_out(p, err);
 }
 
 /*
- * Reads one status line.  Returns 1 for +OK, 2 for a "+ " continuation
- * (only when allowed), -1 with err for -ERR or garbage.
+ * Reading.
+ */
+
+/* The one place where the RFC 1939 state changes: after a +OK, by what
+ * the table says the command does. */
+static void
+took_effect(struct pop3 *p)
+{
+	if (p->cur.cmd == NULL)
+		return;
+	if (p->cur.cmd->effect == E_LOGIN)
+		p->state = POP3_TRANSACTION;
+	else if (p->cur.cmd->effect == E_END)
+		p->state = POP3_UPDATE;
+	p->body = p->cur.multi;
+}
+
+/*
+ * Reads the status line answering p->cur.  Returns 1 for +OK, 2 for a
+ * "+ " continuation (only when cont), -1 with err for -ERR or garbage.
  */
 static int
-read_status(struct pop3 *p, enum err_class dflt, int allow_cont,
+read_status(struct pop3 *p, enum err_class dflt, int cont,
     struct error *err)
 {
 	struct pop3_status st;
 	char vis[512], *line;
-	size_t len;
-
+	size_t len, wl;
 	int bad;
 
+	p->challenge = 0;
 	if (net_getline(p->net, &line, &len, POP3_LINE_MAX, err) == -1)
-		return error_prefix(err, "%s", p->lastcmd[0] ? p->lastcmd :
-		    "greeting");
+		return error_prefix(err, "%s", cur_name(p)),
+		    mark_broken(p, err);
 	bad = pop3_parse_status(line, len, &st) == -1;
 	/* SASL challenges are part of the exchange: never traced. */
-	if (!bad && st.ok == 2 && allow_cont)
-		(void)strlcpy(vis, "+ ****", sizeof(vis));
-	else
-		vis_text(vis, sizeof(vis), line, len > 160 &&
-		    p->trace_level == 1 ? 160 : len);
-	if (p->trace != NULL && p->trace_level >= 2)
-		tracef(p, "< %s", vis);
-	else if (p->trace != NULL && p->trace_level == 1)
-		tracef(p, "%s -> %s", p->lastcmd[0] ? p->lastcmd : "greeting",
-		    vis);
-	if (bad || (st.ok == 2 && !allow_cont))
-		return error_set(err, ERR_PROTO, "%s: unexpected reply \"%s\"",
-		    p->lastcmd[0] ? p->lastcmd : "greeting",
-		    vis_text(vis, 120, line, len));
+	pop3_trace_status(&p->trace, cur_name(p), line, len,
+	    !bad && st.ok == 2 && cont);
+	if (bad || (st.ok == 2 && !cont)) {
+		error_set(err, ERR_PROTO, "%s: unexpected reply \"%s\"",
+		    cur_name(p), vis_text(vis, 120, line, len));
+		return mark_broken(p, err);
+	}
 	free(p->reply);
 	p->reply = xstrndup(line + st.text_off, len - st.text_off);
-	if (p->welcome == NULL) {
+	if (p->cur.cmd == NULL && p->welcome == NULL) {
 		/* The greeting, escaped once here since it may hold NULs. */
-		size_t wl = 4 * (len - st.text_off) + 4;
-
+		wl = 4 * (len - st.text_off) + 4;
 		p->welcome = xmalloc(wl);
 		vis_text(p->welcome, wl, line + st.text_off, len - st.text_off);
 	}
 	if (st.ok == 0) {
 		vis_text(vis, sizeof(vis), line, len);
-		return error_set(err, code_class(st.code, dflt), "%s: %s",
-		    p->lastcmd[0] ? p->lastcmd : "greeting", vis);
+		error_set(err, pop3_parse_code(st.code, dflt), "%s: %s",
+		    cur_name(p), vis);
+		return err->cls == ERR_BUSY ? mark_broken(p, err) : -1;
 	}
+	if (st.ok == 2)
+		p->challenge = 1;
+	else
+		took_effect(p);
 	return st.ok;
 }
 
-/* Streams a multi-line body to sink; after a sink failure the rest of
- * the body is read and dropped so the session stays usable. */
+/*
+ * The one multi-line reader: reads the lines announced by the +OK just
+ * read up to the terminating ".", through the one unstuffer.  With
+ * lines unset, each piece goes to fn as it comes (a body); with lines
+ * set, each line goes whole, without its line end, and a line longer
+ * than POP3_LINE_MAX breaks the connection.  After fn fails the rest is
+ * read and dropped, so that the connection stays in step, and fn's
+ * first error is returned.
+ */
 static int
-read_body(struct pop3 *p, pop3_sink *sink, void *arg, struct error *err)
-{
-	struct pop3_unstuff u = { 1, 0 };
-	struct error serr = { .cls = ERR_NONE };
-	int failed = 0, eol;
-	size_t len;
-	char *d;
-
-	while (!u.done) {
-		if (net_getchunk(p->net, &d, &len, &eol, err) == -1) {
-			if (!failed)
-				error_prefix(err, "%s", p->lastcmd);
-			return -1;
-		}
-		if (u.bol)
-			trace_received(p, d, len);
-		if (pop3_unstuff_chunk(&u, d, len, eol, failed ? NULL : sink,
-		    arg, &serr) == -1)
-			failed = 1;
-	}
-	if (failed) {
-		*err = serr;
-		return -1;
-	}
-	return 0;
-}
-
-/* Formats and sends one command line, wiping the copy afterwards. */
-static int
-vsend(struct pop3 *p, struct error *err, const char *fmt, va_list ap)
-{
-	char line[POP3_LINE_MAX];
-	int r;
-
-	r = vsnprintf(line, sizeof(line), fmt, ap);
-	if (r < 0 || (size_t)r >= sizeof(line))
-		return error_set(err, ERR_SOFTWARE, "command too long");
-	r = send_line(p, line, err);
-	explicit_bzero(line, sizeof(line));
-	return r;
-}
-
-static int
-sendf(struct pop3 *p, struct error *err, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vsend(p, err, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static int
-vcommand(struct pop3 *p, enum err_class dflt, struct error *err,
-    const char *fmt, va_list ap)
-{
-	if (vsend(p, err, fmt, ap) == -1)
-		return -1;
-	return read_status(p, dflt, 0, err) == -1 ? -1 : 0;
-}
-
-int
-pop3_recv_status(struct pop3 *p, enum err_class dflt, struct error *err)
-{
-	if (p->fcount == 0)
-		return error_set(err, ERR_SOFTWARE, "no command in flight");
-	(void)strlcpy(p->lastcmd, p->fifo[p->fhead], sizeof(p->lastcmd));
-	p->fhead = (p->fhead + 1) % p->fcap;
-	p->fcount--;
-	return read_status(p, dflt, 0, err) == -1 ? -1 : 0;
-}
-
-int
-pop3_recv_body(struct pop3 *p, pop3_sink *sink, void *arg,
+read_multi(struct pop3 *p, int lines, pop3_sink *fn, void *arg,
     struct error *err)
 {
-	return read_body(p, sink, arg, err);
-}
-
-int
-pop3_command(struct pop3 *p, enum err_class dflt, struct error *err,
-    const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vcommand(p, dflt, err, fmt, ap);
-	va_end(ap);
-	if (r == 0 && p->state == POP3_AUTHORIZATION &&
-	    (strncmp(fmt, "PASS ", 5) == 0 || strncmp(fmt, "APOP ", 5) == 0 ||
-	    strncmp(fmt, "RPOP ", 5) == 0))
-		p->state = POP3_TRANSACTION;
-	return r;
-}
-
-/* Reads the reply within a SASL exchange: 1 for a challenge, 0 for +OK
- * (logged in), -1 with err. */
-static int
-sasl_reply(struct pop3 *p, struct error *err)
-{
-	int r = read_status(p, ERR_AUTH, 1, err);
-
-	if (r == 1) {
-		p->state = POP3_TRANSACTION;
-		return 0;
-	}
-	return r == 2 ? 1 : -1;
-}
-
-int
-pop3_auth(struct pop3 *p, const char *mech, const char *initial,
-    struct error *err)
-{
-	int r;
-
-	if (strpbrk(mech, " \r\n") != NULL || (initial != NULL &&
-	    strpbrk(initial, " \r\n") != NULL))
-		return error_set(err, ERR_SOFTWARE, "bad AUTH arguments");
-	if (initial != NULL)
-		r = sendf(p, err, "AUTH %s %s", mech, initial);
-	else
-		r = sendf(p, err, "AUTH %s", mech);
-	if (r == -1)
-		return -1;
-	return sasl_reply(p, err);
-}
-
-int
-pop3_sasl_line(struct pop3 *p, const char *line, struct error *err)
-{
-	size_t n = strlen(line);
-	char *buf;
-	int r;
-
-	if (strpbrk(line, "\r\n") != NULL || n > SASL_LINE_MAX)
-		return error_set(err, ERR_SOFTWARE, "bad SASL response");
-	/* lastcmd stays "AUTH mechanism ...", for traces and errors. */
-	if (p->trace != NULL && p->trace_level >= 2)
-		tracef(p, "> ****");
-	buf = xmalloc(n + 2);
-	memcpy(buf, line, n);
-	memcpy(buf + n, "\r\n", 2);
-	r = net_write(p->net, buf, n + 2, err);
-	explicit_bzero(buf, n + 2);
-	free(buf);
-	if (r == -1)
-		return -1;
-	return sasl_reply(p, err);
-}
-
-int
-pop3_greeting(struct pop3 *p, struct error *err)
-{
-	const char *lt, *gt;
-
-	p->lastcmd[0] = '\0';
-	if (read_status(p, ERR_REFUSED, 0, err) == -1)
-		return -1;
-	/* RFC 1939 section 7: the APOP timestamp is a msg-id, "<...>". */
-	if ((lt = strchr(p->reply, '<')) != NULL &&
-	    (gt = strchr(lt, '>')) != NULL && gt - lt > 2 && gt - lt < 256 &&
-	    strcspn(lt, " \t") > (size_t)(gt - lt))
-		p->timestamp = xstrndup(lt, (size_t)(gt - lt) + 1);
-	return 0;
-}
-
-/* Reads the lines of a multi-line reply one by one into fn. */
-static int
-read_lines(struct pop3 *p, int (*fn)(void *, const char *, size_t,
-    struct error *), void *arg, struct error *err)
-{
+	struct pop3_unstuff u = { 1, 0, 0 };
 	struct error ferr = { .cls = ERR_NONE };
-	char *line;
-	size_t len;
-	int failed = 0;
+	size_t len, olen, l;
+	char *d, *o;
+	int failed = 0, eol;
 
+	if (usable(p, err) == -1)
+		return -1;
+	if (!p->body)
+		return error_set(err, ERR_SOFTWARE, "%s: no lines to read",
+		    cur_name(p));
+	p->body = 0;
 	for (;;) {
-		if (net_getline(p->net, &line, &len, POP3_LINE_MAX, err) == -1)
-			return error_prefix(err, "%s", p->lastcmd);
-		trace_received(p, line, len);
-		if (line[0] == '.') {
-			if (len == 1)
-				break;
-			line++;
-			len--;
+		if (net_getchunk(p->net, &d, &len, &eol, err) == -1)
+			return error_prefix(err, "%s", cur_name(p)),
+			    mark_broken(p, err);
+		if (u.bol)
+			pop3_trace_line(&p->trace, d, len);
+		if (lines) {
+			l = eol ? len - 1 : len;
+			if (l > 0 && d[l - 1] == '\r')
+				l--;
+			if (!eol || l > POP3_LINE_MAX) {
+				error_set(err, ERR_PROTO, "%s: the server sent "
+				    "a line longer than %d bytes", cur_name(p),
+				    POP3_LINE_MAX);
+				return mark_broken(p, err);
+			}
 		}
-		if (!failed && fn(arg, line, len, &ferr) == -1)
+		if (pop3_parse_unstuff(&u, d, len, eol, &o, &olen) == 1)
+			break;
+		if (lines && olen > 0)
+			olen--;		/* the LF */
+		if (!failed && (olen > 0 || lines) &&
+		    fn != NULL && fn(arg, o, olen, &ferr) == -1)
 			failed = 1;
 	}
 	if (failed) {
@@ -766,15 +500,124 @@ read_lines(struct pop3 *p, int (*fn)(void *, const char *, size_t,
 	return 0;
 }
 
+int
+pop3_recv_status(struct pop3 *p, enum err_class dflt, struct error *err)
+{
+	if (next_reply(p, err) == -1)
+		return -1;
+	return read_status(p, dflt, 0, err) == -1 ? -1 : 0;
+}
+
+int
+pop3_recv_body(struct pop3 *p, pop3_sink *sink, void *arg,
+    struct error *err)
+{
+	return read_multi(p, 0, sink, arg, err);
+}
+
+/* Sends line in lock-step, wipes it, and reads its status: 1 (+OK), 2
+ * ("+ ", when cont) or -1. */
+static int
+lockstep(struct pop3 *p, enum err_class dflt, int cont, char *line,
+    size_t len, struct error *err)
+{
+	int r;
+
+	if ((r = usable(p, err)) == 0 && (p->fcount > 0 || p->outlen > 0 ||
+	    p->body || p->challenge))
+		r = error_set(err, ERR_SOFTWARE, "a command in lock-step "
+		    "while replies to others are still to be read");
+	if (r == 0)
+		r = put_command(p, line, 0, err);
+	explicit_bzero(line, len);
+	if (r == -1 || send_out(p, err) == -1 || next_reply(p, err) == -1)
+		return -1;
+	return read_status(p, dflt, cont, err);
+}
+
+int
+pop3_command(struct pop3 *p, enum err_class dflt, struct error *err,
+    const char *fmt, ...)
+{
+	char line[POP3_LINE_MAX];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = format_line(line, sizeof(line), err, fmt, ap);
+	va_end(ap);
+	if (r == 0)
+		return lockstep(p, dflt, 0, line, sizeof(line), err) == -1 ?
+		    -1 : 0;
+	explicit_bzero(line, sizeof(line));
+	return -1;
+}
+
+/* The answer to AUTH or a SASL line: 1 for a challenge, 0 for +OK. */
+static int
+sasl_result(int r)
+{
+	return r == 2 ? 1 : r == 1 ? 0 : -1;
+}
+
+int
+pop3_auth(struct pop3 *p, const char *mech, const char *initial,
+    struct error *err)
+{
+	char line[POP3_LINE_MAX];
+	int r;
+
+	if (strpbrk(mech, " \r\n") != NULL || (initial != NULL &&
+	    strpbrk(initial, " \r\n") != NULL))
+		return error_set(err, ERR_SOFTWARE, "bad AUTH arguments");
+	r = snprintf(line, sizeof(line), "AUTH %s%s%s", mech, initial != NULL ?
+	    " " : "", initial != NULL ? initial : "");
+	if (r < 0 || (size_t)r >= sizeof(line)) {
+		explicit_bzero(line, sizeof(line));
+		return error_set(err, ERR_SOFTWARE, "command too long");
+	}
+	return sasl_result(lockstep(p, ERR_AUTH, 1, line, sizeof(line), err));
+}
+
+int
+pop3_sasl_line(struct pop3 *p, const char *line, struct error *err)
+{
+	if (usable(p, err) == -1)
+		return -1;
+	if (!p->challenge)
+		return error_set(err, ERR_SOFTWARE, "no SASL challenge to "
+		    "answer");
+	/* p->cur stays "AUTH mechanism ...", for traces and errors. */
+	if (put_line(p, line, err) == -1)
+		return -1;
+	pop3_trace_sent(&p->trace, "****");
+	if (send_out(p, err) == -1)
+		return -1;
+	return sasl_result(read_status(p, ERR_AUTH, 1, err));
+}
+
+int
+pop3_greeting(struct pop3 *p, struct error *err)
+{
+	size_t off, len;
+
+	if (usable(p, err) == -1)
+		return -1;
+	memset(&p->cur, 0, sizeof(p->cur));
+	if (read_status(p, ERR_REFUSED, 0, err) == -1)
+		return -1;
+	if (pop3_parse_timestamp(p->reply, strlen(p->reply), &off, &len) == 0)
+		p->timestamp = xstrndup(p->reply + off, len);
+	return 0;
+}
+
 static int
 capa_line(void *arg, const char *line, size_t len, struct error *err)
 {
-	struct pop3_capa *c = arg;
+	struct pop3 *p = arg;
 
-	if (c->nlines >= 256)
-		return error_set(err, ERR_PROTO,
-		    "CAPA: more than 256 capabilities");
-	pop3_parse_capa_line(c, line, len);
+	if (pop3_parse_capa_line(&p->capa, line, len, err) == -1)
+		return mark_broken(p, err);
 	return 0;
 }
 
@@ -783,16 +626,14 @@ pop3_capa(struct pop3 *p, struct error *err)
 {
 	struct error e;
 
-	pop3_capa_clear(&p->capa);
-	if (send_line(p, "CAPA", err) == -1)
-		return -1;
-	if (read_status(p, ERR_REFUSED, 0, &e) == -1) {
-		if (e.cls == ERR_REFUSED)
+	pop3_parse_capa_clear(&p->capa);
+	if (pop3_command(p, ERR_REFUSED, &e, "CAPA") == -1) {
+		if (e.cls == ERR_REFUSED && !p->broken)
 			return 0;	/* an RFC 1939 server without CAPA */
 		*err = e;
 		return -1;
 	}
-	if (read_lines(p, capa_line, &p->capa, err) == -1)
+	if (read_multi(p, 1, capa_line, p, err) == -1)
 		return -1;
 	p->capa.known = 1;
 	return 0;
@@ -804,9 +645,9 @@ pop3_stls(struct pop3 *p, const struct tls_params *tp, struct error *err)
 	if (pop3_command(p, ERR_REFUSED, err, "STLS") == -1)
 		return -1;
 	if (net_starttls(p->net, tp, err) == -1)
-		return -1;
+		return mark_broken(p, err);
 	/* RFC 2595 section 4: forget what was learnt before TLS. */
-	pop3_capa_clear(&p->capa);
+	pop3_parse_capa_clear(&p->capa);
 	return 0;
 }
 
@@ -816,71 +657,56 @@ pop3_stat(struct pop3 *p, unsigned long *count, unsigned long long *octets,
 {
 	if (pop3_command(p, ERR_REFUSED, err, "STAT") == -1)
 		return -1;
-	if (pop3_parse_stat(p->reply, strlen(p->reply), count, octets) == -1)
-		return error_set(err, ERR_PROTO, "STAT: malformed reply");
+	if (pop3_parse_stat(p->reply, strlen(p->reply), count, octets) == -1) {
+		error_set(err, ERR_PROTO, "STAT: malformed reply");
+		return mark_broken(p, err);
+	}
 	return 0;
 }
 
-struct listing {
-	struct pop3_msg	*msgs;
-	size_t		 n, cap;
-	int		 uidl;
+/*
+ * Listings: every line of LIST and UIDL, whole listings or the one line
+ * of "LIST n" and "UIDL n", goes through pop3_parse_listing, the one
+ * check of its syntax and order.
+ */
+struct walk {
+	struct pop3		*p;
+	struct pop3_listing	 l;
+	pop3_uid_fn		*fn;		/* UIDL: where each uid goes,
+						 * NULL: into msgs */
+	void			*arg;
+	struct pop3_msg		*msgs;		/* what pop3_list and pop3_uidl
+						 * keep */
+	size_t			 n, cap;
 };
 
 static void
-listing_push(struct listing *l, const struct pop3_msg *m)
+walk_push(struct walk *w, const struct pop3_msg *m)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap + l->cap / 2 : 64;
-		l->msgs = xreallocarray(l->msgs, l->cap, sizeof(*l->msgs));
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap + w->cap / 2 : 64;
+		w->msgs = xreallocarray(w->msgs, w->cap, sizeof(*w->msgs));
 	}
-	l->msgs[l->n++] = *m;
+	w->msgs[w->n++] = *m;
 }
 
-/* A LIST line, or the one line of "UIDL n"; a whole UIDL listing goes
- * through pop3_uidl_each. */
+/* pop3_sink for the lines of a listing. */
 static int
-listing_add(struct listing *l, const char *line, size_t len,
-    struct error *err)
+walk_line(void *arg, const char *line, size_t len, struct error *err)
 {
+	struct walk *w = arg;
 	struct pop3_msg m;
 	size_t off;
 
 	memset(&m, 0, sizeof(m));
-	if (l->uidl) {
-		if (pop3_parse_uid(line, len, &m.num, &off) == -1)
-			return error_set(err, ERR_PROTO,
-			    "UIDL: malformed line");
+	if (pop3_parse_listing(&w->l, line, len, &m.num, &m.size, &off,
+	    err) == -1)
+		return mark_broken(w->p, err);
+	if (w->l.uidl && w->fn != NULL)
+		return w->fn(w->arg, m.num, line + off, len - off, err);
+	if (w->l.uidl)
 		m.uid = xstrndup(line + off, len - off);
-	} else if (pop3_parse_scan(line, len, &m.num, &m.size) == -1)
-		return error_set(err, ERR_PROTO, "LIST: malformed line");
-	/* Listings come in ascending order; anything else means repeated
-	 * numbers or a confused server. */
-	if (l->n > 0 && m.num <= l->msgs[l->n - 1].num)
-		return error_set(err, ERR_PROTO, "LIST: message %lu listed out "
-		    "of order or twice", m.num);
-	listing_push(l, &m);
-	return 0;
-}
-
-static int
-listing_line(void *arg, const char *line, size_t len, struct error *err)
-{
-	return listing_add(arg, line, len, err);
-}
-
-/* pop3_uid_fn: keeps each UID of a whole UIDL listing. */
-static int
-listing_uid(void *arg, unsigned long num, const char *uid, size_t len,
-    struct error *err)
-{
-	struct pop3_msg m;
-
-	(void)err;
-	memset(&m, 0, sizeof(m));
-	m.num = num;
-	m.uid = xstrndup(uid, len);
-	listing_push(arg, &m);
+	walk_push(w, &m);
 	return 0;
 }
 
@@ -888,69 +714,45 @@ static int
 listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
     size_t *n, struct error *err)
 {
-	struct listing l = { NULL, 0, 0, uidl };
+	struct walk w = { p, { uidl, 0 }, NULL, NULL, NULL, 0, 0 };
 	const char *cmd = uidl ? "UIDL" : "LIST";
 
 	*msgs = NULL;
 	*n = 0;
-	if (num > 0) {
-		if (pop3_command(p, ERR_REFUSED, err, "%s %lu", cmd, num) == -1)
+	if (num == 0) {
+		if (pop3_command(p, ERR_REFUSED, err, "%s", cmd) == -1)
 			return -1;
-		if (listing_add(&l, p->reply, strlen(p->reply), err) == -1)
-			goto fail;
-		if (l.msgs[0].num != num) {
-			error_set(err, ERR_PROTO, "%s: asked for message %lu, "
-			    "got %lu", cmd, num, l.msgs[0].num);
-			goto fail;
-		}
-	} else if (uidl) {
-		if (pop3_uidl_each(p, listing_uid, &l, err) == -1)
+		if (read_multi(p, 1, walk_line, &w, err) == -1)
 			goto fail;
 	} else {
-		if (pop3_command(p, ERR_REFUSED, err, "LIST") == -1)
+		if (pop3_command(p, ERR_REFUSED, err, "%s %lu", cmd, num) == -1)
 			return -1;
-		if (read_lines(p, listing_line, &l, err) == -1)
+		if (walk_line(&w, p->reply, strlen(p->reply), err) == -1)
 			goto fail;
+		if (w.msgs[0].num != num) {
+			error_set(err, ERR_PROTO, "%s: asked for message %lu, "
+			    "got %lu", cmd, num, w.msgs[0].num);
+			mark_broken(p, err);
+			goto fail;
+		}
 	}
-	*msgs = l.msgs;
-	*n = l.n;
+	*msgs = w.msgs;
+	*n = w.n;
 	return 0;
 fail:
-	pop3_msgs_free(l.msgs, l.n, uidl);
+	pop3_msgs_free(w.msgs, w.n, uidl);
 	return -1;
-}
-
-struct uidl_walk {
-	pop3_uid_fn	*fn;
-	void		*arg;
-	unsigned long	 last;
-};
-
-static int
-uidl_walk_line(void *arg, const char *line, size_t len, struct error *err)
-{
-	struct uidl_walk *w = arg;
-	unsigned long num;
-	size_t off;
-
-	if (pop3_parse_uid(line, len, &num, &off) == -1)
-		return error_set(err, ERR_PROTO, "UIDL: malformed line");
-	if (num <= w->last)
-		return error_set(err, ERR_PROTO, "UIDL: message %lu listed "
-		    "out of order or twice", num);
-	w->last = num;
-	return w->fn(w->arg, num, line + off, len - off, err);
 }
 
 int
 pop3_uidl_each(struct pop3 *p, pop3_uid_fn *fn, void *arg,
     struct error *err)
 {
-	struct uidl_walk w = { fn, arg, 0 };
+	struct walk w = { p, { 1, 0 }, fn, arg, NULL, 0, 0 };
 
 	if (pop3_command(p, ERR_REFUSED, err, "UIDL") == -1)
 		return -1;
-	return read_lines(p, uidl_walk_line, &w, err);
+	return read_multi(p, 1, walk_line, &w, err);
 }
 
 int
@@ -983,7 +785,7 @@ pop3_retr(struct pop3 *p, unsigned long num, pop3_sink *sink, void *arg,
 {
 	if (pop3_command(p, ERR_REFUSED, err, "RETR %lu", num) == -1)
 		return -1;
-	return read_body(p, sink, arg, err);
+	return read_multi(p, 0, sink, arg, err);
 }
 
 int
@@ -992,7 +794,7 @@ pop3_top(struct pop3 *p, unsigned long num, unsigned long lines,
 {
 	if (pop3_command(p, ERR_REFUSED, err, "TOP %lu %lu", num, lines) == -1)
 		return -1;
-	return read_body(p, sink, arg, err);
+	return read_multi(p, 0, sink, arg, err);
 }
 
 int
@@ -1018,12 +820,13 @@ pop3_quit(struct pop3 *p, struct error *err)
 {
 	enum pop3_state was = p->state;
 
+	if (usable(p, err) == -1)
+		return -1;	/* nothing is sent, nothing committed */
 	if (pop3_command(p, ERR_REFUSED, err, "QUIT") == -1) {
 		if (was == POP3_TRANSACTION)
 			error_prefix(err, "deletions may not have been "
 			    "committed");
 		return -1;
 	}
-	p->state = POP3_UPDATE;
 	return 0;
 }

@@ -144,22 +144,33 @@ gs2_escape(const char *u)
 	return r;
 }
 
+/* The concatenation of n pieces of known lengths, NUL-terminated, in a
+ * buffer the caller frees; *len (if not NULL) excludes the NUL. */
+static char *
+join(const char *const *parts, const size_t *lens, size_t n, size_t *len)
+{
+	size_t i, total = 0, off = 0;
+	char *b;
+
+	for (i = 0; i < n; i++)
+		total += lens[i];
+	b = xmalloc(total + 1);
+	for (i = 0; i < n; i++) {
+		memcpy(b + off, parts[i], lens[i]);
+		off += lens[i];
+	}
+	b[total] = '\0';
+	if (len != NULL)
+		*len = total;
+	return b;
+}
+
 /* Builds a message by concatenating pieces into s->initial. */
 static void
 set_initial(struct sasl *s, const char *const *parts, size_t nparts,
     const size_t *lens)
 {
-	size_t i, len = 0, off = 0;
-
-	for (i = 0; i < nparts; i++)
-		len += lens[i];
-	s->initial = xmalloc(len + 1);
-	for (i = 0; i < nparts; i++) {
-		memcpy(s->initial + off, parts[i], lens[i]);
-		off += lens[i];
-	}
-	s->initial[len] = '\0';
-	s->initlen = len;
+	s->initial = (unsigned char *)join(parts, lens, nparts, &s->initlen);
 }
 
 static int
@@ -401,7 +412,7 @@ scram_final(struct sasl *s, const char *m, size_t len, struct error *err)
 	    stored[CRYPTO_HASH_MAX], csig[CRYPTO_HASH_MAX],
 	    skey[CRYPTO_HASH_MAX];
 	struct scram_first f;
-	size_t hl = crypto_hash_len(s->hash), nl, ml, i;
+	size_t hl = crypto_hash_len(s->hash), nl, ml, rl, i;
 	char *pw, *noproof, *authmsg, *proof, *resp;
 	int r = -1;
 
@@ -413,10 +424,12 @@ scram_final(struct sasl *s, const char *m, size_t len, struct error *err)
 	memcpy(noproof, "c=biws,r=", 9);
 	memcpy(noproof + 9, f.nonce, f.noncelen);
 	noproof[nl] = '\0';
-	ml = strlen(s->first_bare) + 1 + len + 1 + nl;
-	authmsg = xmalloc(ml + 1);
-	(void)snprintf(authmsg, ml + 1, "%s,%.*s,%s", s->first_bare,
-	    (int)len, m, noproof);
+	{
+		const char *p[] = { s->first_bare, ",", m, ",", noproof };
+		size_t l[] = { strlen(s->first_bare), 1, len, 1, nl };
+
+		authmsg = join(p, l, 5, &ml);
+	}
 	if (crypto_pbkdf2(s->hash, pw, strlen(pw), f.salt, f.saltlen,
 	    (unsigned)f.iter, salted) == -1 ||
 	    crypto_hmac(s->hash, salted, hl, "Client Key", 10, ckey) == -1 ||
@@ -430,11 +443,14 @@ scram_final(struct sasl *s, const char *m, size_t len, struct error *err)
 	for (i = 0; i < hl; i++)
 		ckey[i] ^= csig[i];
 	proof = crypto_b64_encode(ckey, hl);
-	resp = xmalloc(nl + 3 + strlen(proof) + 1);
-	(void)snprintf(resp, nl + 3 + strlen(proof) + 1, "%s,p=%s", noproof,
-	    proof);
-	set_out(s, resp, strlen(resp));
-	explicit_bzero(resp, strlen(resp));
+	{
+		const char *p[] = { noproof, ",p=", proof };
+		size_t l[] = { nl, 3, strlen(proof) };
+
+		resp = join(p, l, 3, &rl);
+	}
+	set_out(s, resp, rl);
+	explicit_bzero(resp, rl);
 	free(resp);
 	free(proof);
 	r = 0;
@@ -529,10 +545,10 @@ sasl_step(struct sasl *s, const unsigned char *chal, size_t chlen,
 		hex_encode(mac, sizeof(mac), hex, 0);
 		explicit_bzero(mac, sizeof(mac));
 		{
-			size_t ul = strlen(s->user), rl = ul + 1 + 32;
-			char *r = xmalloc(rl + 1);
+			const char *p[] = { s->user, " ", hex };
+			size_t l[] = { strlen(s->user), 1, 32 }, rl;
+			char *r = join(p, l, 3, &rl);
 
-			(void)snprintf(r, rl + 1, "%s %s", s->user, hex);
 			set_out(s, r, rl);
 			explicit_bzero(r, rl);
 			free(r);

@@ -47,7 +47,7 @@ struct sasl_params {
 
 struct sasl;
 
-/* The mechanism's IANA name, e.g. "SCRAM-SHA-256". */
+/* The mechanism's IANA name, e.g. "SCRAM-SHA-256"; a static string. */
 const char	*sasl_name(enum sasl_mech);
 /* Finds a mechanism by name (any case); 0 or -1. */
 int		 sasl_lookup(const char *, enum sasl_mech *);
@@ -57,7 +57,9 @@ int		 sasl_reveals_secret(enum sasl_mech);
 /* Whether it needs a password or token at all (all but EXTERNAL). */
 int		 sasl_needs_secret(enum sasl_mech);
 
-/* Copies what it needs from p; NULL with err on bad parameters. */
+/* A mechanism at its start, owned by the caller (sasl_free); copies
+ * what it needs from p.  NULL with err: ERR_CONFIG (no secret for a
+ * mechanism that needs one), ERR_SOFTWARE (a bad nonce, no randomness). */
 struct sasl	*sasl_new(const struct sasl_params *, struct error *);
 /* Wipes every secret and frees; NULL is fine. */
 void		 sasl_free(struct sasl *);
@@ -73,22 +75,27 @@ int		 sasl_initial(struct sasl *, size_t room,
 
 /*
  * Answers a decoded server challenge.  Returns 0 with the response in
- * *out and *len (owned by s, possibly empty), or -1 with err when the
- * challenge is malformed or wrong (the caller cancels with "*").  After
- * an OAuth error challenge the response is the acknowledgement the
- * mechanism asks for, and sasl_server_error says what the server said.
+ * *out and *len (owned by s, valid until the next call, possibly
+ * empty), or -1 with err when the challenge is malformed or unexpected
+ * (ERR_PROTO), proves the server does not know the password or carries
+ * its error (ERR_AUTH), or a hash fails (ERR_SOFTWARE); the caller then
+ * cancels with "*".  After an OAuth error challenge the response is the
+ * acknowledgement the mechanism asks for, and sasl_server_error says
+ * what the server said.
  */
 int		 sasl_step(struct sasl *, const unsigned char *chal,
 		    size_t chlen, const unsigned char **out, size_t *len,
 		    struct error *);
 
 /*
- * Called when the server says +OK: -1 with err if the mechanism has not
- * finished (SCRAM: the server never proved it knows the password).
+ * Called when the server says +OK: 0, or -1 with err (ERR_AUTH) if the
+ * mechanism has not finished (SCRAM: the server never proved it knows
+ * the password).
  */
 int		 sasl_finish(struct sasl *, struct error *);
 
-/* The server's OAuth error (escaped for display), or NULL. */
+/* The server's OAuth error (escaped for display), or NULL; owned by
+ * s. */
 const char	*sasl_server_error(const struct sasl *);
 
 #endif

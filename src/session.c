@@ -12,6 +12,9 @@
  *  5. login, fetching the password only now, after the server is
  *     verified, so a failed verification never costs a secret.
  * There is no fallback: any failure ends the session.
+ *
+ * session_end holds the one rule for ending a session: drop a broken
+ * connection, RSET what must not be committed, QUIT otherwise.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -109,23 +112,25 @@ session_pop3(struct session *s)
 }
 
 int
-session_quit(struct session *s, struct error *err)
+session_end(struct session *s, int commit, struct error *err)
 {
-	int r;
+	struct pop3 *p;
+	int r = 0;
 
 	if (s == NULL)
 		return 0;
-	r = pop3_quit(s->pop3, err);
-	pop3_free(s->pop3);
+	p = s->pop3;
+	if (!commit && !pop3_broken(p) &&
+	    pop3_state(p) == POP3_TRANSACTION)
+		r = pop3_rset(p, err);
+	/*
+	 * No QUIT after a failed RSET, and none on a broken connection: pop3
+	 * writes nothing more to it, and pop3_quit fails at once with the
+	 * error that broke it.  Without QUIT the server commits nothing.
+	 */
+	if (r == 0)
+		r = pop3_quit(p, err);
+	pop3_free(p);
 	free(s);
 	return r;
-}
-
-void
-session_abort(struct session *s)
-{
-	if (s == NULL)
-		return;
-	pop3_free(s->pop3);
-	free(s);
 }

@@ -37,23 +37,37 @@ struct session;
 
 /*
  * Connects, secures and, if login is set, authenticates.  Returns a
- * session owned by the caller, or NULL with err.  Nothing secret is sent
- * before the connection is verified.
+ * session owned by the caller (end it with session_end), or NULL with
+ * err: the classes of net_connect, net_starttls and tls_start, of the
+ * greeting and CAPA (see pop3.h), ERR_TLS when STARTTLS is wanted and
+ * the server does not offer it (with HINT_TLS_MODE), and those of
+ * auth_login.  Nothing secret is sent before the connection is
+ * verified; on failure the connection is closed without QUIT.
  */
 struct session	*session_open(const struct session_params *, int login,
 		    struct error *);
 
-/* The port a session with these parameters connects to. */
+/* The port a session with these parameters connects to: sp->port, or
+ * "995" or "110" by the TLS mode.  Static or owned by sp. */
 const char	*session_port(const struct session_params *);
 
-/* The protocol handle, for commands. */
+/* The protocol handle, for commands; owned by the session. */
 struct pop3	*session_pop3(struct session *);
 
-/* Sends QUIT (committing deletions) and frees the session; -1 with err
- * if QUIT failed.  A NULL session is fine. */
-int		 session_quit(struct session *, struct error *);
-
-/* Drops the connection without QUIT: the server commits nothing. */
-void		 session_abort(struct session *);
+/*
+ * The one place a session ends; frees it (NULL is fine: 0).
+ *  - A broken connection (pop3_broken) is dropped without a word, so
+ *    the server commits nothing (RFC 1939 section 6); -1 with the error
+ *    that broke it.
+ *  - Otherwise, unless commit is set, a session in the TRANSACTION
+ *    state is reset with RSET first, so that no DELE it sent takes
+ *    effect: callers pass commit 0 after a failed command or batch.  If
+ *    RSET fails, the connection is dropped without QUIT (the deletions
+ *    must not be committed) and its error returned.
+ *  - Then QUIT, which commits the deletions: a fetch passes commit 1
+ *    even when it stopped early, since it sends DELE only for messages
+ *    it made durable.  -1 with err if QUIT failed (see pop3_quit).
+ */
+int		 session_end(struct session *, int commit, struct error *);
 
 #endif

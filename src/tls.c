@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <time.h>
 #include <stdint.h>
@@ -128,37 +129,51 @@ is_ip_literal(const char *name)
 	    inet_pton(AF_INET6, name, buf) == 1;
 }
 
+/* Writes a message into buf; one that does not fit ends in "...", so
+ * that a cut is never taken for the whole. */
+static void	say(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+say(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if ((r < 0 || (size_t)r >= len) && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+}
+
 /* Turns a verification status into the one reason a user can act on. */
 static void
 verify_reason(unsigned status, const char *name, char *buf, size_t len)
 {
-	if (status & GNUTLS_CERT_EXPIRED)
-		(void)snprintf(buf, len, "the server certificate has expired");
-	else if (status & GNUTLS_CERT_NOT_ACTIVATED)
-		(void)snprintf(buf, len,
-		    "the server certificate is not yet valid");
-	else if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
-		(void)snprintf(buf, len,
-		    "the server certificate is not valid for %s", name);
-	else if (status & GNUTLS_CERT_REVOKED)
-		(void)snprintf(buf, len,
-		    "the server certificate has been revoked");
-	else if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
-		(void)snprintf(buf, len, "the server certificate is signed "
-		    "by an unknown certificate authority");
-	else if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
-		(void)snprintf(buf, len, "the server certificate uses an "
-		    "insecure algorithm");
-	else {
-		gnutls_datum_t out = { NULL, 0 };
+	gnutls_datum_t out = { NULL, 0 };
 
-		if (gnutls_certificate_verification_status_print(status,
-		    GNUTLS_CRT_X509, &out, 0) == 0 && out.data != NULL)
-			(void)snprintf(buf, len, "%s", out.data);
-		else
-			(void)snprintf(buf, len, "verification failed");
-		gnutls_free(out.data);
-	}
+	if (status & GNUTLS_CERT_EXPIRED)
+		say(buf, len, "the server certificate has expired");
+	else if (status & GNUTLS_CERT_NOT_ACTIVATED)
+		say(buf, len, "the server certificate is not yet valid");
+	else if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+		say(buf, len, "the server certificate is not valid for %s",
+		    name);
+	else if (status & GNUTLS_CERT_REVOKED)
+		say(buf, len, "the server certificate has been revoked");
+	else if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+		say(buf, len, "the server certificate is signed by an unknown "
+		    "certificate authority");
+	else if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
+		say(buf, len, "the server certificate uses an insecure "
+		    "algorithm");
+	else if (gnutls_certificate_verification_status_print(status,
+	    GNUTLS_CRT_X509, &out, 0) == 0 && out.data != NULL)
+		say(buf, len, "%s", out.data);
+	else
+		say(buf, len, "verification failed");
+	gnutls_free(out.data);
 }
 
 static void
@@ -171,76 +186,65 @@ tls_destroy(struct tls *t)
 	free(t);
 }
 
-struct tls *
-tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
+/* The certificate credentials: the trust store (unless a pin or
+ * insecure replaces it) and the client certificate.  0, or -1 with err
+ * (ERR_CONFIG for unusable files, ERR_SOFTWARE). */
+static int
+load_credentials(struct tls *t, const struct tls_params *p,
+    struct error *err)
 {
-	struct tls *t;
-	const char *errpos = NULL;
-	const char *name = p->server_name;
-	unsigned char pin[32], got[32];
-	char why[256], gotstr[100];
-	int r, verify = !p->insecure && !p->inspect && p->fingerprint == NULL;
+	int r;
 
-	if (p->fingerprint != NULL && tls_parse_fingerprint(p->fingerprint, pin) == -1) {
-		error_set(err, ERR_SOFTWARE, "a pinned fingerprint is "
-		    "\"sha256:\" and 64 hex digits");
-		return NULL;
-	}
-	t = xcalloc(1, sizeof(*t));
-	if (name != NULL)
-		(void)strlcpy(t->name, name, sizeof(t->name));
 	if (gnutls_certificate_allocate_credentials(&t->cred) < 0) {
 		t->cred = NULL;
-		tls_destroy(t);
-		error_set(err, ERR_SOFTWARE, "cannot allocate TLS credentials");
-		return NULL;
+		return error_set(err, ERR_SOFTWARE,
+		    "cannot allocate TLS credentials");
 	}
 	if (p->ca_file != NULL) {
 		r = gnutls_certificate_set_x509_trust_file(t->cred, p->ca_file,
 		    GNUTLS_X509_FMT_PEM);
-		if (r <= 0) {
-			tls_destroy(t);
-			error_set(err, ERR_CONFIG, "%s: %s", p->ca_file,
+		if (r <= 0)
+			return error_set(err, ERR_CONFIG, "%s: %s", p->ca_file,
 			    r == 0 ? "no certificates found" :
 			    gnutls_strerror(r));
-			return NULL;
-		}
 	} else if (!p->insecure && p->fingerprint == NULL) {
 		r = gnutls_certificate_set_x509_system_trust(t->cred);
-		if (r < 0) {
-			tls_destroy(t);
-			error_set(err, ERR_CONFIG,
+		if (r < 0)
+			return error_set(err, ERR_CONFIG,
 			    "cannot load the system trust store: %s",
 			    gnutls_strerror(r));
-			return NULL;
-		}
 	}
 	if (p->client_cert != NULL) {
-		r = gnutls_certificate_set_x509_key_file(t->cred, p->client_cert,
-		    p->client_key != NULL ? p->client_key : p->client_cert,
-		    GNUTLS_X509_FMT_PEM);
-		if (r < 0) {
-			tls_destroy(t);
-			error_set(err, ERR_CONFIG, "%s: %s", p->client_cert,
-			    gnutls_strerror(r));
-			return NULL;
-		}
+		r = gnutls_certificate_set_x509_key_file(t->cred,
+		    p->client_cert, p->client_key != NULL ? p->client_key :
+		    p->client_cert, GNUTLS_X509_FMT_PEM);
+		if (r < 0)
+			return error_set(err, ERR_CONFIG, "%s: %s",
+			    p->client_cert, gnutls_strerror(r));
 	}
+	return 0;
+}
+
+/* The session: priorities, credentials, SNI, verification during the
+ * handshake (when verify is set), and the transport over fd.  0, or -1
+ * with err (ERR_CONFIG for a bad priority string, ERR_SOFTWARE). */
+static int
+setup_session(struct tls *t, const struct tls_params *p, int fd,
+    int timeout, int verify, struct error *err)
+{
+	const char *errpos = NULL, *name = p->server_name;
+	int r;
+
 	if ((r = gnutls_init(&t->session, GNUTLS_CLIENT)) < 0) {
 		t->session = NULL;
-		tls_destroy(t);
-		error_set(err, ERR_SOFTWARE, "gnutls_init: %s",
+		return error_set(err, ERR_SOFTWARE, "gnutls_init: %s",
 		    gnutls_strerror(r));
-		return NULL;
 	}
 	r = gnutls_priority_set_direct(t->session,
 	    p->priority != NULL ? p->priority : DEFAULT_PRIORITY, &errpos);
-	if (r < 0) {
-		tls_destroy(t);
-		error_set(err, ERR_CONFIG, "bad TLS priority string near "
-		    "\"%.40s\"", errpos != NULL ? errpos : "");
-		return NULL;
-	}
+	if (r < 0)
+		return error_set(err, ERR_CONFIG, "bad TLS priority string "
+		    "near \"%.40s\"", errpos != NULL ? errpos : "");
 	(void)gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE,
 	    t->cred);
 	/* RFC 6066: no SNI for address literals. */
@@ -258,40 +262,72 @@ tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
 	t->fd = fd;
 	t->timeout = timeout;
 	gnutls_handshake_set_timeout(t->session, (unsigned)timeout * 1000);
+	return 0;
+}
 
+/* Turns the handshake's result r into 0 or -1 with err, checking a pin
+ * (which replaces the chain: this certificate and no other). */
+static int
+handshake_result(struct tls *t, const struct tls_params *p, int r,
+    const unsigned char pin[32], struct error *err)
+{
+	unsigned char got[32] = { 0 };
+	char why[256], gotstr[100];
+
+	if (r == 0 && p->fingerprint != NULL &&
+	    (peer_sha256(t->session, got) == -1 ||
+	    memcmp(got, pin, sizeof(got)) != 0)) {
+		hex_pin(got, gotstr, sizeof(gotstr));
+		return error_set(err, ERR_TLS, "TLS: the server certificate "
+		    "does not match the pinned fingerprint (it is %s)", gotstr);
+	}
+	if (r == 0)
+		return 0;
+	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+		verify_reason(gnutls_session_get_verify_cert_status(t->session),
+		    p->server_name != NULL ? p->server_name : "(no name)", why,
+		    sizeof(why));
+		return error_set(err, ERR_TLS, "TLS: %s", why);
+	}
+	if (r == GNUTLS_E_TIMEDOUT || r == GNUTLS_E_AGAIN)
+		return error_set(err, ERR_NET, "TLS handshake timed out");
+	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR ||
+	    r == GNUTLS_E_PUSH_ERROR)
+		return error_set(err, ERR_NET, "the server closed the "
+		    "connection during the TLS handshake");
+	return error_set(err, ERR_PROTO, "TLS handshake failed: %s",
+	    gnutls_strerror(r));
+}
+
+struct tls *
+tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
+{
+	struct tls *t;
+	unsigned char pin[32];
+	int r, verify = !p->insecure && !p->inspect && p->fingerprint == NULL;
+
+	if (p->fingerprint != NULL &&
+	    tls_parse_fingerprint(p->fingerprint, pin) == -1) {
+		error_set(err, ERR_SOFTWARE, "a pinned fingerprint is "
+		    "\"sha256:\" and 64 hex digits");
+		return NULL;
+	}
+	t = xcalloc(1, sizeof(*t));
+	if (p->server_name != NULL)
+		(void)strlcpy(t->name, p->server_name, sizeof(t->name));
+	if (load_credentials(t, p, err) == -1 ||
+	    setup_session(t, p, fd, timeout, verify, err) == -1) {
+		tls_destroy(t);
+		return NULL;
+	}
 	do {
 		r = gnutls_handshake(t->session);
 	} while (r == GNUTLS_E_INTERRUPTED);
-	if (r == 0 && p->fingerprint != NULL) {
-		/* A pin replaces the chain: this certificate and no other. */
-		if (peer_sha256(t->session, got) == -1 ||
-		    memcmp(got, pin, sizeof(pin)) != 0) {
-			hex_pin(got, gotstr, sizeof(gotstr));
-			error_set(err, ERR_TLS, "TLS: the server certificate "
-			    "does not match the pinned fingerprint (it is %s)",
-			    gotstr);
-			tls_destroy(t);
-			return NULL;
-		}
+	if (handshake_result(t, p, r, pin, err) == -1) {
+		tls_destroy(t);
+		return NULL;
 	}
-	if (r == 0)
-		return t;
-
-	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
-		verify_reason(gnutls_session_get_verify_cert_status(t->session),
-		    name != NULL ? name : "(no name)", why, sizeof(why));
-		error_set(err, ERR_TLS, "TLS: %s", why);
-	} else if (r == GNUTLS_E_TIMEDOUT || r == GNUTLS_E_AGAIN)
-		error_set(err, ERR_NET, "TLS handshake timed out");
-	else if (r == GNUTLS_E_PREMATURE_TERMINATION ||
-	    r == GNUTLS_E_PULL_ERROR || r == GNUTLS_E_PUSH_ERROR)
-		error_set(err, ERR_NET,
-		    "the server closed the connection during the TLS handshake");
-	else
-		error_set(err, ERR_PROTO, "TLS handshake failed: %s",
-		    gnutls_strerror(r));
-	tls_destroy(t);
-	return NULL;
+	return t;
 }
 
 static long long
@@ -403,7 +439,8 @@ tls_certinfo(struct tls *t, struct tls_certinfo *ci, struct error *err)
 	memset(ci, 0, sizeof(*ci));
 	certs = gnutls_certificate_get_peers(t->session, &n);
 	if (certs == NULL || n == 0 || gnutls_x509_crt_init(&crt) < 0)
-		return error_set(err, ERR_TLS, "the server sent no certificate");
+		return error_set(err, ERR_TLS,
+		    "the server sent no certificate");
 	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) < 0) {
 		gnutls_x509_crt_deinit(crt);
 		return error_set(err, ERR_TLS, "cannot parse the certificate");

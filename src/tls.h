@@ -19,7 +19,8 @@ struct tls_params {
 	const char	*server_name;	/* name to verify and send as SNI */
 	const char	*priority;	/* GnuTLS priority string or NULL */
 	const char	*fingerprint;	/* pin: "sha256:HEX", colons allowed */
-	const char	*client_cert;	/* PEM files for client authentication */
+	const char	*client_cert;	/* PEM files for client
+					 * authentication */
 	const char	*client_key;
 	int		 insecure;	/* skip verification entirely */
 	int		 inspect;	/* handshake without verifying, so that
@@ -38,11 +39,13 @@ struct tls_certinfo {
 };
 
 /*
- * Runs a client handshake on fd, bounded by timeout seconds.  Returns a
- * session owned by the caller (free with tls_free), or NULL with err:
- * ERR_TLS when the certificate fails verification (the message says
- * why), ERR_NET when the peer closed or timed out, ERR_PROTO for other
- * handshake failures, ERR_CONFIG for unusable parameters.
+ * Runs a client handshake on fd, bounded by timeout seconds; p is only
+ * read during the call, fd stays the caller's.  Returns a session owned
+ * by the caller (free with tls_free), or NULL with err: ERR_TLS when the
+ * certificate fails verification or does not match the pin (the message
+ * says why), ERR_NET when the peer closed or timed out, ERR_PROTO for
+ * other handshake failures, ERR_CONFIG for unusable files or priority
+ * strings, ERR_SOFTWARE for a malformed pin or a GnuTLS failure.
  */
 struct tls	*tls_start(int fd, const struct tls_params *, int timeout,
 		    struct error *);
@@ -51,25 +54,29 @@ struct tls	*tls_start(int fd, const struct tls_params *, int timeout,
  * (ERR_NET on timeout or reset, ERR_PROTO on a TLS error). */
 ssize_t		 tls_read(struct tls *, void *, size_t, struct error *);
 
-/* Writes all n bytes; 0 or -1 with err (ERR_NET). */
+/* Writes all n bytes; 0 or -1 with err (ERR_NET on a timeout or any
+ * TLS failure to send). */
 int		 tls_write(struct tls *, const void *, size_t, struct error *);
 
-/* Bytes already decrypted and waiting in the TLS layer. */
+/* Bytes already decrypted and waiting in the TLS layer; never fails. */
 size_t		 tls_pending(struct tls *);
 
-/* Sends close_notify (best effort) and frees the session. */
+/* Sends close_notify (best effort) and frees the session; NULL is
+ * fine.  The descriptor stays open. */
 void		 tls_free(struct tls *);
 
-/* Describes the peer's certificate, verified against the trust store
- * and the server name; -1 with err (ERR_TLS) if there is none. */
+/* Describes the peer's certificate into the caller's ci, verified
+ * against the trust store and the server name (ci->verified, ci->why);
+ * the subject and issuer are the certificate's raw text.  0, or -1 with
+ * err (ERR_TLS) if there is none or it cannot be parsed. */
 int		 tls_certinfo(struct tls *, struct tls_certinfo *,
 		    struct error *);
 
 /* Parses a pin, "sha256:" and 64 hex digits (colons allowed, any
- * case); 0 or -1. */
+ * case), into the caller's 32 bytes; 0 or -1. */
 int		 tls_parse_fingerprint(const char *, unsigned char[32]);
 
-/* Library version, for --version. */
+/* The GnuTLS version, a static string. */
 const char	*tls_library_version(void);
 
 #endif

@@ -25,6 +25,12 @@ pf_fake() {
 	"$POPFETCH" --tls none --allow-plaintext --timeout 3 --host 127.0.0.1 -p "$FAKE_PORT" -u alice "$@"
 }
 
+@test "unit: the command table, the state changes and broken connections" {
+	run "$TOP/tests/unit/pop3"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "a greeting that is not +OK or -ERR is a protocol error (76)" {
 	fake 'greeting => HELLO THERE\r\n'
 	run pf_fake stat
@@ -181,4 +187,111 @@ pf_fake() {
 	[ "$status" -eq 77 ]
 	[[ "$output" == *'PASS ****: -ERR \x1b[2J\x1b]0;owned\x07 bad \xc3( \x00nul'* ]]
 	[[ "$output" != *$'\x1b'* ]]
+}
+
+# transcript: every line the fake server received, once popfetch's
+# connection to it has ended (so that nothing sent late is missed).
+transcript() {
+	local i
+	for i in $(seq 1 250); do
+		[ -s "$FAKE_DIR/fake.log.closed" ] && break
+		sleep 0.02
+	done
+	[ -s "$FAKE_DIR/fake.log.closed" ]
+	cat "$FAKE_DIR/fake.log"
+}
+
+LOGGED_IN=$'CAPA\nUSER alice\nPASS secret'
+
+@test "after a garbled reply nothing more is written: no DELE, RSET or QUIT (76)" {
+	fake "PASS .* => +OK\\r\\n" 'DELE 1 => HELLO\r\n'
+	run pf_fake dele 1 2
+	[ "$status" -eq 76 ]
+	[[ "$output" == *'DELE 1: unexpected reply "HELLO"'* ]]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nDELE 1' ]
+}
+
+@test "after a malformed listing nothing more is written (76)" {
+	fake "PASS .* => +OK\\r\\n" 'UIDL => +OK\r\n2 b\r\n1 a\r\n.\r\n'
+	run pf_fake uidl
+	[ "$status" -eq 76 ]
+	[[ "$output" == *"UIDL: message 1 listed out of order or twice"* ]]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nUIDL' ]
+}
+
+@test "a -ERR [SYS/TEMP] after login drops the connection: no RSET, no QUIT (75)" {
+	fake "PASS .* => +OK\\r\\n" 'DELE 1 => +OK\r\n' \
+	    'DELE 2 => -ERR [SYS/TEMP] disk trouble\r\n'
+	run pf_fake dele 1 2 3
+	[ "$status" -eq 75 ]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nDELE 1\nDELE 2' ]
+}
+
+@test "a failed command commits nothing: RSET, then QUIT (69)" {
+	fake "PASS .* => +OK\\r\\n" 'DELE 1 => +OK\r\n' \
+	    'DELE 2 => -ERR no such message\r\n' 'RSET => +OK\r\n'
+	run pf_fake dele 1 2 3
+	[ "$status" -eq 69 ]
+	[[ "$output" == *"DELE 2: -ERR no such message"* ]]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nDELE 1\nDELE 2\nRSET\nQUIT' ]
+}
+
+@test "a failed batch sends RSET then QUIT; a good one QUIT alone" {
+	fake "PASS .* => +OK\\r\\n" 'DELE 1 => +OK\r\n' 'NOOP => +OK\r\n' \
+	    'RETR 9 => -ERR no such message\r\n' 'RSET => +OK\r\n'
+	run pf_fake batch <<<$'dele 1\nretr 9\nnoop'
+	[ "$status" -eq 69 ]
+	[[ "$output" == *"batch line 2"* ]]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nDELE 1\nRETR 9\nRSET\nQUIT' ]
+	fake_stop
+	fake "PASS .* => +OK\\r\\n" 'DELE 1 => +OK\r\n' 'NOOP => +OK\r\n'
+	run pf_fake batch <<<$'dele 1\nnoop'
+	[ "$status" -eq 0 ]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nDELE 1\nNOOP\nQUIT' ]
+}
+
+@test "when RSET fails, QUIT is not sent, so no deletion is committed" {
+	fake "PASS .* => +OK\\r\\n" 'DELE 1 => +OK\r\n' 'DELE 2 => -ERR no\r\n' \
+	    'RSET => -ERR cannot\r\n'
+	run pf_fake dele 1 2
+	[ "$status" -eq 69 ]
+	[[ "$output" == *"DELE 2: -ERR no"* ]]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nDELE 1\nDELE 2\nRSET' ]
+}
+
+@test "a failed login sends no QUIT and nothing else" {
+	fake 'PASS .* => -ERR [AUTH] wrong\r\n'
+	run pf_fake stat
+	[ "$status" -eq 77 ]
+	[ "$(transcript)" = "$LOGGED_IN" ]
+}
+
+@test "fetch: after a garbled reply to RETR nothing more is written (76)" {
+	fake "PASS .* => +OK\\r\\n" 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' \
+	    'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' \
+	    'RETR 1 => +OK\r\nSubject: one\r\n\r\nbody\r\n.\r\n' \
+	    'RETR 2 => garbage\r\n' 'DELE \d+ => +OK\r\n'
+	run pf_fake --maildir "$BATS_TEST_TMPDIR/Mail" --delete \
+	    --state "$BATS_TEST_TMPDIR/state"
+	[ "$status" -eq 76 ]
+	[ "$(ls "$BATS_TEST_TMPDIR/Mail/new" | wc -l)" -eq 1 ]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nLIST\nUIDL\nRETR 1\nRETR 2' ]
+}
+
+@test "fetch: a local failure still reads the replies in flight, sends the DELEs of what it delivered, then QUIT (74)" {
+	W=$BATS_TEST_TMPDIR
+	fake "PASS .* => +OK\\r\\n" \
+	    'CAPA => +OK\r\nUSER\r\nUIDL\r\nPIPELINING\r\n.\r\n' \
+	    'LIST => +OK\r\n1 40\r\n2 40\r\n3 40\r\n.\r\n' \
+	    'UIDL => +OK\r\n1 a\r\n2 b\r\n3 c\r\n.\r\n' \
+	    'RETR 1 => +OK\r\nSubject: one\r\n\r\nbody\r\n.\r\n' \
+	    'RETR 2 => +OK\r\nSubject: two\r\n\r\nbody\r\n.\r\n' \
+	    'RETR 3 => +OK\r\nSubject: three\r\n\r\nbody\r\n.\r\n' \
+	    'DELE \d+ => +OK\r\n'
+	mkdir "$W/out"
+	run pf_fake --state "$W/state" --delete \
+	    --mda "cat > $W/out/m.\$\$; ! grep -q two $W/out/m.\$\$"
+	echo "$output"
+	[ "$status" -eq 74 ]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nLIST\nUIDL\nRETR 1\nRETR 2\nRETR 3\nDELE 1\nQUIT' ]
 }

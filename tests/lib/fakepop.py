@@ -21,7 +21,9 @@ The special REGEX "greeting" gives the greeting (default +OK with a
 timestamp).  "implicit" alone on a line makes the server start TLS at
 once.  Rules are tried in order; unmatched commands get -ERR.  Every line
 received is appended to LOGFILE.  The server serves connections one after
-another until it is killed.
+another until it is killed, and appends a line to LOGFILE.closed each time
+a connection has ended (so that a test can wait until the client's last
+line, if any, has been logged).
 """
 import base64
 import hashlib
@@ -161,6 +163,7 @@ def main():
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(sys.argv[4], sys.argv[5])
     rules, greeting, implicit = parse(script)
+    open(log + ".closed", "w").close()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", 0))
@@ -180,6 +183,8 @@ def main():
                 conn.close()
             except OSError:
                 pass
+            with open(log + ".closed", "a", encoding="latin-1") as f:
+                f.write("closed\n")
 
 
 if __name__ == "__main__":
