@@ -452,24 +452,6 @@ login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
 	return r;
 }
 
-int
-auth_parse_method(const char *s, struct auth_params *a)
-{
-	if (strcasecmp(s, "auto") == 0)
-		a->method = AUTH_AUTO;
-	else if (strcasecmp(s, "user") == 0)
-		a->method = AUTH_USER;
-	else if (strcasecmp(s, "apop") == 0)
-		a->method = AUTH_APOP;
-	else if (strcasecmp(s, "rpop") == 0)
-		a->method = AUTH_RPOP;
-	else if (sasl_lookup(s, &a->mech) == 0)
-		a->method = AUTH_SASL;
-	else
-		return -1;
-	return 0;
-}
-
 static int
 insecure(struct error *err, const char *what)
 {

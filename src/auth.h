@@ -38,10 +38,6 @@ struct auth_params {
 	int			 have_client_cert;	/* for EXTERNAL */
 };
 
-/* Parses an authentication method (auto, user, apop, rpop or a SASL
- * mechanism name, any case) into a->method and a->mech; 0 or -1. */
-int	auth_parse_method(const char *, struct auth_params *);
-
 /*
  * Finds the password for user at host: the password command, then the
  * password file, then the configured password, then POPFETCH_PASSWORD,

@@ -109,10 +109,5 @@ void		 deliver_close(struct deliver *d);
 int		 deliver_recover(char **tokens, size_t n, int *delivered,
 		    deliver_warn *warn, void *arg, struct error *);
 
-/* The envelope sender found in a message header (Return-Path, else
- * From), reduced to characters safe in an mbox From line and in a
- * shell word; "MAILER-DAEMON" when there is none.  For tests too. */
-void		 deliver_sender(const char *hdr, size_t len, char *out,
-		    size_t outlen);
 
 #endif

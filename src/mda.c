@@ -4,7 +4,7 @@
  *
  * %F in the command becomes the envelope sender, single-quoted; the
  * sender was already reduced to characters that cannot leave the quotes
- * (deliver_sender).  An MDA cannot be asked or rolled back, so its token
+ * (envelope_sender).  An MDA cannot be asked or rolled back, so its token
  * body is empty and a message whose delivery was interrupted is
  * delivered again: at least once.  A message is the MDA's once it
  * exited 0, so finish is the barrier and sync only counts.

@@ -364,32 +364,6 @@ wbuf_put(struct wbuf *w, const void *data, size_t n)
 	return 0;
 }
 
-int
-fsync_dir(const char *path, int isdir, struct error *err)
-{
-	char buf[4096], *slash;
-	int fd, r;
-
-	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf))
-		return error_set(err, ERR_IO, "%s: path too long", path);
-	if (!isdir) {
-		if ((slash = strrchr(buf, '/')) == NULL)
-			(void)strlcpy(buf, ".", sizeof(buf));
-		else if (slash == buf)
-			buf[1] = '\0';
-		else
-			*slash = '\0';
-	}
-	if ((fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return error_set(err, ERR_IO, "%s: %s", buf, strerror(errno));
-	r = fsync(fd);
-	(void)close(fd);
-	if (r == -1)
-		return error_set(err, ERR_IO, "%s: fsync: %s", buf,
-		    strerror(errno));
-	return 0;
-}
-
 #define ARENA_BLOCK	65536
 
 char *

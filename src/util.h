@@ -156,7 +156,4 @@ struct wbuf {
 /* Both return 0, or -1 with errno set. */
 int	wbuf_put(struct wbuf *, const void *, size_t);
 int	wbuf_flush(struct wbuf *);
-/* fsyncs the directory holding path (or the directory path itself when
- * isdir); -1 with err (ERR_IO). */
-int	fsync_dir(const char *path, int isdir, struct error *);
 #endif

@@ -1,12 +1,14 @@
 /*
  * libFuzzer target: the parsers of server lines in pop3_parse.c (status
  * lines and response codes, APOP timestamps, STAT, scan and unique-id
- * listings with their order, CAPA lines), linked with util.c alone.
+ * listings with their order, CAPA lines) and the envelope sender of a header, linked with util.c
+ * alone.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/envelope.h"
 #include "../../src/pop3_parse.h"
 
 int
@@ -21,6 +23,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct error err;
 	int stat, scan, k;
 
+	/* The envelope sender: only safe characters, always terminated. */
+	{
+		char from[64];
+
+		envelope_sender(s, size, from, sizeof(from));
+		if (strlen(from) >= sizeof(from) || strspn(from,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789!#%&*+-./=?^_{|}~@") != strlen(from))
+			abort();
+	}
 	if (pop3_parse_status(s, size, &st) == 0) {
 		if (st.text_off > size || strlen(st.code) >= sizeof(st.code) ||
 		    st.ok < 0 || st.ok > 2)
