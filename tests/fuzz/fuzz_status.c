@@ -1,8 +1,8 @@
 /*
  * libFuzzer target: the parsers of server lines in pop3_parse.c (status
  * lines and response codes, APOP timestamps, STAT, scan and unique-id
- * listings with their order, CAPA lines) and the envelope sender of a header, linked with util.c
- * alone.
+ * listings with their order, CAPA lines) and the envelope sender of a
+ * header (envelope.c), linked with util.c alone.
  */
 #include <stdint.h>
 #include <stdlib.h>
