@@ -12,6 +12,14 @@
 #     mbox      into an mbox on tmpfs
 #     starttls  STARTTLS instead of implicit TLS
 #     rtt50     through a proxy that adds 50 ms of round trip
+#     known     every message fetched before (by an untimed first run):
+#               the timed runs find nothing new; raw is the UIDL listing
+#               alone (USER, PASS, UIDL, QUIT)
+#     new1000   1,000 messages added before each timed run on top of those
+#               known: each tool fetches just those; raw RETRs them
+# Next to each tool's wall time, CPU time and peak RSS, the table shows the
+# server's CPU time during the run (Dovecot's processes, from /proc), since
+# on a small machine the server's work is part of the client's wall time.
 # BENCH_REPS: runs per tool, alternating (default 3; the median is shown).
 # BENCH_SLOW_MAX: fetchmail and getmail6 take minutes for 20,000
 #     messages; they run only in scenarios of at most this many messages
@@ -19,7 +27,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/common.bash"
-scenarios=${BENCH_SCENARIOS:-"20000x2000 2000x20000 2000x2000:disk 20000x2000:mbox 20000x2000:starttls 300x2000:rtt50 2000x2000 1x200000000"}
+scenarios=${BENCH_SCENARIOS:-"20000x2000 2000x20000 2000x2000:disk 20000x2000:mbox 20000x2000:starttls 300x2000:rtt50 2000x2000 1x200000000 100000x500 1000x500 100000x500:known 100000x500:new1000"}
 reps=${BENCH_REPS:-3}
 slow_max=${BENCH_SLOW_MAX:-2000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/popfetch-bench.XXXXXX")
@@ -40,17 +48,36 @@ proxy_port=$(cat "$work/proxy.port")
 
 have() { command -v "$1" > /dev/null; }
 
-# timed CMD...: runs CMD, prints "wall_ms cpu_s rss_kb"
+# server_ticks: the CPU time (in clock ticks) used so far by the Dovecot
+# instance: its master and every live process under it, with what each
+# has reaped of its children (fields 14-17 of /proc/PID/stat).  The
+# difference over a run is the server's CPU time for that run: a
+# process that ends in between is counted by its parent's reaped times.
+server_ticks() {
+	local master pids
+	master=$(cat "$DOVECOT_DIR/run/master.pid")
+	pids=$(ps -o pid= --ppid "$master" 2>/dev/null | tr -d ' ')
+	for p in $master $pids; do
+		cat "/proc/$p/stat" 2>/dev/null || true
+	done | sed 's/^.*) //' | awk '{ t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+ticks_per_s=$(getconf CLK_TCK)
+
+# timed CMD...: runs CMD, prints "wall_ms cpu_s rss_kb server_cpu_s"
 timed() {
-	local t0 t1 out
+	local t0 t1 out s0 s1
+	s0=$(server_ticks)
 	t0=$(date +%s%N)
 	/usr/bin/time -o "$work/time" -f '%U %S %M' "$@" > /dev/null \
 		2> "$work/err" ||
 		{ echo "$1 failed: $(cat "$work/err")" >&2; return 1; }
 	t1=$(date +%s%N)
+	# The server may still be finishing the session (QUIT, logout).
+	sleep 0.2
+	s1=$(server_ticks)
 	out=$(tail -n 1 "$work/time")
 	set -- $out
-	echo "$(( (t1 - t0) / 1000000 )) $(echo "$1 + $2" | bc) $3"
+	echo "$(( (t1 - t0) / 1000000 )) $(echo "$1 + $2" | bc) $3 $(echo "scale=2; ($s1 - $s0) / $ticks_per_s" | bc)"
 }
 
 # run TOOL: one fetch of every message into $dest; prints the timing.
@@ -60,8 +87,15 @@ run() {
 	starttls) tls=starttls port=$DOVECOT_POP3 ;;
 	rtt50) port=$proxy_port ;;
 	esac
-	rm -rf "$statedir/state"* "$work/getmail"
-	[ "$variant" = disk ] || rm -rf "$dest"
+	local only_new=off pfnew=--all
+	case $variant in
+	known|new1000)
+		# The state and the mailbox of the untimed first run stay.
+		only_new=on pfnew=--new dest=$shm/dest.$variant.$tool ;;
+	*)
+		rm -rf "$statedir/state"* "$work/getmail"
+		[ "$variant" = disk ] || rm -rf "$dest" ;;
+	esac
 	if [ "$variant" = disk ]; then
 		# Deleting files costs a disk (discard, journal) for seconds
 		# afterwards: each run gets a fresh directory, and starts once
@@ -76,8 +110,9 @@ run() {
 		local target=(--maildir "$dest")
 		[ "$variant" = mbox ] && target=(--mbox "$dest")
 		timed "$top/popfetch" --ca-file "$DOVECOT_CA" -q \
-			--state "$statedir/state" --tls "$tls" --host localhost \
-			-p "$port" -u "$user" "${target[@]}" --all ;;
+			--state "$statedir/state.$variant" --tls "$tls" \
+			--host localhost -p "$port" -u "$user" "${target[@]}" \
+			$pfnew ;;
 	mpop)
 		cat > "$work/mpoprc" <<RC
 account bench
@@ -91,8 +126,8 @@ password pw
 auth user
 delivery $([ "$variant" = mbox ] && echo mbox || echo maildir) $dest
 keep on
-only_new off
-uidls_file $statedir/state.mpop
+only_new $only_new
+uidls_file $statedir/state.mpop.$variant
 RC
 		chmod 600 "$work/mpoprc"
 		timed mpop -q -C "$work/mpoprc" bench ;;
@@ -142,6 +177,13 @@ RC
 # check TOOL: did the last run fetch everything, byte for byte?
 check() {
 	local tool=$1 n
+	if [ "$variant" = known ] || [ "$variant" = new1000 ]; then
+		[ "$tool" = raw ] && return 0
+		n=$(find "$shm/dest.$variant.$tool/new" -type f | wc -l)
+		[ "$n" -eq "$mailbox" ] ||
+			{ echo "$tool: $n of $mailbox in the maildir" >&2; return 1; }
+		return 0
+	fi
 	if [ "$tool" = raw ]; then
 		# s_client can drop the tail at close: the count of message
 		# ends and QUIT's reply must be there.
@@ -173,23 +215,48 @@ ratio() {
 	*) echo "scale=2; $1 / $2" | bc | sed 's/^\./0./' ;; esac
 }
 
-printf '%-22s %-10s %9s %7s %9s\n' scenario tool wall_ms cpu_s rss_kb
+# seed_more USER N: N more messages for USER, indexed by Dovecot before
+# any timed run (a throwaway login), so no tool pays for the indexing.
+seed_more() {
+	local u=$1 n=$2 d
+	d=$work/more.$RANDOM
+	mkdir -p "$d"
+	make_corpus "$d" "$n" 500
+	dovecot_seed "$u" "$d"/*.eml
+	rm -rf "$d"
+	"$top/popfetch" --ca-file "$DOVECOT_CA" -q --tls implicit --host localhost \
+		-p "$DOVECOT_POP3S" -u "$u" stat > /dev/null
+}
+
+# prime TOOL: the untimed first run of the known and new1000 variants,
+# which fetches the whole mailbox once and keeps its state.
+prime() {
+	local tool=$1
+	[ -e "$shm/dest.$variant.$tool" ] && return 0
+	run "$tool" > /dev/null
+}
+
+declare -A results
+printf '%-24s %-10s %9s %7s %9s %9s\n' scenario tool wall_ms cpu_s rss_kb srv_cpu_s
 for sc in $scenarios; do
 	spec=${sc%%:*} variant=
 	[ "$spec" != "$sc" ] && variant=${sc#*:}
 	count=${spec%x*} size=${spec#*x}
 	user=u${count}x$size
+	# new1000 adds mail: it gets a mailbox of its own.
+	[ "$variant" = new1000 ] && user=${user}n
 	corpus=$work/corpus-$spec
 	if [ ! -d "$corpus" ]; then
-		dovecot_user_add "$user" pw
 		mkdir -p "$corpus"
 		make_corpus "$corpus" "$count" "$size"
+	fi
+	if [ ! -e "$work/seeded.$user" ]; then
+		dovecot_user_add "$user" pw
 		dovecot_seed "$user" "$corpus"/*.eml
 		sleep 1
+		: > "$work/seeded.$user"
 	fi
-	{ printf 'USER %s\r\nPASS pw\r\n' "$user"
-	  seq 1 "$count" | sed 's/.*/RETR &\r/'
-	  printf 'QUIT\r\n'; } > "$work/raw.cmds"
+	mailbox=$count
 	# The state lives beside the mailbox: on tmpfs, or on the disk.
 	case $variant in
 	disk) dest=$disk/dest statedir=$disk ;;
@@ -203,8 +270,23 @@ for sc in $scenarios; do
 		have getmail && tools="$tools getmail"
 	fi
 	tools="$tools raw"
+	if [ "$variant" = known ] || [ "$variant" = new1000 ]; then
+		for tool in $tools; do [ "$tool" = raw ] || prime "$tool"; done
+	fi
 	for tool in $tools; do : > "$work/$tool.times"; done
 	for i in $(seq 1 "$reps"); do
+		if [ "$variant" = new1000 ]; then
+			seed_more "$user" 1000
+			mailbox=$((mailbox + 1000))
+		fi
+		# The raw baseline: what a tool has to read at the least.
+		{ printf 'USER %s\r\nPASS pw\r\n' "$user"
+		  case $variant in
+		  known) printf 'UIDL\r\n' ;;
+		  new1000) seq $((mailbox - 999)) "$mailbox" | sed 's/.*/RETR &\r/' ;;
+		  *) seq 1 "$count" | sed 's/.*/RETR &\r/' ;;
+		  esac
+		  printf 'QUIT\r\n'; } > "$work/raw.cmds"
 		for tool in $tools; do
 			# The slow peers run once.
 			case $tool in fetchmail|getmail) [ "$i" -gt 1 ] && continue ;; esac
@@ -212,24 +294,35 @@ for sc in $scenarios; do
 			check "$tool"
 		done
 	done
-	declare -A wall cpu rss
+	declare -A wall cpu rss srv
 	for tool in $tools; do
-		wall[$tool]=$(cut -d' ' -f1 "$work/$tool.times" | median)
-		[ -n "${wall[$tool]}" ] || wall[$tool]=$(cut -d' ' -f1 "$work/$tool.times" | head -1)
-		cpu[$tool]=$(cut -d' ' -f2 "$work/$tool.times" | sort -n | sed -n "$(( ($(wc -l < "$work/$tool.times") + 1) / 2 ))p")
-		rss[$tool]=$(cut -d' ' -f3 "$work/$tool.times" | sort -n | tail -1)
-		printf '%-22s %-10s %9s %7s %9s\n' "$sc" "$tool" "${wall[$tool]}" \
-			"${cpu[$tool]}" "${rss[$tool]}"
+		f=$work/$tool.times
+		mid=$(( ($(wc -l < "$f") + 1) / 2 ))
+		wall[$tool]=$(cut -d' ' -f1 "$f" | sort -n | sed -n "${mid}p")
+		cpu[$tool]=$(cut -d' ' -f2 "$f" | sort -n | sed -n "${mid}p")
+		rss[$tool]=$(cut -d' ' -f3 "$f" | sort -n | tail -1)
+		srv[$tool]=$(cut -d' ' -f4 "$f" | sort -n | sed -n "${mid}p")
+		results[$sc.$tool]=${wall[$tool]}
+		printf '%-24s %-10s %9s %7s %9s %9s\n' "$sc" "$tool" "${wall[$tool]}" \
+			"${cpu[$tool]}" "${rss[$tool]}" "${srv[$tool]}"
 	done
 	line="$sc: popfetch/raw $(ratio "${wall[popfetch]}" "${wall[raw]}")"
 	if [ -n "${wall[mpop]:-}" ]; then
 		line="$line, popfetch/mpop wall $(ratio "${wall[popfetch]}" "${wall[mpop]}")"
 		line="$line cpu $(ratio "${cpu[popfetch]}" "${cpu[mpop]}")"
+		line="$line server cpu $(ratio "${srv[popfetch]}" "${srv[mpop]}")"
 	fi
 	for t in fetchmail getmail; do
 		[ -n "${wall[$t]:-}" ] && line="$line, popfetch/$t $(ratio "${wall[popfetch]}" "${wall[$t]}")"
 	done
 	echo "$line"
-	unset wall cpu rss
+	unset wall cpu rss srv
 	rm -rf "$dest" "$shm/raw.out" "$disk"/dest.*
 done
+# Issue 16's compound target: 1,000 new on top of 100,000 known against
+# the 1,000 alone plus the nothing-new pass.
+k=${results[100000x500:known.popfetch]:-} a=${results[1000x500.popfetch]:-}
+n=${results[100000x500:new1000.popfetch]:-}
+if [ -n "$k" ] && [ -n "$a" ] && [ -n "$n" ]; then
+	echo "100000x500:new1000: popfetch/(1000x500 + known) $(ratio "$n" "$((a + k))")"
+fi
