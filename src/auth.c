@@ -130,6 +130,12 @@ from_file(const char *path, struct error *err)
 	}
 	pw = first_line(buf, len, path, err);
 	explicit_bzero(buf, sizeof(buf));
+	if (pw != NULL && pw[0] == '\0') {
+		free(pw);
+		error_set(err, ERR_CONFIG, "%s: the password file is empty "
+		    "(its first line is the password)", path);
+		return NULL;
+	}
 	return pw;
 }
 

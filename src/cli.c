@@ -635,6 +635,11 @@ cli_parse(struct cli_args *a, int argc, char **argv, struct error *err)
 		    "both", cli_options[O_ACCOUNT].shortname,
 		    cli_options[O_ACCOUNT].argname,
 		    cli_options[O_ALL_ACCOUNTS].name);
+	if (a->jobs != 0 && !a->all)
+		return error_set(err, ERR_USAGE, "-%c %s runs accounts in "
+		    "parallel: it needs --%s", cli_options[O_JOBS].shortname,
+		    cli_options[O_JOBS].argname,
+		    cli_options[O_ALL_ACCOUNTS].name);
 	return 0;
 }
 

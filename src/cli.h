@@ -131,6 +131,8 @@ const char	*cli_targets(char *buf, size_t len);
  * form; NULL for HINT_NONE.  Written into buf. */
 const char	*cli_doc_hint(enum err_hint, enum cli_form, char *buf,
 		    size_t len);
+/* Prints the one-line synopsis and where to read more. */
+void		 cli_doc_synopsis(FILE *);
 /* Prints --help, made from the table and the command table. */
 void		 cli_doc_usage(FILE *);
 /* Prints the machine-readable listing (--list-options): one JSON object

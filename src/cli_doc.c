@@ -135,6 +135,15 @@ help_option(const struct cli_option *o, char *buf, size_t len)
 	return buf;
 }
 
+#define SYNOPSIS "usage: popfetch [options] [pop3s://user@host[:port]] " \
+	"[command [args]]\n"
+
+void
+cli_doc_synopsis(FILE *f)
+{
+	fprintf(f, "%stry popfetch --help, or see popfetch(1)\n", SYNOPSIS);
+}
+
 void
 cli_doc_usage(FILE *f)
 {
@@ -148,8 +157,7 @@ cli_doc_usage(FILE *f)
 	char word[256];
 	size_t i, n, g;
 
-	fprintf(f, "usage: popfetch [options] [pop3s://user@host[:port]] "
-	    "[command [args]]\n");
+	fputs(SYNOPSIS, f);
 	help_label(&h, "commands:");
 	c = command_list(&n);
 	for (i = 0; i < n; i++) {

@@ -9,6 +9,8 @@
  * reaches a terminal, except message contents (retr, top), which are
  * the user's data.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,6 +344,7 @@ run_fetch(struct cli_settings *s, struct error *err)
 {
 	struct fetch_result res;
 	struct report rep;
+	struct stat sb;
 	char targets[128];
 	int r;
 
@@ -354,6 +357,11 @@ run_fetch(struct cli_settings *s, struct error *err)
 	memset(&res, 0, sizeof(res));
 	report_fetch_begin(&rep, s->co.json, s->co.quiet, s->sp.host,
 	    s->fp.dp.target, s->fp.dry_run);
+	rep.all = s->fp.all;
+	rep.max_size = s->fp.max_size;
+	/* Only for the summary: whether this run made the target. */
+	rep.target_new = s->fp.dp.kind != DELIVER_MDA &&
+	    stat(s->fp.dp.target, &sb) == -1 && errno == ENOENT;
 	r = fetch_run(&s->sp, &s->fp, report_fetch_event, &rep, &res, err);
 	report_fetch_end(&rep, &res, r == 0);
 	/* A failed fetch reports its own error, not a failed flush. */

@@ -595,6 +595,7 @@ open_local(struct run *r, const struct session_params *sp,
 			return -1;
 		path = buf;
 	}
+	(void)strlcpy(r->res->state_path, path, sizeof(r->res->state_path));
 	if ((r->st = state_open(path, fp->dry_run, err)) == NULL)
 		return -1;
 	if (fp->dry_run)
@@ -649,6 +650,9 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	if (plan_check(&r.pl, fp, err) == -1)
 		goto out;
 	plan_make(&r.pl, r.st, fp, planned, &r);
+	res->total = r.pl.nl;
+	res->known = r.pl.nknown;
+	res->listed = 1;
 	if (!fp->dry_run && pipeline(&r, err) == -1)
 		goto out;
 	/* Messages the server no longer lists need no memory. */

@@ -5,6 +5,7 @@
 #ifndef FETCH_H
 #define FETCH_H
 
+#include <limits.h>
 #include <stddef.h>
 
 #include "deliver.h"
@@ -59,10 +60,15 @@ struct fetch_event {
 
 typedef void fetch_reporter(void *, const struct fetch_event *);
 
+/* What a run did, and what it saw: total messages on the server, known
+ * of them fetched before (by the state in state_path). */
 struct fetch_result {
 	size_t			 fetched, deleted, skipped, would_fetch,
 				 would_delete;
+	size_t			 total, known;
+	int			 listed;	/* total and known are set */
 	unsigned long long	 bytes;
+	char			 state_path[PATH_MAX];
 };
 
 /*

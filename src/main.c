@@ -47,6 +47,51 @@ exit_code(enum err_class c)
 	return EX_SOFTWARE;
 }
 
+/* The error classes by name, for --json. */
+static const char *
+class_name(enum err_class c)
+{
+	static const char *const names[] = {
+		[ERR_NONE] = "none", [ERR_USAGE] = "usage",
+		[ERR_NOHOST] = "nohost", [ERR_REFUSED] = "refused",
+		[ERR_SOFTWARE] = "software", [ERR_CANTCREAT] = "cantcreat",
+		[ERR_IO] = "io", [ERR_NET] = "net", [ERR_BUSY] = "busy",
+		[ERR_LOCKED] = "locked", [ERR_DEFERRED] = "deferred",
+		[ERR_PROTO] = "protocol", [ERR_AUTH] = "auth",
+		[ERR_TLS] = "tls", [ERR_CONFIG] = "config",
+		[ERR_INSECURE] = "insecure"
+	};
+
+	if ((unsigned)c < sizeof(names) / sizeof(names[0]) &&
+	    names[c] != NULL)
+		return names[c];
+	return "software";
+}
+
+/* --json on the command line: errors before any account's settings are
+ * known are JSON records too. */
+static int json_errors;
+
+/* Under --json, a failure is a record on stdout as well:
+ * {"event":"error","message":...,"class":...,"status":N}. */
+static void
+fail_json(const char *host, const char *msg, const char *hint,
+    enum err_class cls)
+{
+	json_t *j;
+
+	j = json_pack("{s:s}", "event", "error");
+	if (host != NULL)
+		report_json_text(j, "host", host, strlen(host));
+	report_json_text(j, "message", msg, strlen(msg));
+	if (hint != NULL)
+		report_json_text(j, "hint", hint, strlen(hint));
+	json_object_set_new(j, "class", json_string(class_name(cls)));
+	json_object_set_new(j, "status", json_integer(exit_code(cls)));
+	(void)report_json_print(stdout, j, NULL);
+	(void)fflush(stdout);
+}
+
 /*
  * "popfetch: host: message (hint)".  s, when there is one, says whether
  * the run has reached the server (then the message names it) and how the
@@ -67,7 +112,40 @@ fail(const struct error *e, const struct cli_settings *s)
 	if (hint != NULL)
 		fprintf(stderr, " (%s)", hint);
 	fputc('\n', stderr);
+	if (s != NULL ? s->co.json : json_errors)
+		fail_json(host, e->msg, hint, e->cls);
 	return exit_code(e->cls);
+}
+
+/*
+ * A command line that names no server and no account: with nothing at
+ * all, the usage summary; with a first word that looks like a server
+ * without its scheme ("alice@host:995"), the URL it probably meant.
+ * Anything else goes on to the run, whose message names what is missing.
+ */
+static int
+no_server(const struct cli_args *a)
+{
+	const char *w, *colon;
+	int pop3s;
+
+	if (a->argc == 0 && a->n == 0) {
+		cli_doc_usage(stderr);
+		return EX_USAGE;
+	}
+	if (a->argc == 0 || command_find(a->argv[0]) != NULL)
+		return -1;
+	w = a->argv[0];
+	if (strchr(w, '@') == NULL && strchr(w, ':') == NULL)
+		return -1;
+	colon = strrchr(w, ':');
+	/* Port 110 is the plain POP3 port; anything else implicit TLS. */
+	pop3s = colon == NULL || strcmp(colon, ":110") != 0;
+	fprintf(stderr, "popfetch: \"%.200s\" is not a command; a server is "
+	    "written as a URL: did you mean %s://%.200s?\n", w,
+	    pop3s ? "pop3s" : "pop3", w);
+	cli_doc_synopsis(stderr);
+	return EX_USAGE;
 }
 
 /* One account (or none: the command line alone); returns an exit code. */
@@ -94,6 +172,7 @@ dispatch(const struct accounts_run *r, const char *path)
 	const struct config_block *acct = NULL;
 	const struct command *c = NULL;
 	struct error e;
+	int code;
 
 	if (a->argc > 0)
 		c = command_find(a->argv[0]);
@@ -117,6 +196,10 @@ dispatch(const struct accounts_run *r, const char *path)
 	if (acct == NULL && r->cfg != NULL && !cli_args_has(a, O_HOST) &&
 	    !cli_args_has(a, O_URL))
 		acct = config_account(r->cfg, "default");
+	if (acct == NULL && !cli_args_has(a, O_HOST) &&
+	    !cli_args_has(a, O_URL))
+		if ((code = no_server(a)) != -1)
+			return code;
 	return run_one(r, acct);
 }
 
@@ -135,6 +218,7 @@ main(int argc, char **argv)
 	(void)signal(SIGPIPE, SIG_IGN);
 	report_init();
 	if (cli_parse(&a, argc, argv, &e) == -1) {
+		json_errors = cli_args_has(&a, O_JSON);
 		cli_args_free(&a);
 		return fail(&e, NULL);
 	}
@@ -152,6 +236,7 @@ main(int argc, char **argv)
 		cli_args_free(&a);
 		return code;
 	}
+	json_errors = cli_args_has(&a, O_JSON);
 	path = a.config != NULL ? a.config :
 	    config_default_path(buf, sizeof(buf), &e);
 	if ((path == NULL && e.cls != ERR_NONE) || (path != NULL &&

@@ -110,6 +110,7 @@ plan_make(struct plan *p, struct state *st, const struct fetch_params *fp,
 	for (i = 0; i < p->nl; i++) {
 		if (p->have_uidl && !fp->all &&
 		    (when = state_lookup(st, p->uids[i])) != 0) {
+			p->nknown++;
 			if (!fp->delete && (fp->keep_days == 0 ||
 			    now - when < (time_t)fp->keep_days * 86400))
 				continue;

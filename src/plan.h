@@ -32,6 +32,7 @@ struct plan {
 	int		 have_uidl;
 	uint32_t	*old, *fetch;
 	size_t		 nold, nfetch;
+	size_t		 nknown;	/* in the state: fetched before */
 	uint32_t	*v;		/* old and fetch point into it */
 	struct arena	 arena;		/* the UIDs */
 };

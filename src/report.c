@@ -238,11 +238,6 @@ report_fetch_begin(struct report *rep, int json, int quiet,
 	rep->dry_run = dry_run;
 	rep->progress = !quiet && !json && isatty(STDERR_FILENO);
 	(void)clock_gettime(CLOCK_MONOTONIC, &rep->start);
-	if (json) {
-		/* Streamed: one record at a time, whatever the count. */
-		report_json_open(stdout, NULL, "messages");
-		fputc('[', stdout);
-	}
 }
 
 static void
@@ -285,10 +280,14 @@ report_fetch_event(void *arg, const struct fetch_event *ev)
 		fprintf(stderr, "popfetch: %s: %s\n", rep->host, ev->text);
 		return;
 	case FETCH_SKIPPED:
+		/* The user's own policy, not an error: counted in the
+		 * summary and the JSON, silent under -q. */
+		if (rep->quiet || rep->json)
+			break;
 		clear_progress(rep);
-		fprintf(stderr, "popfetch: %s: message %lu skipped: %s is "
-		    "larger than --%s\n", rep->host, ev->num,
-		    human(ev->size, b, sizeof(b)), cli_name(O_MAX_SIZE));
+		fprintf(stderr, "popfetch: %s: message %lu skipped: %llu "
+		    "bytes, over --%s %llu\n", rep->host, ev->num, ev->size,
+		    cli_name(O_MAX_SIZE), rep->max_size);
 		break;
 	case FETCH_WOULD_FETCH:
 	case FETCH_WOULD_DELETE:
@@ -302,29 +301,76 @@ report_fetch_event(void *arg, const struct fetch_event *ev)
 	}
 	if (!rep->json)
 		return;
+	/* JSON Lines: one record a line, as it happens. */
 	rec = json_pack("{s:s,s:I,s:I}", "event", kinds[ev->kind], "msg",
 	    (json_int_t)ev->num, "octets", (json_int_t)ev->size);
 	if (ev->uid != NULL)
 		report_json_text(rec, "uid", ev->uid, strlen(ev->uid));
-	if (rep->nrec++ > 0)
-		fputc(',', stdout);
-	report_json_write(stdout, rec);
+	rep->nrec++;
+	(void)report_json_print(stdout, rec, NULL);
+}
+
+/*
+ * Nothing fetched: say what was seen, so that a new maildir left empty
+ * (the state is per server account, not per target) is no mystery.
+ */
+static void
+nothing_new(const struct report *rep, const struct fetch_result *res)
+{
+	if (!res->listed || res->total == 0) {
+		printf("no new messages (none on the server)\n");
+		return;
+	}
+	printf("no new messages (%zu on the server", res->total);
+	if (res->known == res->total)
+		printf(", all fetched before");
+	else if (res->known > 0)
+		printf(", %zu fetched before", res->known);
+	if (res->skipped > 0)
+		printf(", %zu over --%s", res->skipped, cli_name(O_MAX_SIZE));
+	if (res->known > 0)
+		printf("; the state is %s%s; --%s fetches them again",
+		    res->state_path, rep->target_new ? ", and the messages "
+		    "fetched before went to another target" : "",
+		    cli_name(O_ALL));
+	printf(")\n");
 }
 
 void
 report_fetch_end(struct report *rep, const struct fetch_result *res, int ok)
 {
 	char b[32];
+	json_t *rec;
 
 	clear_progress(rep);
 	if (rep->json) {
-		fputc(']', stdout);
-		report_json_close(stdout, json_pack("{s:I,s:I,s:I,s:I,s:b,s:b}",
+		rec = json_pack("{s:s,s:I,s:I,s:I,s:I,s:b,s:b}",
+		    "event", "summary",
 		    "fetched", (json_int_t)res->fetched,
 		    "octets", (json_int_t)res->bytes,
 		    "deleted", (json_int_t)res->deleted,
 		    "skipped", (json_int_t)res->skipped,
-		    "dry_run", rep->dry_run, "ok", ok), 1);
+		    "dry_run", rep->dry_run, "ok", ok);
+		if (rep->dry_run) {
+			json_object_set_new(rec, "would_fetch",
+			    json_integer((json_int_t)res->would_fetch));
+			json_object_set_new(rec, "would_delete",
+			    json_integer((json_int_t)res->would_delete));
+		}
+		if (res->listed) {
+			json_object_set_new(rec, "total",
+			    json_integer((json_int_t)res->total));
+			json_object_set_new(rec, "known",
+			    json_integer((json_int_t)res->known));
+		}
+		if (res->state_path[0] != '\0')
+			report_json_text(rec, "state", res->state_path,
+			    strlen(res->state_path));
+		report_json_text(rec, "target", rep->target,
+		    strlen(rep->target));
+		json_object_set_new(rec, "target_new",
+		    json_boolean(rep->target_new));
+		(void)report_json_print(stdout, rec, NULL);
 		return;
 	}
 	if (!ok || rep->quiet)
@@ -334,11 +380,17 @@ report_fetch_end(struct report *rep, const struct fetch_result *res, int ok)
 		    res->would_fetch, res->would_fetch == 1 ? "" : "s",
 		    res->would_delete);
 	else if (res->fetched == 0)
-		printf("no new messages\n");
-	else
-		printf("%zu new message%s, %s, delivered to %s\n",
-		    res->fetched, res->fetched == 1 ? "" : "s",
-		    human(res->bytes, b, sizeof(b)), rep->target);
+		nothing_new(rep, res);
+	else {
+		printf("%zu %smessage%s%s, %s, delivered to %s", res->fetched,
+		    rep->all ? "" : "new ", res->fetched == 1 ? "" : "s",
+		    rep->all ? " fetched" : "", human(res->bytes, b,
+		    sizeof(b)), rep->target);
+		if (res->skipped > 0)
+			printf("; %zu skipped, over --%s", res->skipped,
+			    cli_name(O_MAX_SIZE));
+		putchar('\n');
+	}
 	if (!rep->dry_run && res->deleted > 0)
 		printf("%zu message%s deleted from the server\n", res->deleted,
 		    res->deleted == 1 ? "" : "s");

@@ -72,6 +72,10 @@ struct report {
 	const char		*host;		/* for messages */
 	const char		*target;	/* the delivery target */
 	int			 dry_run;
+	int			 all;		/* --all: nothing is "new" */
+	unsigned long long	 max_size;	/* for the skip message */
+	int			 target_new;	/* the target did not exist
+						 * before the run */
 };
 
 /* Starts a fetch's output: with json, the opening of the object. */

@@ -86,7 +86,7 @@ pf_fake() {
 	: > "$W/fake.log"
 	run pf_fake --maildir "$W/Mail"
 	[ "$status" -eq 0 ]
-	[ "$output" = "no new messages" ]
+	[[ "$output" == "no new messages ("*" on the server, all fetched before; the state is "*"; --all fetches them again)" ]]
 	! grep -q RETR "$W/fake.log"
 }
 
@@ -135,7 +135,7 @@ pf_fake() {
 	fake 'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' 'LIST => +OK\r\n1 107374182400\r\n2 40\r\n.\r\n' "$MSG2"
 	run --separate-stderr pf_fake --maildir "$W/Mail" --max-size 1000000
 	[ "$status" -eq 0 ]
-	[[ "$stderr" == *"message 1 skipped: 100.0 GiB"* ]]
+	[[ "$stderr" == *"message 1 skipped: 107374182400 bytes, over --max-size 1000000"* ]]
 	! grep -q 'RETR 1' "$W/fake.log"
 }
 
@@ -264,7 +264,7 @@ long_path() {
 	run pf_fake --state "$st" --maildir "$W/Mail"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$output" = "no new messages" ]
+	[[ "$output" == "no new messages ("*" on the server, all fetched before; the state is "*"; --all fetches them again)" ]]
 	! grep -q RETR "$W/fake.log"
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
 	# PATH.journal and the others are longer than PATH_MAX: look at
@@ -326,7 +326,7 @@ long_path() {
 	: > "$W/fake.log"
 	run pf_fake --state "$W/state" --maildir "$md"
 	[ "$status" -eq 0 ]
-	[ "$output" = "no new messages" ]
+	[[ "$output" == "no new messages ("*" on the server, all fetched before; the state is "*"; --all fetches them again)" ]]
 	! grep -q RETR "$W/fake.log"
 }
 

@@ -75,7 +75,7 @@ pf() {
 	[ "$status" -eq 0 ]
 	run pf nw --maildir "$W/Mail"
 	[ "$status" -eq 0 ]
-	[ "$output" = "no new messages" ]
+	[[ "$output" == "no new messages (2 on the server, all fetched before; the state is $HOME/.local/state/popfetch/nw@localhost:$DOVECOT_POP3S; --all fetches them again)" ]]
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
 	dovecot_seed nw "$W/00003.eml"
 	run pf nw --maildir "$W/Mail" --new
@@ -101,7 +101,7 @@ pf() {
 	# The state forgets what the server no longer has.
 	run pf del --maildir "$W/Mail" --delete
 	echo "$output"
-	[ "$output" = "no new messages" ]
+	[ "$output" = "no new messages (none on the server)" ]
 	[ "$(grep -c '^U ' "$HOME"/.local/state/popfetch/del@*[0-9])" -eq 0 ]
 }
 
@@ -128,7 +128,8 @@ pf() {
 	dovecot_seed ms "$W"/0000[12].eml "$W/big/00001.eml"
 	run --separate-stderr pf ms --maildir "$W/Mail" --max-size 10000 --delete
 	[ "$status" -eq 0 ]
-	[[ "$stderr" == *"message 3 skipped: 20 KiB is larger than --max-size"* ]]
+	[[ "$stderr" == *"message 3 skipped: "*" bytes, over --max-size 10000"* ]]
+	[[ "${lines[0]}" == "2 new messages, "*", delivered to $W/Mail; 1 skipped, over --max-size" ]]
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
 	[ "$(dovecot_count ms)" -eq 1 ]
 }
@@ -156,15 +157,19 @@ pf() {
 	[ "$(dovecot_count dry)" -eq 2 ]
 }
 
-@test "--json prints one record per message and a summary" {
+@test "--json prints JSON Lines: one record per message and a summary" {
 	make_corpus "$W" 2 300
 	dovecot_seed def "$W"/*.eml
 	run --separate-stderr pf def --maildir "$W/Mail" --json --delete
 	[ "$status" -eq 0 ]
 	python3 - "$output" <<'PY'
 import json, sys
-d = json.loads(sys.argv[1])
+recs = [json.loads(l) for l in sys.argv[1].splitlines()]
+d = recs[-1]
+assert d["event"] == "summary", d
 assert d["fetched"] == 2 and d["deleted"] == 2 and d["ok"] is True, d
+assert d["total"] == 2 and d["known"] == 0, d
+d["messages"] = recs[:-1]
 ev = [(m["event"], m["msg"]) for m in d["messages"]]
 assert sorted(ev) == [("deleted", 1), ("deleted", 2), ("fetched", 1), ("fetched", 2)], ev
 # Each message is deleted only after it was fetched.

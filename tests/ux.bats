@@ -1,0 +1,166 @@
+#!/usr/bin/env bats
+# What popfetch says: messages that say what to do next, summaries that
+# say what happened, and --json for scripts (issue 14).  Against a real
+# Dovecot; each test asserts the exit status, the exact message and what
+# is on disk.
+
+bats_require_minimum_version 1.5.0
+
+USERS="sum sq js jerr pwf"
+
+setup_file() {
+	load lib/common
+	suite_start
+	for u in $USERS; do dovecot_user_add "$u" pw; done
+}
+
+teardown_file() {
+	load lib/common
+	suite_stop
+}
+
+setup() {
+	load lib/common
+	export POPFETCH_PASSWORD=pw
+	export HOME=$BATS_TEST_TMPDIR/home XDG_STATE_HOME=
+	mkdir -p "$HOME"
+	W=$BATS_TEST_TMPDIR
+	CORPUS=("$TOP"/tests/corpus/*.eml)
+}
+
+# pf USER ARGS: popfetch for USER over implicit TLS.
+pf() {
+	local u=$1; shift
+	"$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 "pop3s://$u@localhost:$DOVECOT_POP3S" "$@"
+}
+
+@test "no arguments: the usage summary on stderr, 64" {
+	run --separate-stderr "$POPFETCH"
+	[ "$status" -eq 64 ]
+	[ -z "$output" ]
+	[[ "${stderr_lines[0]}" == "usage: popfetch [options] [pop3s://user@host[:port]] [command [args]]" ]]
+	[[ "$stderr" == *"commands: fetch (the default)"* ]]
+}
+
+@test "a server without its scheme: 64 and the URL it probably meant" {
+	run --separate-stderr "$POPFETCH" alice@host:995 stat
+	[ "$status" -eq 64 ]
+	[ "${stderr_lines[0]}" = 'popfetch: "alice@host:995" is not a command; a server is written as a URL: did you mean pop3s://alice@host:995?' ]
+	[ "${stderr_lines[1]}" = "usage: popfetch [options] [pop3s://user@host[:port]] [command [args]]" ]
+	run --separate-stderr "$POPFETCH" alice@host:110
+	[ "$status" -eq 64 ]
+	[[ "${stderr_lines[0]}" == *"did you mean pop3://alice@host:110?" ]]
+}
+
+@test "-j without --all-accounts is refused (64)" {
+	run --separate-stderr "$POPFETCH" -j 2 pop3s://a@localhost stat
+	[ "$status" -eq 64 ]
+	[ "$stderr" = "popfetch: -j N runs accounts in parallel: it needs --all-accounts" ]
+}
+
+@test "an empty password file is refused (78), nothing sent" {
+	unset POPFETCH_PASSWORD
+	: > "$W/pw"
+	chmod 600 "$W/pw"
+	run --separate-stderr pf pwf --password-file "$W/pw" stat
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "popfetch: localhost: $W/pw: the password file is empty (its first line is the password)" ]
+	# An empty first line is an empty password too; no login is tried.
+	printf '\nsecond\n' > "$W/pw"
+	run --separate-stderr pf pwf -d 1 --password-file "$W/pw" stat
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"CAPA -> +OK"* ]]
+	! grep -qE '^(USER|PASS|AUTH)' <<<"$stderr"
+}
+
+@test "summaries: what was seen, what --all does, a new maildir" {
+	dovecot_seed sum "${CORPUS[@]}"
+	run --separate-stderr pf sum --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "5 new messages, "*", delivered to $W/Mail" ]]
+	st="$HOME/.local/state/popfetch/sum@localhost:$DOVECOT_POP3S"
+	run --separate-stderr pf sum --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages (5 on the server, all fetched before; the state is $st; --all fetches them again)" ]
+	# A second maildir for the same account: nothing new, and it says why.
+	run --separate-stderr pf sum --maildir "$W/Mail/home"
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages (5 on the server, all fetched before; the state is $st, and the messages fetched before went to another target; --all fetches them again)" ]
+	[ "$(find "$W/Mail/home" -type f 2>/dev/null | wc -l)" -eq 0 ]
+	# --all calls them fetched, not new.
+	run --separate-stderr pf sum --all --mbox "$W/all.mbox"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "5 messages fetched, "*", delivered to $W/all.mbox" ]]
+	[ "$(grep -c '^From ' "$W/all.mbox")" -eq 5 ]
+	run --separate-stderr pf sum --delete --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages (5 on the server, all fetched before; the state is $st; --all fetches them again)"$'\n'"5 messages deleted from the server" ]
+	run --separate-stderr pf sum --maildir "$W/Mail"
+	[ "$output" = "no new messages (none on the server)" ]
+}
+
+@test "-q is quiet about --max-size skips; the text gives exact bytes" {
+	dovecot_seed sq "${CORPUS[@]}"
+	big=$(pf sq list | sort -k2 -n | tail -1)
+	num=${big%% *} size=${big##* }
+	run --separate-stderr pf sq -q --max-size 2000 --maildir "$W/Mail" --state "$W/s1"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ] && [ -z "$stderr" ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 4 ]
+	run --separate-stderr pf sq --max-size 2000 --maildir "$W/Mail2" --state "$W/s2"
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "popfetch: localhost: message $num skipped: $size bytes, over --max-size 2000" ]
+	[[ "$output" == "4 new messages, "*", delivered to $W/Mail2; 1 skipped, over --max-size" ]]
+	# Counted in --json too, and silent there on stderr.
+	run --separate-stderr pf sq --json --max-size 2000 --maildir "$W/Mail3" --state "$W/s3"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	python3 - "$output" "$num" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in sys.argv[1].splitlines()]
+assert [r for r in recs if r["event"] == "skipped"][0]["msg"] == int(sys.argv[2])
+assert recs[-1]["event"] == "summary" and recs[-1]["skipped"] == 1, recs[-1]
+PY
+}
+
+@test "--json fetch: JSON Lines; a dry run's JSON and text agree" {
+	dovecot_seed js "${CORPUS[@]}"
+	run --separate-stderr pf js --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	run --separate-stderr pf js --dry-run --delete --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 6 ]
+	[[ "${lines[0]}" == "would delete message 1 ("*")" ]]
+	[ "${lines[5]}" = "dry run: 0 messages would be fetched, 5 deleted" ]
+	run --separate-stderr pf js --json --dry-run --delete --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	python3 - "$output" "$W/Mail" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in sys.argv[1].splitlines()]
+assert [r["event"] for r in recs[:-1]] == ["would-delete"] * 5, recs
+s = recs[-1]
+assert s["event"] == "summary" and s["dry_run"] is True, s
+assert s["would_fetch"] == 0 and s["would_delete"] == 5, s
+assert s["total"] == 5 and s["known"] == 5, s
+assert s["target"] == sys.argv[2], s
+PY
+	[ "$(dovecot_count js)" -eq 5 ]
+}
+
+@test "--json: a failure is a JSON record with message, class and status" {
+	dovecot_seed jerr "${CORPUS[0]}"
+	run --separate-stderr env POPFETCH_PASSWORD=wrong "$POPFETCH" --ca-file "$DOVECOT_CA" \
+		--json "pop3s://jerr@localhost:$DOVECOT_POP3S" stat
+	[ "$status" -eq 77 ]
+	python3 - "$output" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["event"] == "error" and r["class"] == "auth" and r["status"] == 77, r
+assert r["host"] == "localhost" and "Authentication failed" in r["message"], r
+PY
+	[[ "$stderr" == "popfetch: localhost: AUTH PLAIN ****: -ERR "* ]]
+	# A usage error before any server is named, too.
+	run --separate-stderr "$POPFETCH" --json -j 3 stat
+	[ "$status" -eq 64 ]
+	python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["class"]=="usage" and r["status"]==64, r' "$output"
+}
