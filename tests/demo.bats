@@ -16,9 +16,9 @@ setup() {
 		[[ "$line" == '$ popfetch --ca-file '*' pop3s://demo@localhost:'*' '* ]]
 	done
 	[[ "$output" == *$'fetch --maildir '*$'\n5 new messages, '* ]]
-	[[ "$output" == *$'\nno new messages\n'* ]]
+	[[ "$output" == *$'fetch --new --maildir '*$'\nno new messages (5 on the server, all fetched before; the state is '*$'; --all fetches them again)\n'* ]]
 	# --all fetches again what --new skipped, and --delete empties the server.
-	[[ "$output" == *$'--all --delete --mbox '*$'\n5 new messages'*'5 messages deleted from the server'* ]]
+	[[ "$output" == *$'--all --delete --mbox '*$'\n5 messages fetched, '*$'\n5 messages deleted from the server'* ]]
 	[[ "$output" == *$'stat\n0 0' ]]
 	# Nothing is left behind.
 	! ls -d "${TMPDIR:-/tmp}"/popfetch-demo.* 2>/dev/null | grep -q .

@@ -43,9 +43,9 @@ show fetch --maildir "$dir/Mail"
 echo "\$ ls $dir/Mail/new"
 ls "$dir/Mail/new"
 echo
-echo "# --new is the default: a second run finds nothing it has not"
-echo "# fetched before (the state file remembers the UIDs)."
-show fetch --maildir "$dir/Mail"
+echo "# --new (the default) fetches only what was not fetched before: the"
+echo "# state file remembers the UIDs, so a second run fetches nothing."
+show fetch --new --maildir "$dir/Mail"
 echo
 echo "# --all fetches every message again, here into an mbox, and"
 echo "# --delete removes them from the server once they are on disk."
