@@ -10,34 +10,64 @@
 #include "jobs.h"
 #include "report.h"
 
-/* Applies a block of the file: its URL first, so that the block's other
- * lines can refine it.  An unknown keyword is found before anything of
- * the block is applied. */
+/* Receives each error of a block when errors are collected. */
+typedef void block_error(void *arg, const struct error *);
+
+/* "FILE:LINE: unknown keyword "keepdays" (did you mean keep-days?)" */
+static int
+unknown_keyword(const struct config *cfg, const struct config_entry *e,
+    struct error *err)
+{
+	const char *near = cli_keyword_near(e->key);
+
+	return error_set(err, ERR_CONFIG, "%s:%u: unknown keyword "
+	    "\"%.64s\"%s%s%s", cfg->path, e->line, e->key,
+	    near != NULL ? " (did you mean " : "", near != NULL ? near : "",
+	    near != NULL ? "?)" : "");
+}
+
+/*
+ * Applies a block of the file: its URL first, so that the block's other
+ * lines can refine it.  Without each, the first error ends it, and an
+ * unknown keyword is found before anything of the block is applied;
+ * with each, every bad line is passed to each (once) and skipped, and
+ * the others are applied.
+ */
 static int
 apply_block(struct cli_settings *s, const struct config *cfg,
-    const struct config_block *b, struct error *err)
+    const struct config_block *b, block_error *each, void *arg,
+    struct error *err)
 {
 	const struct config_entry *e;
-	int pass, id;
+	int pass, id, bad = 0;
 	size_t i;
 
+	for (i = 0; i < b->n; i++)
+		if (cli_keyword(b->entries[i].key) == -1) {
+			(void)unknown_keyword(cfg, &b->entries[i], err);
+			if (each == NULL)
+				return -1;
+			each(arg, err);
+			bad = 1;
+		}
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < b->n; i++) {
 			e = &b->entries[i];
-			if ((id = cli_keyword(e->key)) == -1)
-				return error_set(err, ERR_CONFIG, "%s:%u: "
-				    "unknown keyword \"%s\"", cfg->path,
-				    e->line, e->key);
-			if (cli_first((enum cli_id)id) != (pass == 0))
+			if ((id = cli_keyword(e->key)) == -1 ||
+			    cli_first((enum cli_id)id) != (pass == 0))
 				continue;
 			if (cli_apply(s, (enum cli_id)id, e->value,
 			    CLI_KEYWORD, err) == -1) {
 				err->cls = ERR_CONFIG;
-				return error_prefix(err, "%s:%u", cfg->path,
+				(void)error_prefix(err, "%s:%u", cfg->path,
 				    e->line);
+				if (each == NULL)
+					return -1;
+				each(arg, err);
+				bad = 1;
 			}
 		}
-	return 0;
+	return bad ? -1 : 0;
 }
 
 /* The command line's settings, its URL first. */
@@ -57,6 +87,43 @@ apply_args(struct cli_settings *s, const struct cli_args *a,
 	return 0;
 }
 
+/* The command line's settings, for config-check, which reported their
+ * errors once already. */
+static void
+apply_args_quietly(struct cli_settings *s, const struct cli_args *a)
+{
+	struct error e;
+
+	(void)apply_args(s, a, &e);
+}
+
+/* What follows the layers: the server and what depends on it. */
+static int
+finish(struct cli_settings *s, const struct config *cfg,
+    const struct config_block *acct, int need_host, struct error *err)
+{
+	if (!need_host)
+		return 0;
+	if ((s->sp.host == NULL || *s->sp.host == '\0') && acct != NULL)
+		return error_set(err, ERR_CONFIG, "%s:%u: account %s: no host "
+		    "given (add a \"%s pop3s://...\" or a \"%s\" line)",
+		    cfg->path, acct->line, acct->name, cli_name(O_URL),
+		    cli_name(O_HOST));
+	if (s->sp.host == NULL || *s->sp.host == '\0')
+		return error_set(err, ERR_USAGE, "no host given (use --%s or "
+		    "a pop3s:// URL)", cli_name(O_HOST));
+	s->sp.auth.host = s->sp.host;
+	s->sp.auth.port = session_port(&s->sp);
+	s->sp.auth.have_client_cert = s->sp.tlsp.client_cert != NULL;
+	s->sp.tlsp.server_name = s->server_name != NULL ? s->server_name :
+	    s->sp.host;
+	if (s->sp.tlsp.client_key != NULL && s->sp.tlsp.client_cert == NULL)
+		return error_set(err, acct != NULL ? ERR_CONFIG : ERR_USAGE,
+		    "--%s needs --%s", cli_name(O_CLIENT_KEY),
+		    cli_name(O_CLIENT_CERT));
+	return 0;
+}
+
 int
 accounts_setup(struct cli_settings *s, const struct config *cfg,
     const struct config_block *acct, const struct cli_args *a,
@@ -65,89 +132,153 @@ accounts_setup(struct cli_settings *s, const struct config *cfg,
 	cli_settings_init(s);
 	s->sp.trace = report_trace;
 	s->layer = 1;
-	if (cfg != NULL && apply_block(s, cfg, &cfg->defaults, err) == -1)
+	if (cfg != NULL && apply_block(s, cfg, &cfg->defaults, NULL, NULL,
+	    err) == -1)
 		return -1;
 	s->layer = 2;
 	if (acct != NULL) {
 		s->form = CLI_KEYWORD;
-		if (apply_block(s, cfg, acct, err) == -1)
+		if (apply_block(s, cfg, acct, NULL, NULL, err) == -1)
 			return -1;
 	}
 	s->layer = 3;
 	if (apply_args(s, a, err) == -1)
 		return -1;
-	if (!need_host)
-		return 0;
-	if (s->sp.host == NULL || *s->sp.host == '\0')
-		return error_set(err, acct != NULL ? ERR_CONFIG : ERR_USAGE,
-		    "%s%s%sno host given (use --%s or a pop3s:// URL)",
-		    acct != NULL ? "account " : "",
-		    acct != NULL ? acct->name : "", acct != NULL ? ": " : "",
-		    cli_name(O_HOST));
-	s->sp.auth.host = s->sp.host;
-	s->sp.auth.port = session_port(&s->sp);
-	s->sp.auth.have_client_cert = s->sp.tlsp.client_cert != NULL;
-	s->sp.tlsp.server_name = s->server_name != NULL ? s->server_name :
-	    s->sp.host;
-	if (s->sp.tlsp.client_key != NULL && s->sp.tlsp.client_cert == NULL)
-		return error_set(err, ERR_USAGE, "--%s needs --%s",
-		    cli_name(O_CLIENT_KEY), cli_name(O_CLIENT_CERT));
-	return 0;
+	return finish(s, cfg, acct, need_host, err);
 }
 
 int
 accounts_list(const struct accounts_run *r)
 {
 	const struct config *cfg = r->cfg;
+	int json = cli_args_has(r->args, O_JSON), bad = 0;
 	struct cli_settings s;
 	struct error e;
+	const char *name;
+	json_t *j;
 	size_t i;
 
 	for (i = 0; cfg != NULL && i < cfg->naccounts; i++) {
-		printf("%s", cfg->accounts[i].name);
-		if (accounts_setup(&s, cfg, &cfg->accounts[i], r->args, 0,
-		    &e) == 0 && s.sp.host != NULL)
-			printf("\t%s%s%s:%s", s.sp.auth.user != NULL ?
-			    s.sp.auth.user : "", s.sp.auth.user != NULL ?
-			    "@" : "", s.sp.host, session_port(&s.sp));
-		putchar('\n');
+		name = cfg->accounts[i].name;
+		if (accounts_setup(&s, cfg, &cfg->accounts[i], r->args, 1,
+		    &e) == -1)
+			bad = 1;
+		if (json) {
+			j = json_object();
+			report_json_text(j, "account", name, strlen(name));
+			if (s.sp.auth.user != NULL)
+				report_json_text(j, "user", s.sp.auth.user,
+				    strlen(s.sp.auth.user));
+			if (s.sp.host != NULL) {
+				report_json_text(j, "host", s.sp.host,
+				    strlen(s.sp.host));
+				json_object_set_new(j, "port",
+				    json_string(session_port(&s.sp)));
+			}
+			(void)report_json_print(stdout, j, NULL);
+		} else {
+			printf("%s", name);
+			if (s.sp.host != NULL)
+				printf("\t%s%s%s:%s", s.sp.auth.user != NULL ?
+				    s.sp.auth.user : "", s.sp.auth.user !=
+				    NULL ? "@" : "", s.sp.host,
+				    session_port(&s.sp));
+			putchar('\n');
+		}
 		cli_settings_free(&s);
 	}
-	return command_flush(&e) == -1 ? r->fail(&e, NULL) : 0;
+	if (command_flush(&e) == -1)
+		return r->fail(&e, NULL);
+	/* popfetch.conf(5): every command exits 78 on a broken file. */
+	if (bad) {
+		error_set(&e, ERR_CONFIG, "%s has errors; popfetch "
+		    "config-check lists them all", cfg->path);
+		return r->fail(&e, NULL);
+	}
+	return 0;
+}
+
+/* config-check: every error once, in file order within each part. */
+struct check {
+	const struct accounts_run	*r;
+	size_t				 nerr;
+	int				 code;
+};
+
+static void
+check_report(void *arg, const struct error *e)
+{
+	struct check *c = arg;
+
+	c->nerr++;
+	c->code = c->r->fail(e, NULL);
+}
+
+static void
+check_ignore(void *arg, const struct error *e)
+{
+	(void)arg, (void)e;
 }
 
 int
 accounts_check(const struct accounts_run *r)
 {
 	const struct config *cfg = r->cfg;
+	struct check c = { r, 0, 0 };
 	struct cli_settings s;
 	struct error e;
+	json_t *j;
 	size_t i;
-	int bad = 0;
 
 	if (cfg == NULL || cfg->text == NULL) {
 		error_set(&e, ERR_CONFIG, "%s: no such file",
 		    cfg != NULL ? cfg->path : "the configuration");
 		return r->fail(&e, NULL);
 	}
-	if (cfg->naccounts == 0) {
-		if (accounts_setup(&s, cfg, NULL, r->args, 0, &e) == -1)
-			bad = r->fail(&e, &s);
-		cli_settings_free(&s);
-	}
+	/* The defaults and the command line once, then what each account
+	 * adds; a bad line of the defaults is not repeated per account. */
+	cli_settings_init(&s);
+	s.layer = 1;
+	(void)apply_block(&s, cfg, &cfg->defaults, check_report, &c, &e);
+	s.layer = 3;
+	if (apply_args(&s, r->args, &e) == -1)
+		check_report(&c, &e);
+	cli_settings_free(&s);
 	for (i = 0; i < cfg->naccounts; i++) {
-		if (accounts_setup(&s, cfg, &cfg->accounts[i], r->args, 1,
-		    &e) == -1) {
+		cli_settings_init(&s);
+		s.layer = 1;
+		(void)apply_block(&s, cfg, &cfg->defaults, check_ignore, NULL,
+		    &e);
+		s.layer = 2;
+		s.form = CLI_KEYWORD;
+		(void)apply_block(&s, cfg, &cfg->accounts[i], check_report,
+		    &c, &e);
+		s.layer = 3;
+		apply_args_quietly(&s, r->args);
+		if (finish(&s, cfg, &cfg->accounts[i], 1, &e) == -1) {
 			e.cls = ERR_CONFIG;
-			bad = r->fail(&e, &s);
+			check_report(&c, &e);
 		}
 		cli_settings_free(&s);
 	}
-	if (bad)
-		return bad;
-	printf("%s: %zu account%s, no errors\n", cfg->path, cfg->naccounts,
-	    cfg->naccounts == 1 ? "" : "s");
-	return 0;
+	if (cli_args_has(r->args, O_JSON)) {
+		j = json_pack("{s:s}", "event", "summary");
+		report_json_text(j, "file", cfg->path, strlen(cfg->path));
+		json_object_set_new(j, "accounts",
+		    json_integer((json_int_t)cfg->naccounts));
+		json_object_set_new(j, "errors",
+		    json_integer((json_int_t)c.nerr));
+		json_object_set_new(j, "ok", json_boolean(c.nerr == 0));
+		(void)report_json_print(stdout, j, NULL);
+	} else if (c.nerr == 0)
+		printf("%s: %zu account%s, no errors\n", cfg->path,
+		    cfg->naccounts, cfg->naccounts == 1 ? "" : "s");
+	else
+		fprintf(stderr, "popfetch: %s: %zu error%s\n", cfg->path,
+		    c.nerr, c.nerr == 1 ? "" : "s");
+	if (command_flush(&e) == -1 && c.code == 0)
+		return r->fail(&e, NULL);
+	return c.code;
 }
 
 /* --all-accounts: the jobs are the accounts of the file. */

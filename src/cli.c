@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -494,6 +495,48 @@ cli_keyword(const char *name)
 		    strcmp(cli_options[i].name, name) == 0)
 			return (int)i;
 	return -1;
+}
+
+/* The edit distance of a and b (insertions, deletions, substitutions),
+ * up to 63 bytes each; longer words are never near. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d[64][64];
+
+	if (la >= 64 || lb >= 64)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			d[i][j] = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < d[i][j])
+				d[i][j] = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < d[i][j])
+				d[i][j] = d[i][j - 1] + 1;
+		}
+	return d[la][lb];
+}
+
+const char *
+cli_keyword_near(const char *name)
+{
+	const char *best = NULL;
+	size_t i, d, bestd = 3;
+
+	for (i = 0; i < O_COUNT; i++) {
+		if (!(cli_options[i].flags & F_KEYWORD))
+			continue;
+		/* "keepdays", "Keep_Days": the same word spelled otherwise. */
+		if ((d = distance(name, cli_options[i].name)) < bestd) {
+			best = cli_options[i].name;
+			bestd = d;
+		}
+	}
+	return best;
 }
 
 int

@@ -114,6 +114,9 @@ int		 cli_apply(struct cli_settings *s, enum cli_id id,
 
 /* The row whose accounts-file keyword is name, or -1. */
 int		 cli_keyword(const char *name);
+/* The keyword nearest to name (at most two edits away), for "did you
+ * mean", or NULL. */
+const char	*cli_keyword_near(const char *name);
 /* Whether the row is applied before the others of its layer (the URL,
  * which the other lines of a block refine). */
 int		 cli_first(enum cli_id);

@@ -164,3 +164,54 @@ PY
 	[ "$status" -eq 64 ]
 	python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["class"]=="usage" and r["status"]==64, r' "$output"
 }
+
+@test "config-check reports every error once with FILE:LINE; accounts exits 78 too" {
+	config_home
+	cat > "$CONF" <<'CONF'
+defaults
+keepdays 3
+timeout soon
+
+account a
+user alice
+hots x
+
+account b
+host h
+port 99999
+CONF
+	chmod 600 "$CONF"
+	run --separate-stderr "$POPFETCH" config-check
+	[ "$status" -eq 78 ]
+	[ -z "$output" ]
+	[ "$stderr" = "popfetch: $CONF:2: unknown keyword \"keepdays\" (did you mean keep-days?)
+popfetch: $CONF:3: timeout \"soon\" is invalid (1 to 86400)
+popfetch: $CONF:7: unknown keyword \"hots\" (did you mean host?)
+popfetch: $CONF:5: account a: no host given (add a \"url pop3s://...\" or a \"host\" line)
+popfetch: $CONF:11: port \"99999\" is too large (1 to 65535)
+popfetch: $CONF: 5 errors" ]
+	run --separate-stderr "$POPFETCH" --json config-check
+	[ "$status" -eq 78 ]
+	python3 - "$output" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in sys.argv[1].splitlines()]
+errs = [r for r in recs if r["event"] == "error"]
+assert len(errs) == 5 and all(r["class"] == "config" and r["status"] == 78 for r in errs), errs
+assert recs[-1] == dict(recs[-1], event="summary", accounts=2, errors=5, ok=False), recs[-1]
+PY
+	run --separate-stderr "$POPFETCH" accounts
+	[ "$status" -eq 78 ]
+	[ "$output" = $'a\nb' ]
+	[ "$stderr" = "popfetch: $CONF has errors; popfetch config-check lists them all" ]
+	# Fixed, both say so.
+	printf 'defaults\nkeep-days 3\n\naccount a\nurl pop3s://alice@h1\n\naccount b\nhost h\nport 1995\n' > "$CONF"
+	run --separate-stderr "$POPFETCH" accounts
+	[ "$status" -eq 0 ]
+	[ "$output" = $'a\talice@h1:995\nb\th:1995' ]
+	run --separate-stderr "$POPFETCH" --json accounts
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = '{"account":"a","user":"alice","host":"h1","port":"995"}' ]
+	run --separate-stderr "$POPFETCH" config-check
+	[ "$status" -eq 0 ]
+	[ "$output" = "$CONF: 2 accounts, no errors" ]
+}
