@@ -224,9 +224,9 @@ cli_doc_list(FILE *f, struct error *err)
 			return -1;
 	c = command_list(&n);
 	for (i = 0; i < n; i++)
-		if (report_json_print(f, json_pack("{s:s,s:s,s:b}", "command",
-		    c[i].name, "usage", c[i].usage, "login", c[i].login),
-		    err) == -1)
+		if (report_json_print(f, json_pack("{s:s,s:s,s:b,s:b}",
+		    "command", c[i].name, "usage", c[i].usage, "login",
+		    c[i].login, "json", c[i].json), err) == -1)
 			return -1;
 	return 0;
 }

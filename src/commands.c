@@ -59,9 +59,34 @@ static int
 run_welcome(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
     struct error *err)
 {
-	(void)argv, (void)argc, (void)o, (void)err;
-	printf("+OK%s%s\n", pop3_welcome(p)[0] ? " " : "", pop3_welcome(p));
+	const char *w = pop3_welcome(p);
+	json_t *j;
+
+	(void)argv, (void)argc;
+	if (o->json) {
+		j = json_object();
+		report_json_text(j, "greeting", w, strlen(w));
+		return report_json_print(stdout, j, err);
+	}
+	printf("+OK%s%s\n", w[0] ? " " : "", w);
 	return 0;
+}
+
+/* --json for a command that prints nothing else: what was done. */
+static int
+done_json(const struct cmd_opts *o, const char *cmd, json_t *msgs,
+    struct error *err)
+{
+	json_t *j;
+
+	if (!o->json) {
+		json_decref(msgs);
+		return 0;
+	}
+	j = json_pack("{s:s,s:b}", "command", cmd, "ok", 1);
+	if (msgs != NULL)
+		json_object_set_new(j, "msgs", msgs);
+	return report_json_print(stdout, j, err);
 }
 
 /* A capability line as {"name":..., "args":[...]}; when an argument is
@@ -223,28 +248,37 @@ run_dele(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
 	unsigned long num = 0;
 	int i;
 
-	(void)o;
-	for (i = 0; i < argc; i++)
+	json_t *msgs = json_array();
+
+	for (i = 0; i < argc; i++) {
 		if (number_arg(argv[i], 1, "message number", &num, err) == -1 ||
-		    pop3_dele(p, num, err) == -1)
+		    pop3_dele(p, num, err) == -1) {
+			json_decref(msgs);
 			return -1;
-	return 0;
+		}
+		json_array_append_new(msgs, json_integer((json_int_t)num));
+	}
+	return done_json(o, "dele", msgs, err);
 }
 
 static int
 run_rset(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
     struct error *err)
 {
-	(void)argv, (void)argc, (void)o;
-	return pop3_rset(p, err);
+	(void)argv, (void)argc;
+	if (pop3_rset(p, err) == -1)
+		return -1;
+	return done_json(o, "rset", NULL, err);
 }
 
 static int
 run_noop(struct pop3 *p, char **argv, int argc, const struct cmd_opts *o,
     struct error *err)
 {
-	(void)argv, (void)argc, (void)o;
-	return pop3_noop(p, err);
+	(void)argv, (void)argc;
+	if (pop3_noop(p, err) == -1)
+		return -1;
+	return done_json(o, "noop", NULL, err);
 }
 
 static int
@@ -285,21 +319,21 @@ run_certificate(struct pop3 *p, char **argv, int argc,
 }
 
 static const struct command commands[] = {
-	{ "fetch", CMD_FETCH, 0, 0, 1, "fetch", NULL },
-	{ "welcome", CMD_POP3, 0, 0, 0, "welcome", run_welcome },
-	{ "capa", CMD_POP3, 0, 0, 0, "capa", run_capa },
-	{ "certificate", CMD_POP3, 0, 0, 0, "certificate", run_certificate },
-	{ "stat", CMD_POP3, 0, 0, 1, "stat", run_stat },
-	{ "list", CMD_POP3, 0, 1, 1, "list [N]", run_list },
-	{ "uidl", CMD_POP3, 0, 1, 1, "uidl [N]", run_uidl },
-	{ "top", CMD_POP3, 2, 2, 1, "top N LINES", run_top },
-	{ "retr", CMD_POP3, 1, 1, 1, "retr N", run_retr },
-	{ "dele", CMD_POP3, 1, 1000, 1, "dele N...", run_dele },
-	{ "rset", CMD_POP3, 0, 0, 1, "rset", run_rset },
-	{ "noop", CMD_POP3, 0, 0, 1, "noop", run_noop },
-	{ "batch", CMD_BATCH, 0, 0, 1, "batch", NULL },
-	{ "accounts", CMD_ACCOUNTS, 0, 0, 0, "accounts", NULL },
-	{ "config-check", CMD_CONFIG_CHECK, 0, 0, 0, "config-check", NULL },
+	{ "fetch", CMD_FETCH, 0, 0, 1, "fetch", NULL, 1 },
+	{ "welcome", CMD_POP3, 0, 0, 0, "welcome", run_welcome, 1 },
+	{ "capa", CMD_POP3, 0, 0, 0, "capa", run_capa, 1 },
+	{ "certificate", CMD_POP3, 0, 0, 0, "certificate", run_certificate, 1 },
+	{ "stat", CMD_POP3, 0, 0, 1, "stat", run_stat, 1 },
+	{ "list", CMD_POP3, 0, 1, 1, "list [N]", run_list, 1 },
+	{ "uidl", CMD_POP3, 0, 1, 1, "uidl [N]", run_uidl, 1 },
+	{ "top", CMD_POP3, 2, 2, 1, "top N LINES", run_top, 0 },
+	{ "retr", CMD_POP3, 1, 1, 1, "retr N", run_retr, 0 },
+	{ "dele", CMD_POP3, 1, 1000, 1, "dele N...", run_dele, 1 },
+	{ "rset", CMD_POP3, 0, 0, 1, "rset", run_rset, 1 },
+	{ "noop", CMD_POP3, 0, 0, 1, "noop", run_noop, 1 },
+	{ "batch", CMD_BATCH, 0, 0, 1, "batch", NULL, 1 },
+	{ "accounts", CMD_ACCOUNTS, 0, 0, 0, "accounts", NULL, 1 },
+	{ "config-check", CMD_CONFIG_CHECK, 0, 0, 0, "config-check", NULL, 1 },
 };
 
 const struct command *
@@ -426,6 +460,10 @@ command_run(struct cli_settings *s, int argc, char **argv,
 		    "try popfetch --help", argv[0]);
 	if (argc > 0 && command_check(c, argv + 1, argc - 1, err) == -1)
 		return -1;
+	if (s->co.json && c->json == 0)
+		return error_set(err, ERR_USAGE, "%s writes the message "
+		    "itself; --%s does not apply to it", c->name,
+		    cli_name(O_JSON));
 	if (c->kind == CMD_FETCH)
 		return run_fetch(s, err);
 	return run_session(s, c, argv + 1, argc > 0 ? argc - 1 : 0, err);
@@ -463,6 +501,12 @@ command_batch(struct pop3 *p, FILE *in, const struct cmd_opts *o,
 		    c->kind != CMD_POP3) {
 			error_set(err, ERR_USAGE, "batch line %d: unknown "
 			    "command \"%.40s\"", lineno, argv[0]);
+			goto fail;
+		}
+		if (o->json && !c->json) {
+			error_set(err, ERR_USAGE, "batch line %d: %s writes "
+			    "the message itself; --%s does not apply to it",
+			    lineno, c->name, cli_name(O_JSON));
 			goto fail;
 		}
 		if (command_check(c, argv + 1, argc - 1, err) == -1 ||

@@ -40,6 +40,9 @@ struct command {
 	 * Errors: those of the POP3 command, ERR_USAGE for its arguments. */
 	int			(*run)(struct pop3 *, char **, int,
 				    const struct cmd_opts *, struct error *);
+	int			 json;		/* 1: writes --json output
+						 * (JSON Lines); 0: refuses
+						 * --json (ERR_USAGE) */
 };
 
 /* Every command, the default (fetch) first; n is set to their number.

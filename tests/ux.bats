@@ -6,7 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="sum sq js jerr pwf"
+USERS="sum sq js jerr pwf jall"
 
 setup_file() {
 	load lib/common
@@ -214,4 +214,35 @@ PY
 	run --separate-stderr "$POPFETCH" config-check
 	[ "$status" -eq 0 ]
 	[ "$output" = "$CONF: 2 accounts, no errors" ]
+}
+
+@test "--json: every command writes JSON or refuses it (64), as --list-options says" {
+	dovecot_seed jall "${CORPUS[@]}"
+	run --separate-stderr "$POPFETCH" --list-options
+	python3 - "$output" <<'PY'
+import json, sys
+cmds = {r["command"]: r["json"] for r in map(json.loads, sys.argv[1].splitlines()) if "command" in r}
+assert cmds["retr"] is False and cmds["top"] is False, cmds
+assert all(v for k, v in cmds.items() if k not in ("retr", "top")), cmds
+PY
+	for c in welcome capa certificate stat list uidl "dele 5" rset noop; do
+		run --separate-stderr pf jall --json $c
+		[ "$status" -eq 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		python3 -c 'import json,sys; json.loads(sys.argv[1])' "$output"
+	done
+	run --separate-stderr pf jall --json welcome
+	[[ "$output" == '{"greeting":"'*'"}' ]]
+	run --separate-stderr pf jall --json dele 1 2
+	[ "$output" = '{"command":"dele","ok":true,"msgs":[1,2]}' ]
+	[ "$(dovecot_count jall)" -eq 2 ]
+	for c in "retr 3" "top 3 0"; do
+		run --separate-stderr pf jall --json $c
+		[ "$status" -eq 64 ]
+		[ "$stderr" = "popfetch: ${c%% *} writes the message itself; --json does not apply to it" ]
+	done
+	run --separate-stderr pf jall --json batch <<<$'stat\nretr 3'
+	[ "$status" -eq 64 ]
+	[ "${lines[0]}" = '{"count":2,"octets":'"$(pf jall stat | cut -d' ' -f2)"'}' ]
+	[ "$(dovecot_count jall)" -eq 2 ]
 }
