@@ -28,6 +28,10 @@ static const struct {
 	{ HINT_USER, "use %o or user@ in the URL", { { O_USER, -1 } } },
 	{ HINT_CLIENT_CERT, "use %o", { { O_CLIENT_CERT, -1 } } },
 	{ HINT_STATE, "use %o", { { O_STATE, -1 } } },
+	{ HINT_CERT_TRUST, "look at it with the certificate command; then "
+	    "trust its issuer with %o FILE, or pin this certificate with %o "
+	    "and the sha256: above", { { O_CA_FILE, -1 },
+	    { O_FINGERPRINT, -1 } } },
 	{ HINT_PASSWORD_SOURCE, "use %o, %o, POPFETCH_PASSWORD or ~/.netrc",
 	    { { O_PASSWORD_COMMAND, -1 }, { O_PASSWORD_FILE, -1 } } },
 };

@@ -272,7 +272,10 @@ handshake_result(struct tls *t, const struct tls_params *p, int r,
     const unsigned char pin[32], struct error *err)
 {
 	unsigned char got[32] = { 0 };
-	char why[256], gotstr[100];
+	char why[256], gotstr[100], subj[4 * 100 + 1], iss[4 * 100 + 1];
+	struct tls_certinfo ci;
+	struct error e;
+	unsigned status;
 
 	if (r == 0 && p->fingerprint != NULL &&
 	    (peer_sha256(t->session, got) == -1 ||
@@ -284,10 +287,21 @@ handshake_result(struct tls *t, const struct tls_params *p, int r,
 	if (r == 0)
 		return 0;
 	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
-		verify_reason(gnutls_session_get_verify_cert_status(t->session),
-		    p->server_name != NULL ? p->server_name : "(no name)", why,
-		    sizeof(why));
-		return error_set(err, ERR_TLS, "TLS: %s", why);
+		status = gnutls_session_get_verify_cert_status(t->session);
+		verify_reason(status, p->server_name != NULL ?
+		    p->server_name : "(no name)", why, sizeof(why));
+		if (tls_certinfo(t, &ci, &e) == -1)
+			return error_set(err, ERR_TLS, "TLS: %s", why);
+		/* The names are the server's text: escaped, and cut so that
+		 * the fingerprint always fits. */
+		error_set(err, ERR_TLS, "TLS: %s (subject %s; issuer %s; %s)",
+		    why, vis_text(subj, sizeof(subj), ci.subject,
+		    strnlen(ci.subject, 100)), vis_text(iss, sizeof(iss),
+		    ci.issuer, strnlen(ci.issuer, 100)), ci.sha256);
+		/* A private CA or a self-signed certificate: what to do. */
+		if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+			return error_hint(err, HINT_CERT_TRUST);
+		return -1;
 	}
 	if (r == GNUTLS_E_TIMEDOUT || r == GNUTLS_E_AGAIN)
 		return error_set(err, ERR_NET, "TLS handshake timed out");

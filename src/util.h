@@ -61,7 +61,8 @@ enum err_hint {
 	HINT_USER,		/* --user, or user@ in the URL */
 	HINT_CLIENT_CERT,	/* --client-cert */
 	HINT_STATE,		/* --state */
-	HINT_PASSWORD_SOURCE	/* --password-command, --password-file */
+	HINT_PASSWORD_SOURCE,	/* --password-command, --password-file */
+	HINT_CERT_TRUST		/* certificate, --ca-file, --fingerprint */
 };
 
 struct error {

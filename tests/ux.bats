@@ -6,7 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="sum sq js jerr pwf jall"
+USERS="sum sq js jerr pwf jall ca"
 
 setup_file() {
 	load lib/common
@@ -245,4 +245,27 @@ PY
 	[ "$status" -eq 64 ]
 	[ "${lines[0]}" = '{"count":2,"octets":'"$(pf jall stat | cut -d' ' -f2)"'}' ]
 	[ "$(dovecot_count jall)" -eq 2 ]
+}
+
+@test "an unknown CA: subject, issuer, fingerprint and what to do; the pin it shows works" {
+	dovecot_seed ca "${CORPUS[0]}"
+	url="pop3s://ca@localhost:$DOVECOT_POP3S"
+	run --separate-stderr "$POPFETCH" "$url" stat
+	[ "$status" -eq 77 ]
+	[[ "$stderr" =~ ^"popfetch: localhost: TLS: the server certificate is signed by an unknown certificate authority (subject CN=localhost; issuer CN=popfetch test CA; "(sha256:[0-9A-F]{64})") (look at it with the certificate command; then trust its issuer with --ca-file FILE, or pin this certificate with --fingerprint and the sha256: above)"$ ]]
+	pin=${BASH_REMATCH[1]}
+	# The same fingerprint as the certificate command shows.
+	run --separate-stderr "$POPFETCH" "$url" certificate
+	[ "$status" -eq 0 ]
+	grep -qix "fingerprint: $pin" <<<"$output"
+	run --separate-stderr "$POPFETCH" --fingerprint "$pin" "$url" stat
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^1\ [0-9]+$ ]]
+	# In the accounts file the hint names the keywords.
+	config_home
+	export POPFETCH_PASSWORD=pw
+	printf 'account x\nurl %s\n' "$url" > "$CONF"
+	run --separate-stderr "$POPFETCH" -a x stat
+	[ "$status" -eq 77 ]
+	[[ "$stderr" == *'trust its issuer with "ca-file" FILE, or pin this certificate with "fingerprint" and the sha256: above)' ]]
 }
