@@ -32,6 +32,10 @@ static const struct {
 	    "trust its issuer with %o FILE, or pin this certificate with %o "
 	    "and the sha256: above", { { O_CA_FILE, -1 },
 	    { O_FINGERPRINT, -1 } } },
+	{ HINT_TLS_IMPLICIT, "use a pop3s:// URL or %o",
+	    { { O_TLS, TLSMODE_IMPLICIT } } },
+	{ HINT_TLS_STARTTLS, "use a pop3:// URL or %o",
+	    { { O_TLS, TLSMODE_STARTTLS } } },
 	{ HINT_PASSWORD_SOURCE, "use %o, %o, POPFETCH_PASSWORD or ~/.netrc",
 	    { { O_PASSWORD_COMMAND, -1 }, { O_PASSWORD_FILE, -1 } } },
 };

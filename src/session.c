@@ -71,6 +71,27 @@ session_port(const struct session_params *sp)
 	return effective_mode(sp) == TLSMODE_IMPLICIT ? "995" : "110";
 }
 
+/*
+ * A server that says nothing where a greeting was expected is most often
+ * one that waits for a TLS handshake (implicit TLS).  On port 995, the
+ * port of implicit TLS, that is a configuration error; elsewhere it may
+ * be a server that hangs, which a later try can cure, but the message
+ * names the likely cause all the same.
+ */
+static void
+no_greeting(const struct session_params *sp, enum tls_mode mode,
+    const char *port, struct error *err)
+{
+	if (mode == TLSMODE_IMPLICIT || err->cls != ERR_NET ||
+	    strstr(err->msg, "timed out") == NULL)
+		return;
+	(void)error_set(err, strcmp(port, "995") == 0 ? ERR_CONFIG : ERR_NET,
+	    "no greeting in %d seconds: the server at port %s probably "
+	    "expects a TLS handshake first (implicit TLS)", sp->timeout,
+	    port);
+	(void)error_hint(err, HINT_TLS_IMPLICIT);
+}
+
 struct session *
 session_open(const struct session_params *sp, int login, struct error *err)
 {
@@ -89,8 +110,11 @@ session_open(const struct session_params *sp, int login, struct error *err)
 	p = pop3_new(n);
 	if (sp->trace != NULL)
 		pop3_set_trace(p, sp->debug, sp->trace, sp->trace_arg);
-	if (pop3_greeting(p, err) == -1 ||
-	    secure_session(p, sp, mode, err) == -1)
+	if (pop3_greeting(p, err) == -1) {
+		no_greeting(sp, mode, port, err);
+		goto fail;
+	}
+	if (secure_session(p, sp, mode, err) == -1)
 		goto fail;
 	if (sp->utf8 && (pop3_capabilities(p)->flags & CAPA_UTF8) &&
 	    pop3_command(p, ERR_REFUSED, err, "UTF8") == -1)

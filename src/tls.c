@@ -41,6 +41,10 @@ struct tls {
 	 * large read. */
 	size_t					roff, rlen;
 	unsigned char				rbuf[65536];
+	/* The first bytes the peer sent, to tell a plain-text POP3
+	 * greeting from a broken handshake. */
+	unsigned char				first[4];
+	size_t					nfirst;
 };
 
 static ssize_t
@@ -60,6 +64,8 @@ tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
 		}
 		t->roff = 0;
 		t->rlen = (size_t)r;
+		while (t->nfirst < sizeof(t->first) && r-- > 0)
+			t->first[t->nfirst] = t->rbuf[t->nfirst], t->nfirst++;
 	}
 	if (n > t->rlen - t->roff)
 		n = t->rlen - t->roff;
@@ -302,6 +308,15 @@ handshake_result(struct tls *t, const struct tls_params *p, int r,
 		if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
 			return error_hint(err, HINT_CERT_TRUST);
 		return -1;
+	}
+	/* "+OK" or "-ERR" where a TLS record should be: a POP3 server
+	 * that speaks first in plain text, so a port for STARTTLS. */
+	if (t->nfirst >= 3 && (memcmp(t->first, "+OK", 3) == 0 ||
+	    (t->nfirst >= 4 && memcmp(t->first, "-ERR", 4) == 0))) {
+		error_set(err, ERR_CONFIG, "the server sent a plain-text POP3 "
+		    "greeting where a TLS handshake was expected: this port "
+		    "does not use implicit TLS");
+		return error_hint(err, HINT_TLS_STARTTLS);
 	}
 	if (r == GNUTLS_E_TIMEDOUT || r == GNUTLS_E_AGAIN)
 		return error_set(err, ERR_NET, "TLS handshake timed out");

@@ -62,7 +62,9 @@ enum err_hint {
 	HINT_CLIENT_CERT,	/* --client-cert */
 	HINT_STATE,		/* --state */
 	HINT_PASSWORD_SOURCE,	/* --password-command, --password-file */
-	HINT_CERT_TRUST		/* certificate, --ca-file, --fingerprint */
+	HINT_CERT_TRUST,	/* certificate, --ca-file, --fingerprint */
+	HINT_TLS_IMPLICIT,	/* pop3s://, or --tls implicit */
+	HINT_TLS_STARTTLS	/* pop3://, or --tls starttls */
 };
 
 struct error {

@@ -269,3 +269,39 @@ PY
 	[ "$status" -eq 77 ]
 	[[ "$stderr" == *'trust its issuer with "ca-file" FILE, or pin this certificate with "fingerprint" and the sha256: above)' ]]
 }
+
+@test "implicit TLS against a plain-text port: 78, and the fix" {
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
+		"pop3s://ca@localhost:$DOVECOT_POP3" stat
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "popfetch: localhost: the server sent a plain-text POP3 greeting where a TLS handshake was expected: this port does not use implicit TLS (use a pop3:// URL or --tls starttls)" ]
+	# The advice works.
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
+		"pop3://ca@localhost:$DOVECOT_POP3" stat
+	[ "$status" -eq 0 ]
+}
+
+@test "STARTTLS against an implicit-TLS port: a message naming the cause; on 995 it is 78" {
+	SECONDS=0
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 2 \
+		"pop3://ca@localhost:$DOVECOT_POP3S" stat
+	[ "$status" -eq 75 ]
+	[ "$stderr" = "popfetch: localhost: no greeting in 2 seconds: the server at port $DOVECOT_POP3S probably expects a TLS handshake first (implicit TLS) (use a pop3s:// URL or --tls implicit)" ]
+	[ "$SECONDS" -lt 10 ]
+	# Port 995 itself, in a network namespace of its own so that no
+	# other server's port is taken: a silent server there is a mistake
+	# of configuration, which a cron job should not retry.
+	command -v unshare >/dev/null && command -v ip >/dev/null || skip "unshare or ip missing"
+	run --separate-stderr unshare -n bash -c '
+		ip link set lo up || exit 99
+		python3 -c "
+import socket, time
+s = socket.socket(); s.bind((\"127.0.0.1\", 995)); s.listen(1)
+open(\"$1/ready\", \"w\").close()
+c, _ = s.accept(); time.sleep(10)" & 
+		for i in $(seq 100); do [ -e "$1/ready" ] && break; sleep 0.05; done
+		"$2" --timeout 2 --tls starttls --host 127.0.0.1 -p 995 -u x stat
+		r=$?; kill $! 2>/dev/null; exit $r' sh "$W" "$POPFETCH"
+	[ "$status" -eq 78 ]
+	[ "$stderr" = "popfetch: 127.0.0.1: no greeting in 2 seconds: the server at port 995 probably expects a TLS handshake first (implicit TLS) (use a pop3s:// URL or --tls implicit)" ]
+}
