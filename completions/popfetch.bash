@@ -8,11 +8,11 @@ _popfetch()
 		cur=${COMP_WORDS[COMP_CWORD]}
 		prev=${COMP_WORDS[COMP_CWORD-1]}
 	fi
-	local commands="fetch welcome capa certificate stat list uidl top retr dele rset noop batch
+	local commands="fetch welcome capa certificate info stat list uidl top retr dele rset noop batch
 		accounts config-check"
 	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --auth
 		--allow-plaintext --no-initial-response --utf8 --password-command --password-file
-		--netrc-file -d --debug --json -q --quiet -h --help -V --version
+		--netrc-file -d --debug --json -q --quiet --syslog -h --help -V --version
 		--maildir --mbox --mda --new --all --keep --delete --keep-days
 		--max-size --limit --dry-run --state --received-header --uidl-header
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority

@@ -1,5 +1,5 @@
 # fish completion for popfetch(1)
-set -l cmds fetch welcome capa certificate stat list uidl top retr dele rset noop batch accounts config-check
+set -l cmds fetch welcome capa certificate info stat list uidl top retr dele rset noop batch accounts config-check
 complete -c popfetch -f -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
 complete -c popfetch -l host -x -d 'server host'
 complete -c popfetch -s p -l port -x -d 'server port'
@@ -18,6 +18,7 @@ complete -c popfetch -l netrc-file -r -F -d 'netrc file'
 complete -c popfetch -s d -l debug -x -a '0 1 2' -d 'trace level'
 complete -c popfetch -l json -d 'JSON output'
 complete -c popfetch -s q -l quiet -d 'print only errors'
+complete -c popfetch -l syslog -d 'messages and summaries to syslog'
 complete -c popfetch -s h -l help -d 'usage'
 complete -c popfetch -s V -l version -d 'version'
 complete -c popfetch -l maildir -x -a '(__fish_complete_directories)' -d 'deliver into a maildir'

@@ -466,16 +466,39 @@ insecure(struct error *err, const char *what)
 	return error_hint(err, HINT_ALLOW_PLAINTEXT);
 }
 
-int
-auth_login(struct pop3 *p, const struct auth_params *a, int secure,
-    struct error *err)
+/* What --auth auto uses: the strongest offered mechanism that needs
+ * nothing but a password and does not show it to an eavesdropper, or
+ * -1 for USER/PASS. */
+static int
+auto_mech(const struct pop3_capa *c, int clear_ok)
 {
 	static const enum sasl_mech prefer[] = {
 		SASL_SCRAM_SHA256, SASL_SCRAM_SHA1, SASL_PLAIN, SASL_LOGIN
 	};
-	const struct pop3_capa *c = pop3_capabilities(p);
-	int clear_ok = secure || a->allow_plaintext;
 	size_t i;
+
+	for (i = 0; i < sizeof(prefer) / sizeof(prefer[0]); i++)
+		if (offers(c, prefer[i]) &&
+		    (clear_ok || !sasl_reveals_secret(prefer[i])))
+			return (int)prefer[i];
+	return -1;
+}
+
+const char *
+auth_auto_choice(const struct pop3_capa *c, const struct auth_params *a,
+    int secure)
+{
+	int m = auto_mech(c, secure || a->allow_plaintext);
+
+	return m == -1 ? "USER" : sasl_name((enum sasl_mech)m);
+}
+
+int
+auth_login(struct pop3 *p, const struct auth_params *a, int secure,
+    struct error *err)
+{
+	const struct pop3_capa *c = pop3_capabilities(p);
+	int clear_ok = secure || a->allow_plaintext, m;
 
 	if (a->method != AUTH_SASL || a->mech != SASL_EXTERNAL) {
 		if (a->user == NULL || a->user[0] == '\0')
@@ -510,12 +533,8 @@ auth_login(struct pop3 *p, const struct auth_params *a, int secure,
 			    error_hint(err, HINT_CLIENT_CERT);
 		return login_sasl(p, a, a->mech, err);
 	case AUTH_AUTO:
-		/* The strongest offered mechanism that needs nothing but a
-		 * password and does not show it to an eavesdropper. */
-		for (i = 0; i < sizeof(prefer) / sizeof(prefer[0]); i++)
-			if (offers(c, prefer[i]) &&
-			    (clear_ok || !sasl_reveals_secret(prefer[i])))
-				return login_sasl(p, a, prefer[i], err);
+		if ((m = auto_mech(c, clear_ok)) != -1)
+			return login_sasl(p, a, (enum sasl_mech)m, err);
 		break;
 	case AUTH_USER:
 		break;

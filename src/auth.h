@@ -64,4 +64,9 @@ char	*auth_password(const struct cred_params *, const char *host,
 int	 auth_login(struct pop3 *, const struct auth_params *, int secure,
 	    struct error *);
 
+/* The method --auth auto would use with capabilities c: a SASL
+ * mechanism's name, or "USER".  A static string. */
+const char *auth_auto_choice(const struct pop3_capa *c,
+	    const struct auth_params *a, int secure);
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "info.h"
 #include "net.h"
 #include "session.h"
 #include "report.h"
@@ -322,7 +323,9 @@ static const struct command commands[] = {
 	{ "fetch", CMD_FETCH, 0, 0, 1, "fetch", NULL, 1 },
 	{ "welcome", CMD_POP3, 0, 0, 0, "welcome", run_welcome, 1 },
 	{ "capa", CMD_POP3, 0, 0, 0, "capa", run_capa, 1 },
-	{ "certificate", CMD_POP3, 0, 0, 0, "certificate", run_certificate, 1 },
+	{ "certificate", CMD_POP3, 0, 0, 0, "certificate", run_certificate,
+	    1 },
+	{ "info", CMD_INFO, 0, 0, 1, "info", NULL, 1 },
 	{ "stat", CMD_POP3, 0, 0, 1, "stat", run_stat, 1 },
 	{ "list", CMD_POP3, 0, 1, 1, "list [N]", run_list, 1 },
 	{ "uidl", CMD_POP3, 0, 1, 1, "uidl [N]", run_uidl, 1 },
@@ -333,7 +336,8 @@ static const struct command commands[] = {
 	{ "noop", CMD_POP3, 0, 0, 1, "noop", run_noop, 1 },
 	{ "batch", CMD_BATCH, 0, 0, 1, "batch", NULL, 1 },
 	{ "accounts", CMD_ACCOUNTS, 0, 0, 0, "accounts", NULL, 1 },
-	{ "config-check", CMD_CONFIG_CHECK, 0, 0, 0, "config-check", NULL, 1 },
+	{ "config-check", CMD_CONFIG_CHECK, 0, 0, 0, "config-check", NULL,
+	    1 },
 };
 
 const struct command *
@@ -466,6 +470,8 @@ command_run(struct cli_settings *s, int argc, char **argv,
 		    cli_name(O_JSON));
 	if (c->kind == CMD_FETCH)
 		return run_fetch(s, err);
+	if (c->kind == CMD_INFO)
+		return info_run(s, err);
 	return run_session(s, c, argv + 1, argc > 0 ? argc - 1 : 0, err);
 }
 

@@ -18,12 +18,14 @@ struct cli_settings;
 struct cmd_opts {
 	int	json;
 	int	quiet;
+	int	syslog;		/* messages and summaries to syslog */
 };
 
 enum command_kind {
 	CMD_FETCH,	/* the fetch job */
 	CMD_POP3,	/* one POP3 command in one session */
 	CMD_BATCH,	/* commands from stdin in one session */
+	CMD_INFO,	/* the info command (info.h) */
 	CMD_ACCOUNTS,	/* the accounts file: no session (accounts.h) */
 	CMD_CONFIG_CHECK
 };

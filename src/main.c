@@ -105,13 +105,9 @@ fail(const struct error *e, const struct cli_settings *s)
 
 	hint = cli_doc_hint(e->hint, s != NULL ? s->form : CLI_OPTION, buf,
 	    sizeof(buf));
-	if (host != NULL)
-		fprintf(stderr, "popfetch: %s: %s", host, e->msg);
-	else
-		fprintf(stderr, "popfetch: %s", e->msg);
-	if (hint != NULL)
-		fprintf(stderr, " (%s)", hint);
-	fputc('\n', stderr);
+	report_say(2, "%s%s%s%s%s%s", host != NULL ? host : "",
+	    host != NULL ? ": " : "", e->msg, hint != NULL ? " (" : "",
+	    hint != NULL ? hint : "", hint != NULL ? ")" : "");
 	if (s != NULL ? s->co.json : json_errors)
 		fail_json(host, e->msg, hint, e->cls);
 	return exit_code(e->cls);
@@ -154,10 +150,14 @@ run_one(const struct accounts_run *r, const struct config_block *acct)
 {
 	struct cli_settings s;
 	struct error e = { .cls = ERR_NONE };
-	int code = 0;
+	int code = 0, rv;
 
-	if (accounts_setup(&s, r->cfg, acct, r->args, 1, &e) == -1 ||
-	    command_run(&s, r->args->argc, r->args->argv, &e) == -1)
+	if ((rv = accounts_setup(&s, r->cfg, acct, r->args, 1, &e)) == 0) {
+		/* The accounts file may ask for syslog too. */
+		report_use_syslog(s.co.syslog);
+		rv = command_run(&s, r->args->argc, r->args->argv, &e);
+	}
+	if (rv == -1)
 		code = fail(&e, &s);
 	cli_settings_free(&s);
 	return code;
@@ -237,6 +237,7 @@ main(int argc, char **argv)
 		return code;
 	}
 	json_errors = cli_args_has(&a, O_JSON);
+	report_use_syslog(cli_args_has(&a, O_SYSLOG));
 	path = a.config != NULL ? a.config :
 	    config_default_path(buf, sizeof(buf), &e);
 	if ((path == NULL && e.cls != ERR_NONE) || (path != NULL &&

@@ -164,6 +164,31 @@ net_certinfo(struct net *n, struct tls_certinfo *ci, struct error *err)
 }
 
 int
+net_tlsinfo(struct net *n, struct tls_sessinfo *si, struct error *err)
+{
+	if (n->tls == NULL)
+		return error_set(err, ERR_SOFTWARE,
+		    "the connection is not TLS");
+	tls_sessinfo(n->tls, si);
+	return 0;
+}
+
+const char *
+net_peer(const struct net *n, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+
+	if (getpeername(n->fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv,
+	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0 ||
+	    snprintf(buf, len, "%s %s", host, serv) >= (int)len)
+		(void)strlcpy(buf, "?", len);
+	return buf;
+}
+
+int
 net_write(struct net *n, const void *buf, size_t len, struct error *err)
 {
 	const char *p = buf;

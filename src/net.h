@@ -44,6 +44,15 @@ int		 net_is_tls(const struct net *);
 int		 net_certinfo(struct net *, struct tls_certinfo *,
 		    struct error *);
 
+/* The TLS session's parameters (tls_sessinfo); -1 with ERR_SOFTWARE
+ * without TLS. */
+int		 net_tlsinfo(struct net *, struct tls_sessinfo *,
+		    struct error *);
+
+/* The address and port connected to, as "192.0.2.1 995" or "::1 995",
+ * into buf; "?" if unknown. */
+const char	*net_peer(const struct net *, char *buf, size_t len);
+
 /* Writes all of buf: 0, or -1 with ERR_NET on failure or timeout. */
 int		 net_write(struct net *, const void *, size_t, struct error *);
 

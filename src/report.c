@@ -7,7 +7,10 @@
  * DEL and the C1 controls, which some terminals obey, are valid UTF-8
  * that it passes through, so the writer escapes those on the way out.
  */
+#include <limits.h>
+#include <stdarg.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -193,6 +196,40 @@ report_json_close(FILE *f, json_t *tail, int nl)
 		fputc('\n', f);
 }
 
+static int use_syslog;
+
+void
+report_use_syslog(int on)
+{
+	if (on && !use_syslog)
+		openlog("popfetch", LOG_PID, LOG_MAIL);
+	use_syslog = on;
+}
+
+int
+report_syslog(void)
+{
+	return use_syslog;
+}
+
+void
+report_say(int level, const char *fmt, ...)
+{
+	static const int prio[] = { LOG_INFO, LOG_WARNING, LOG_ERR };
+	char buf[3 * PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (use_syslog)
+		syslog(prio[level < 0 ? 0 : level > 2 ? 2 : level], "%s", buf);
+	else if (level == 0)
+		printf("%s\n", buf);
+	else
+		fprintf(stderr, "popfetch: %s\n", buf);
+}
+
 void
 report_trace(void *arg, const char *line)
 {
@@ -277,7 +314,7 @@ report_fetch_event(void *arg, const struct fetch_event *ev)
 		return;
 	case FETCH_WARNING:
 		clear_progress(rep);
-		fprintf(stderr, "popfetch: %s: %s\n", rep->host, ev->text);
+		report_say(1, "%s: %s", rep->host, ev->text);
 		return;
 	case FETCH_SKIPPED:
 		/* The user's own policy, not an error: counted in the
@@ -285,9 +322,9 @@ report_fetch_event(void *arg, const struct fetch_event *ev)
 		if (rep->quiet || rep->json)
 			break;
 		clear_progress(rep);
-		fprintf(stderr, "popfetch: %s: message %lu skipped: %llu "
-		    "bytes, over --%s %llu\n", rep->host, ev->num, ev->size,
-		    cli_name(O_MAX_SIZE), rep->max_size);
+		report_say(1, "%s: message %lu skipped: %llu bytes, over --%s "
+		    "%llu", rep->host, ev->num, ev->size, cli_name(O_MAX_SIZE),
+		    rep->max_size);
 		break;
 	case FETCH_WOULD_FETCH:
 	case FETCH_WOULD_DELETE:
@@ -315,31 +352,43 @@ report_fetch_event(void *arg, const struct fetch_event *ev)
  * (the state is per server account, not per target) is no mystery.
  */
 static void
-nothing_new(const struct report *rep, const struct fetch_result *res)
+nothing_new(const struct report *rep, const struct fetch_result *res,
+    char *buf, size_t len)
 {
+	char part[PATH_MAX + 256];
+
 	if (!res->listed || res->total == 0) {
-		printf("no new messages (none on the server)\n");
+		(void)strlcpy(buf, "no new messages (none on the server)", len);
 		return;
 	}
-	printf("no new messages (%zu on the server", res->total);
+	(void)snprintf(buf, len, "no new messages (%zu on the server",
+	    res->total);
 	if (res->known == res->total)
-		printf(", all fetched before");
-	else if (res->known > 0)
-		printf(", %zu fetched before", res->known);
-	if (res->skipped > 0)
-		printf(", %zu over --%s", res->skipped, cli_name(O_MAX_SIZE));
-	if (res->known > 0)
-		printf("; the state is %s%s; --%s fetches them again",
-		    res->state_path, rep->target_new ? ", and the messages "
-		    "fetched before went to another target" : "",
-		    cli_name(O_ALL));
-	printf(")\n");
+		(void)strlcat(buf, ", all fetched before", len);
+	else if (res->known > 0) {
+		(void)snprintf(part, sizeof(part), ", %zu fetched before",
+		    res->known);
+		(void)strlcat(buf, part, len);
+	}
+	if (res->skipped > 0) {
+		(void)snprintf(part, sizeof(part), ", %zu over --%s",
+		    res->skipped, cli_name(O_MAX_SIZE));
+		(void)strlcat(buf, part, len);
+	}
+	if (res->known > 0) {
+		(void)snprintf(part, sizeof(part), "; the state is %s%s; --%s "
+		    "fetches them again", res->state_path, rep->target_new ?
+		    ", and the messages fetched before went to another target" :
+		    "", cli_name(O_ALL));
+		(void)strlcat(buf, part, len);
+	}
+	(void)strlcat(buf, ")", len);
 }
 
 void
 report_fetch_end(struct report *rep, const struct fetch_result *res, int ok)
 {
-	char b[32];
+	char b[32], line[2 * PATH_MAX + 512], part[256];
 	json_t *rec;
 
 	clear_progress(rep);
@@ -376,22 +425,31 @@ report_fetch_end(struct report *rep, const struct fetch_result *res, int ok)
 	if (!ok || rep->quiet)
 		return;
 	if (rep->dry_run)
-		printf("dry run: %zu message%s would be fetched, %zu deleted\n",
-		    res->would_fetch, res->would_fetch == 1 ? "" : "s",
-		    res->would_delete);
+		(void)snprintf(line, sizeof(line), "dry run: %zu message%s "
+		    "would be fetched, %zu deleted", res->would_fetch,
+		    res->would_fetch == 1 ? "" : "s", res->would_delete);
 	else if (res->fetched == 0)
-		nothing_new(rep, res);
+		nothing_new(rep, res, line, sizeof(line));
 	else {
-		printf("%zu %smessage%s%s, %s, delivered to %s", res->fetched,
-		    rep->all ? "" : "new ", res->fetched == 1 ? "" : "s",
-		    rep->all ? " fetched" : "", human(res->bytes, b,
-		    sizeof(b)), rep->target);
-		if (res->skipped > 0)
-			printf("; %zu skipped, over --%s", res->skipped,
-			    cli_name(O_MAX_SIZE));
-		putchar('\n');
+		(void)snprintf(line, sizeof(line), "%zu %smessage%s%s, %s, "
+		    "delivered to %s", res->fetched, rep->all ? "" : "new ",
+		    res->fetched == 1 ? "" : "s", rep->all ? " fetched" : "",
+		    human(res->bytes, b, sizeof(b)), rep->target);
+		if (res->skipped > 0) {
+			(void)snprintf(part, sizeof(part), "; %zu skipped, over "
+			    "--%s", res->skipped, cli_name(O_MAX_SIZE));
+			(void)strlcat(line, part, sizeof(line));
+		}
 	}
-	if (!rep->dry_run && res->deleted > 0)
-		printf("%zu message%s deleted from the server\n", res->deleted,
-		    res->deleted == 1 ? "" : "s");
+	/* Under syslog, one line a run, naming the server. */
+	if (!rep->dry_run && res->deleted > 0) {
+		(void)snprintf(part, sizeof(part), "%s%zu message%s deleted "
+		    "from the server", report_syslog() ? "; " : "\n",
+		    res->deleted, res->deleted == 1 ? "" : "s");
+		(void)strlcat(line, part, sizeof(line));
+	}
+	if (report_syslog())
+		report_say(0, "%s: %s", rep->host, line);
+	else
+		report_say(0, "%s", line);
 }

@@ -59,6 +59,22 @@ void	 report_json_close(FILE *f, json_t *tail, int nl);
 /* Writes v compactly without a newline, and drops the reference. */
 void	 report_json_write(FILE *f, json_t *v);
 
+/*
+ * Where messages go: stderr (the default), or with on syslog(3), facility
+ * mail, ident popfetch, from now on.
+ */
+void	 report_use_syslog(int on);
+/* Whether messages go to syslog. */
+int	 report_syslog(void);
+/*
+ * One message for the user, a line without its newline: an error
+ * (warn 2), a warning (1) or a summary (0).  On stderr as "popfetch:
+ * TEXT" (a summary on stdout as it is), or to syslog at LOG_ERR,
+ * LOG_WARNING or LOG_INFO.
+ */
+void	 report_say(int level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
 /* A pop3_tracer: writes each trace line to stderr. */
 void	 report_trace(void *arg, const char *line);
 

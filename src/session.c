@@ -129,6 +129,14 @@ fail:
 	return NULL;
 }
 
+int
+session_login(struct session *s, const struct session_params *sp,
+    struct error *err)
+{
+	return auth_login(s->pop3, &sp->auth, net_is_tls(pop3_net(s->pop3)),
+	    err);
+}
+
 struct pop3 *
 session_pop3(struct session *s)
 {

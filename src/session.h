@@ -47,6 +47,11 @@ struct session;
 struct session	*session_open(const struct session_params *, int login,
 		    struct error *);
 
+/* Logs in on a session opened without login (the info command looks
+ * at the server first).  The errors of auth_login. */
+int		 session_login(struct session *, const struct session_params *,
+		    struct error *);
+
 /* The port a session with these parameters connects to: sp->port, or
  * "995" or "110" by the TLS mode.  Static or owned by sp. */
 const char	*session_port(const struct session_params *);

@@ -547,6 +547,12 @@ state_resolve(struct state *st, size_t i, int delivered, struct error *err)
 	return 0;
 }
 
+size_t
+state_count(const struct state *st)
+{
+	return st->used;
+}
+
 time_t
 state_lookup(struct state *st, const char *uid)
 {

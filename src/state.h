@@ -46,6 +46,9 @@ const char	*state_pending(struct state *, size_t i, const char **token);
 int		 state_resolve(struct state *, size_t i, int delivered,
 		    struct error *);
 
+/* How many UIDs the state records (for the info command). */
+size_t		 state_count(const struct state *);
+
 /* When uid (raw server text) was first delivered, or 0 if never. */
 time_t		 state_lookup(struct state *, const char *uid);
 

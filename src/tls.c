@@ -497,6 +497,28 @@ tls_certinfo(struct tls *t, struct tls_certinfo *ci, struct error *err)
 	return 0;
 }
 
+void
+tls_sessinfo(struct tls *t, struct tls_sessinfo *si)
+{
+	const char *v, *group;
+
+	memset(si, 0, sizeof(*si));
+	v = gnutls_protocol_get_name(gnutls_protocol_get_version(t->session));
+	(void)strlcpy(si->version, v != NULL ? v : "?", sizeof(si->version));
+	v = gnutls_cipher_get_name(gnutls_cipher_get(t->session));
+	(void)strlcpy(si->cipher, v != NULL ? v : "?", sizeof(si->cipher));
+	v = gnutls_mac_get_name(gnutls_mac_get(t->session));
+	(void)strlcpy(si->mac, v != NULL ? v : "?", sizeof(si->mac));
+	/* TLS 1.3 has no key exchange algorithm of its own: the group
+	 * says what it was. */
+	group = gnutls_group_get_name(gnutls_group_get(t->session));
+	v = gnutls_kx_get_name(gnutls_kx_get(t->session));
+	if (v != NULL && group != NULL)
+		say(si->kx, sizeof(si->kx), "%s (%s)", v, group);
+	else
+		(void)strlcpy(si->kx, v != NULL ? v : group != NULL ? group :
+		    "?", sizeof(si->kx));
+}
 
 const char *
 tls_library_version(void)

@@ -72,6 +72,17 @@ void		 tls_free(struct tls *);
 int		 tls_certinfo(struct tls *, struct tls_certinfo *,
 		    struct error *);
 
+/* The parameters of the session, for the info command. */
+struct tls_sessinfo {
+	char	version[32];	/* "TLS1.3" */
+	char	cipher[64];	/* "AES-256-GCM" */
+	char	kx[64];		/* "ECDHE-RSA", or the group under TLS 1.3 */
+	char	mac[32];
+};
+
+/* Fills the caller's si; never fails. */
+void		 tls_sessinfo(struct tls *, struct tls_sessinfo *si);
+
 /* Parses a pin, "sha256:" and 64 hex digits (colons allowed, any
  * case), into the caller's 32 bytes; 0 or -1. */
 int		 tls_parse_fingerprint(const char *, unsigned char[32]);

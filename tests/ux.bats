@@ -6,7 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="sum sq js jerr pwf jall ca"
+USERS="sum sq js jerr pwf jall ca sl inf"
 
 setup_file() {
 	load lib/common
@@ -304,4 +304,97 @@ c, _ = s.accept(); time.sleep(10)" &
 		r=$?; kill $! 2>/dev/null; exit $r' sh "$W" "$POPFETCH"
 	[ "$status" -eq 78 ]
 	[ "$stderr" = "popfetch: 127.0.0.1: no greeting in 2 seconds: the server at port 995 probably expects a TLS handshake first (implicit TLS) (use a pop3s:// URL or --tls implicit)" ]
+}
+
+# with_syslog N CMD...: runs CMD in a mount namespace whose /dev/log is a
+# socket of the test's; $W/syslog gets each of the first N datagrams on
+# a line.
+with_syslog() {
+	local n=$1; shift
+	mkdir -p "$W/dev"
+	cat > "$W/listen.py" <<'PY'
+import os, socket, sys
+path, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+os.chmod(path, 0o666)
+open(out + ".ready", "w").close()
+s.settimeout(20)
+with open(out, "wb") as f:
+    for _ in range(n):
+        f.write(s.recv(65536) + b"\n")
+        f.flush()
+PY
+	unshare -m bash -c '
+		d=$1 w=$2 n=$3; shift 3
+		for f in null zero urandom random; do
+			touch "$d/$f" && mount --bind "/dev/$f" "$d/$f" || exit 99
+		done
+		python3 "$w/listen.py" "$d/log" "$w/syslog" "$n" &
+		for i in $(seq 200); do [ -e "$w/syslog.ready" ] && break; sleep 0.05; done
+		mount --bind "$d" /dev || exit 99
+		"$@"; r=$?
+		wait
+		exit $r' sh "$W/dev" "$W" "$n" "$@"
+}
+
+@test "--syslog: messages and the summary go to syslog (mail, popfetch), not the terminal" {
+	command -v unshare >/dev/null || skip "unshare missing"
+	dovecot_seed sl "${CORPUS[@]}"
+	run --separate-stderr with_syslog 1 "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
+		"pop3s://sl@localhost:$DOVECOT_POP3S" --syslog --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ] && [ -z "$stderr" ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 5 ]
+	# <22>: facility mail (2), priority info (6).
+	[[ "$(cat "$W/syslog")" =~ ^"<22>"[A-Z][a-z]{2}\ [\ 0-9]{2}\ [0-9:]{8}\ "popfetch["[0-9]+"]: localhost: 5 new messages, "[^\ ]+" KiB, delivered to $W/Mail"$ ]]
+	# An error: <19> is mail and err; the exit status is the same.
+	rm -f "$W/syslog" "$W/syslog.ready" "$W/dev/log"
+	run --separate-stderr with_syslog 1 "$POPFETCH" --syslog --timeout 5 pop3s://sl@127.0.0.1:1 stat
+	[ "$status" -eq 75 ]
+	[ -z "$output" ] && [ -z "$stderr" ]
+	[[ "$(cat "$W/syslog")" == "<19>"*" popfetch["*"]: 127.0.0.1: cannot connect to port 1: Connection refused" ]]
+}
+
+@test "info: connection, TLS, certificate, capabilities before and after login, state" {
+	dovecot_seed inf "${CORPUS[@]}"
+	pf inf --maildir "$W/Mail" >/dev/null
+	run --separate-stderr pf inf info
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "${lines[0]}" = "host: localhost" ]
+	[ "${lines[1]}" = "port: $DOVECOT_POP3S" ]
+	[[ "${lines[2]}" =~ ^"address: "(127.0.0.1|::1)" $DOVECOT_POP3S"$ ]]
+	[ "${lines[3]}" = "tls mode: implicit" ]
+	[[ "${lines[4]}" =~ ^"tls: TLS1."[23]$ ]]
+	grep -qx "certificate subject: CN=localhost" <<<"$output"
+	grep -qx "certificate issuer: CN=popfetch test CA" <<<"$output"
+	grep -qx "certificate verified: yes" <<<"$output"
+	grep -qE "^certificate fingerprint: sha256:[0-9A-F]{64}$" <<<"$output"
+	grep -qx "capabilities before login: .*USER.*SASL PLAIN LOGIN.*" <<<"$output"
+	grep -qx "sasl mechanisms: PLAIN LOGIN" <<<"$output"
+	grep -qx -- "--auth auto would use: PLAIN" <<<"$output"
+	grep -qx "password source: POPFETCH_PASSWORD" <<<"$output"
+	grep -qx "state: $HOME/.local/state/popfetch/inf@localhost:$DOVECOT_POP3S (5 UIDs)" <<<"$output"
+	[[ "${lines[-1]}" == "capabilities after login: "* && "${lines[-1]}" != *USER* ]]
+	[[ "$output" != *pw* ]]
+	[ "$(dovecot_count inf)" -eq 5 ]
+	# Over STARTTLS, as JSON: one object.
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" --json \
+		"pop3://inf@localhost:$DOVECOT_POP3" info
+	[ "$status" -eq 0 ]
+	python3 - "$output" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["tls_mode"] == "starttls" and d["verified"] is True and d["login"] is True, d
+assert "USER" in d["capabilities_before"] and "USER" not in d["capabilities_after"], d
+assert d["state_uids"] == 0 and d["login_delay"] is None, d
+PY
+	# A wrong password: what was learnt before the login, then the error.
+	run --separate-stderr env POPFETCH_PASSWORD=wrong "$POPFETCH" --ca-file "$DOVECOT_CA" \
+		"pop3s://inf@localhost:$DOVECOT_POP3S" info
+	[ "$status" -eq 77 ]
+	grep -qx "certificate verified: yes" <<<"$output"
+	[[ "$stderr" == "popfetch: localhost: AUTH PLAIN ****: -ERR "* ]]
 }

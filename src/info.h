@@ -1,0 +1,21 @@
+/*
+ * info.h - the info command: the connection, the certificate, the
+ * capabilities before and after login, and the account's state file.
+ */
+#ifndef INFO_H
+#define INFO_H
+
+#include "util.h"
+
+struct cli_settings;
+
+/*
+ * Connects and verifies as a run would, prints what it learns (text, or
+ * one JSON object with co.json), logs in and prints the capabilities
+ * again.  Sets s->errhost.  Changes nothing on the server or on disk.
+ * Errors: those of session_open, session_login and pop3_capa, ERR_IO
+ * for stdout.
+ */
+int	info_run(struct cli_settings *s, struct error *);
+
+#endif
