@@ -29,6 +29,8 @@ struct fetch_params {
 	unsigned long		 keep_days;
 	unsigned long long	 max_size;
 	unsigned long		 limit;
+	int			 until_empty;
+	unsigned long		 max_sessions;
 	int			 dry_run;
 	int			 received_header;
 	int			 uidl_header;

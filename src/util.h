@@ -61,7 +61,9 @@ enum err_hint {
 	HINT_USER,		/* --user, or user@ in the URL */
 	HINT_CLIENT_CERT,	/* --client-cert */
 	HINT_STATE,		/* --state */
-	HINT_PASSWORD_SOURCE	/* --password-command, --password-file */
+	HINT_PASSWORD_SOURCE,	/* --password-command, --password-file */
+	HINT_AUTH_METHOD,	/* --auth auto, or --auth user */
+	HINT_UTF8		/* --no-utf8 */
 };
 
 struct error {

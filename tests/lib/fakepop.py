@@ -13,6 +13,8 @@ SCRIPT holds one rule a line:   REGEX => RESPONSE [!action ...]
             !split   send the first line and the rest in two writes, with
                      Nagle on (a lock-step server like popa3d)
             !flag=F  set flag F for the rest of the connection
+            !pad=N   add N bytes before the final ".\r\n" of a reply, in
+                     lines of 78 "x" and CRLF (the last one shorter)
             !sleep=S wait S seconds before sending
             !scram=MODE  (on an AUTH SCRAM-SHA-1/-256 line, RESPONSE unused)
                      play the server side of SCRAM with the password
@@ -72,7 +74,19 @@ def parse(path):
     return rules, greeting, implicit
 
 
+def pad(data, n):
+    lines, left = [], n
+    while left > 0:
+        k = min(78, max(left - 2, 1))
+        lines.append(b"x" * k + b"\r\n")
+        left -= k + 2
+    return data[:-3] + b"".join(lines) + b".\r\n"
+
+
 def send(conn, data, acts):
+    for a in acts:
+        if a.startswith("pad="):
+            data = pad(data, int(a[4:]))
     for a in acts:
         if a.startswith("sleep="):
             time.sleep(float(a[6:]))
