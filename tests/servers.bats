@@ -297,3 +297,154 @@ pf_tls() {
 	[ "$status" -eq 77 ]
 	! grep -q 'AUTH PLAIN' "$W/fake.log"
 }
+
+# The LOGIN-DELAY file of the default state of alice at the fake server.
+delay_file() {
+	ls "$HOME"/.local/state/popfetch/alice@*.login-delay 2>/dev/null
+}
+
+@test "a login refused with [LOGIN-DELAY]: exit 75 saying when, and no connection until then" {
+	fake 'CAPA => +OK\r\nUSER\r\nUIDL\r\nRESP-CODES\r\nLOGIN-DELAY 600\r\n.\r\n' \
+		'USER .* => +OK\r\n' 'PASS .* => -ERR [LOGIN-DELAY] minimum time between logins not met\r\n'
+	run pf_fake --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"[LOGIN-DELAY]"*"the next login may succeed at "*"(in 600 s)"*"skips this account"* ]]
+	f=$(delay_file)
+	grep -q '^until [0-9]*$' "$f"
+	[ "$(wc -l < "$W/fake.log.closed")" -eq 1 ]
+	# Until then: the same exit status and advice, without connecting.
+	: > "$W/fake.log"
+	run pf_fake --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"the next login may succeed at "*"popfetch does not connect before then"* ]]
+	[ ! -s "$W/fake.log" ]
+	[ "$(wc -l < "$W/fake.log.closed")" -eq 1 ]
+	# Once the time has come, popfetch logs in again.
+	echo "until $(( $(date +%s) - 1 ))" > "$f"
+	run pf_fake --maildir "$W/Mail"
+	[ "$status" -eq 75 ]
+	grep -q '^PASS' "$W/fake.log"
+}
+
+@test "the delay is counted from the last login when popfetch saw it" {
+	fake 'CAPA => +OK\r\nUSER\r\nUIDL\r\nLOGIN-DELAY 900\r\n.\r\n' 'USER .* => +OK\r\n' \
+		'?conn1 PASS .* => +OK\r\n' 'PASS .* => -ERR [LOGIN-DELAY] wait\r\n' \
+		'UIDL => +OK\r\n.\r\n' 'LIST => +OK\r\n.\r\n'
+	run pf_fake --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	last=$(sed -n 's/^last //p' "$(delay_file)")
+	[ -n "$last" ]
+	run pf_fake --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 75 ]
+	[ "$(sed -n 's/^until //p' "$(delay_file)")" -eq $(( last + 900 )) ]
+}
+
+@test "Gmail advertises LOGIN-DELAY 300 but accepts earlier logins: not slowed down" {
+	fake 'CAPA => +OK\r\nUSER\r\nRESP-CODES\r\nEXPIRE 0\r\nLOGIN-DELAY 300\r\nTOP\r\nUIDL\r\n.\r\n' \
+		"$USERPASS" 'UIDL => +OK\r\n1 u1\r\n.\r\n' 'LIST => +OK\r\n1 20\r\n.\r\n' \
+		'RETR 1 => +OK\r\nSubject: g\r\n\r\nb\r\n.\r\n' 'DELE 1 => +OK\r\n'
+	run pf_fake --maildir "$W/Mail" --delete
+	[ "$status" -eq 0 ]
+	run pf_fake --maildir "$W/Mail" --delete
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^PASS' "$W/fake.log")" -eq 2 ]
+	! grep -q '^until' "$(delay_file)"
+}
+
+@test "EXPIRE 0 (Gmail): keeping warns that nothing can be kept; --delete does not" {
+	fake 'CAPA => +OK\r\nUSER\r\nEXPIRE 0\r\nUIDL\r\n.\r\n' "$USERPASS" \
+		'UIDL => +OK\r\n1 u1\r\n.\r\n' 'LIST => +OK\r\n1 20\r\n.\r\n' \
+		'RETR 1 => +OK\r\nSubject: g\r\n\r\nb\r\n.\r\n' 'DELE 1 => +OK\r\n'
+	run --separate-stderr pf_fake --maildir "$W/Mail" --keep
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"EXPIRE 0"*"nothing can be kept"* ]]
+	[ "$(cat "$W"/Mail/new/*)" = $'Subject: g\n\nb' ]
+	! grep -q DELE "$W/fake.log"
+	run --separate-stderr pf_fake --maildir "$W/Mail2" --delete
+	[ "$status" -eq 0 ]
+	[[ "$stderr" != *EXPIRE* ]]
+}
+
+@test "EXPIRE 5 with --keep-days 30 warns that the server may remove them first" {
+	fake 'CAPA => +OK\r\nUSER\r\nEXPIRE 5\r\nUIDL\r\n.\r\n' "$USERPASS" \
+		'UIDL => +OK\r\n.\r\n' 'LIST => +OK\r\n.\r\n'
+	run --separate-stderr pf_fake --maildir "$W/Mail" --keep-days 30
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"5 days after they are retrieved (EXPIRE 5), before 30 days"* ]]
+}
+
+# gmail_cap N CAP: a Gmail-like server holding N messages that lists the
+# next CAP not yet retrieved in each session (connection k lists
+# messages (k-1)*CAP+1 ...).
+gmail_cap() {
+	local n=$1 cap=$2 k=1 first i j uidl list
+	printf '%s\n' 'CAPA => +OK\r\nUSER\r\nRESP-CODES\r\nEXPIRE 0\r\nLOGIN-DELAY 300\r\nTOP\r\nUIDL\r\n.\r\n' "$USERPASS"
+	for (( first = 1; ; first += cap, k++ )); do
+		uidl=+OK\\r\\n list=+OK\\r\\n j=0
+		for (( i = first; i <= n && i < first + cap; i++ )); do
+			j=$(( j + 1 ))
+			uidl+="$j g$i\\r\\n"
+			list+="$j 40\\r\\n"
+			printf '%s\n' "?conn$k RETR $j => +OK\\r\\nSubject: gmail $i\\r\\n\\r\\nbody $i\\r\\n.\\r\\n"
+		done
+		printf '%s\n' "?conn$k UIDL => $uidl.\\r\\n" "?conn$k LIST => $list.\\r\\n"
+		[ "$first" -gt "$n" ] && break
+	done
+}
+
+@test "--until-empty on a Gmail-like 250-a-session server: 600 messages in 3 sessions and one that finds none" {
+	fake_start "$W" < <(gmail_cap 600 250)
+	run pf_fake --maildir "$W/Mail" --until-empty
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 600 ]
+	[ "$(cat "$W"/Mail/new/* | grep -c '^Subject: gmail')" -eq 600 ]
+	[ "$(cat "$W"/Mail/new/* | grep '^Subject: gmail' | sort -u | wc -l)" -eq 600 ]
+	[ "$(grep -c '^PASS' "$W/fake.log")" -eq 4 ]
+	[ "$(grep -c '^QUIT' "$W/fake.log")" -eq 4 ]
+	[ "$(grep -c '^RETR' "$W/fake.log")" -eq 600 ]
+}
+
+@test "without --until-empty one session; --max-sessions bounds the reconnections and says so" {
+	fake_start "$W" < <(gmail_cap 600 250)
+	run pf_fake --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 250 ]
+	[ "$(grep -c '^PASS' "$W/fake.log")" -eq 1 ]
+	fake_stop
+	rm -rf "$W/Mail" "$HOME/.local"
+	fake_start "$W" < <(gmail_cap 600 250)
+	run pf_fake --maildir "$W/Mail" --until-empty --max-sessions 2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stopped after 2 sessions; there may be more mail"* ]]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 500 ]
+	[ "$(grep -c '^PASS' "$W/fake.log")" -eq 2 ]
+}
+
+@test "--until-empty stops at an error, and a reconnection refused with [LOGIN-DELAY] exits 75 with what came" {
+	fake 'CAPA => +OK\r\nUSER\r\nUIDL\r\nLOGIN-DELAY 60\r\n.\r\n' 'USER .* => +OK\r\n' \
+		'?conn1 PASS .* => +OK\r\n' 'PASS .* => -ERR [LOGIN-DELAY] too soon\r\n' \
+		'UIDL => +OK\r\n1 a\r\n.\r\n' 'LIST => +OK\r\n1 20\r\n.\r\n' \
+		'RETR 1 => +OK\r\nSubject: a\r\n\r\nb\r\n.\r\n'
+	run pf_fake --maildir "$W/Mail" --until-empty
+	echo "$output"
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"LOGIN-DELAY"*"next login may succeed"* ]]
+	[ "$(cat "$W"/Mail/new/*)" = $'Subject: a\n\nb' ]
+	[ "$(grep -c '^PASS' "$W/fake.log")" -eq 2 ]
+	# A refused RETR is an error: no second session.
+	fake_stop
+	rm -rf "$W/Mail" "$HOME/.local"
+	fake 'CAPA => +OK\r\nUSER\r\nUIDL\r\n.\r\n' "$USERPASS" \
+		'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' 'LIST => +OK\r\n1 20\r\n2 20\r\n.\r\n' \
+		'RETR 1 => +OK\r\nSubject: a\r\n\r\nb\r\n.\r\n' 'RETR 2 => -ERR gone\r\n'
+	run pf_fake --maildir "$W/Mail" --until-empty
+	[ "$status" -eq 69 ]
+	[ "$(grep -c '^PASS' "$W/fake.log")" -eq 1 ]
+}
