@@ -11,10 +11,10 @@ _popfetch()
 	local commands="fetch welcome capa certificate info stat list uidl top retr dele rset noop batch
 		accounts config-check"
 	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --auth
-		--allow-plaintext --no-initial-response --utf8 --password-command --password-file
+		--allow-plaintext --no-initial-response --utf8 --no-utf8 --password-command --password-file
 		--netrc-file -d --debug --json -q --quiet --syslog -h --help -V --version
 		--maildir --mbox --mda --new --all --keep --delete --keep-days
-		--max-size --limit --dry-run --state --received-header --uidl-header
+		--max-size --limit --until-empty --max-sessions --dry-run --state --received-header --uidl-header
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority
 		--client-cert --client-key --insecure
 		-a --account --all-accounts -j --jobs --config"
@@ -37,7 +37,7 @@ _popfetch()
 	--client-key|--config)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	--host|--port|-p|--user|-u|--url|--timeout|--password-command|--mda|\
+	--host|--port|-p|--user|-u|--url|--timeout|--max-sessions|--password-command|--mda|\
 	--keep-days|--max-size|--limit|--fingerprint|--tls-server-name|\
 	--tls-priority) return ;;
 	esac

@@ -391,7 +391,7 @@ sasl_cancel(struct pop3 *p)
  */
 static int
 login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
-    struct error *err)
+    int *refused, struct error *err)
 {
 	const struct pop3_capa *c = pop3_capabilities(p);
 	struct sasl_params sp;
@@ -401,8 +401,9 @@ login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
 	size_t len, chlen, room;
 	char *b64 = NULL, *secret = NULL;
 	const char *name = sasl_name(m);
-	int r, rounds;
+	int r, rounds, local = 0;
 
+	*refused = 0;
 	if (sasl_needs_secret(m) &&
 	    (secret = auth_password(&a->cred, a->host, a->user, err)) == NULL)
 		return -1;
@@ -426,6 +427,7 @@ login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
 	for (rounds = 0; r == 1; rounds++) {
 		const char *t = pop3_reply_text(p);
 
+		local = 1;
 		if (rounds == 8) {
 			error_set(err, ERR_PROTO, "AUTH %s: too many "
 			    "challenges", name);
@@ -445,10 +447,15 @@ login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
 			r = sasl_cancel(p);
 			break;
 		}
+		local = 0;
 		b64 = crypto_b64_encode(out, len);
 		r = pop3_sasl_line(p, b64, err);
 		secret_free(b64);
 	}
+	/* The server said -ERR to the exchange itself: no local failure,
+	 * the connection in step, still not logged in. */
+	*refused = r == -1 && !local && !pop3_broken(p) &&
+	    pop3_state(p) == POP3_AUTHORIZATION && err->cls == ERR_AUTH;
 	if (r == 0 && sasl_finish(s, err) == -1)
 		r = -1;
 	if (r == -1 && sasl_server_error(s) != NULL)
@@ -464,6 +471,44 @@ insecure(struct error *err, const char *what)
 	error_set(err, ERR_INSECURE, "refusing to send %s over an "
 	    "unencrypted connection", what);
 	return error_hint(err, HINT_ALLOW_PLAINTEXT);
+}
+
+/*
+ * --auth auto with mechanism m.  Cyrus advertises SCRAM even for users
+ * whose passwords it can check only in plaintext (saslauthd), and then
+ * answers the exchange with -ERR.  Over a verified TLS connection (never
+ * otherwise: the password would go to whoever sits in the middle) a
+ * SCRAM refused with -ERR is followed by one more attempt, with PLAIN or,
+ * where PLAIN is not offered, USER/PASS; a wrong password thus costs two
+ * attempts at most.  The failure names both.
+ */
+static int
+login_auto(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
+    int verified, struct error *err)
+{
+	const struct pop3_capa *c = pop3_capabilities(p);
+	const char *then;
+	int refused, r;
+
+	r = login_sasl(p, a, m, &refused, err);
+	if (r == 0 || !refused || !verified ||
+	    (m != SASL_SCRAM_SHA256 && m != SASL_SCRAM_SHA1))
+		return r;
+	if (offers(c, SASL_PLAIN)) {
+		then = "AUTH PLAIN";
+		pop3_note(p, "AUTH %s refused; trying %s over verified TLS",
+		    sasl_name(m), then);
+		r = login_sasl(p, a, SASL_PLAIN, &refused, err);
+	} else {
+		then = "USER/PASS";
+		pop3_note(p, "AUTH %s refused; trying %s over verified TLS",
+		    sasl_name(m), then);
+		r = login_user(p, a, err);
+	}
+	if (r == -1)
+		error_prefix(err, "tried AUTH %s, then %s", sasl_name(m),
+		    then);
+	return r;
 }
 
 /* What --auth auto uses: the strongest offered mechanism that needs
@@ -495,10 +540,10 @@ auth_auto_choice(const struct pop3_capa *c, const struct auth_params *a,
 
 int
 auth_login(struct pop3 *p, const struct auth_params *a, int secure,
-    struct error *err)
+    int verified, struct error *err)
 {
 	const struct pop3_capa *c = pop3_capabilities(p);
-	int clear_ok = secure || a->allow_plaintext, m;
+	int clear_ok = secure || a->allow_plaintext, m, refused;
 
 	if (a->method != AUTH_SASL || a->mech != SASL_EXTERNAL) {
 		if (a->user == NULL || a->user[0] == '\0')
@@ -522,19 +567,30 @@ auth_login(struct pop3 *p, const struct auth_params *a, int secure,
 			return insecure(err, a->mech == SASL_XOAUTH2 ||
 			    a->mech == SASL_OAUTHBEARER ? "a bearer token" :
 			    "a password");
+		/* With CAPA known, no SASL line means no AUTH at all
+		 * (RFC 5034 section 3): refused here, so that a server's
+		 * "-ERR Not implemented" never looks like a bad password. */
+		if (c->known && !(c->flags & CAPA_SASL))
+			return error_set(err, ERR_REFUSED, "the server does "
+			    "not offer AUTH (its CAPA has no SASL line), so "
+			    "AUTH %s cannot work; nothing was sent",
+			    sasl_name(a->mech)), error_hint(err,
+			    HINT_AUTH_METHOD);
 		if (c->known && (c->flags & CAPA_SASL) && !offers(c, a->mech))
 			return error_set(err, ERR_REFUSED, "the server does "
 			    "not offer AUTH %s (it offers: %s)",
-			    sasl_name(a->mech), c->sasl != NULL ? c->sasl : "");
+			    sasl_name(a->mech), c->sasl != NULL ? c->sasl : ""),
+			    error_hint(err, HINT_AUTH_METHOD);
 		if (a->mech == SASL_EXTERNAL && (!secure ||
 		    !a->have_client_cert))
 			return error_set(err, ERR_USAGE, "AUTH EXTERNAL needs "
 			    "TLS and a client certificate"),
 			    error_hint(err, HINT_CLIENT_CERT);
-		return login_sasl(p, a, a->mech, err);
+		return login_sasl(p, a, a->mech, &refused, err);
 	case AUTH_AUTO:
 		if ((m = auto_mech(c, clear_ok)) != -1)
-			return login_sasl(p, a, (enum sasl_mech)m, err);
+			return login_auto(p, a, (enum sasl_mech)m, verified,
+			    err);
 		break;
 	case AUTH_USER:
 		break;

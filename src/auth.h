@@ -51,17 +51,21 @@ char	*auth_password(const struct cred_params *, const char *host,
 
 /*
  * Logs in on an AUTHORIZATION-state connection; secure says whether it
- * is encrypted.  The password is fetched only when the method needs it
+ * is encrypted, verified whether its certificate was verified too (only
+ * then may --auth auto follow a refused SCRAM with PLAIN or USER/PASS,
+ * once).  The password is fetched only when the method needs it
  * and wiped afterwards; a is only read.  0 (the connection is then in
  * TRANSACTION), or -1 with err: ERR_AUTH (refused, or a SCRAM server
  * that cannot prove it knows the password), ERR_INSECURE (a secret
  * would travel in clear; HINT_ALLOW_PLAINTEXT), ERR_REFUSED (the method
- * is not offered), ERR_USAGE (no user name, HINT_USER; CR, LF or over
+ * is not offered, or CAPA has no SASL line at all: HINT_AUTH_METHOD,
+ * nothing sent), ERR_USAGE (no user name, HINT_USER; CR, LF or over
  * 240 bytes in it; EXTERNAL without TLS and a client certificate,
  * HINT_CLIENT_CERT), ERR_CONFIG (no password), ERR_PROTO (a malformed
  * SASL challenge, or one too many), and the errors of pop3.h.
  */
 int	 auth_login(struct pop3 *, const struct auth_params *, int secure,
+	    int verified,
 	    struct error *);
 
 /* The method --auth auto would use with capabilities c: a SASL

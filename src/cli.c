@@ -35,7 +35,8 @@
 #define RUN(f)	.off = offsetof(struct cli_args, f),			\
 		.store = STORE_OF(((struct cli_args *)0)->f)
 
-static cli_setter set_url, set_tls, set_auth, set_target, set_fingerprint;
+static cli_setter set_url, set_tls, set_auth, set_target, set_fingerprint,
+    set_utf8;
 
 static const struct cli_value tls_values[] = {
 	{ "implicit", TLSMODE_IMPLICIT, 0 },
@@ -78,7 +79,11 @@ const struct cli_option cli_options[O_COUNT] = {
 	    "give up on a connection silent for this long",
 	    .min = 1, .max = 86400, .dflt = "60", SET(sp.timeout) },
 	[O_UTF8] = { "utf8", 0, ARG_NONE, NULL, G_SERVER, KW,
-	    "send UTF8 if the server offers it", SET(sp.utf8) },
+	    "require UTF8 (RFC 6856); it is sent whenever offered",
+	    .val = UTF8_REQUIRE, .set = set_utf8 },
+	[O_NO_UTF8] = { "no-utf8", 0, ARG_NONE, NULL, G_SERVER, KW,
+	    "never send UTF8, even if the server offers it",
+	    .val = UTF8_OFF, .set = set_utf8 },
 	[O_CA_FILE] = { "ca-file", 0, ARG_PATH, "FILE", G_TLS, KW,
 	    "trust the certificate authorities in this PEM file",
 	    SET(sp.tlsp.ca_file) },
@@ -149,6 +154,12 @@ const struct cli_option cli_options[O_COUNT] = {
 	[O_LIMIT] = { "limit", 0, ARG_NUMBER, "N", G_FETCH, KW,
 	    "fetch at most N messages", .min = 1, .max = POP3_MSG_MAX,
 	    SET(fp.limit) },
+	[O_UNTIL_EMPTY] = { "until-empty", 0, ARG_NONE, NULL, G_FETCH, KW,
+	    "log in again while a session brought new mail (Gmail)",
+	    SET(fp.until_empty) },
+	[O_MAX_SESSIONS] = { "max-sessions", 0, ARG_NUMBER, "N", G_FETCH, KW,
+	    "with --until-empty, at most N sessions a run", .min = 1,
+	    .max = 10000, .dflt = "50", SET(fp.max_sessions) },
 	[O_DRY_RUN] = { "dry-run", 0, ARG_NONE, NULL, G_FETCH, KW,
 	    "say what would be fetched and deleted; change nothing",
 	    SET(fp.dry_run) },
@@ -471,6 +482,17 @@ set_target(struct cli_settings *s, const struct cli_option *o,
 	if (*arg == '\0')
 		return error_set(err, ERR_USAGE, "an empty delivery target");
 	s->fp.dp.target = arg;
+	return 0;
+}
+
+static int
+set_utf8(struct cli_settings *s, const struct cli_option *o,
+    const char *arg, const struct cli_value *v, struct error *err)
+{
+	(void)arg;
+	(void)v;
+	(void)err;
+	s->sp.utf8 = (enum utf8_mode)o->val;
 	return 0;
 }
 

@@ -38,6 +38,10 @@ static const struct {
 	    { { O_TLS, TLSMODE_STARTTLS } } },
 	{ HINT_PASSWORD_SOURCE, "use %o, %o, POPFETCH_PASSWORD or ~/.netrc",
 	    { { O_PASSWORD_COMMAND, -1 }, { O_PASSWORD_FILE, -1 } } },
+	{ HINT_AUTH_METHOD, "use %o, or %o", { { O_AUTH, AUTH_AUTO },
+	    { O_AUTH, AUTH_USER } } },
+	{ HINT_UTF8, "drop %o, or use %o to go on without it",
+	    { { O_UTF8, -1 }, { O_NO_UTF8, -1 } } },
 };
 
 const char *

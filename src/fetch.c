@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
+#include "logindelay.h"
 #include "plan.h"
 #include "pop3.h"
 #include "state.h"
@@ -70,6 +71,7 @@ struct run {
 	struct pop3			*p;
 	struct error			 first;	/* the first deferred error */
 	struct plan			 pl;	/* the listing and the plan */
+	struct logindelay		 delay;	/* beside the state */
 };
 
 static void
@@ -598,6 +600,7 @@ open_local(struct run *r, const struct session_params *sp,
 	(void)strlcpy(r->res->state_path, path, sizeof(r->res->state_path));
 	if ((r->st = state_open(path, fp->dry_run, err)) == NULL)
 		return -1;
+	logindelay_open(&r->delay, path);
 	if (fp->dry_run)
 		return 0;
 	if (recover(r, err) == -1)
@@ -623,18 +626,149 @@ end_session(struct session *s, int rv, struct error *err)
 	return rv;
 }
 
+/* "14:05:00 UTC" (or local time), for a message. */
+static const char *
+clock_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%H:%M:%S %Z", &tm) == 0)
+		(void)snprintf(buf, len, "%lld", (long long)t);
+	return buf;
+}
+
+/* Refuses to log in while a LOGIN-DELAY refusal says a login fails:
+ * ERR_BUSY without connecting. */
+static int
+delay_check(struct run *r, struct error *err)
+{
+	char when[64];
+	time_t now = time(NULL), until;
+
+	if (!logindelay_check(&r->delay, now, &until))
+		return 0;
+	return error_set(err, ERR_BUSY, "the server refused a login with "
+	    "[LOGIN-DELAY]; the next login may succeed at %s (in %lld s), "
+	    "so popfetch does not connect before then",
+	    clock_time(until, when, sizeof(when)), (long long)(until - now));
+}
+
+/* A login refused with [LOGIN-DELAY]: says when the next may succeed,
+ * and remembers it so that runs before then do not connect. */
+static void
+delay_refused(struct run *r, const struct session_info *in,
+    struct error *err)
+{
+	char when[64], msg[sizeof(err->msg)];
+	struct error e;
+	time_t now = time(NULL), until;
+
+	if (r->fp->dry_run)
+		return;
+	if (logindelay_refused(&r->delay, now, in->login_delay_known,
+	    in->login_delay, &until, &e) == -1)
+		event(r, FETCH_WARNING, 0, NULL, 0, e.msg);
+	/* A cut message still says the most important part first. */
+	if (snprintf(msg, sizeof(msg), "%s; the next login may succeed at "
+	    "%s (in %lld s); until then popfetch skips this account without "
+	    "connecting", err->msg, clock_time(until, when, sizeof(when)),
+	    (long long)(until - now)) < 0)
+		return;
+	(void)strlcpy(err->msg, msg, sizeof(err->msg));
+}
+
+/* What CAPA's EXPIRE means for what is kept on the server. */
+static void
+expire_warn(struct run *r, const struct session_info *in)
+{
+	char msg[256];
+
+	if (!in->expire_known || r->fp->delete)
+		return;
+	if (in->expire == 0)
+		event(r, FETCH_WARNING, 0, NULL, 0, "the server may remove "
+		    "every message once it is retrieved (EXPIRE 0): nothing "
+		    "can be kept on it");
+	else if (r->fp->keep_days > in->expire) {
+		(void)snprintf(msg, sizeof(msg), "the server may remove "
+		    "messages %llu days after they are retrieved (EXPIRE %llu),"
+		    " before %lu days are up", in->expire, in->expire,
+		    r->fp->keep_days);
+		event(r, FETCH_WARNING, 0, NULL, 0, msg);
+	}
+}
+
+/* One session: log in, list, plan, fetch, delete, end.  first: the
+ * first session of the run (the only one that honours a recorded
+ * LOGIN-DELAY refusal, warns about EXPIRE and forgets what the server
+ * no longer lists: later sessions of --until-empty may see only a part
+ * of the mailbox). */
+static int
+one_session(struct run *r, const struct session_params *sp, int first,
+    struct error *err)
+{
+	struct session_params p = *sp;
+	struct session_info in;
+	struct session *s = NULL;
+	struct error e;
+	int rv = -1;
+
+	p.info = &in;
+	if (first && delay_check(r, err) == -1)
+		return -1;
+	if ((s = session_open(&p, 1, err)) == NULL) {
+		if (in.delayed)
+			delay_refused(r, &in, err);
+		return -1;
+	}
+	if (!r->fp->dry_run && logindelay_loggedin(&r->delay, time(NULL),
+	    in.login_delay_known, &e) == -1)
+		event(r, FETCH_WARNING, 0, NULL, 0, e.msg);
+	if (first)
+		expire_warn(r, &in);
+	r->p = session_pop3(s);
+	if (plan_list(&r->pl, r->p, err) == -1)
+		goto out;
+	if (plan_check(&r->pl, r->fp, err) == -1)
+		goto out;
+	plan_make(&r->pl, r->st, r->fp, planned, r);
+	/* The summary tells of the first listing: later sessions of
+	 * --until-empty may see only a part of the mailbox. */
+	if (first) {
+		r->res->total = r->pl.nl;
+		r->res->known = r->pl.nknown;
+		r->res->listed = 1;
+	}
+	if (!r->fp->dry_run && pipeline(r, err) == -1)
+		goto out;
+	/* Messages the server no longer lists need no memory. */
+	if (first && r->pl.have_uidl && !r->fp->dry_run)
+		state_forget_absent(r->st, r->pl.uids, r->pl.nl);
+	rv = 0;
+out:
+	rv = end_session(s, rv, err);
+	r->p = NULL;
+	plan_free(&r->pl);
+	memset(&r->pl, 0, sizeof(r->pl));
+	return rv;
+}
+
 int
 fetch_run(const struct session_params *sp, const struct fetch_params *fp,
     fetch_reporter *report, void *arg, struct fetch_result *res,
     struct error *err)
 {
 	struct run r;
-	struct session *s = NULL;
 	struct error e;
+	unsigned long n;
+	size_t before;
+	char msg[128];
 	int rv = -1;
 
 	memset(&r, 0, sizeof(r));
 	memset(res, 0, sizeof(*res));
+	r.delay.dirfd = -1;
 	r.fp = fp;
 	r.report = report;
 	r.arg = arg;
@@ -642,25 +776,27 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 
 	if (open_local(&r, sp, err) == -1)
 		goto out;
-	if ((s = session_open(sp, 1, err)) == NULL)
-		goto out;
-	r.p = session_pop3(s);
-	if (plan_list(&r.pl, r.p, err) == -1)
-		goto out;
-	if (plan_check(&r.pl, fp, err) == -1)
-		goto out;
-	plan_make(&r.pl, r.st, fp, planned, &r);
-	res->total = r.pl.nl;
-	res->known = r.pl.nknown;
-	res->listed = 1;
-	if (!fp->dry_run && pipeline(&r, err) == -1)
-		goto out;
-	/* Messages the server no longer lists need no memory. */
-	if (r.pl.have_uidl && !fp->dry_run)
-		state_forget_absent(r.st, r.pl.uids, r.pl.nl);
+	/*
+	 * --until-empty: Gmail hands out some 250 messages a session, so
+	 * log in again while the last session brought new mail and nothing
+	 * went wrong, up to max_sessions.
+	 */
+	for (n = 1;; n++) {
+		before = res->fetched;
+		if (one_session(&r, sp, n == 1, err) == -1)
+			goto out;
+		if (!fp->until_empty || fp->dry_run ||
+		    res->fetched == before || r.first.cls != ERR_NONE)
+			break;
+		if (n >= fp->max_sessions) {
+			(void)snprintf(msg, sizeof(msg), "stopped after %lu "
+			    "sessions; there may be more mail", n);
+			event(&r, FETCH_WARNING, 0, NULL, 0, msg);
+			break;
+		}
+	}
 	rv = 0;
 out:
-	rv = end_session(s, rv, err);
 	if (r.st != NULL && !fp->dry_run && state_save(r.st, &e) == -1 &&
 	    rv == 0) {
 		*err = e;
@@ -671,7 +807,7 @@ out:
 		rv = -1;
 	}
 	deliver_close(r.d);
+	logindelay_close(&r.delay);
 	state_close(r.st);
-	plan_free(&r.pl);
 	return rv;
 }

@@ -18,7 +18,9 @@
  * state says.  delete: delete each message once it is delivered, and
  * those delivered before.  keep_days (0: unset): delete those delivered
  * that many days ago.  max_size (0: unset): skip larger messages.
- * limit (0: unset): fetch at most that many.  dry_run: report what
+ * limit (0: unset): fetch at most that many in a session.
+ * until_empty: log in again after a session that delivered new mail
+ * without an error, up to max_sessions sessions.  dry_run: report what
  * would be done and touch nothing.  received_header, uidl_header: add
  * a Received: (naming host) or an X-Popfetch-UIDL: header on top.
  */
@@ -30,6 +32,8 @@ struct fetch_params {
 	unsigned long		 keep_days;
 	unsigned long long	 max_size;
 	unsigned long		 limit;
+	int			 until_empty;
+	unsigned long		 max_sessions;
 	int			 dry_run;
 	int			 received_header;
 	int			 uidl_header;
@@ -78,7 +82,11 @@ struct fetch_result {
  * durably and recorded before it is deleted on the server; a run killed
  * at any point, a dropped connection or a failed write leaves nothing
  * lost and nothing that the next run delivers twice (an MDA: at least
- * once).  report (may be NULL) gets each event, with arg.  Returns 0 or
+ * once).  A login refused with [LOGIN-DELAY] is remembered beside the
+ * state (logindelay.h), and until the time it implies the run fails
+ * with ERR_BUSY before connecting; CAPA's EXPIRE is reported as a
+ * FETCH_WARNING where it defeats keeping messages.  report (may be
+ * NULL) gets each event, with arg.  Returns 0 or
  * -1 with err; res counts what was done either way.  The errors are
  * those of state_open, deliver_open and session_open, ERR_NET, ERR_BUSY
  * and ERR_PROTO from the server, ERR_REFUSED (a refused command, or no

@@ -209,6 +209,26 @@ net_write(struct net *n, const void *buf, size_t len, struct error *err)
 	return 0;
 }
 
+/*
+ * A lock-step server that writes a status line and then the message in
+ * two writes, with Nagle's algorithm on (popa3d, solid-pop3d), holds the
+ * second write back until the first is acknowledged; a delayed ACK makes
+ * that some 40 ms a message.  Linux turns quick ACKs off again by
+ * itself, so they are asked for after every read: the cost is a few
+ * more ACK segments, the gain a round trip instead of the ACK timer.
+ */
+static void
+quickack(struct net *n)
+{
+#ifdef TCP_QUICKACK
+	int one = 1;
+
+	(void)setsockopt(n->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+#else
+	(void)n;
+#endif
+}
+
 /* Reads more bytes after n->end; returns bytes read, 0 at end of stream. */
 static ssize_t
 fill(struct net *n, struct error *err)
@@ -218,14 +238,19 @@ fill(struct net *n, struct error *err)
 	if (n->start > 0 && n->start == n->end)
 		n->start = n->end = 0;
 	if (n->tls != NULL)
-		return tls_read(n->tls, n->buf + n->end, NET_BUFSIZE - n->end,
+		r = tls_read(n->tls, n->buf + n->end, NET_BUFSIZE - n->end,
 		    err);
-	do {
-		r = recv(n->fd, n->buf + n->end, NET_BUFSIZE - n->end, 0);
-	} while (r == -1 && errno == EINTR);
-	if (r == -1)
-		return error_set(err, ERR_NET, "read failed: %s",
-		    errno == EAGAIN ? "timed out" : strerror(errno));
+	else {
+		do {
+			r = recv(n->fd, n->buf + n->end,
+			    NET_BUFSIZE - n->end, 0);
+		} while (r == -1 && errno == EINTR);
+		if (r == -1)
+			return error_set(err, ERR_NET, "read failed: %s",
+			    errno == EAGAIN ? "timed out" : strerror(errno));
+	}
+	if (r > 0)
+		quickack(n);
 	return r;
 }
 

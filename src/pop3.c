@@ -94,6 +94,7 @@ struct pop3 {
 	char			*welcome;
 	char			*timestamp;
 	char			*reply;		/* text of the last status */
+	char			 code[64];	/* its response code, or "" */
 	struct pop3_trace	 trace;
 	struct flight		 cur;		/* whose reply comes next; a
 						 * NULL cmd: the greeting */
@@ -212,6 +213,24 @@ const char *
 pop3_reply_text(const struct pop3 *p)
 {
 	return p->reply;
+}
+
+const char *
+pop3_reply_code(const struct pop3 *p)
+{
+	return p->code;
+}
+
+void
+pop3_note(struct pop3 *p, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	pop3_trace_note(&p->trace, buf);
 }
 
 /*
@@ -410,6 +429,7 @@ read_status(struct pop3 *p, enum err_class dflt, int cont,
 	int bad;
 
 	p->challenge = 0;
+	p->code[0] = '\0';
 	if (net_getline(p->net, &line, &len, POP3_LINE_MAX, err) == -1)
 		return error_prefix(err, "%s", cur_name(p)),
 		    mark_broken(p, err);
@@ -424,6 +444,7 @@ read_status(struct pop3 *p, enum err_class dflt, int cont,
 	}
 	free(p->reply);
 	p->reply = xstrndup(line + st.text_off, len - st.text_off);
+	(void)strlcpy(p->code, st.code, sizeof(p->code));
 	if (p->cur.cmd == NULL && p->welcome == NULL) {
 		/* The greeting, escaped once here since it may hold NULs. */
 		wl = 4 * (len - st.text_off) + 4;

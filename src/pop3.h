@@ -70,6 +70,14 @@ void		 pop3_free(struct pop3 *);
 void		 pop3_set_trace(struct pop3 *, int level, pop3_tracer *fn,
 		    void *arg);
 
+/* Traces a note of popfetch's own (a choice it made) at level 1 and
+ * up; nothing is sent. */
+void		 pop3_note(struct pop3 *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* The RFC 2449 response code of the last status line ("LOGIN-DELAY"),
+ * or "".  Owned by p, valid until the next reply is read. */
+const char	*pop3_reply_code(const struct pop3 *);
+
 /* The RFC 1939 state: AUTHORIZATION until a PASS, APOP, RPOP or AUTH
  * is accepted, UPDATE after QUIT is. */
 enum pop3_state	 pop3_state(const struct pop3 *);

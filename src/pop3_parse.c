@@ -257,6 +257,28 @@ pop3_parse_capa_line(struct pop3_capa *c, const char *s, size_t len,
 }
 
 int
+pop3_parse_capa_number(const struct pop3_capa *c, const char *name,
+    unsigned long long max, unsigned long long *val)
+{
+	const char *s;
+	size_t i, n = strlen(name), len, off;
+
+	for (i = 0; i < c->nlines; i++) {
+		s = c->lines[i];
+		len = strlen(s);
+		if (len <= n || strncasecmp(s, name, n) != 0 || s[n] != ' ')
+			continue;
+		off = n;
+		(void)take_spaces(s, len, &off);
+		if (take_number(s, len, &off, max, val) == -1 ||
+		    (off < len && s[off] != ' '))
+			return -1;
+		return 0;
+	}
+	return -1;
+}
+
+int
 pop3_parse_unstuff(struct pop3_unstuff *u, char *d, size_t len, int eol,
     char **out, size_t *outlen)
 {

@@ -21,6 +21,10 @@
 /* Message numbers and counts a server may use. */
 #define POP3_MSG_MAX	100000000UL
 
+/* The largest EXPIRE (days) or LOGIN-DELAY (seconds) taken as given:
+ * about 30 years. */
+#define POP3_DELAY_MAX	1000000000ULL
+
 /* Capabilities (RFC 2449 CAPA). */
 #define CAPA_TOP		0x0001
 #define CAPA_USER		0x0002
@@ -115,6 +119,12 @@ int	pop3_parse_capa_line(struct pop3_capa *c, const char *, size_t,
 
 /* Frees what c holds and zeroes it. */
 void	pop3_parse_capa_clear(struct pop3_capa *c);
+
+/* The number that capability name (EXPIRE, LOGIN-DELAY) takes in c:
+ * 0 with *val (at most max), or -1 if c has no such line or its first
+ * argument is no number within max (EXPIRE NEVER). */
+int	pop3_parse_capa_number(const struct pop3_capa *c, const char *name,
+	    unsigned long long max, unsigned long long *val);
 
 /*
  * The one dot-unstuffer of multi-line replies (RFC 1939 section 3).

@@ -83,3 +83,10 @@ pop3_trace_status(const struct pop3_trace *t, const char *cmd,
 	else
 		emit(t, "%s -> %s", cmd, vis);
 }
+
+void
+pop3_trace_note(const struct pop3_trace *t, const char *text)
+{
+	if (t->fn != NULL && t->level >= 1)
+		emit(t, "note: %s", text);
+}

@@ -38,4 +38,7 @@ void	pop3_trace_line(const struct pop3_trace *, const char *, size_t len);
 void	pop3_trace_status(const struct pop3_trace *, const char *cmd,
 	    const char *line, size_t len, int secret);
 
+/* A note of popfetch's own at level 1 and up ("note: ..."). */
+void	pop3_trace_note(const struct pop3_trace *, const char *text);
+
 #endif

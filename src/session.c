@@ -8,16 +8,23 @@
  *  3. with STARTTLS: require STLS in CAPA, send STLS, refuse bytes that
  *     arrive before the handshake (injection), verify, then forget the
  *     old capabilities and ask CAPA again (RFC 2595 section 4);
- *  4. UTF8 when asked for and offered (RFC 6856);
+ *  4. UTF8 whenever offered, unless turned off (RFC 6856: only before
+ *     login); Courier otherwise replaces every message with UTF-8 in
+ *     its header by a notice;
  *  5. login, fetching the password only now, after the server is
  *     verified, so a failed verification never costs a secret.
- * There is no fallback: any failure ends the session.
+ * Two fallbacks, both before anything secret: a server that hangs up
+ * on CAPA (fetchmail's FAQ knows several) is connected to once more and
+ * treated as one without CAPA; and --auth auto may follow a refused
+ * SCRAM with PLAIN over verified TLS (auth.c).  Any other failure ends
+ * the session.
  *
  * session_end holds the one rule for ending a session: drop a broken
  * connection, RSET what must not be committed, QUIT otherwise.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "net.h"
 #include "session.h"
@@ -28,12 +35,15 @@ struct session {
 
 static int
 secure_session(struct pop3 *p, const struct session_params *sp,
-    enum tls_mode mode, struct error *err)
+    enum tls_mode mode, int capa, int *dropped, struct error *err)
 {
 	const struct pop3_capa *c;
 
-	if (pop3_capa(p, err) == -1)
+	*dropped = 0;
+	if (capa && pop3_capa(p, err) == -1) {
+		*dropped = err->cls == ERR_NET;
 		return -1;
+	}
 	if (mode != TLSMODE_STARTTLS)
 		return 0;
 	c = pop3_capabilities(p);
@@ -92,16 +102,52 @@ no_greeting(const struct session_params *sp, enum tls_mode mode,
 	(void)error_hint(err, HINT_TLS_IMPLICIT);
 }
 
-struct session *
-session_open(const struct session_params *sp, int login, struct error *err)
+/* Whether UTF8 is sent; -1 with err when it is required and cannot be
+ * had. */
+static int
+utf8(struct pop3 *p, const struct session_params *sp, struct error *err)
 {
-	struct session *s;
+	struct error e;
+
+	if (sp->utf8 == UTF8_OFF)
+		return 0;
+	if (!(pop3_capabilities(p)->flags & CAPA_UTF8)) {
+		if (sp->utf8 == UTF8_AUTO)
+			return 0;
+		return error_set(err, ERR_REFUSED, "the server does not "
+		    "offer UTF8 (RFC 6856)"), error_hint(err, HINT_UTF8);
+	}
+	if (pop3_command(p, ERR_REFUSED, &e, "UTF8") == 0)
+		return 0;
+	if (sp->utf8 == UTF8_AUTO && !pop3_broken(p)) {
+		pop3_note(p, "the server offers UTF8 but refused it");
+		return 0;
+	}
+	*err = e;
+	return e.cls == ERR_REFUSED ? error_hint(err, HINT_UTF8) : -1;
+}
+
+/* What CAPA said that the caller acts on. */
+static void
+note_capa(struct pop3 *p, struct session_info *in)
+{
+	const struct pop3_capa *c = pop3_capabilities(p);
+
+	in->login_delay_known = pop3_parse_capa_number(c, "LOGIN-DELAY",
+	    POP3_DELAY_MAX, &in->login_delay) == 0;
+	in->expire_known = pop3_parse_capa_number(c, "EXPIRE",
+	    POP3_DELAY_MAX, &in->expire) == 0;
+}
+
+/* Connects and reads the greeting: a pop3 handle, or NULL with err. */
+static struct pop3 *
+start(const struct session_params *sp, enum tls_mode mode, struct error *err)
+{
 	struct net *n;
 	struct pop3 *p;
-	enum tls_mode mode = effective_mode(sp);
-	const char *port = session_port(sp);
 
-	if ((n = net_connect(sp->host, port, sp->timeout, err)) == NULL)
+	if ((n = net_connect(sp->host, session_port(sp), sp->timeout,
+	    err)) == NULL)
 		return NULL;
 	if (mode == TLSMODE_IMPLICIT && net_starttls(n, &sp->tlsp, err) == -1) {
 		net_close(n);
@@ -111,16 +157,44 @@ session_open(const struct session_params *sp, int login, struct error *err)
 	if (sp->trace != NULL)
 		pop3_set_trace(p, sp->debug, sp->trace, sp->trace_arg);
 	if (pop3_greeting(p, err) == -1) {
-		no_greeting(sp, mode, port, err);
+		no_greeting(sp, mode, session_port(sp), err);
+		pop3_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct session *
+session_open(const struct session_params *sp, int login, struct error *err)
+{
+	struct session_info dummy, *in = sp->info != NULL ? sp->info : &dummy;
+	struct session *s;
+	struct pop3 *p;
+	enum tls_mode mode = effective_mode(sp);
+	int dropped, secure, verified;
+
+	memset(in, 0, sizeof(*in));
+	if ((p = start(sp, mode, err)) == NULL)
+		return NULL;
+	if (secure_session(p, sp, mode, 1, &dropped, err) == -1) {
+		pop3_free(p);
+		if (!dropped || (p = start(sp, mode, err)) == NULL)
+			return NULL;
+		in->capa_dropped = 1;
+		pop3_note(p, "the server hung up on CAPA; going on without it");
+		if (secure_session(p, sp, mode, 0, &dropped, err) == -1)
+			goto fail;
+	}
+	note_capa(p, in);
+	if (utf8(p, sp, err) == -1)
+		goto fail;
+	secure = net_is_tls(pop3_net(p));
+	verified = secure && !sp->tlsp.insecure;
+	if (login && auth_login(p, &sp->auth, secure, verified, err) == -1) {
+		in->delayed = strcasecmp(pop3_reply_code(p), "LOGIN-DELAY") ==
+		    0;
 		goto fail;
 	}
-	if (secure_session(p, sp, mode, err) == -1)
-		goto fail;
-	if (sp->utf8 && (pop3_capabilities(p)->flags & CAPA_UTF8) &&
-	    pop3_command(p, ERR_REFUSED, err, "UTF8") == -1)
-		goto fail;
-	if (login && auth_login(p, &sp->auth, net_is_tls(n), err) == -1)
-		goto fail;
 	s = xcalloc(1, sizeof(*s));
 	s->pop3 = p;
 	return s;
@@ -133,8 +207,10 @@ int
 session_login(struct session *s, const struct session_params *sp,
     struct error *err)
 {
-	return auth_login(s->pop3, &sp->auth, net_is_tls(pop3_net(s->pop3)),
-	    err);
+	int secure = net_is_tls(pop3_net(s->pop3));
+
+	return auth_login(s->pop3, &sp->auth, secure,
+	    secure && !sp->tlsp.insecure, err);
 }
 
 struct pop3 *

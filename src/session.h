@@ -20,6 +20,26 @@ enum tls_mode {
 	TLSMODE_NONE
 };
 
+/* RFC 6856 UTF8: sent whenever CAPA offers it, unless off; require
+ * refuses a server that does not offer it. */
+enum utf8_mode {
+	UTF8_AUTO,
+	UTF8_REQUIRE,
+	UTF8_OFF
+};
+
+/* What a session learnt that outlives it, for the caller to act on. */
+struct session_info {
+	int			 login_delay_known;
+	unsigned long long	 login_delay;	/* CAPA LOGIN-DELAY, seconds */
+	int			 expire_known;	/* EXPIRE with a number */
+	unsigned long long	 expire;	/* days; 0: gone once read */
+	int			 delayed;	/* the login was refused with
+						 * [LOGIN-DELAY] */
+	int			 capa_dropped;	/* the server hung up on CAPA;
+						 * reconnected without it */
+};
+
 struct session_params {
 	const char		*host;
 	const char		*port;		/* NULL: 995 or 110 by mode */
@@ -27,10 +47,11 @@ struct session_params {
 	enum tls_mode		 tls;
 	struct tls_params	 tlsp;
 	struct auth_params	 auth;
-	int			 utf8;		/* send UTF8 if offered */
+	enum utf8_mode		 utf8;
 	int			 debug;
 	pop3_tracer		*trace;
 	void			*trace_arg;
+	struct session_info	*info;		/* filled if not NULL */
 };
 
 struct session;
@@ -41,8 +62,13 @@ struct session;
  * err: the classes of net_connect, net_starttls and tls_start, of the
  * greeting and CAPA (see pop3.h), ERR_TLS when STARTTLS is wanted and
  * the server does not offer it (with HINT_TLS_MODE), and those of
- * auth_login.  Nothing secret is sent before the connection is
- * verified; on failure the connection is closed without QUIT.
+ * auth_login, and ERR_REFUSED when UTF8 is required but not offered or
+ * refused (HINT_UTF8).  A server that hangs up on the first CAPA is
+ * connected to once more, without CAPA.  UTF8 is sent whenever offered
+ * unless it is off, before login (RFC 6856).  Nothing secret is sent
+ * before the connection is verified; on failure the connection is closed
+ * without QUIT.  sp->info, if set, is filled as far as the session got,
+ * on failure too.
  */
 struct session	*session_open(const struct session_params *, int login,
 		    struct error *);

@@ -64,7 +64,9 @@ enum err_hint {
 	HINT_PASSWORD_SOURCE,	/* --password-command, --password-file */
 	HINT_CERT_TRUST,	/* certificate, --ca-file, --fingerprint */
 	HINT_TLS_IMPLICIT,	/* pop3s://, or --tls implicit */
-	HINT_TLS_STARTTLS	/* pop3://, or --tls starttls */
+	HINT_TLS_STARTTLS,	/* pop3://, or --tls starttls */
+	HINT_AUTH_METHOD,	/* --auth auto, or --auth user */
+	HINT_UTF8		/* --no-utf8 */
 };
 
 struct error {

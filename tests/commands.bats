@@ -190,10 +190,15 @@ pf() {
 	[ "$(grep -c '^>' <<<"$stderr")" -eq 4 ]
 }
 
-@test "--utf8 sends UTF8 only when the server offers it" {
-	run --separate-stderr pf implicit --utf8 -d 2 stat
+@test "UTF8 is not sent to Dovecot, which does not offer it; --utf8 then exits 69 before login" {
+	run --separate-stderr pf implicit -d 2 stat
 	[ "$status" -eq 0 ]
 	[[ "$stderr" != *"> UTF8"* ]]
+	run --separate-stderr pf implicit --utf8 -d 2 stat
+	[ "$status" -eq 69 ]
+	[[ "$stderr" == *"does not offer UTF8"*"--no-utf8"* ]]
+	[[ "$stderr" != *"> UTF8"* ]]
+	[[ "$stderr" != *"> AUTH"* && "$stderr" != *"> USER"* ]]
 }
 
 @test "a wrong password exits 77 and says the server refused it" {

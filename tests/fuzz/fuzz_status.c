@@ -18,7 +18,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pop3_status st;
 	struct pop3_capa capa;
 	unsigned long n, n2;
-	unsigned long long z, z2;
+	unsigned long long z, z2, num;
 	size_t off, i, start, tl;
 	struct error err;
 	int stat, scan, k;
@@ -86,6 +86,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			start = i + 1;
 		}
 	if (capa.nlines > size + 1 || capa.nlines > POP3_CAPA_MAX)
+		abort();
+	/* The numbers of EXPIRE and LOGIN-DELAY stay within their bound. */
+	if ((pop3_parse_capa_number(&capa, "EXPIRE", POP3_DELAY_MAX,
+	    &num) == 0 && num > POP3_DELAY_MAX) ||
+	    (pop3_parse_capa_number(&capa, "LOGIN-DELAY", POP3_DELAY_MAX,
+	    &num) == 0 && num > POP3_DELAY_MAX))
 		abort();
 	pop3_parse_capa_clear(&capa);
 	return 0;

@@ -10,6 +10,11 @@ SCRIPT holds one rule a line:   REGEX => RESPONSE [!action ...]
             !tls     start TLS after sending (for STLS)
             !hang    send the response, then never answer again
             !drip    send the response one byte at a time
+            !split   send the first line and the rest in two writes, with
+                     Nagle on (a lock-step server like popa3d)
+            !flag=F  set flag F for the rest of the connection
+            !pad=N   add N bytes before the final ".\r\n" of a reply, in
+                     lines of 78 "x" and CRLF (the last one shorter)
             !sleep=S wait S seconds before sending
             !scram=MODE  (on an AUTH SCRAM-SHA-1/-256 line, RESPONSE unused)
                      play the server side of SCRAM with the password
@@ -17,6 +22,10 @@ SCRIPT holds one rule a line:   REGEX => RESPONSE [!action ...]
                      nosig (+OK without proving anything), iter=N,
                      badnonce (a nonce that does not extend the client's),
                      error (e=invalid-proof)
+A rule may start with "?F " (only when flag F is set) or "?!F " (only when
+it is not); flag "connN" is set on the Nth connection (from 1), "afterN"
+on every connection after the Nth.  A line "repeat N RULE" adds the rule N
+times with "{i}" replaced by 1..N (in REGEX and RESPONSE).
 The special REGEX "greeting" gives the greeting (default +OK with a
 timestamp).  "implicit" alone on a line makes the server start TLS at
 once.  Rules are tried in order; unmatched commands get -ERR.  Every line
@@ -44,23 +53,48 @@ def parse(path):
         if line.strip() == "implicit":
             implicit = True
             continue
-        pat, _, rest = line.partition(" => ")
-        parts = rest.split(" !")
-        resp = parts[0].encode("latin-1").decode("unicode_escape").encode("latin-1")
-        acts = [a.strip() for a in parts[1:]]
-        if pat == "greeting":
-            greeting = [resp, acts]
-        else:
-            rules.append((re.compile(pat), resp, acts))
-    rules.append((re.compile(r"QUIT"), b"+OK bye\r\n", ["close"]))
+        count = 1
+        m = re.match(r"repeat (\d+) ", line)
+        if m:
+            count, line = int(m.group(1)), line[m.end():]
+        for i in range(1, count + 1):
+            one = line.replace("{i}", str(i)) if m else line
+            cond = None
+            if one.startswith("?"):
+                cond, _, one = one[1:].partition(" ")
+            pat, _, rest = one.partition(" => ")
+            parts = rest.split(" !")
+            resp = parts[0].encode("latin-1").decode("unicode_escape").encode("latin-1")
+            acts = [a.strip() for a in parts[1:]]
+            if pat == "greeting":
+                greeting = [resp, acts]
+            else:
+                rules.append((re.compile(pat), resp, acts, cond))
+    rules.append((re.compile(r"QUIT"), b"+OK bye\r\n", ["close"], None))
     return rules, greeting, implicit
+
+
+def pad(data, n):
+    lines, left = [], n
+    while left > 0:
+        k = min(78, max(left - 2, 1))
+        lines.append(b"x" * k + b"\r\n")
+        left -= k + 2
+    return data[:-3] + b"".join(lines) + b".\r\n"
 
 
 def send(conn, data, acts):
     for a in acts:
+        if a.startswith("pad="):
+            data = pad(data, int(a[4:]))
+    for a in acts:
         if a.startswith("sleep="):
             time.sleep(float(a[6:]))
-    if "drip" in acts:
+    if "split" in acts and b"\r\n" in data[:-2]:
+        first, _, rest = data.partition(b"\r\n")
+        conn.sendall(first + b"\r\n")
+        conn.sendall(rest)
+    elif "drip" in acts:
         for i in range(len(data)):
             conn.sendall(data[i:i + 1])
             time.sleep(0.001)
@@ -125,7 +159,16 @@ def scram(conn, text, mode, buf, log):
     return buf
 
 
-def serve(conn, rules, greeting, implicit, ctx, log):
+def applies(cond, flags):
+    if cond is None:
+        return True
+    if cond.startswith("!"):
+        return cond[1:] not in flags
+    return cond in flags
+
+
+def serve(conn, rules, greeting, implicit, ctx, log, nconn):
+    flags = {"conn%d" % nconn} | {"after%d" % i for i in range(nconn)}
     if implicit:
         conn = ctx.wrap_socket(conn, server_side=True)
     buf = b""
@@ -138,8 +181,8 @@ def serve(conn, rules, greeting, implicit, ctx, log):
         text, buf = recv_line(conn, buf, log)
         if text is None:
             return
-        for pat, resp, acts in rules:
-            if pat.fullmatch(text):
+        for pat, resp, acts, cond in rules:
+            if applies(cond, flags) and pat.fullmatch(text):
                 break
         else:
             resp, acts = b"-ERR unknown command\r\n", []
@@ -147,6 +190,7 @@ def serve(conn, rules, greeting, implicit, ctx, log):
         if mode:
             buf = scram(conn, text, mode[0], buf, log)
             continue
+        flags |= {a[5:] for a in acts if a.startswith("flag=")}
         send(conn, resp, acts)
         if "hang" in acts:
             time.sleep(3600)
@@ -172,10 +216,12 @@ def main():
         f.write(str(srv.getsockname()[1]))
     import os
     os.rename(portfile + ".tmp", portfile)
+    nconn = 0
     while True:
         conn, _ = srv.accept()
+        nconn += 1
         try:
-            serve(conn, rules, greeting, implicit, ctx, log)
+            serve(conn, rules, greeting, implicit, ctx, log, nconn)
         except (OSError, ssl.SSLError):
             pass
         finally:
