@@ -28,6 +28,12 @@ static const struct {
 	{ HINT_USER, "use %o or user@ in the URL", { { O_USER, -1 } } },
 	{ HINT_CLIENT_CERT, "use %o", { { O_CLIENT_CERT, -1 } } },
 	{ HINT_STATE, "use %o", { { O_STATE, -1 } } },
+	{ HINT_STATE_DAMAGED, "popfetch state check tells what is wrong; "
+	    "move the file away and run popfetch state mark-seen to record "
+	    "what the server holds as delivered", { { O_STATE, -1 } } },
+	{ HINT_STATE_FOREIGN, "use %o with this account's own file, or move "
+	    "this one away and run popfetch state mark-seen",
+	    { { O_STATE, -1 } } },
 	{ HINT_PASSWORD_SOURCE, "use %o, %o, POPFETCH_PASSWORD or ~/.netrc",
 	    { { O_PASSWORD_COMMAND, -1 }, { O_PASSWORD_FILE, -1 } } },
 };

@@ -17,7 +17,8 @@
  * state says.  delete: delete each message once it is delivered, and
  * those delivered before.  keep_days (0: unset): delete those delivered
  * that many days ago.  max_size (0: unset): skip larger messages.
- * limit (0: unset): fetch at most that many.  dry_run: report what
+ * limit (0: unset): fetch at most that many.  forget_days: forget a
+ * UID once the server has not listed it for that many days.  dry_run: report what
  * would be done and touch nothing.  received_header, uidl_header: add
  * a Received: (naming host) or an X-Popfetch-UIDL: header on top.
  */
@@ -29,6 +30,7 @@ struct fetch_params {
 	unsigned long		 keep_days;
 	unsigned long long	 max_size;
 	unsigned long		 limit;
+	unsigned long		 forget_days;
 	int			 dry_run;
 	int			 received_header;
 	int			 uidl_header;
@@ -81,6 +83,13 @@ struct fetch_result {
  * asked to retry), and ERR_CONFIG (a corrupt state).  A refused RETR or
  * DELE does not stop the run: the first one is returned at the end.
  */
+/* Opens the state of the account sp names (fp->state_path, or the
+ * default one), holding it to that account's identity; see state_open
+ * for readonly and the errors. */
+struct state;
+struct state	*fetch_state_open(const struct session_params *,
+		    const struct fetch_params *, int readonly, struct error *);
+
 int	fetch_run(const struct session_params *, const struct fetch_params *,
 	    fetch_reporter *, void *arg, struct fetch_result *res,
 	    struct error *);

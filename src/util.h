@@ -61,7 +61,9 @@ enum err_hint {
 	HINT_USER,		/* --user, or user@ in the URL */
 	HINT_CLIENT_CERT,	/* --client-cert */
 	HINT_STATE,		/* --state */
-	HINT_PASSWORD_SOURCE	/* --password-command, --password-file */
+	HINT_PASSWORD_SOURCE,	/* --password-command, --password-file */
+	HINT_STATE_DAMAGED,	/* state check, state mark-seen */
+	HINT_STATE_FOREIGN	/* --state, or state mark-seen */
 };
 
 struct error {
