@@ -17,6 +17,8 @@ SCRIPT holds one rule a line:   REGEX => RESPONSE [!action ...]
                      nosig (+OK without proving anything), iter=N,
                      badnonce (a nonce that does not extend the client's),
                      error (e=invalid-proof)
+The environment variable FAKE_BIND names the port to listen on (a
+restarted server keeps its port); without it any free port is used.
 The special REGEX "greeting" gives the greeting (default +OK with a
 timestamp).  "implicit" alone on a line makes the server start TLS at
 once.  Rules are tried in order; unmatched commands get -ERR.  Every line
@@ -28,6 +30,7 @@ line, if any, has been logged).
 import base64
 import hashlib
 import hmac
+import os
 import re
 import socket
 import ssl
@@ -166,11 +169,12 @@ def main():
     open(log + ".closed", "w").close()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
+    # FAKE_BIND: a port to listen on again (a restarted server keeps the
+    # port the state file names); else any free one.
+    srv.bind(("127.0.0.1", int(os.environ.get("FAKE_BIND", "0"))))
     srv.listen(8)
     with open(portfile + ".tmp", "w") as f:
         f.write(str(srv.getsockname()[1]))
-    import os
     os.rename(portfile + ".tmp", portfile)
     while True:
         conn, _ = srv.accept()
