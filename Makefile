@@ -104,8 +104,8 @@ fuzz/fuzz_mboxrd: tests/fuzz/fuzz_mboxrd.c $(FUZZ_MBOXRD_SRC) $(HDR) config.mk
 fuzz/fuzz_state: tests/fuzz/fuzz_state.c $(FUZZ_STATE_SRC) $(HDR) config.mk
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags \
-		libbsd-overlay` -o $@ tests/fuzz/fuzz_state.c \
-		$(FUZZ_STATE_SRC) `$(PKG_CONFIG) --libs libbsd-overlay`
+		libbsd-overlay zlib` -o $@ tests/fuzz/fuzz_state.c \
+		$(FUZZ_STATE_SRC) `$(PKG_CONFIG) --libs libbsd-overlay zlib`
 
 fuzz: $(FUZZ_BINS)
 	for t in $(FUZZ_TARGETS); do \
