@@ -173,9 +173,14 @@ recover(struct run *r, struct error *err)
 		}
 		uids[n++] = xstrdup(uid);
 		if (!token_ours(&r->fp->dp, tokens[n - 1])) {
+			char vis[256];
+
 			error_set(err, ERR_CONFIG, "damaged journal: a "
-			    "delivery in it names another place than %s; "
-			    "nothing was touched or fetched", r->fp->dp.target);
+			    "delivery in it names another place than %s "
+			    "(\"%s\"); nothing was touched or fetched (if you "
+			    "changed the target, run once more with the old "
+			    "one)", r->fp->dp.target, vis_text(vis, sizeof(vis),
+			    tokens[n - 1], strlen(tokens[n - 1])));
 			error_hint(err, HINT_STATE_DAMAGED);
 			goto out;
 		}
