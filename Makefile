@@ -7,14 +7,16 @@ SRC = src/main.c src/cli.c src/cli_doc.c src/accounts.c src/jobs.c src/report.c 
       src/commands.c src/info.c src/fetch.c src/session.c src/pop3.c \
       src/pop3_parse.c src/pop3_trace.c \
       src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
-      src/mda.c src/envelope.c src/state.c src/plan.c src/logindelay.c \
+      src/mda.c src/envelope.c src/state.c src/state_cmd.c src/import.c \
+      src/plan.c src/logindelay.c \
       src/auth.c src/sasl.c src/config.c src/util.c
 OBJ = $(SRC:.c=.o)
 HDR = src/cli.h src/cli_p.h src/accounts.h src/jobs.h src/report.h \
       src/commands.h src/info.h src/fetch.h src/session.h src/pop3.h src/net.h \
       src/pop3_parse.h src/pop3_trace.h \
-      src/tls.h src/crypto.h src/deliver.h src/backend.h src/state.h src/logindelay.h \
-      src/plan.h src/envelope.h src/auth.h src/sasl.h src/config.h src/util.h
+      src/tls.h src/crypto.h src/deliver.h src/backend.h src/state.h \
+      src/logindelay.h src/plan.h src/envelope.h src/import.h src/auth.h \
+      src/sasl.h src/config.h src/util.h
 
 all: popfetch
 
@@ -103,8 +105,8 @@ fuzz/fuzz_mboxrd: tests/fuzz/fuzz_mboxrd.c $(FUZZ_MBOXRD_SRC) $(HDR) config.mk
 fuzz/fuzz_state: tests/fuzz/fuzz_state.c $(FUZZ_STATE_SRC) $(HDR) config.mk
 	mkdir -p fuzz
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags \
-		libbsd-overlay` -o $@ tests/fuzz/fuzz_state.c \
-		$(FUZZ_STATE_SRC) `$(PKG_CONFIG) --libs libbsd-overlay`
+		libbsd-overlay zlib` -o $@ tests/fuzz/fuzz_state.c \
+		$(FUZZ_STATE_SRC) `$(PKG_CONFIG) --libs libbsd-overlay zlib`
 
 fuzz: $(FUZZ_BINS)
 	for t in $(FUZZ_TARGETS); do \

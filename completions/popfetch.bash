@@ -8,13 +8,14 @@ _popfetch()
 		cur=${COMP_WORDS[COMP_CWORD]}
 		prev=${COMP_WORDS[COMP_CWORD-1]}
 	fi
-	local commands="fetch welcome capa certificate info stat list uidl top retr dele rset noop batch
+	local commands="fetch welcome capa certificate info stat list uidl top retr dele rset noop batch state
 		accounts config-check"
 	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --auth
 		--allow-plaintext --no-initial-response --utf8 --no-utf8 --password-command --password-file
 		--netrc-file -d --debug --json -q --quiet --syslog -h --help -V --version
 		--maildir --mbox --mda --new --all --keep --delete --keep-days
-		--max-size --limit --until-empty --max-sessions --dry-run --state --received-header --uidl-header
+		--max-size --limit --until-empty --max-sessions --dry-run --state --forget-after --from
+		--received-header --uidl-header
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority
 		--client-cert --client-key --insecure
 		-a --account --all-accounts -j --jobs --config"
@@ -22,6 +23,7 @@ _popfetch()
 	--tls) COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur")); return ;;
 	--auth) COMPREPLY=($(compgen -W "auto user apop rpop plain login cram-md5 scram-sha-1 scram-sha-256 external xoauth2 oauthbearer" -- "$cur")); return ;;
 	--debug|-d) COMPREPLY=($(compgen -W "0 1 2" -- "$cur")); return ;;
+	--from) COMPREPLY=($(compgen -W "mpop fetchmail getmail" -- "$cur")); return ;;
 	--account|-a)
 		# Account names from the file a run would read.
 		local i conf=()
@@ -38,10 +40,13 @@ _popfetch()
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--host|--port|-p|--user|-u|--url|--timeout|--max-sessions|--password-command|--mda|\
-	--keep-days|--max-size|--limit|--fingerprint|--tls-server-name|\
+	--keep-days|--forget-after|--max-size|--limit|--fingerprint|\
+	--tls-server-name|\
 	--tls-priority) return ;;
 	esac
-	if [[ $cur == -* ]]; then
+	if [[ $prev == state ]]; then
+		COMPREPLY=($(compgen -W "show check mark-seen import" -- "$cur"))
+	elif [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -W "$commands" -- "$cur"))

@@ -1,5 +1,5 @@
 # fish completion for popfetch(1)
-set -l cmds fetch welcome capa certificate info stat list uidl top retr dele rset noop batch accounts config-check
+set -l cmds fetch welcome capa certificate info stat list uidl top retr dele rset noop batch state accounts config-check
 complete -c popfetch -f -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
 complete -c popfetch -l host -x -d 'server host'
 complete -c popfetch -s p -l port -x -d 'server port'
@@ -36,6 +36,9 @@ complete -c popfetch -l until-empty -d 'log in again while new mail comes'
 complete -c popfetch -l max-sessions -x -d 'at most N sessions with --until-empty'
 complete -c popfetch -l dry-run -d 'change nothing'
 complete -c popfetch -l state -r -F -d 'state file'
+complete -c popfetch -l forget-after -x -d 'forget a message unlisted for N days'
+complete -c popfetch -l from -x -a 'mpop fetchmail getmail' -d 'program that wrote the UID file'
+complete -c popfetch -n '__fish_seen_subcommand_from state' -a 'show check mark-seen import'
 complete -c popfetch -l received-header -d 'add a Received header'
 complete -c popfetch -l uidl-header -d 'add an X-Popfetch-UIDL header'
 complete -c popfetch -l fingerprint -x -d 'pin the server certificate'

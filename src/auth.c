@@ -98,13 +98,21 @@ read_private(const char *path, char *buf, size_t cap, size_t *len,
 	int fd;
 
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+	/* A symbolic link (a dotfile manager's) is fine: what is checked
+	 * is the file opened. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return error_set(err, ERR_CONFIG, "%s: %s", path,
 		    strerror(errno));
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		close(fd);
 		return error_set(err, ERR_CONFIG, "%s: not a regular file",
 		    path);
+	}
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		close(fd);
+		return error_set(err, ERR_CONFIG, "%s: owned by uid %lu, not "
+		    "by you or root; refusing it (chown it or use your own)",
+		    path, (unsigned long)sb.st_uid);
 	}
 	*unsafe = (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0;
 	while (*len < cap && (r = read(fd, buf + *len, cap - *len)) > 0)

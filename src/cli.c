@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "cli_p.h"
+#include "import.h"
 
 #define STORE_OF(x) _Generic((x),					\
 	const char *: STORE_STR,					\
@@ -36,7 +37,7 @@
 		.store = STORE_OF(((struct cli_args *)0)->f)
 
 static cli_setter set_url, set_tls, set_auth, set_target, set_fingerprint,
-    set_utf8;
+    set_utf8, set_from;
 
 static const struct cli_value tls_values[] = {
 	{ "implicit", TLSMODE_IMPLICIT, 0 },
@@ -58,6 +59,13 @@ static const struct cli_value auth_values[] = {
 	{ "external", AUTH_SASL, SASL_EXTERNAL },
 	{ "xoauth2", AUTH_SASL, SASL_XOAUTH2 },
 	{ "oauthbearer", AUTH_SASL, SASL_OAUTHBEARER },
+	{ NULL, 0, 0 }
+};
+
+static const struct cli_value from_values[] = {
+	{ "mpop", IMPORT_MPOP, 0 },
+	{ "fetchmail", IMPORT_FETCHMAIL, 0 },
+	{ "getmail", IMPORT_GETMAIL, 0 },
 	{ NULL, 0, 0 }
 };
 
@@ -165,6 +173,12 @@ const struct cli_option cli_options[O_COUNT] = {
 	    SET(fp.dry_run) },
 	[O_STATE] = { "state", 0, ARG_PATH, "FILE", G_FETCH, KW,
 	    "keep the state in this file", SET(fp.state_path) },
+	[O_FORGET_AFTER] = { "forget-after", 0, ARG_NUMBER, "DAYS", G_FETCH,
+	    KW, "forget a message the server has not listed for DAYS days",
+	    .min = 0, .max = 36500, .dflt = "30", SET(fp.forget_days) },
+	[O_FROM] = { "from", 0, ARG_ENUM, "PROGRAM", G_FETCH, KW,
+	    "state import: whose UID file to read", .values = from_values,
+	    .set = set_from },
 	[O_RECEIVED_HEADER] = { "received-header", 0, ARG_NONE, NULL,
 	    G_FETCH, KW, "add a Received: header",
 	    SET(fp.received_header) },
@@ -423,6 +437,15 @@ set_tls(struct cli_settings *s, const struct cli_option *o, const char *arg,
 {
 	(void)o, (void)arg, (void)err;
 	s->sp.tls = (enum tls_mode)v->val;
+	return 0;
+}
+
+static int
+set_from(struct cli_settings *s, const struct cli_option *o,
+    const char *arg, const struct cli_value *v, struct error *err)
+{
+	(void)o, (void)arg, (void)err;
+	s->import_from = v->val;
 	return 0;
 }
 

@@ -28,7 +28,8 @@ enum cli_id {
 	O_MAILDIR, O_MBOX, O_MDA,
 	O_NEW, O_ALL, O_KEEP, O_DELETE, O_KEEP_DAYS, O_MAX_SIZE, O_LIMIT,
 	O_UNTIL_EMPTY, O_MAX_SESSIONS,
-	O_DRY_RUN, O_STATE, O_RECEIVED_HEADER, O_UIDL_HEADER,
+	O_DRY_RUN, O_STATE, O_FORGET_AFTER, O_FROM, O_RECEIVED_HEADER,
+	O_UIDL_HEADER,
 	O_DEBUG, O_JSON, O_QUIET, O_SYSLOG, O_HELP, O_VERSION,
 	O_ACCOUNT, O_ALL_ACCOUNTS, O_JOBS, O_CONFIG,
 	O_LIST_OPTIONS,
@@ -52,6 +53,7 @@ struct cli_settings {
 	struct fetch_params	 fp;
 	int			 print_fingerprint;
 	const char		*server_name;	/* --tls-server-name */
+	int			 import_from;	/* --from: enum import_kind */
 	int			 layer;		/* 1 defaults, 2 account,
 						 * 3 argv */
 	int			 target_layer;	/* the layer that chose the

@@ -36,6 +36,12 @@ static const struct {
 	    { { O_TLS, TLSMODE_IMPLICIT } } },
 	{ HINT_TLS_STARTTLS, "use a pop3:// URL or %o",
 	    { { O_TLS, TLSMODE_STARTTLS } } },
+	{ HINT_STATE_DAMAGED, "popfetch state check tells what is wrong; "
+	    "move the file away and run popfetch state mark-seen to record "
+	    "what the server holds as delivered", { { O_STATE, -1 } } },
+	{ HINT_STATE_FOREIGN, "use %o with this account's own file, or move "
+	    "this one away and run popfetch state mark-seen",
+	    { { O_STATE, -1 } } },
 	{ HINT_PASSWORD_SOURCE, "use %o, %o, POPFETCH_PASSWORD or ~/.netrc",
 	    { { O_PASSWORD_COMMAND, -1 }, { O_PASSWORD_FILE, -1 } } },
 	{ HINT_AUTH_METHOD, "use %o, or %o", { { O_AUTH, AUTH_AUTO },

@@ -335,6 +335,8 @@ static const struct command commands[] = {
 	{ "rset", CMD_POP3, 0, 0, 1, "rset", run_rset, 1 },
 	{ "noop", CMD_POP3, 0, 0, 1, "noop", run_noop, 1 },
 	{ "batch", CMD_BATCH, 0, 0, 1, "batch", NULL, 1 },
+	{ "state", CMD_STATE, 1, 2, 0,
+	    "state show|check|mark-seen|import --from PROGRAM FILE", NULL, 1 },
 	{ "accounts", CMD_ACCOUNTS, 0, 0, 0, "accounts", NULL, 1 },
 	{ "config-check", CMD_CONFIG_CHECK, 0, 0, 0, "config-check", NULL,
 	    1 },
@@ -365,6 +367,8 @@ command_check(const struct command *c, char **argv, int argc,
 	unsigned long v;
 	int i;
 
+	if (c->kind == CMD_STATE)
+		return state_cmd_check(argv, argc, err);
 	if (argc < c->minargs || argc > c->maxargs)
 		return error_set(err, ERR_USAGE, c->kind == CMD_POP3 ||
 		    c->kind == CMD_BATCH ? "usage: %s" :
@@ -472,6 +476,9 @@ command_run(struct cli_settings *s, int argc, char **argv,
 		return run_fetch(s, err);
 	if (c->kind == CMD_INFO)
 		return info_run(s, err);
+	if (c->kind == CMD_STATE)
+		return argc < 2 ? error_set(err, ERR_USAGE, "usage: %s",
+		    c->usage) : state_cmd_run(s, argv + 1, argc - 1, err);
 	return run_session(s, c, argv + 1, argc > 0 ? argc - 1 : 0, err);
 }
 

@@ -26,6 +26,7 @@ enum command_kind {
 	CMD_POP3,	/* one POP3 command in one session */
 	CMD_BATCH,	/* commands from stdin in one session */
 	CMD_INFO,	/* the info command (info.h) */
+	CMD_STATE,	/* the state of the account (state_cmd.c) */
 	CMD_ACCOUNTS,	/* the accounts file: no session (accounts.h) */
 	CMD_CONFIG_CHECK
 };
@@ -76,6 +77,16 @@ int	command_run(struct cli_settings *s, int argc, char **argv,
  * failed batch commits no deletion).  ERR_USAGE for a bad line, ERR_IO
  * if in cannot be read, and those of the commands. */
 int	command_batch(struct pop3 *, FILE *in, const struct cmd_opts *,
+	    struct error *);
+
+/* state_cmd.c: checks the arguments of the state command (after
+ * "state"), ERR_USAGE; and runs it for the settings s: show and check
+ * read the state, mark-seen records what the server lists, import what
+ * another program's file holds.  Errors: those of fetch_state_open (a
+ * damaged or foreign state: ERR_CONFIG), session_open, import_read and
+ * the state's writes. */
+int	state_cmd_check(char **argv, int argc, struct error *);
+int	state_cmd_run(struct cli_settings *s, char **argv, int argc,
 	    struct error *);
 
 /* Flushes stdout; ERR_IO if any write to it failed. */

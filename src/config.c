@@ -218,6 +218,16 @@ config_load(const char *path, int must_exist, struct error *err)
 		    "1 MiB", path);
 		goto fail;
 	}
+	/* Checked on the file opened, which may be a dotfile manager's
+	 * symbolic link: a file of someone else could make popfetch run
+	 * any command (password-command) as the invoking user. */
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		error_set(err, ERR_CONFIG, "%s: owned by uid %lu, not by you "
+		    "or root, who could make popfetch run any command; "
+		    "refusing it (chown it or use your own)", path,
+		    (unsigned long)sb.st_uid);
+		goto fail;
+	}
 	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
 		error_set(err, ERR_CONFIG, "%s: writable by others, who could "
 		    "make popfetch run any command; refusing it (chmod go-w "

@@ -41,6 +41,7 @@
  * least once.  Without UIDL there are no UIDs to record; see
  * FALLBACK_PREFIX below.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -70,6 +71,7 @@ struct run {
 	struct deliver			*d;
 	struct pop3			*p;
 	struct error			 first;	/* the first deferred error */
+	int				 unresolved;	/* recovery failed */
 	struct plan			 pl;	/* the listing and the plan */
 	struct logindelay		 delay;	/* beside the state */
 };
@@ -104,6 +106,51 @@ recover_warn(void *arg, const char *text)
 	event(arg, FETCH_WARNING, 0, NULL, 0, text);
 }
 
+/* The target's absolute name as a backend writes it in its tokens
+ * (maildir: the real path; mbox: the path made absolute), in buf. */
+static const char *
+target_abs(const struct deliver_params *dp, char *buf, size_t len)
+{
+	char cwd[PATH_MAX];
+	int n;
+
+	if (dp->target[0] == '/')
+		return dp->target;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	n = snprintf(buf, len, "%s/%s", cwd, dp->target);
+	return n < 0 || (size_t)n >= len ? NULL : buf;
+}
+
+/*
+ * Whether a journal token names the configured target: "maildir NAME
+ * DIR" or "mbox OFFSET PATH" (the kind first, the path last, as
+ * backend.h has them), or an MDA's "mda".  A token naming any other
+ * path is not popfetch's to touch: recovery refuses it as corruption.
+ */
+static int
+token_ours(const struct deliver_params *dp, const char *token)
+{
+	static const char *const kinds[] = { "maildir", "mbox", "mda" };
+	char abuf[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
+	const char *kind = kinds[dp->kind], *path, *abs;
+	size_t kl = strlen(kind);
+
+	if (strncmp(token, kind, kl) != 0 || (token[kl] != ' ' &&
+	    token[kl] != '\0'))
+		return 0;
+	if (dp->kind == DELIVER_MDA)
+		return 1;
+	if ((path = strrchr(token, ' ')) == NULL || path == token + kl)
+		return 0;
+	path++;
+	if ((abs = target_abs(dp, abuf, sizeof(abuf))) != NULL &&
+	    strcmp(abs, path) == 0)
+		return 1;
+	return realpath(dp->target, ra) != NULL &&
+	    realpath(path, rb) != NULL && strcmp(ra, rb) == 0;
+}
+
 /*
  * Resolves deliveries a killed run left unfinished, all at once.  The
  * answers are matched to pending records by UID, not by position:
@@ -127,6 +174,18 @@ recover(struct run *r, struct error *err)
 			goto out;
 		}
 		uids[n++] = xstrdup(uid);
+		if (!token_ours(&r->fp->dp, tokens[n - 1])) {
+			char vis[256];
+
+			error_set(err, ERR_CONFIG, "damaged journal: a "
+			    "delivery in it names another place than %s "
+			    "(\"%s\"); nothing was touched or fetched (if you "
+			    "changed the target, run once more with the old "
+			    "one)", r->fp->dp.target, vis_text(vis, sizeof(vis),
+			    tokens[n - 1], strlen(tokens[n - 1])));
+			error_hint(err, HINT_STATE_DAMAGED);
+			goto out;
+		}
 	}
 	if (n == 0)
 		return 0;
@@ -581,6 +640,33 @@ planned(void *arg, enum fetch_event_kind kind, const struct plan *pl,
 	event(r, kind, pl->list[i].num, pl->uids[i], pl->list[i].size, NULL);
 }
 
+struct state *
+fetch_state_open(const struct session_params *sp,
+    const struct fetch_params *fp, int readonly, char *used, size_t usedsz,
+    struct error *err)
+{
+	const char *path = fp->state_path, *port = session_port(sp);
+	const char *user = sp->auth.user != NULL ? sp->auth.user : "";
+	char buf[PATH_MAX], *id;
+	size_t len;
+	struct state *st;
+
+	if (path == NULL) {
+		if (state_default_path(buf, sizeof(buf), sp->auth.user,
+		    sp->host, port, err) == -1)
+			return NULL;
+		path = buf;
+	}
+	if (used != NULL)
+		(void)strlcpy(used, path, usedsz);
+	len = strlen(user) + strlen(sp->host) + strlen(port) + 3;
+	id = xmalloc(len);
+	(void)snprintf(id, len, "%s@%s:%s", user, sp->host, port);
+	st = state_open(path, id, readonly, err);
+	free(id);
+	return st;
+}
+
 /* The state (locked, unfinished deliveries resolved) and the delivery
  * target, before any connection is made. */
 static int
@@ -588,23 +674,18 @@ open_local(struct run *r, const struct session_params *sp,
     struct error *err)
 {
 	const struct fetch_params *fp = r->fp;
-	const char *path = fp->state_path;
-	char buf[PATH_MAX];
 
-	if (path == NULL) {
-		if (state_default_path(buf, sizeof(buf), sp->auth.user,
-		    sp->host, session_port(sp), err) == -1)
-			return -1;
-		path = buf;
-	}
-	(void)strlcpy(r->res->state_path, path, sizeof(r->res->state_path));
-	if ((r->st = state_open(path, fp->dry_run, err)) == NULL)
+	if ((r->st = fetch_state_open(sp, fp, fp->dry_run, r->res->state_path,
+	    sizeof(r->res->state_path), err)) == NULL)
 		return -1;
-	logindelay_open(&r->delay, path);
+	logindelay_open(&r->delay, r->res->state_path);
 	if (fp->dry_run)
 		return 0;
-	if (recover(r, err) == -1)
+	if (recover(r, err) == -1) {
+		/* Its records stay pending: state_save keeps the journal. */
+		r->unresolved = 1;
 		return -1;
+	}
 	if ((r->d = deliver_open(&fp->dp, err)) == NULL)
 		return -1;
 	return 0;
@@ -744,7 +825,8 @@ one_session(struct run *r, const struct session_params *sp, int first,
 		goto out;
 	/* Messages the server no longer lists need no memory. */
 	if (first && r->pl.have_uidl && !r->fp->dry_run)
-		state_forget_absent(r->st, r->pl.uids, r->pl.nl);
+		state_forget_absent(r->st, r->pl.uids, r->pl.nl, time(NULL),
+		    (time_t)r->fp->forget_days * 86400);
 	rv = 0;
 out:
 	rv = end_session(s, rv, err);

@@ -20,7 +20,8 @@
  * that many days ago.  max_size (0: unset): skip larger messages.
  * limit (0: unset): fetch at most that many in a session.
  * until_empty: log in again after a session that delivered new mail
- * without an error, up to max_sessions sessions.  dry_run: report what
+ * without an error, up to max_sessions sessions.  forget_days: forget a
+ * UID once the server has not listed it for that many days.  dry_run: report what
  * would be done and touch nothing.  received_header, uidl_header: add
  * a Received: (naming host) or an X-Popfetch-UIDL: header on top.
  */
@@ -34,6 +35,7 @@ struct fetch_params {
 	unsigned long		 limit;
 	int			 until_empty;
 	unsigned long		 max_sessions;
+	unsigned long		 forget_days;
 	int			 dry_run;
 	int			 received_header;
 	int			 uidl_header;
@@ -95,6 +97,15 @@ struct fetch_result {
  * asked to retry), and ERR_CONFIG (a corrupt state).  A refused RETR or
  * DELE does not stop the run: the first one is returned at the end.
  */
+/* Opens the state of the account sp names (fp->state_path, or the
+ * default one), holding it to that account's identity; see state_open
+ * for readonly and the errors.  The path used goes into used (usedsz
+ * bytes) unless used is NULL. */
+struct state;
+struct state	*fetch_state_open(const struct session_params *,
+		    const struct fetch_params *, int readonly, char *used,
+		    size_t usedsz, struct error *);
+
 int	fetch_run(const struct session_params *, const struct fetch_params *,
 	    fetch_reporter *, void *arg, struct fetch_result *res,
 	    struct error *);

@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "cli.h"
+#include "fetch.h"
 #include "info.h"
 #include "net.h"
 #include "report.h"
@@ -178,18 +179,15 @@ describe_tls(json_t *j, struct net *n)
 static void
 describe_state(json_t *j, const struct cli_settings *s)
 {
-	char buf[PATH_MAX], line[PATH_MAX + 64];
-	const char *path = s->fp.state_path;
+	char path[PATH_MAX], line[PATH_MAX + 64];
 	struct state *st;
 	struct error e;
 
-	if (path == NULL) {
-		if (state_default_path(buf, sizeof(buf), s->sp.auth.user,
-		    s->sp.host, session_port(&s->sp), &e) == -1)
+	path[0] = '\0';
+	if ((st = fetch_state_open(&s->sp, &s->fp, 1, path, sizeof(path),
+	    &e)) == NULL) {
+		if (path[0] == '\0')
 			return;
-		path = buf;
-	}
-	if ((st = state_open(path, 1, &e)) == NULL) {
 		if (j != NULL)
 			report_json_text(j, "state", path, strlen(path));
 		else

@@ -1,21 +1,37 @@
 /*
  * state.c - UIDL state with a write-ahead journal.
  *
- * Snapshot format (path):
- *	popfetch-state 1
- *	U <time> <uid>			a delivered message
- * Journal format (path.journal), appended and fsync'd record by record:
- *	B <uid> <token>			delivery begins (token from deliver)
- *	D <uid> <time>			delivered and durable
- *	A <uid>				rolled back
+ * Snapshot format, version 2 (path):
+ *	popfetch-state 2 <identity>
+ *	U <first> <seen> <uid>		delivered at first, last listed at seen
+ *	E <count> <crc>			the trailer: count U lines, and the
+ *					CRC-32 of every byte before this line
+ * Journal format (path.journal), appended record by record:
+ *	popfetch-journal 2 <identity> <crc>
+ *	B <uid> <token> <crc>		delivery begins (token from deliver)
+ *	D <uid> <time> <crc>		delivered and durable
+ *	A <uid> <crc>			rolled back
  * Every field is percent-escaped, so fields never contain spaces or line
- * ends.  A last line without its LF (a write cut by a crash) is ignored:
- * the write it belonged to never returned, so nothing relied on it.
+ * ends; crc is the CRC-32 (eight hex digits) of the record's bytes
+ * before the space that precedes it.  The identity is user@host:port of
+ * the account, so one account's state is never used for another.
+ *
+ * Damage and a crash look different, and are told apart: a crash can
+ * only cut the journal's last record short (a write that never
+ * returned, so nothing relied on it), which is dropped and cut off the
+ * file; anything else that fails its check, a snapshot without its
+ * trailer or with a wrong count or checksum, is damage, and the state
+ * is refused (ERR_CONFIG with HINT_STATE_DAMAGED) before anything is
+ * fetched.  Version 1 (a header "popfetch-state 1", "U <time> <uid>"
+ * lines, and journal records without checksums before any header) is
+ * read once and written back as version 2.
  *
  * The directory is opened once and the four files (path, path.journal,
- * path.lock, path.new) are opened relative to it, so no name is built
- * into a path that could be cut short; a name too long to have its
- * suffixes beside it is refused before anything is touched.
+ * path.lock, path.new) are opened relative to it, never through a
+ * symbolic link, and must be regular files of the invoking user (or of
+ * the directory's owner); so no name is built into a path that could be
+ * cut short, and a name too long to have its suffixes beside it is
+ * refused before anything is touched.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -27,14 +43,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "state.h"
 
 struct entry {
 	char	*uid;		/* escaped form, in the arena */
-	time_t	 when;
+	time_t	 when;		/* first delivered */
+	time_t	 seen;		/* last listed by the server */
 };
-
 
 struct pending {
 	char	*uid;		/* escaped */
@@ -45,13 +62,22 @@ struct pending {
 /* The files beside the snapshot, by the suffix of their names. */
 #define SUFFIX_MAX	(sizeof(".journal") - 1)
 
+/* The largest snapshot or journal read (a million long UIDs). */
+#define STATE_FILE_MAX	((off_t)1 << 30)
+
 struct state {
 	char		*path;		/* as given, for messages */
+	char		*ident;		/* escaped identity, or NULL */
 	int		 dfd;		/* its directory; -1: none (readonly) */
+	uid_t		 downer;	/* the directory's owner */
 	char		*name;		/* the snapshot's name in dfd */
 	int		 readonly;
+	int		 version;	/* of the snapshot read, 0: none */
 	int		 lockfd;
 	int		 jfd;
+	int		 jheader;	/* the journal has its v2 header */
+	off_t		 jtorn;		/* where a torn last record began,
+					 * or -1 */
 	struct entry	*tab;		/* open addressing, power of two */
 	unsigned char	*absent;	/* per slot: drop at the next save */
 	size_t		 cap, used;
@@ -62,6 +88,7 @@ struct state {
 	size_t		 ebufcap;
 	struct pending	*pend;
 	size_t		 npend;
+	size_t		 njournal;	/* records replayed */
 };
 
 char *
@@ -112,7 +139,7 @@ find(struct state *st, const char *uid)
 }
 
 static void
-insert(struct state *st, const char *uid, time_t when)
+insert(struct state *st, const char *uid, time_t when, time_t seen)
 {
 	struct entry *old, *e;
 	unsigned char *oldabs;
@@ -120,6 +147,8 @@ insert(struct state *st, const char *uid, time_t when)
 
 	if ((e = find(st, uid)) != NULL) {
 		st->absent[e - st->tab] = 0;
+		if (seen > e->seen)
+			e->seen = seen;
 		return;
 	}
 	/* At most three quarters full. */
@@ -149,9 +178,11 @@ insert(struct state *st, const char *uid, time_t when)
 		;
 	st->tab[i].uid = arena_strndup(&st->arena, uid, strlen(uid));
 	st->tab[i].when = when;
+	st->tab[i].seen = seen;
 	st->absent[i] = 0;
 	st->used++;
 }
+
 
 /* Escapes uid into the state's scratch buffer (valid until the next
  * call). */
@@ -169,37 +200,68 @@ escape_tmp(struct state *st, const char *s)
 	return st->ebuf;
 }
 
-/* Splits a line into at most max space-separated fields. */
+/* Splits a line in place into exactly n space-separated fields. */
 static int
-fields(char *line, char **f, int max)
+fields(char *line, char **f, int n)
 {
-	int n = 0;
+	int k = 0;
 	char *t;
 
-	while (n < max && (t = strsep(&line, " ")) != NULL)
-		f[n++] = t;
-	return line == NULL ? n : -1;
+	while (k < n && (t = strsep(&line, " ")) != NULL)
+		f[k++] = t;
+	return k == n && line == NULL ? 0 : -1;
 }
 
+/* Whether s is one escaped field as state_escape writes it. */
 static int
 valid_field(const char *s)
 {
-	char *u;
-	size_t len;
+	const unsigned char *p = (const unsigned char *)s;
 
-	if (*s == '\0' || state_unescape(s, &u, &len) == -1)
+	if (*p == '\0')
 		return 0;
-	free(u);
+	for (; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f)
+			return 0;
+		if (*p == '%' && (hex_digit(p[1]) < 0 || hex_digit(p[2]) < 0))
+			return 0;
+	}
 	return 1;
 }
 
 static int
 parse_time(const char *s, time_t *t)
 {
-	const char *errstr;
+	unsigned long long v;
 
-	*t = (time_t)strtonum(s, 0, LLONG_MAX, &errstr);
-	return errstr == NULL ? 0 : -1;
+	if (parse_u64(s, strlen(s), LLONG_MAX, &v) == -1)
+		return -1;
+	*t = (time_t)v;
+	return 0;
+}
+
+/* Eight lower-case hex digits of a CRC-32. */
+static int
+parse_crc(const char *s, unsigned long *crc)
+{
+	unsigned long v = 0;
+	int i, d;
+
+	for (i = 0; i < 8; i++) {
+		if ((d = hex_digit((unsigned char)s[i])) < 0)
+			return -1;
+		v = v << 4 | (unsigned long)d;
+	}
+	if (s[8] != '\0')
+		return -1;
+	*crc = v;
+	return 0;
+}
+
+static unsigned long
+crc_of(const char *s, size_t len)
+{
+	return crc32(0L, (const Bytef *)s, (uInt)len);
 }
 
 /* The name of the snapshot with suffix, in buf (NAME_MAX + 1 bytes:
@@ -214,119 +276,385 @@ sibling(const struct state *st, const char *suffix, char *buf)
 	return buf;
 }
 
-/* Opens the file with suffix to read line by line; a missing one gives
- * *f = NULL. */
+/* A planted link or someone else's file where popfetch keeps its own:
+ * refused (ERR_CANTCREAT), nothing written. */
 static int
-open_lines(struct state *st, const char *suffix, FILE **f,
+refuse_file(const struct state *st, const char *suffix, int e,
     struct error *err)
 {
-	char name[NAME_MAX + 1];
-	int fd;
+	if (e == ELOOP || e == EMLINK)
+		return error_set(err, ERR_CANTCREAT, "%s%s: is a symbolic "
+		    "link; popfetch never follows one for its state (remove "
+		    "it, or check who planted it)", st->path, suffix);
+	return error_set(err, ERR_CANTCREAT, "%s%s: not a regular file of "
+	    "the invoking user; refusing it (remove it, or check who made "
+	    "it)", st->path, suffix);
+}
 
-	*f = NULL;
-	if (st->dfd == -1)
-		return 0;
-	fd = openat(st->dfd, sibling(st, suffix, name), O_RDONLY |
-	    O_CLOEXEC);
-	if (fd == -1 || (*f = fdopen(fd, "r")) == NULL) {
-		if (fd == -1 && errno == ENOENT)
-			return 0;
+/* Checks what was opened: a regular file of ours or the directory's
+ * owner's.  Closes fd on failure. */
+static int
+check_own(const struct state *st, const char *suffix, int fd,
+    struct error *err)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) == -1) {
 		error_set(err, ERR_IO, "%s%s: %s", st->path, suffix,
 		    strerror(errno));
-		if (fd != -1)
-			(void)close(fd);
+		(void)close(fd);
 		return -1;
+	}
+	if (!S_ISREG(sb.st_mode) || (sb.st_uid != geteuid() &&
+	    sb.st_uid != st->downer)) {
+		(void)close(fd);
+		return refuse_file(st, suffix, 0, err);
 	}
 	return 0;
 }
 
-/* The next whole line without its LF; NULL at the end, and for a last
- * line without LF (cut by a crash: ignored). */
-static char *
-next_line(FILE *f, char **buf, size_t *cap)
+/* Reads the whole file with suffix into *buf (NUL-terminated, *len
+ * bytes without it); a missing one gives *buf = NULL. */
+static int
+read_whole(struct state *st, const char *suffix, char **buf, size_t *len,
+    struct error *err)
 {
-	ssize_t n;
+	char name[NAME_MAX + 1];
+	struct stat sb;
+	size_t n = 0, cap;
+	ssize_t r;
+	int fd;
 
-	if (f == NULL || (n = getline(buf, cap, f)) <= 0 ||
-	    (*buf)[n - 1] != '\n')
-		return NULL;
-	(*buf)[n - 1] = '\0';
-	return *buf;
+	*buf = NULL;
+	*len = 0;
+	if (st->dfd == -1)
+		return 0;
+	fd = openat(st->dfd, sibling(st, suffix, name), O_RDONLY |
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ELOOP || errno == EMLINK)
+			return refuse_file(st, suffix, errno, err);
+		return error_set(err, ERR_IO, "%s%s: %s", st->path, suffix,
+		    strerror(errno));
+	}
+	if (check_own(st, suffix, fd, err) == -1)
+		return -1;
+	/* The size is only a guess: read to the end. */
+	cap = fstat(fd, &sb) == 0 && sb.st_size > 0 &&
+	    sb.st_size < STATE_FILE_MAX ? (size_t)sb.st_size + 1 : 4096;
+	*buf = xmalloc(cap + 1);
+	for (;;) {
+		if (n == cap) {
+			if (cap >= (size_t)STATE_FILE_MAX) {
+				errno = EFBIG;
+				r = -1;
+				goto bad;
+			}
+			cap *= 2;
+			*buf = xreallocarray(*buf, cap + 1, 1);
+		}
+		if ((r = read(fd, *buf + n, cap - n)) == 0)
+			break;
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			goto bad;
+		n += (size_t)r;
+	}
+	(void)close(fd);
+	(*buf)[n] = '\0';
+	*len = n;
+	return 0;
+bad:
+	error_set(err, ERR_IO, "%s%s: %s", st->path, suffix, strerror(errno));
+	(void)close(fd);
+	free(*buf);
+	*buf = NULL;
+	return -1;
+}
+
+/* Damage: ERR_CONFIG naming the file and the way out. */
+static int
+damaged(const struct state *st, const char *suffix, struct error *err,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+damaged(const struct state *st, const char *suffix, struct error *err,
+    const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	error_set(err, ERR_CONFIG, "%s%s: damaged %s (%s); nothing was "
+	    "fetched", st->path, suffix, *suffix == '\0' ? "state file" :
+	    "journal", why);
+	return error_hint(err, HINT_STATE_DAMAGED);
+}
+
+/* Compares the identity in a file with the one expected. */
+static int
+check_ident(const struct state *st, const char *suffix, const char *id,
+    struct error *err)
+{
+	char *a, *b;
+	char va[128], vb[128];
+	size_t la, lb;
+
+	if (!valid_field(id))
+		return damaged(st, suffix, err, "a malformed header");
+	if (st->ident == NULL || strcmp(st->ident, id) == 0)
+		return 0;
+	if (state_unescape(id, &a, &la) == -1)
+		return damaged(st, suffix, err, "a malformed header");
+	if (state_unescape(st->ident, &b, &lb) == -1) {
+		free(a);
+		return damaged(st, suffix, err, "a malformed header");
+	}
+	error_set(err, ERR_CONFIG, "%s%s: this state belongs to %s, not to "
+	    "%s; refusing it, nothing was fetched or deleted", st->path,
+	    suffix, vis_text(va, sizeof(va), a, la),
+	    vis_text(vb, sizeof(vb), b, lb));
+	free(a);
+	free(b);
+	return error_hint(err, HINT_STATE_FOREIGN);
+}
+
+static int
+load_v1(struct state *st, char *p, char *end, struct error *err)
+{
+	char *nl, *f[3];
+	int lineno = 1;
+	time_t t, now = time(NULL);
+
+	for (; p < end; p = nl + 1) {
+		lineno++;
+		/* A last line without its LF: cut by a crash. */
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		*nl = '\0';
+		if (fields(p, f, 3) == -1 || strcmp(f[0], "U") != 0 ||
+		    parse_time(f[1], &t) == -1 || !valid_field(f[2]))
+			return damaged(st, "", err, "line %d", lineno);
+		insert(st, f[2], t, now);
+	}
+	return 0;
+}
+
+/* The records after the header (which crc covers) and the trailer. */
+static int
+load_v2(struct state *st, const char *buf, char *p, char *end,
+    struct error *err)
+{
+	unsigned long crc;
+	char *nl, *f[4];
+	unsigned long want;
+	unsigned long long count;
+	size_t n = 0;
+	int lineno = 1;
+	time_t t, seen;
+
+	for (; p < end; p = nl + 1) {
+		lineno++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return damaged(st, "", err, "cut short at line %d",
+			    lineno);
+		if (p[0] == 'E') {
+			*nl = '\0';
+			if (fields(p, f, 3) == -1 || strcmp(f[0], "E") != 0 ||
+			    parse_u64(f[1], strlen(f[1]), SIZE_MAX,
+			    &count) == -1 || parse_crc(f[2], &want) == -1)
+				return damaged(st, "", err, "line %d", lineno);
+			if (nl + 1 != end)
+				return damaged(st, "", err, "bytes after its "
+				    "end");
+			if (count != n)
+				return damaged(st, "", err, "%zu records where "
+				    "its trailer says %llu", n, count);
+			/* One pass over everything before the trailer: the
+			 * LFs cut into NULs are put back for it. */
+			crc = crc_of(buf, (size_t)(p - buf));
+			if (crc != want)
+				return damaged(st, "", err, "checksum mismatch");
+			return 0;
+		}
+		*nl = '\0';
+		if (fields(p, f, 4) == -1 || strcmp(f[0], "U") != 0 ||
+		    parse_time(f[1], &t) == -1 ||
+		    parse_time(f[2], &seen) == -1 || !valid_field(f[3]))
+			return damaged(st, "", err, "line %d", lineno);
+		insert(st, f[3], t, seen);
+		/* strsep cut the fields: mend the line for the checksum. */
+		f[1][-1] = f[2][-1] = f[3][-1] = ' ';
+		*nl = '\n';
+		n++;
+	}
+	return damaged(st, "", err, "cut short: no trailer");
 }
 
 static int
 load_snapshot(struct state *st, struct error *err)
 {
-	char *buf = NULL, *line, *f[3];
-	size_t cap = 0;
-	int lineno = 0;
-	FILE *fp;
-	time_t t;
+	static const char v2[] = "popfetch-state 2 ";
+	char *buf, *nl, *end;
+	size_t len;
+	int r;
 
-	if (open_lines(st, "", &fp, err) == -1)
+	if (read_whole(st, "", &buf, &len, err) == -1)
 		return -1;
-	while ((line = next_line(fp, &buf, &cap)) != NULL) {
-		lineno++;
-		if (lineno == 1) {
-			if (strcmp(line, "popfetch-state 1") != 0)
-				goto bad;
-			continue;
-		}
-		if (fields(line, f, 3) != 3 || strcmp(f[0], "U") != 0 ||
-		    parse_time(f[1], &t) == -1 || !valid_field(f[2]))
-			goto bad;
-		insert(st, f[2], t);
+	if (buf == NULL)
+		return 0;
+	end = buf + len;
+	if (len == 0)
+		r = damaged(st, "", err, "empty");
+	else if ((nl = memchr(buf, '\n', len)) == NULL)
+		r = damaged(st, "", err, "cut short in its header");
+	else if (strncmp(buf, v2, sizeof(v2) - 1) == 0) {
+		st->version = 2;
+		*nl = '\0';
+		r = check_ident(st, "", buf + sizeof(v2) - 1, err);
+		*nl = '\n';
+		if (r == 0)
+			r = load_v2(st, buf, nl + 1, end, err);
+	} else {
+		*nl = '\0';
+		if (strcmp(buf, "popfetch-state 1") == 0) {
+			st->version = 1;
+			r = load_v1(st, nl + 1, end, err);
+		} else
+			r = damaged(st, "", err, "not a popfetch state file");
 	}
 	free(buf);
-	if (fp != NULL)
-		fclose(fp);
+	return r;
+}
+
+static void
+add_pending(struct state *st, const char *uid, const char *token)
+{
+	st->pend = xreallocarray(st->pend, st->npend + 1, sizeof(*st->pend));
+	st->pend[st->npend].uid = xstrdup(uid);
+	st->pend[st->npend].token = xstrdup(token);
+	st->pend[st->npend++].done = 0;
+}
+
+static void
+end_pending(struct state *st, const char *uid)
+{
+	size_t i;
+
+	for (i = 0; i < st->npend; i++)
+		if (strcmp(st->pend[i].uid, uid) == 0)
+			st->pend[i].done = 1;
+}
+
+/*
+ * One journal record, checked and applied; -1 (without err) if it is
+ * not a whole, valid record.  v2: it carries its checksum.
+ */
+static int
+journal_record(struct state *st, char *line, size_t len, int v2)
+{
+	char *f[5], *sp;
+	unsigned long crc;
+	time_t t;
+	int n;
+
+	if (v2) {
+		if ((sp = strrchr(line, ' ')) == NULL ||
+		    parse_crc(sp + 1, &crc) == -1 ||
+		    crc_of(line, (size_t)(sp - line)) != crc)
+			return -1;
+		*sp = '\0';
+	}
+	(void)len;
+	for (n = 0; n < 4 && (f[n] = strsep(&line, " ")) != NULL; n++)
+		;
+	if (line != NULL)
+		return -1;
+	if (n == 3 && strcmp(f[0], "B") == 0 && valid_field(f[1]) &&
+	    valid_field(f[2]))
+		add_pending(st, f[1], f[2]);
+	else if (n == 3 && strcmp(f[0], "D") == 0 && valid_field(f[1]) &&
+	    parse_time(f[2], &t) == 0) {
+		insert(st, f[1], t, t);
+		end_pending(st, f[1]);
+	} else if (n == 2 && strcmp(f[0], "A") == 0 && valid_field(f[1]))
+		end_pending(st, f[1]);
+	else
+		return -1;
+	st->njournal++;
 	return 0;
-bad:
-	free(buf);
-	fclose(fp);
-	return error_set(err, ERR_CONFIG, "%s: line %d: corrupt state file",
-	    st->path, lineno);
+}
+
+/* Whether the bytes are all NUL: a tail the file system extended but
+ * never wrote, after a power loss. */
+static int
+all_nul(const char *p, size_t len)
+{
+	while (len > 0)
+		if (p[--len] != '\0')
+			return 0;
+	return 1;
 }
 
 static int
 replay_journal(struct state *st, struct error *err)
 {
-	char *buf = NULL, *line, *f[4];
-	size_t cap = 0, i;
-	int n, lineno = 0;
-	FILE *fp;
-	time_t t = 0;
+	char *buf, *p, *nl, *end, *f[4];
+	unsigned long crc;
+	size_t len, llen;
+	int lineno = 0, v2 = 0, r = 0;
 
-	if (open_lines(st, ".journal", &fp, err) == -1)
+	st->jtorn = -1;
+	if (read_whole(st, ".journal", &buf, &len, err) == -1)
 		return -1;
-	while ((line = next_line(fp, &buf, &cap)) != NULL) {
+	if (buf == NULL)
+		return 0;
+	end = buf + len;
+	for (p = buf; p < end && r == 0; p = nl + 1) {
 		lineno++;
-		n = fields(line, f, 4);
-		if (n == 3 && strcmp(f[0], "B") == 0 && valid_field(f[1])) {
-			st->pend = xreallocarray(st->pend, st->npend + 1,
-			    sizeof(*st->pend));
-			st->pend[st->npend].uid = xstrdup(f[1]);
-			st->pend[st->npend].token = xstrdup(f[2]);
-			st->pend[st->npend++].done = 0;
-		} else if ((n == 3 && strcmp(f[0], "D") == 0 &&
-		    parse_time(f[2], &t) == 0) ||
-		    (n == 2 && strcmp(f[0], "A") == 0)) {
-			if (f[0][0] == 'D')
-				insert(st, f[1], t);
-			for (i = 0; i < st->npend; i++)
-				if (strcmp(st->pend[i].uid, f[1]) == 0)
-					st->pend[i].done = 1;
-		} else {
-			free(buf);
-			fclose(fp);
-			return error_set(err, ERR_CONFIG, "%s.journal: line "
-			    "%d: corrupt journal", st->path, lineno);
+		nl = memchr(p, '\n', (size_t)(end - p));
+		/* The last record without its LF, or never written (NULs):
+		 * a write cut by a crash; nothing relied on it. */
+		if (nl == NULL || (nl + 1 == end && all_nul(p,
+		    (size_t)(nl - p)))) {
+			st->jtorn = (off_t)(p - buf);
+			break;
 		}
+		llen = (size_t)(nl - p);
+		*nl = '\0';
+		if (memchr(p, '\0', llen) != NULL)
+			r = damaged(st, ".journal", err, "record %d fails its "
+			    "check", lineno);
+		else if (strncmp(p, "popfetch-journal ", 17) == 0) {
+			char *sp = strrchr(p, ' ');
+
+			if (v2 || parse_crc(sp + 1, &crc) == -1 ||
+			    crc_of(p, (size_t)(sp - p)) != crc)
+				r = damaged(st, ".journal", err, "record %d "
+				    "fails its check", lineno);
+			else {
+				*sp = '\0';
+				if (fields(p, f, 3) == -1 ||
+				    strcmp(f[1], "2") != 0)
+					r = damaged(st, ".journal", err,
+					    "an unknown version");
+				else
+					r = check_ident(st, ".journal", f[2],
+					    err);
+				v2 = 1;
+			}
+		} else if (journal_record(st, p, llen, v2) == -1)
+			r = damaged(st, ".journal", err, "record %d fails its "
+			    "check", lineno);
 	}
+	st->jheader = v2;
 	free(buf);
-	if (fp != NULL)
-		fclose(fp);
-	return 0;
+	return r;
 }
 
 static int
@@ -394,32 +722,66 @@ open_dir(struct state *st, const char *path, struct error *err)
 }
 
 /* Opens, creating it, one of popfetch's own files beside the snapshot:
- * never through a symbolic link. */
+ * never through a symbolic link, and only a regular file of ours. */
 static int
-open_own(struct state *st, const char *suffix, int flags)
+open_own(struct state *st, const char *suffix, int flags, struct error *err)
 {
 	char name[NAME_MAX + 1];
+	int fd;
 
-	return openat(st->dfd, sibling(st, suffix, name), flags | O_CREAT |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(st->dfd, sibling(st, suffix, name), flags | O_CREAT |
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		if (errno == ELOOP || errno == EMLINK)
+			return refuse_file(st, suffix, errno, err);
+		return error_set(err, ERR_CANTCREAT, "%s%s: %s", st->path,
+		    suffix, strerror(errno));
+	}
+	if (check_own(st, suffix, fd, err) == -1)
+		return -1;
+	return fd;
+}
+
+/* A .new that is not a plain file of ours: someone planted it. */
+static int
+check_new(struct state *st, struct error *err)
+{
+	char name[NAME_MAX + 1];
+	struct stat sb;
+
+	if (fstatat(st->dfd, sibling(st, ".new", name), &sb,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : error_set(err, ERR_IO, "%s.new: "
+		    "%s", st->path, strerror(errno));
+	if (S_ISLNK(sb.st_mode))
+		return refuse_file(st, ".new", ELOOP, err);
+	if (!S_ISREG(sb.st_mode) || (sb.st_uid != geteuid() &&
+	    sb.st_uid != st->downer))
+		return refuse_file(st, ".new", 0, err);
+	return 0;
 }
 
 struct state *
-state_open(const char *path, int readonly, struct error *err)
+state_open(const char *path, const char *identity, int readonly,
+    struct error *err)
 {
 	struct state *st = xcalloc(1, sizeof(*st));
+	struct stat sb;
 
 	st->path = xstrdup(path);
 	st->readonly = readonly;
 	st->dfd = st->lockfd = st->jfd = -1;
+	st->jtorn = -1;
+	st->downer = geteuid();
+	if (identity != NULL)
+		st->ident = state_escape(identity, strlen(identity));
 	if (open_dir(st, path, err) == -1)
 		goto fail;
+	if (st->dfd != -1 && fstat(st->dfd, &sb) == 0)
+		st->downer = sb.st_uid;
 	if (!readonly) {
-		if ((st->lockfd = open_own(st, ".lock", O_RDWR)) == -1) {
-			error_set(err, ERR_CANTCREAT, "%s.lock: %s", path,
-			    strerror(errno));
+		if ((st->lockfd = open_own(st, ".lock", O_RDWR, err)) == -1)
 			goto fail;
-		}
 		/* flock: released by the kernel when the process dies. */
 		if (flock(st->lockfd, LOCK_EX | LOCK_NB) == -1) {
 			error_set(err, errno == EWOULDBLOCK ? ERR_LOCKED :
@@ -428,19 +790,34 @@ state_open(const char *path, int readonly, struct error *err)
 			    strerror(errno));
 			goto fail;
 		}
+		if (check_new(st, err) == -1)
+			goto fail;
 	}
 	if (load_snapshot(st, err) == -1 || replay_journal(st, err) == -1)
 		goto fail;
-	if (!readonly && (st->jfd = open_own(st, ".journal", O_WRONLY |
-	    O_APPEND)) == -1) {
-		error_set(err, ERR_CANTCREAT, "%s.journal: %s", path,
-		    strerror(errno));
-		goto fail;
+	if (!readonly) {
+		if ((st->jfd = open_own(st, ".journal", O_WRONLY | O_APPEND,
+		    err)) == -1)
+			goto fail;
+		/* Cut a torn last record off, so the next one starts on a
+		 * line of its own. */
+		if (st->jtorn != -1 && (ftruncate(st->jfd, st->jtorn) == -1 ||
+		    fdatasync(st->jfd) == -1)) {
+			error_set(err, ERR_IO, "%s.journal: %s", path,
+			    strerror(errno));
+			goto fail;
+		}
 	}
 	return st;
 fail:
 	state_close(st);
 	return NULL;
+}
+
+int
+state_version(const struct state *st)
+{
+	return st->version;
 }
 
 static int
@@ -471,12 +848,33 @@ journal_flush(struct state *st, struct error *err)
 	return 0;
 }
 
+/* Appends one record and its checksum to the held-back records. */
+static int
+journal_add(struct state *st, char *line, int n, struct error *err)
+{
+	unsigned long crc = crc_of(line, (size_t)n);
+	int m;
+
+	m = snprintf(line + n, JBUF_MAX - (size_t)n, " %08lx\n", crc);
+	if (m < 0 || (size_t)(n + m) >= JBUF_MAX)
+		return error_set(err, ERR_SOFTWARE, "journal record too long");
+	n += m;
+	if (st->jbuf == NULL)
+		st->jbuf = xmalloc(2 * JBUF_MAX);
+	if (st->jlen + (size_t)n > 2 * JBUF_MAX &&
+	    journal_flush(st, err) == -1)
+		return -1;
+	memcpy(st->jbuf + st->jlen, line, (size_t)n);
+	st->jlen += (size_t)n;
+	return 0;
+}
+
 /*
  * Appends a record.  D and A records without sync are held back and
  * go out with the next record that must reach the kernel at once (a B,
  * which precedes the bytes it announces) or with state_sync, which
  * comes before any DELE: a batch of D records costs one write and one
- * fdatasync.
+ * fdatasync.  The first record of an empty journal follows its header.
  */
 static int
 journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
@@ -487,18 +885,23 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 
 	if (st->readonly)
 		return 0;
+	if (!st->jheader) {
+		n = snprintf(line, sizeof(line), "popfetch-journal 2 %s",
+		    st->ident != NULL ? st->ident : "-");
+		if (n < 0 || (size_t)n >= sizeof(line) - 16)
+			return error_set(err, ERR_SOFTWARE, "journal header "
+			    "too long");
+		if (journal_add(st, line, n, err) == -1)
+			return -1;
+		st->jheader = 1;
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	if (n < 0 || (size_t)n >= sizeof(line) - 16)
 		return error_set(err, ERR_SOFTWARE, "journal record too long");
-	if (st->jbuf == NULL)
-		st->jbuf = xmalloc(2 * JBUF_MAX);
-	if (st->jlen + (size_t)n > 2 * JBUF_MAX &&
-	    journal_flush(st, err) == -1)
+	if (journal_add(st, line, n, err) == -1)
 		return -1;
-	memcpy(st->jbuf + st->jlen, line, (size_t)n);
-	st->jlen += (size_t)n;
 	if (!sync && (line[0] == 'D' || line[0] == 'A') && st->jlen < JBUF_MAX)
 		return 0;
 	if (journal_flush(st, err) == -1)
@@ -529,28 +932,19 @@ int
 state_resolve(struct state *st, size_t i, int delivered, struct error *err)
 {
 	const char *token, *uid = state_pending(st, i, &token);
-	size_t k;
 	time_t now = time(NULL);
 
 	if (uid == NULL)
 		return 0;
 	if (delivered) {
-		if (journal(st, 1, err, "D %s %lld\n", uid,
+		if (journal(st, 1, err, "D %s %lld", uid,
 		    (long long)now) == -1)
 			return -1;
-		insert(st, uid, now);
-	} else if (journal(st, 1, err, "A %s\n", uid) == -1)
+		insert(st, uid, now, now);
+	} else if (journal(st, 1, err, "A %s", uid) == -1)
 		return -1;
-	for (k = 0; k < st->npend; k++)
-		if (strcmp(st->pend[k].uid, uid) == 0)
-			st->pend[k].done = 1;
+	end_pending(st, uid);
 	return 0;
-}
-
-size_t
-state_count(const struct state *st)
-{
-	return st->used;
 }
 
 time_t
@@ -569,7 +963,7 @@ state_begin(struct state *st, const char *uid, const char *token, int sync,
 	char *t = state_escape(token, strlen(token));
 	int r;
 
-	r = journal(st, sync, err, "B %s %s\n", u, t);
+	r = journal(st, sync, err, "B %s %s", u, t);
 	free(u);
 	free(t);
 	return r;
@@ -583,9 +977,9 @@ state_delivered(struct state *st, const char *uid, int sync,
 	time_t now = time(NULL);
 	int r;
 
-	r = journal(st, sync, err, "D %s %lld\n", u, (long long)now);
+	r = journal(st, sync, err, "D %s %lld", u, (long long)now);
 	if (r == 0)
-		insert(st, u, now);
+		insert(st, u, now, now);
 	free(u);
 	return r;
 }
@@ -611,55 +1005,176 @@ state_abort(struct state *st, const char *uid, struct error *err)
 
 	/* No fsync: if this record is lost, recovery finds the delivery
 	 * unfinished and rolls it back again, which is harmless. */
-	r = journal(st, 0, err, "A %s\n", u);
+	r = journal(st, 0, err, "A %s", u);
 	free(u);
 	return r;
 }
 
 void
-state_forget_absent(struct state *st, char **present, size_t n)
+state_forget_absent(struct state *st, char **present, size_t n,
+    time_t now, time_t after)
 {
 	struct entry *e;
 	size_t i;
 
-	if (st->cap == 0)
-		return;
-	memset(st->absent, 1, st->cap);
+	/* Absent for long enough: the server no longer has it.  Absent
+	 * from one listing only (a server that listed nothing, or part of
+	 * the mailbox): kept. */
+	for (i = 0; i < st->cap; i++)
+		st->absent[i] = st->tab[i].uid != NULL &&
+		    st->tab[i].seen < now - after;
 	for (i = 0; i < n; i++)
 		if (present[i] != NULL &&
-		    (e = find(st, escape_tmp(st, present[i]))) != NULL)
+		    (e = find(st, escape_tmp(st, present[i]))) != NULL) {
+			e->seen = now;
 			st->absent[e - st->tab] = 0;
+		}
+}
+
+const char *
+state_entry(const struct state *st, size_t *pos, time_t *first,
+    time_t *seen)
+{
+	for (; *pos < st->cap; (*pos)++)
+		if (st->tab[*pos].uid != NULL) {
+			*first = st->tab[*pos].when;
+			*seen = st->tab[*pos].seen;
+			return st->tab[(*pos)++].uid;
+		}
+	return NULL;
+}
+
+size_t
+state_count(const struct state *st)
+{
+	return st->used;
+}
+
+size_t
+state_journal_records(const struct state *st)
+{
+	return st->njournal;
+}
+
+/* The snapshot on its way out: lines gather in buf, and each full
+ * buffer is folded into the checksum and written at once (one CRC call
+ * per line would cost more than the rest of a save). */
+struct out {
+	FILE		*f;
+	unsigned long	 crc;
+	size_t		 len;
+	char		 buf[65536];
+};
+
+static void
+out_flush(struct out *o)
+{
+	o->crc = crc32(o->crc, (const Bytef *)o->buf, (uInt)o->len);
+	(void)fwrite(o->buf, 1, o->len, o->f);
+	o->len = 0;
+}
+
+/* Writes v in decimal at p; returns the end. */
+static char *
+decimal(char *p, unsigned long long v)
+{
+	char d[24];
+	size_t k = 0;
+
+	do
+		d[k++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (k > 0)
+		*p++ = d[--k];
+	return p;
+}
+
+/* "U FIRST SEEN UID\n", formatted by hand: a save of 100,000 UIDs
+ * spent most of its time in printf. */
+static int
+put_record(struct out *o, const struct entry *e)
+{
+	size_t ul = strlen(e->uid);
+	char *p;
+
+	if (ul + 48 > sizeof(o->buf))
+		return -1;
+	if (o->len + ul + 48 > sizeof(o->buf))
+		out_flush(o);
+	p = o->buf + o->len;
+	*p++ = 'U';
+	*p++ = ' ';
+	p = decimal(p, (unsigned long long)(e->when < 0 ? 0 : e->when));
+	*p++ = ' ';
+	p = decimal(p, (unsigned long long)(e->seen < 0 ? 0 : e->seen));
+	*p++ = ' ';
+	memcpy(p, e->uid, ul);
+	p += ul;
+	*p++ = '\n';
+	o->len = (size_t)(p - o->buf);
+	return 0;
+}
+
+static void
+put(struct out *o, const char *line, int n)
+{
+	if (o->len + (size_t)n > sizeof(o->buf))
+		out_flush(o);
+	memcpy(o->buf + o->len, line, (size_t)n);
+	o->len += (size_t)n;
 }
 
 int
 state_save(struct state *st, struct error *err)
 {
-	char name[NAME_MAX + 1];
+	char name[NAME_MAX + 1], line[JBUF_MAX];
+	struct out *o;
 	FILE *f = NULL;
-	size_t i;
-	int fd;
+	size_t i, count = 0, k;
+	int fd, n, pending = 0;
 
 	if (st->readonly)
 		return 0;
 	if (journal_flush(st, err) == -1)
 		return -1;
-	/* A .new left by a crash is stale: popfetch holds the lock. */
+	/* A .new left by a crash is stale: popfetch holds the lock, and
+	 * state_open refused anything but a file of ours. */
 	if (unlinkat(st->dfd, sibling(st, ".new", name), 0) == -1 &&
 	    errno != ENOENT)
 		return error_set(err, ERR_IO, "%s.new: %s", st->path,
 		    strerror(errno));
-	if ((fd = open_own(st, ".new", O_WRONLY | O_EXCL)) == -1 ||
-	    (f = fdopen(fd, "w")) == NULL) {
+	if ((fd = open_own(st, ".new", O_WRONLY | O_EXCL, err)) == -1)
+		return -1;
+	if ((f = fdopen(fd, "w")) == NULL) {
 		error_set(err, ERR_IO, "%s.new: %s", st->path, strerror(errno));
-		if (fd != -1)
-			(void)close(fd);
+		(void)close(fd);
 		goto fail;
 	}
-	fprintf(f, "popfetch-state 1\n");
-	for (i = 0; i < st->cap; i++)
-		if (st->tab[i].uid != NULL && !st->absent[i])
-			fprintf(f, "U %lld %s\n", (long long)st->tab[i].when,
-			    st->tab[i].uid);
+	o = xcalloc(1, sizeof(*o));
+	o->f = f;
+	n = snprintf(line, sizeof(line), "popfetch-state 2 %s\n",
+	    st->ident != NULL ? st->ident : "-");
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		error_set(err, ERR_SOFTWARE, "state header too long");
+		free(o);
+		(void)fclose(f);
+		goto fail;
+	}
+	put(o, line, n);
+	for (i = 0; i < st->cap; i++) {
+		if (st->tab[i].uid == NULL || st->absent[i])
+			continue;
+		if (put_record(o, &st->tab[i]) == -1) {
+			error_set(err, ERR_SOFTWARE, "state record too long");
+			free(o);
+			(void)fclose(f);
+			goto fail;
+		}
+		count++;
+	}
+	out_flush(o);
+	fprintf(f, "E %zu %08lx\n", count, o->crc);
+	free(o);
 	/* ferror too: a write that failed inside fprintf leaves nothing
 	 * for fflush to report. */
 	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) == -1) {
@@ -677,12 +1192,20 @@ state_save(struct state *st, struct error *err)
 		error_set(err, ERR_IO, "%s: %s", st->path, strerror(errno));
 		goto fail;
 	}
+	st->version = 2;
 	if (fsync(st->dfd) == -1)
 		return error_set(err, ERR_IO, "%s: fsync of its directory: %s",
 		    st->path, strerror(errno));
+	/* Deliveries still unresolved (a recovery that failed) keep the
+	 * journal: their B records are all that says what to undo. */
+	for (k = 0; k < st->npend; k++)
+		pending |= !st->pend[k].done;
+	if (pending)
+		return 0;
 	if (ftruncate(st->jfd, 0) == -1 || fsync(st->jfd) == -1)
 		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));
+	st->jheader = 0;
 	return 0;
 fail:
 	(void)unlinkat(st->dfd, name, 0);
@@ -717,6 +1240,7 @@ state_close(struct state *st)
 	}
 	free(st->pend);
 	free(st->path);
+	free(st->ident);
 	free(st->name);
 	free(st);
 }

@@ -6,9 +6,12 @@
  * written, and path.lock, held with a kernel lock for as long as the
  * state is open, so two runs on one account never interleave and a
  * killed run leaves no lock behind.  The directory is opened once and
- * the files relative to it.  A record is durable when the call that
- * wrote it asked for sync, or after the next state_sync.  UIDs are
- * stored percent-escaped, so any byte survives.
+ * the files relative to it, never through a symbolic link.  A record
+ * is durable when the call that wrote it asked for sync, or after the
+ * next state_sync.  UIDs are stored percent-escaped, so any byte
+ * survives.  Both files carry the account's identity and checksums: a
+ * damaged or foreign state is refused, never taken for a shorter one;
+ * a journal record cut short by a crash is dropped silently.
  *
  * Strings passed in stay the caller's; strings returned belong to the
  * state and live until state_close unless said otherwise.
@@ -26,15 +29,24 @@ struct state;
 /*
  * Locks, loads the snapshot and replays the journal.  Deliveries that
  * began but never ended are left pending (state_pending) for the caller
- * to resolve.  readonly: no directory is made, no lock is taken and
- * nothing is ever written (for a dry run).  Returns a state for
- * state_close, or NULL with ERR_LOCKED (another run holds the lock),
- * ERR_CANTCREAT (the directory or a file cannot be made, or the path is
- * too long or its last component leaves no room for ".journal" within
- * NAME_MAX; these carry HINT_STATE), ERR_IO, or ERR_CONFIG (a corrupt
- * file).
+ * to resolve.  identity (user@host:port; NULL: not checked) must match
+ * the one in the files; a version 1 state, which has none, takes it at
+ * the next state_save.  readonly: no directory is made, no lock is
+ * taken and nothing is ever written (for a dry run, or to look).
+ * Returns a state for state_close, or NULL with ERR_LOCKED (another run
+ * holds the lock), ERR_CANTCREAT (the directory or a file cannot be
+ * made, or the path is too long or its last component leaves no room
+ * for ".journal" within NAME_MAX: these carry HINT_STATE; or one of the
+ * files is a symbolic link, not a regular file, or someone else's),
+ * ERR_IO, or ERR_CONFIG (a damaged file: HINT_STATE_DAMAGED; another
+ * account's: HINT_STATE_FOREIGN).
  */
-struct state	*state_open(const char *path, int readonly, struct error *);
+struct state	*state_open(const char *path, const char *identity,
+		    int readonly, struct error *);
+
+/* The version of the snapshot read: 0 (none), 1 (upgraded at the next
+ * save) or 2. */
+int		 state_version(const struct state *);
 
 /* The delivery begun for pending record i (counting only those still
  * unresolved): its uid and the token the delivery target gave for it,
@@ -45,9 +57,6 @@ const char	*state_pending(struct state *, size_t i, const char **token);
  * ERR_IO. */
 int		 state_resolve(struct state *, size_t i, int delivered,
 		    struct error *);
-
-/* How many UIDs the state records (for the info command). */
-size_t		 state_count(const struct state *);
 
 /* When uid (raw server text) was first delivered, or 0 if never. */
 time_t		 state_lookup(struct state *, const char *uid);
@@ -73,10 +82,24 @@ int		 state_sync(struct state *, struct error *);
  * err may be NULL.  ERR_IO. */
 int		 state_abort(struct state *, const char *uid, struct error *);
 
-/* Marks every delivered uid that is not in present[0..n) (raw server
- * text; NULL entries are skipped) for removal at the next state_save:
- * the server no longer has those messages. */
-void		 state_forget_absent(struct state *, char **present, size_t n);
+/* Records that the server lists present[0..n) (raw server text; NULL
+ * entries are skipped) at now, and marks for removal at the next
+ * state_save every uid last listed more than after seconds before now:
+ * the server no longer has those messages.  A uid absent from one
+ * listing only is kept. */
+void		 state_forget_absent(struct state *, char **present, size_t n,
+		    time_t now, time_t after);
+
+/* The next recorded uid (escaped) from slot *pos on, which it advances,
+ * with when it was first delivered and last listed; NULL at the end.
+ * Start with *pos = 0.  In no particular order. */
+const char	*state_entry(const struct state *, size_t *pos, time_t *first,
+		    time_t *seen);
+
+/* How many uids are recorded, and how many journal records were
+ * replayed. */
+size_t		 state_count(const struct state *);
+size_t		 state_journal_records(const struct state *);
 
 /* Writes a new snapshot durably (path.new, fsync, rename, fsync of the
  * directory) and then empties the journal.  ERR_IO. */

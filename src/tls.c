@@ -8,10 +8,12 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <poll.h>
 #include <time.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
@@ -192,6 +195,58 @@ tls_destroy(struct tls *t)
 	free(t);
 }
 
+
+/* Reads a client certificate or key (at most 1 MiB).  It may be a
+ * symbolic link (a dotfile manager's); the file opened must belong to
+ * the invoking user or root, so nobody else chooses the key popfetch
+ * presents.  ERR_CONFIG. */
+static int
+read_key_file(const char *path, gnutls_datum_t *d, struct error *err)
+{
+	struct stat sb;
+	ssize_t r;
+	size_t n = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return error_set(err, ERR_CONFIG, "%s: %s", path,
+		    strerror(errno));
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size > 1024 * 1024) {
+		(void)close(fd);
+		return error_set(err, ERR_CONFIG, "%s: not a regular file of "
+		    "at most 1 MiB", path);
+	}
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		(void)close(fd);
+		return error_set(err, ERR_CONFIG, "%s: owned by uid %lu, not "
+		    "by you or root; refusing it (chown it or use your own)",
+		    path, (unsigned long)sb.st_uid);
+	}
+	d->data = malloc((size_t)sb.st_size + 1);
+	if (d->data == NULL) {
+		(void)close(fd);
+		return error_set(err, ERR_SOFTWARE, "out of memory");
+	}
+	while (n < (size_t)sb.st_size && (r = read(fd, d->data + n,
+	    (size_t)sb.st_size - n)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			error_set(err, ERR_CONFIG, "%s: %s", path,
+			    strerror(errno));
+			(void)close(fd);
+			free(d->data);
+			d->data = NULL;
+			return -1;
+		}
+		n += (size_t)r;
+	}
+	(void)close(fd);
+	d->size = (unsigned int)n;
+	return 0;
+}
+
 /* The certificate credentials: the trust store (unless a pin or
  * insecure replaces it) and the client certificate.  0, or -1 with err
  * (ERR_CONFIG for unusable files, ERR_SOFTWARE). */
@@ -221,9 +276,21 @@ load_credentials(struct tls *t, const struct tls_params *p,
 			    gnutls_strerror(r));
 	}
 	if (p->client_cert != NULL) {
-		r = gnutls_certificate_set_x509_key_file(t->cred,
-		    p->client_cert, p->client_key != NULL ? p->client_key :
-		    p->client_cert, GNUTLS_X509_FMT_PEM);
+		gnutls_datum_t cert = { NULL, 0 }, key = { NULL, 0 };
+		const char *kpath = p->client_key != NULL ? p->client_key :
+		    p->client_cert;
+
+		if (read_key_file(p->client_cert, &cert, err) == -1)
+			return -1;
+		if (read_key_file(kpath, &key, err) == -1) {
+			free(cert.data);
+			return -1;
+		}
+		r = gnutls_certificate_set_x509_key_mem(t->cred, &cert, &key,
+		    GNUTLS_X509_FMT_PEM);
+		free(cert.data);
+		explicit_bzero(key.data, key.size);
+		free(key.data);
 		if (r < 0)
 			return error_set(err, ERR_CONFIG, "%s: %s",
 			    p->client_cert, gnutls_strerror(r));

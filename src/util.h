@@ -66,7 +66,9 @@ enum err_hint {
 	HINT_TLS_IMPLICIT,	/* pop3s://, or --tls implicit */
 	HINT_TLS_STARTTLS,	/* pop3://, or --tls starttls */
 	HINT_AUTH_METHOD,	/* --auth auto, or --auth user */
-	HINT_UTF8		/* --no-utf8 */
+	HINT_UTF8,		/* --no-utf8 */
+	HINT_STATE_DAMAGED,	/* state check, state mark-seen */
+	HINT_STATE_FOREIGN	/* --state, or state mark-seen */
 };
 
 struct error {

@@ -166,7 +166,8 @@ big_body() {
 
 # killed_mid_message TARGET-ARGS: popfetch killed while the server
 # stalls in the middle of a 120 kB message.  The second server listens
-# on another port, so the state file is named explicitly.
+# on the same port (the state is that account's); the state file is
+# named explicitly.
 killed_mid_message() {
 	fake 'UIDL => +OK\r\n1 big\r\n.\r\n' 'LIST => +OK\r\n1 130000\r\n.\r\n' \
 		"RETR 1 => $(big_body) !hang"
@@ -180,7 +181,7 @@ killed_mid_message() {
 	kill -9 "$pid"
 	wait "$pid" || true
 	fake_stop
-	fake 'UIDL => +OK\r\n1 big\r\n.\r\n' 'LIST => +OK\r\n1 130000\r\n.\r\n' \
+	FAKE_BIND=$FAKE_PORT fake 'UIDL => +OK\r\n1 big\r\n.\r\n' 'LIST => +OK\r\n1 130000\r\n.\r\n' \
 		"RETR 1 => $(big_body).\\r\\n"
 }
 
@@ -271,8 +272,9 @@ long_path() {
 	# them from their directory.  Each has its own name.
 	cd "$(dirname "$st")"
 	b=$(basename "$st")
-	[ "$(sed -n 1p "$b")" = "popfetch-state 1" ]
-	[ "$(grep -c '^U [0-9]* [ab]$' "$b")" -eq 2 ]
+	[[ "$(sed -n 1p "$b")" == "popfetch-state 2 alice@"* ]]
+	[ "$(grep -c '^U [0-9]* [0-9]* [ab]$' "$b")" -eq 2 ]
+	[ "$(tail -1 "$b" | cut -d' ' -f1-2)" = "E 2" ]
 	[ -e "$b.lock" ] && [ -e "$b.journal" ] && [ ! -s "$b.journal" ]
 	[ "$(ls -A | wc -l)" -eq 3 ]
 }
@@ -356,5 +358,5 @@ PY
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
 	[ "$(cat "$W"/Mail/new/* | grep -c '^Subject: one$')" -eq 1 ]
 	[ "$(cat "$W"/Mail/new/* | grep -c '^Subject: two$')" -eq 1 ]
-	grep -q '^U [0-9]* a$' "$W/state" && grep -q '^U [0-9]* b$' "$W/state"
+	grep -q '^U [0-9]* [0-9]* a$' "$W/state" && grep -q '^U [0-9]* [0-9]* b$' "$W/state"
 }

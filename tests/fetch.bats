@@ -98,9 +98,13 @@ pf() {
 	[[ "$output" == *"2 new messages"* && "$output" == *"4 messages deleted from the server"* ]]
 	[ "$(dovecot_count del)" -eq 0 ]
 	same_messages "$W/Mail/new" "$W"/0000[1234].eml
-	# The state forgets what the server no longer has.
+	# The state forgets what the server no longer has, once it has not
+	# listed it for --forget-after days (30 by default: kept now).
 	run pf del --maildir "$W/Mail" --delete
 	echo "$output"
+	[ "$output" = "no new messages (none on the server)" ]
+	[ "$(grep -c '^U ' "$HOME"/.local/state/popfetch/del@*[0-9])" -eq 4 ]
+	run pf del --maildir "$W/Mail" --delete --forget-after 0
 	[ "$output" = "no new messages (none on the server)" ]
 	[ "$(grep -c '^U ' "$HOME"/.local/state/popfetch/del@*[0-9])" -eq 0 ]
 }
@@ -114,7 +118,7 @@ pf() {
 	# Pretend message 1 was delivered four days ago.
 	uid=$(pf kd uidl 1 | cut -d' ' -f2)
 	old=$(( $(date +%s) - 4 * 86400 ))
-	sed -i "s/^U [0-9]* $uid\$/U $old $uid/" "$st"
+	python3 "$TOP/tests/lib/state_edit.py" set-first "$st" "$uid" "$old"
 	run pf kd --maildir "$W/Mail" --keep-days 3
 	[ "$status" -eq 0 ]
 	[ "$(dovecot_count kd)" -eq 1 ]

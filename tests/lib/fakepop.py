@@ -26,6 +26,8 @@ A rule may start with "?F " (only when flag F is set) or "?!F " (only when
 it is not); flag "connN" is set on the Nth connection (from 1), "afterN"
 on every connection after the Nth.  A line "repeat N RULE" adds the rule N
 times with "{i}" replaced by 1..N (in REGEX and RESPONSE).
+The environment variable FAKE_BIND names the port to listen on (a
+restarted server keeps its port); without it any free port is used.
 The special REGEX "greeting" gives the greeting (default +OK with a
 timestamp).  "implicit" alone on a line makes the server start TLS at
 once.  Rules are tried in order; unmatched commands get -ERR.  Every line
@@ -37,6 +39,7 @@ line, if any, has been logged).
 import base64
 import hashlib
 import hmac
+import os
 import re
 import socket
 import ssl
@@ -210,11 +213,12 @@ def main():
     open(log + ".closed", "w").close()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
+    # FAKE_BIND: a port to listen on again (a restarted server keeps the
+    # port the state file names); else any free one.
+    srv.bind(("127.0.0.1", int(os.environ.get("FAKE_BIND", "0"))))
     srv.listen(8)
     with open(portfile + ".tmp", "w") as f:
         f.write(str(srv.getsockname()[1]))
-    import os
     os.rename(portfile + ".tmp", portfile)
     nconn = 0
     while True:

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""state_edit.py: what the tests do to popfetch's state files (format 2).
+
+  state_edit.py set-first FILE UID TIME   set UID's first delivery time in
+                                          a snapshot; trailer recomputed
+  state_edit.py ident FILE                print the identity of a snapshot
+  state_edit.py record TEXT...            print each TEXT as a journal
+                                          record: TEXT, a space, its CRC-32
+"""
+import sys
+import zlib
+
+
+def record(text):
+    b = text.encode()
+    return b + b" %08x\n" % zlib.crc32(b)
+
+
+def main():
+    op = sys.argv[1]
+    if op == "record":
+        for t in sys.argv[2:]:
+            sys.stdout.buffer.write(record(t))
+        return
+    path = sys.argv[2]
+    data = open(path, "rb").read()
+    lines = data.split(b"\n")
+    if op == "ident":
+        print(lines[0].split(b" ")[2].decode())
+        return
+    if op == "set-first":
+        uid, when = sys.argv[3].encode(), sys.argv[4].encode()
+        out = [lines[0]]
+        for ln in lines[1:]:
+            f = ln.split(b" ")
+            if f[0] == b"U" and f[3] == uid:
+                f[1] = when
+            if f[0] != b"E" and ln:
+                out.append(b" ".join(f))
+        body = b"\n".join(out) + b"\n"
+        n = len(out) - 1
+        body += b"E %d %08x\n" % (n, zlib.crc32(body))
+        open(path, "wb").write(body)
+        return
+    sys.exit("unknown operation " + op)
+
+
+main()

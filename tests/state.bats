@@ -1,0 +1,386 @@
+#!/usr/bin/env bats
+# The state: damage told from a crash, foreign state refused, UIDs kept
+# through a listing that misses them, recovery only on the configured
+# target, no symbolic link followed, the files of others refused, and
+# the state command.  Against a real Dovecot, except where a server must
+# do what Dovecot will not (list nothing once): then tests/lib/fakepop.py.
+
+bats_require_minimum_version 1.5.0
+
+USERS="cut flip torn mid bob alice tok rec sym own link v1 cmd chk"
+
+setup_file() {
+	load lib/common
+	suite_start
+	for u in $USERS; do dovecot_user_add "$u" pw; done
+}
+
+teardown_file() {
+	load lib/common
+	suite_stop
+}
+
+setup() {
+	load lib/common
+	export POPFETCH_PASSWORD=pw
+	export HOME=$BATS_TEST_TMPDIR/home XDG_STATE_HOME=
+	mkdir -p "$HOME"
+	W=$BATS_TEST_TMPDIR
+	EDIT="python3 $TOP/tests/lib/state_edit.py"
+}
+
+teardown() {
+	fake_stop
+	if [ -n "${LOCKER:-}" ]; then kill "$LOCKER" 2>/dev/null || true; fi
+}
+
+# pf USER ARGS: popfetch for USER over implicit TLS.
+pf() {
+	local u=$1; shift
+	"$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 "pop3s://$u@localhost:$DOVECOT_POP3S" "$@"
+}
+
+# seeded USER N: N small messages on the server.
+seeded() {
+	local i
+	for i in $(seq 1 "$2"); do
+		printf 'Subject: %s %d\n\nbody %d\n' "$1" "$i" "$i" > "$W/$1-$i.eml"
+		dovecot_seed "$1" "$W/$1-$i.eml"
+	done
+}
+
+count_new() {
+	find "$W/Mail/new" -type f 2>/dev/null | wc -l
+}
+
+@test "a state cut short anywhere, empty, or its header without LF: 78, nothing fetched" {
+	seeded cut 3
+	run pf cut --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(count_new)" -eq 3 ]
+	cp "$W/st" "$W/good"
+	size=$(wc -c < "$W/good")
+	head1=$(head -1 "$W/good" | wc -c)
+	# empty, in the header, the header alone, in a record, without the
+	# trailer, in the trailer, the trailer without its LF
+	tlen=$(tail -1 "$W/good" | wc -c)
+	for cut in 0 10 "$head1" $((head1 + 7)) $((size - tlen)) $((size - 4)) $((size - 1)); do
+		head -c "$cut" "$W/good" > "$W/st"
+		run pf cut --state "$W/st" --maildir "$W/Mail"
+		echo "cut $cut: $output"
+		[ "$status" -eq 78 ]
+		[[ "$output" == *"$W/st: damaged state file"* ]]
+		[[ "$output" == *"nothing was fetched"* ]]
+		[[ "$output" == *"popfetch state check"* && "$output" == *"state mark-seen"* ]]
+		[ "$(count_new)" -eq 3 ]
+		cmp -s "$W/st" <(head -c "$cut" "$W/good")	# left as it was
+	done
+	run pf cut --state "$W/st" state check
+	[ "$status" -eq 78 ]
+	cp "$W/good" "$W/st"
+	run pf cut --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages" ]
+}
+
+@test "a flipped byte in a UID, a time or the trailer: 78, nothing fetched" {
+	seeded flip 3
+	run pf flip --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	cp "$W/st" "$W/good"
+	# Line 2 is "U FIRST SEEN UID": flip the UID's last character, a
+	# digit of FIRST, and a digit of the trailer's checksum.
+	for edit in '2s/.$/z/' '2s/^U 1/U 2/' '$s/.$/x/'; do
+		sed "$edit" "$W/good" > "$W/st"
+		! cmp -s "$W/st" "$W/good"
+		run pf flip --state "$W/st" --maildir "$W/Mail"
+		echo "$edit: $output"
+		[ "$status" -eq 78 ]
+		[[ "$output" == *"$W/st: damaged state file"* ]]
+		[ "$(count_new)" -eq 3 ]
+	done
+}
+
+@test "a torn last journal record (a crash): recovered silently, exit 0, each message once" {
+	seeded torn 2
+	run pf torn --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	seeded torn 1
+	# What a kill in the middle of a write leaves: the header and a B
+	# record cut short, without its LF.
+	id=$($EDIT ident "$W/st")
+	{ $EDIT record "popfetch-journal 2 $id"; printf 'B 0000000'; } > "$W/st.journal"
+	run pf torn --state "$W/st" --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "1 new message, "* ]]
+	[ "$(count_new)" -eq 3 ]
+	[ "$(cat "$W"/Mail/new/* | grep -c '^Subject: torn 1$')" -eq 2 ]	# seeded twice
+	[ ! -s "$W/st.journal" ]
+	# The same with NULs (a power loss after the size grew).
+	{ $EDIT record "popfetch-journal 2 $id"; head -c 40 /dev/zero; } > "$W/st.journal"
+	run pf torn --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages" ]
+	[ "$(count_new)" -eq 3 ]
+}
+
+@test "a journal record failing its check before the end: 78, nothing fetched" {
+	seeded mid 2
+	run pf mid --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	seeded mid 1
+	id=$($EDIT ident "$W/st")
+	{
+		$EDIT record "popfetch-journal 2 $id" "A x"
+		$EDIT record "D y 1700000000" | sed 's/D y/D z/'	# flipped
+		$EDIT record "A w"
+	} > "$W/st.journal"
+	cp "$W/st.journal" "$W/journal.before"
+	run pf mid --state "$W/st" --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$W/st.journal: damaged journal (record 3 fails its check)"* ]]
+	[ "$(count_new)" -eq 2 ]
+	cmp "$W/st.journal" "$W/journal.before"
+}
+
+@test "bob's state used for alice: 78, nothing fetched, nothing deleted" {
+	seeded bob 2
+	seeded alice 3
+	run pf bob --state "$W/bob" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	run pf alice --state "$W/bob" --maildir "$W/Mail" --delete
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$W/bob: this state belongs to bob@localhost:$DOVECOT_POP3S, not to alice@localhost:$DOVECOT_POP3S"* ]]
+	[ "$(dovecot_count alice)" -eq 3 ]
+	[ "$(count_new)" -eq 2 ]
+	# The same port, another user; the same user, another port.
+	run "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 --tls starttls \
+		"pop3://bob@localhost:$DOVECOT_POP3" --state "$W/bob" --maildir "$W/Mail" --delete
+	[ "$status" -eq 78 ]
+	[ "$(dovecot_count bob)" -eq 2 ]
+}
+
+@test "a UID absent from one listing is kept; forgotten only after --forget-after days" {
+	# A server that once lists nothing (Dovecot never does that).
+	LIST2='UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n
+LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n
+RETR 1 => +OK\r\nSubject: one\r\n\r\nbody one\r\n.\r\n
+RETR 2 => +OK\r\nSubject: two\r\n\r\nbody two\r\n.\r\n'
+	LOGIN='CAPA => +OK\r\nUSER\r\nUIDL\r\n.\r\n
+USER .* => +OK\r\n
+PASS .* => +OK\r\n'
+	fake_start "$W" < <(printf '%s\n' "$LIST2" "$LOGIN")
+	port=$FAKE_PORT
+	pff() {
+		"$POPFETCH" --tls none --allow-plaintext --timeout 3 --host 127.0.0.1 \
+			-p "$port" -u alice --state "$W/st" --maildir "$W/Mail" "$@"
+	}
+	run pff
+	[ "$status" -eq 0 ]
+	[ "$(count_new)" -eq 2 ]
+	fake_stop
+	FAKE_BIND=$port fake_start "$W" < <(printf '%s\n' 'UIDL => +OK\r\n.\r\n' 'LIST => +OK\r\n.\r\n' "$LOGIN")
+	run pff
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^U ' "$W/st")" -eq 2 ]
+	fake_stop
+	FAKE_BIND=$port fake_start "$W" < <(printf '%s\n' "$LIST2" "$LOGIN")
+	run pff
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages" ]
+	! grep -q RETR "$W/fake.log"
+	[ "$(count_new)" -eq 2 ]
+	# Unlisted for longer than --forget-after: forgotten.
+	fake_stop
+	FAKE_BIND=$port fake_start "$W" < <(printf '%s\n' 'UIDL => +OK\r\n.\r\n' 'LIST => +OK\r\n.\r\n' "$LOGIN")
+	run pff --forget-after 0
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^U ' "$W/st")" -eq 0 ]
+}
+
+@test "a journal token naming another file: 78, that file untouched, nothing fetched" {
+	seeded tok 1
+	printf 'From x Mon Jan  1 00:00:00 2026\nSubject: precious\n\nkeep me\n' > "$W/other"
+	cp "$W/other" "$W/other.before"
+	id="tok@localhost:$DOVECOT_POP3S"
+	# "mbox 0 PATH", escaped: a roll-back there would cut it to 0 bytes.
+	$EDIT record "popfetch-journal 2 $id" "B u1 mbox%200%20$W/other" > "$W/st.journal"
+	run pf tok --state "$W/st" --mbox "$W/mbox"
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"damaged journal: a delivery in it names another place than $W/mbox"* ]]
+	cmp "$W/other" "$W/other.before"
+	[ ! -e "$W/mbox" ] || [ ! -s "$W/mbox" ]
+	[ "$(dovecot_count tok)" -eq 1 ]
+	grep -q '^B u1 ' "$W/st.journal"	# kept for the user to look at
+}
+
+@test "a recovery that fails (the mbox locked) keeps its pending record; the next run completes it" {
+	seeded rec 1
+	printf 'From old@example.org Mon Jan  1 00:00:00 2026\nSubject: old\n\nkept\n\n' > "$W/mbox"
+	off=$(wc -c < "$W/mbox")
+	# A partial message after it, as a killed run leaves, and its record.
+	printf 'From rec@example.org Mon Jan  1 00:00:00 2026\nSubject: hal' >> "$W/mbox"
+	id="rec@localhost:$DOVECOT_POP3S"
+	$EDIT record "popfetch-journal 2 $id" "B u1 mbox%20$off%20$W/mbox" > "$W/st.journal"
+	cp "$W/mbox" "$W/mbox.before"
+	# Another program holds the mbox's fcntl lock for a while.
+	python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "r+")
+fcntl.lockf(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$W/mbox" "$W/locked" &
+	LOCKER=$!
+	while [ ! -e "$W/locked" ]; do sleep 0.05; done
+	run pf rec --state "$W/st" --mbox "$W/mbox"
+	echo "$output"
+	[ "$status" -eq 75 ]
+	grep -q "^B u1 mbox%20$off%20" "$W/st.journal"
+	cmp "$W/mbox" "$W/mbox.before"
+	kill "$LOCKER"; wait "$LOCKER" || true; LOCKER=
+	run pf rec --state "$W/st" --mbox "$W/mbox"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^Subject: hal' "$W/mbox")" -eq 0 ]
+	[ "$(grep -c '^Subject: rec 1$' "$W/mbox")" -eq 1 ]
+	[ "$(grep -c '^Subject: old$' "$W/mbox")" -eq 1 ]
+	[ ! -s "$W/st.journal" ]
+}
+
+@test "a planted symbolic link for the state, its journal, lock or .new: 73, its target untouched" {
+	seeded sym 1
+	for suffix in "" .journal .lock .new; do
+		rm -f "$W"/st "$W"/st.*
+		printf 'precious\n' > "$W/victim"
+		ln -s "$W/victim" "$W/st$suffix"
+		run pf sym --state "$W/st" --maildir "$W/Mail"
+		echo "[$suffix] $output"
+		[ "$status" -eq 73 ]
+		[[ "$output" == *"$W/st$suffix: is a symbolic link; popfetch never follows one"* ]]
+		[ "$(cat "$W/victim")" = precious ]
+		[ -L "$W/st$suffix" ]
+		[ "$(count_new)" -eq 0 ]
+	done
+	# A dangling one is not created through either.
+	rm -f "$W"/st "$W"/st.* "$W/victim"
+	ln -s "$W/victim" "$W/st.lock"
+	run pf sym --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 73 ]
+	[ ! -e "$W/victim" ]
+}
+
+@test "an accounts file, password file or netrc owned by someone else: refused (78)" {
+	seeded own 1
+	export XDG_CONFIG_HOME=$W/xdg
+	mkdir -p "$XDG_CONFIG_HOME/popfetch"
+	printf 'account x\n  url pop3s://own@localhost:%s\n  ca-file %s\n  password-command echo pw\n' \
+		"$DOVECOT_POP3S" "$DOVECOT_CA" > "$XDG_CONFIG_HOME/popfetch/config"
+	chmod 600 "$XDG_CONFIG_HOME/popfetch/config"
+	chown nobody "$XDG_CONFIG_HOME/popfetch/config"
+	run "$POPFETCH" -a x --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"config: owned by uid $(id -u nobody), not by you or root"* ]]
+	[ ! -e "$W/Mail" ]
+	rm "$XDG_CONFIG_HOME/popfetch/config"
+	unset POPFETCH_PASSWORD
+	printf 'pw\n' > "$W/pw"
+	chmod 600 "$W/pw"
+	chown nobody "$W/pw"
+	run pf own --password-file "$W/pw" --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$W/pw: owned by uid $(id -u nobody), not by you or root"* ]]
+	printf 'machine localhost login own password pw\n' > "$W/netrc"
+	chmod 600 "$W/netrc"
+	chown nobody "$W/netrc"
+	run pf own --netrc-file "$W/netrc" --maildir "$W/Mail"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$W/netrc: owned by uid"* ]]
+	[ ! -e "$W/Mail/new" ] || [ "$(count_new)" -eq 0 ]
+}
+
+@test "a dotfile manager's symbolic links to the user's own files: accepted" {
+	seeded link 1
+	export XDG_CONFIG_HOME=$W/xdg
+	mkdir -p "$XDG_CONFIG_HOME/popfetch" "$W/dotfiles"
+	printf 'account x\n  url pop3s://link@localhost:%s\n  ca-file %s\n  password-file %s\n' \
+		"$DOVECOT_POP3S" "$DOVECOT_CA" "$W/pwlink" > "$W/dotfiles/config"
+	printf 'pw\n' > "$W/dotfiles/pw"
+	chmod 600 "$W/dotfiles/config" "$W/dotfiles/pw"
+	ln -s "$W/dotfiles/config" "$XDG_CONFIG_HOME/popfetch/config"
+	ln -s "$W/dotfiles/pw" "$W/pwlink"
+	unset POPFETCH_PASSWORD
+	run "$POPFETCH" -a x --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(count_new)" -eq 1 ]
+}
+
+@test "a version 1 state is read once and written back as version 2" {
+	seeded v1 2
+	{
+		echo 'popfetch-state 1'
+		pf v1 uidl | while read -r n uid; do echo "U 1700000000 $uid"; done
+	} > "$W/st"
+	[ "$(wc -l < "$W/st")" -eq 3 ]
+	run pf v1 --state "$W/st" --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages" ]
+	[ "$(head -1 "$W/st")" = "popfetch-state 2 v1@localhost:$DOVECOT_POP3S" ]
+	[ "$(grep -c '^U 1700000000 [0-9]* ' "$W/st")" -eq 2 ]
+	[ "$(tail -1 "$W/st" | cut -d' ' -f1-2)" = "E 2" ]
+	run pf v1 --state "$W/st" state check
+	[ "$status" -eq 0 ]
+}
+
+@test "state mark-seen records what the server holds, downloads nothing; show and check" {
+	seeded cmd 3
+	run pf cmd state mark-seen
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "3 messages recorded as delivered, 3 of them new to the state; none downloaded" ]
+	[ "$(dovecot_count cmd)" -eq 3 ]
+	run pf cmd --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages" ]
+	[ "$(count_new)" -eq 0 ]
+	run pf cmd state show
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | wc -l)" -eq 3 ]
+	diff <(echo "$output" | cut -d' ' -f1 | sort) <(pf cmd uidl | cut -d' ' -f2 | sort)
+	[[ "$(echo "$output" | head -1)" =~ ^[0-9a-f]+\ 20[0-9-]+T[0-9:]+Z\ 20[0-9-]+T[0-9:]+Z$ ]]
+	run pf cmd --json state show
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["uids"]), d["pending"])')" = "3 0" ]
+	run pf cmd state check
+	[ "$status" -eq 0 ]
+	[ "$output" = "state ok: 3 UIDs, 0 journal records, 0 deliveries unfinished" ]
+	run pf cmd --json state check
+	[ "$(echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], d["version"], d["uids"])')" = "True 2 3" ]
+	# A second mark-seen adds nothing.
+	run pf cmd state mark-seen
+	[ "$output" = "3 messages recorded as delivered, 0 of them new to the state; none downloaded" ]
+}
+
+@test "state: usage errors (64), and check on a damaged state (78)" {
+	run pf chk state
+	[ "$status" -eq 64 ]
+	run pf chk state frobnicate
+	[ "$status" -eq 64 ]
+	run pf chk state import
+	[ "$status" -eq 64 ]
+	run pf chk state import "$W/nothing"
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"needs the program"* ]]
+	printf 'popfetch-state 2 chk@localhost:%s\nU 1 1 a\n' "$DOVECOT_POP3S" > "$W/st"
+	run pf chk --state "$W/st" state check
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$W/st: damaged state file (cut short: no trailer)"* ]]
+}
