@@ -108,7 +108,6 @@ dotlock_stale(int dfd, const char *name)
 	struct stat sb;
 	ssize_t n;
 	long pid;
-	time_t changed;
 	int fd;
 
 	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
@@ -131,9 +130,9 @@ dotlock_stale(int dfd, const char *name)
 		    p[strlen(host)] == '\n')
 			return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
 	}
-	/* Anyone else's: five minutes without change. */
-	changed = sb.st_mtime > sb.st_ctime ? sb.st_mtime : sb.st_ctime;
-	return time(NULL) - changed > STALE_SECONDS;
+	/* Anyone else's: five minutes without change (its modification
+	 * time, which holders refresh, as procmail's lockfile does). */
+	return time(NULL) - sb.st_mtime > STALE_SECONDS;
 }
 
 /*
