@@ -6,7 +6,8 @@ include config.mk
 SRC = src/main.c src/cli.c src/cli_doc.c src/accounts.c src/jobs.c src/report.c \
       src/commands.c src/fetch.c src/session.c src/pop3.c \
       src/pop3_parse.c src/pop3_trace.c \
-      src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c src/safefile.c \
+      src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
+      src/safefile.c \
       src/mda.c src/envelope.c src/state.c src/plan.c \
       src/auth.c src/sasl.c src/config.c src/util.c
 OBJ = $(SRC:.c=.o)

@@ -11,12 +11,17 @@
  *     backend with durable_token (an mbox, where a partial tail without
  *     its record would be a corrupt message after a power loss) the
  *     record is fsync'd at once; otherwise (a maildir, where it would
- *     only be a file in tmp/) it is fsync'd with the batch.
+ *     only be a file in tmp/) it is fsync'd with the batch, before any
+ *     of the batch is published, whichever filesystems hold the journal
+ *     and the target.
  *  2. RETR streams into the target; deliver_finish ends the message.
  *     For a batch of such messages, deliver_sync makes them durable
  *     with one barrier (syncfs, or fsync of each file), publishes them
  *     (rename into new/) and fsyncs the directory, and says how many,
- *     in order, made it; the rest are removed.
+ *     in order, made it; the rest are removed, except those it cannot
+ *     prove either way (renamed, new/ not synced; an mbox that could
+ *     not be cut back): their "B" stays pending, the journal is kept
+ *     instead of a snapshot, and the next run's recovery decides.
  *  3. The journal gets "D u" for each message the sync counted, and
  *     is fsync'd (flush_batch).  Only now is u delivered.
  *  4. With --delete, DELE is queued only after 3; QUIT at the end
