@@ -13,8 +13,9 @@
  * and tmp/.
  *
  * Someone else may write the directory holding the maildir (root
- * delivering into a user's home): the maildir and its tmp/, new/ and
- * cur/ are opened without following links and checked (safefile.h),
+ * delivering into a user's home): the maildir (unless it is a link the
+ * user made) and its tmp/, new/ and cur/ are opened without following
+ * links and checked (safefile.h),
  * files are created with O_EXCL and O_NOFOLLOW, and what root creates
  * there is given to the owner of the directory.  The maildir and its
  * missing parents are made only when the first message arrives, so a
@@ -244,7 +245,21 @@ attach(struct maildir *m, int create, struct error *err)
 		if (strcmp(name, ".") == 0)
 			m->dfd = safefile_opendir(AT_FDCWD, m->dir, NULL,
 			    m->dir, err);
-		else
+		else if (fstatat(pfd, name, &psb_tmp,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(psb_tmp.st_mode) &&
+		    psb_tmp.st_uid == geteuid()) {
+			/* The user's own link (a maildir kept elsewhere) is
+			 * followed; one planted by anybody else is not. */
+			if (realpath(m->target, real) == NULL) {
+				error_set(err, safefile_class(errno), "%s: %s",
+				    m->target, strerror(errno));
+				goto out;
+			}
+			free(m->dir);
+			m->dir = xstrdup(real);
+			m->dfd = safefile_opendir(AT_FDCWD, m->dir, &psb,
+			    m->dir, err);
+		} else
 			m->dfd = safefile_opendir(pfd, name, &psb, m->dir,
 			    err);
 		if (m->dfd == -1)

@@ -86,15 +86,22 @@ journal_of() {
 	done
 }
 
-@test "a maildir that is itself a planted symlink is refused: exit 73" {
+@test "a maildir that is a link of another user is refused (73); the user's own is followed" {
+	[ "$(id -u)" = 0 ] || skip "needs root (to plant a link as another user)"
 	seed ln3 1
 	mkdir -p "$W/real/tmp" "$W/real/new" "$W/real/cur"
 	ln -s "$W/real" "$W/Mail"
+	chown -h nobody "$W/Mail"
 	run pf ln3 --maildir "$W/Mail" --delete
 	[ "$status" -eq 73 ]
 	[[ "$output" == *"Mail: is a symbolic link; refusing"* ]]
 	[ -z "$(find "$W/real" -type f)" ]
 	[ "$(dovecot_count ln3)" -eq 1 ]
+	chown -h root "$W/Mail"
+	run pf ln3 --maildir "$W/Mail" --delete
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/real/new" | wc -l)" -eq 1 ]
+	[ "$(dovecot_count ln3)" -eq 0 ]
 }
 
 @test "an mbox hard-linked to another file is refused: exit 73" {
