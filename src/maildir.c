@@ -211,7 +211,7 @@ attach(struct maildir *m, int create, struct error *err)
 			rv = 1;
 			goto out;
 		}
-		error_set(err, safefile_class(errno), "%s: %s", parent,
+		error_set(err, safefile_class(errno), "%s: %s", m->target,
 		    strerror(errno));
 		goto out;
 	}

@@ -349,7 +349,7 @@ attach(struct mbox *m, int create, struct error *err)
 			free(dir);
 			return 1;
 		}
-		error_set(err, safefile_class(errno), "%s: %s", dir,
+		error_set(err, safefile_class(errno), "%s: %s", m->path,
 		    strerror(errno));
 		free(dir);
 		return -1;

@@ -208,7 +208,7 @@ PY
 	printf x > "$W/file"
 	run pf bad --maildir "$W/file/Mail" --delete
 	[ "$status" -eq 73 ]
-	[[ "$output" == *"file: Not a directory"* ]]
+	[[ "$output" == *"file/Mail: Not a directory"* ]]
 	[ "$(dovecot_count bad)" -eq 1 ]
 }
 
