@@ -7,6 +7,7 @@ SRC = src/main.c src/cli.c src/cli_doc.c src/accounts.c src/jobs.c src/report.c 
       src/commands.c src/info.c src/fetch.c src/session.c src/pop3.c \
       src/pop3_parse.c src/pop3_trace.c \
       src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
+      src/safefile.c \
       src/mda.c src/envelope.c src/state.c src/state_cmd.c src/import.c \
       src/plan.c src/logindelay.c \
       src/auth.c src/sasl.c src/config.c src/util.c
@@ -14,9 +15,9 @@ OBJ = $(SRC:.c=.o)
 HDR = src/cli.h src/cli_p.h src/accounts.h src/jobs.h src/report.h \
       src/commands.h src/info.h src/fetch.h src/session.h src/pop3.h src/net.h \
       src/pop3_parse.h src/pop3_trace.h \
-      src/tls.h src/crypto.h src/deliver.h src/backend.h src/state.h \
-      src/logindelay.h src/plan.h src/envelope.h src/import.h src/auth.h \
-      src/sasl.h src/config.h src/util.h
+      src/tls.h src/crypto.h src/deliver.h src/backend.h src/safefile.h \
+      src/state.h src/logindelay.h src/plan.h src/envelope.h src/import.h \
+      src/auth.h src/sasl.h src/config.h src/util.h
 
 all: popfetch
 
@@ -93,7 +94,7 @@ fuzz/fuzz_sasl: tests/fuzz/fuzz_sasl.c $(FUZZ_SASL_SRC) src/sasl.h \
 	$(FUZZ_BUILD) tests/fuzz/fuzz_sasl.c $(FUZZ_SASL_SRC) $(LIBS)
 
 # These two link only the module they test, and util.c.
-FUZZ_MBOXRD_SRC = src/mbox.c src/util.c
+FUZZ_MBOXRD_SRC = src/mbox.c src/safefile.c src/util.c
 FUZZ_STATE_SRC = src/state.c src/util.c
 
 fuzz/fuzz_mboxrd: tests/fuzz/fuzz_mboxrd.c $(FUZZ_MBOXRD_SRC) $(HDR) config.mk

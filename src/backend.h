@@ -117,6 +117,15 @@ struct backend {
 	/* Removes the message begun since prepare, if any; NULL is fine. */
 	void		 (*abort)(void *h);
 
+	/* How many messages the last failed sync, finish or abort left
+	 * in the target, maybe whole, maybe partial, without being able
+	 * to remove them or to prove them durable: after a sync, the
+	 * first that many past *published (files already renamed into
+	 * new/ before new/ could not be synced); after a finish or an
+	 * abort, 1 if its rollback failed.  Their journal records must
+	 * stay pending, so that recovery decides.  NULL: always 0. */
+	size_t		 (*unsure)(void *h);
+
 	/* Removes finished messages not yet synced, releases the locks
 	 * and frees the handle; NULL is fine. */
 	void		 (*close)(void *h);

@@ -160,6 +160,12 @@ deliver_sync(struct deliver *d, size_t *published, struct error *err)
 	return d->be->sync(d->h, published, err);
 }
 
+size_t
+deliver_unsure(const struct deliver *d)
+{
+	return d->be->unsure != NULL ? d->be->unsure(d->h) : 0;
+}
+
 int
 deliver_durable_token(const struct deliver *d)
 {

@@ -86,6 +86,16 @@ int		 deliver_finish(struct deliver *d, struct error *);
 int		 deliver_sync(struct deliver *d, size_t *published,
 		    struct error *);
 
+/*
+ * After a failed deliver_sync: how many messages past *published may be
+ * in the target all the same (renamed into new/, new/ not synced); after
+ * a failed deliver_finish or a deliver_abort: 1 if what was written
+ * could not be removed (an mbox whose rollback failed).  Such messages
+ * are neither delivered nor undone: their journal records must stay
+ * pending for recovery, and the run fails with ERR_IO.
+ */
+size_t		 deliver_unsure(const struct deliver *d);
+
 /* Whether the token's journal record must be durable before the first
  * byte is written (mbox), or may be made durable with the batch. */
 int		 deliver_durable_token(const struct deliver *d);

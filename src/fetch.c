@@ -11,12 +11,17 @@
  *     backend with durable_token (an mbox, where a partial tail without
  *     its record would be a corrupt message after a power loss) the
  *     record is fsync'd at once; otherwise (a maildir, where it would
- *     only be a file in tmp/) it is fsync'd with the batch.
+ *     only be a file in tmp/) it is fsync'd with the batch, before any
+ *     of the batch is published, whichever filesystems hold the journal
+ *     and the target.
  *  2. RETR streams into the target; deliver_finish ends the message.
  *     For a batch of such messages, deliver_sync makes them durable
  *     with one barrier (syncfs, or fsync of each file), publishes them
  *     (rename into new/) and fsyncs the directory, and says how many,
- *     in order, made it; the rest are removed.
+ *     in order, made it; the rest are removed, except those it cannot
+ *     prove either way (renamed, new/ not synced; an mbox that could
+ *     not be cut back): their "B" stays pending, the journal is kept
+ *     instead of a snapshot, and the next run's recovery decides.
  *  3. The journal gets "D u" for each message the sync counted, and
  *     is fsync'd (flush_batch).  Only now is u delivered.
  *  4. With --delete, DELE is queued only after 3; QUIT at the end
@@ -72,6 +77,8 @@ struct run {
 	struct pop3			*p;
 	struct error			 first;	/* the first deferred error */
 	int				 unresolved;	/* recovery failed */
+	int				 unsure;	/* records left pending
+						 * for the next recovery */
 	struct plan			 pl;	/* the listing and the plan */
 	struct logindelay		 delay;	/* beside the state */
 };
@@ -289,6 +296,26 @@ add_headers(struct run *r, const char *uid, struct error *err)
 }
 
 /*
+ * A delivery of uid failed and was rolled back: "A" is journalled.  If
+ * the rollback itself failed (an mbox that could not be truncated),
+ * what was written is still there: the "B" record stays pending for
+ * the next run's recovery, the journal is kept (no snapshot replaces
+ * it), and the failure is an I/O error whatever caused it.
+ */
+static void
+undone(struct run *r, const char *uid, struct error *err)
+{
+	if (deliver_unsure(r->d) == 0) {
+		(void)state_abort(r->st, uid, NULL);
+		return;
+	}
+	r->unsure = 1;
+	err->cls = ERR_IO;
+	(void)error_prefix(err, "the message could not be removed again "
+	    "and is recovered on the next run");
+}
+
+/*
  * Receives the reply to a RETR already sent and delivers it.  Returns 0,
  * or -1 with err; unless pop3_broken says the connection is lost, the
  * reply has been read to its end, so the pipeline stays in step.
@@ -316,11 +343,11 @@ receive_one(struct run *r, size_t idx, struct error *err)
 	}
 	if (pop3_recv_body(r->p, sink, r, err) == -1) {
 		deliver_abort(r->d);
-		(void)state_abort(r->st, uid, NULL);
+		undone(r, uid, err);
 		return -1;
 	}
 	if (deliver_finish(r->d, err) == -1) {
-		(void)state_abort(r->st, uid, NULL);
+		undone(r, uid, err);
 		return -1;
 	}
 	return 0;
@@ -417,14 +444,32 @@ static int
 flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
 {
 	struct error e;
-	size_t pub, k, idx;
+	size_t pub, unsure = 0, k, idx;
 	char pseudo[PSEUDO_MAX];
 	const char *uid;
 	int rv;
 
 	if (pp->nbatch == 0)
 		return 0;
+	/*
+	 * The batch's B records are durable before any of its messages is
+	 * published (renamed into new/): otherwise, with the journal and
+	 * the maildir on different filesystems, a power loss could keep
+	 * the files and lose their records, and the batch would be
+	 * fetched again.
+	 */
+	if (state_sync(r->st, err) == -1) {
+		for (k = 0; k < pp->nbatch; k++)
+			(void)state_abort(r->st, journal_uid(r, pp->batch[k],
+			    pseudo), NULL);
+		/* Nothing was published; the files are removed by
+		 * deliver_close and fetched again. */
+		pp->nbatch = 0;
+		return -1;
+	}
 	rv = deliver_sync(r->d, &pub, &e);
+	if (rv == -1)
+		unsure = deliver_unsure(r->d);
 	for (k = 0; k < pp->nbatch; k++) {
 		idx = pp->batch[k];
 		uid = journal_uid(r, idx, pseudo);
@@ -432,7 +477,10 @@ flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
 		if (k < pub && r->pl.uids[idx] != NULL) {
 			if (state_delivered(r->st, uid, 0, err) == -1)
 				return -1;
-		} else
+		} else if (k >= pub && k - pub < unsure)
+			/* Maybe published: recovery decides. */
+			r->unsure = 1;
+		else
 			(void)state_abort(r->st, uid, NULL);
 	}
 	if (state_sync(r->st, err) == -1)
@@ -879,8 +927,13 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	}
 	rv = 0;
 out:
-	if (r.st != NULL && !fp->dry_run && state_save(r.st, &e) == -1 &&
-	    rv == 0) {
+	/* Records left pending must reach the next recovery: the journal
+	 * stays as it is, with them, instead of a snapshot. */
+	if (r.unsure && r.st != NULL) {
+		e.cls = ERR_NONE;
+		(void)state_sync(r.st, &e);
+	} else if (r.st != NULL && !fp->dry_run &&
+	    state_save(r.st, &e) == -1 && rv == 0) {
 		*err = e;
 		rv = -1;
 	}

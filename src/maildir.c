@@ -11,6 +11,20 @@
  * The token body is "NAME DIR" (DIR absolute) so that recovery can look
  * for NAME in new/, cur/ (where a reader may have moved it, with flags)
  * and tmp/.
+ *
+ * Someone else may write the directory holding the maildir (root
+ * delivering into a user's home): the maildir (unless it is a link the
+ * user made) and its tmp/, new/ and cur/ are opened without following
+ * links and checked (safefile.h),
+ * files are created with O_EXCL and O_NOFOLLOW, and what root creates
+ * there is given to the owner of the directory.  The maildir and its
+ * missing parents are made only when the first message arrives, so a
+ * run that fetches nothing leaves nothing behind.
+ *
+ * Orphans: a file in tmp/ whose name is one popfetch makes on this host
+ * and whose process is gone (or that is older than 36 hours, the
+ * maildir rule) is removed when the maildir is opened; recovery has
+ * already run by then, so nothing still journalled is touched.
  */
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -20,18 +34,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
+#include "safefile.h"
 
 #define NAME_LEN	256
+#define ORPHAN_SECONDS	(36 * 3600)
 
 struct maildir {
+	char		*target;	/* as the user gave it */
 	char		*dir;		/* absolute, for tokens and messages */
 	int		 dfd, tmpfd, newfd;
+	struct stat	 msb;		/* the maildir, for ownership */
+	size_t		 unsure;	/* renamed, but not known durable */
 	/* Finished, in tmp/, not yet synced. */
 	char		(*pending)[NAME_LEN];
 	size_t		 npending, cappending;
@@ -45,23 +66,11 @@ struct maildir {
 	struct wbuf	 w;		/* w.fd -1 when no file is open */
 };
 
-/* Makes path (relative to at) unless it exists; shown and sub name it
- * in the message. */
-static int
-make_dir(int at, const char *path, const char *shown, const char *sub,
-    struct error *err)
-{
-	if (mkdirat(at, path, 0700) == -1 && errno != EEXIST)
-		return error_set(err, ERR_CANTCREAT, "%s%s%s: %s", shown,
-		    sub != NULL ? "/" : "", sub != NULL ? sub : "",
-		    strerror(errno));
-	return 0;
-}
-
 static int
 open_dir(int at, const char *path)
 {
-	return openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
 }
 
 /* The host part of names: "/" and ":" are written as octal escapes, as
@@ -87,47 +96,246 @@ host_part(char *out, size_t outlen)
 		(void)strlcpy(out, "localhost", outlen);
 }
 
+/* Whether name in tmp/ is an orphan of a popfetch on this host: our
+ * pattern, SEC.MUSECPpidQn.HOST, and the process gone. */
+static int
+our_orphan(const struct maildir *m, const char *name, time_t mtime)
+{
+	const char *p = name, *host;
+	char *end;
+	long pid;
+
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p == name || *p++ != '.' || *p++ != 'M')
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p++ != 'P')
+		return 0;
+	errno = 0;
+	pid = strtol(p, &end, 10);
+	if (end == p || errno != 0 || pid <= 0 || *end != 'Q')
+		return 0;
+	for (p = end + 1; *p >= '0' && *p <= '9'; p++)
+		;
+	if (p == end + 1 || *p++ != '.')
+		return 0;
+	host = p;
+	if (strcmp(host, m->host) != 0)
+		return 0;
+	if (time(NULL) - mtime > ORPHAN_SECONDS)
+		return 1;
+	if (pid == m->pid)
+		return 0;
+	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+}
+
+/* Removes popfetch's orphans from tmp/ (see the top of the file).  A
+ * failure here costs nothing but disk space: it is not reported. */
+static void
+remove_orphans(struct maildir *m)
+{
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(m->tmpfd)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		(void)close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    fstatat(m->tmpfd, de->d_name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode))
+			continue;
+		if (our_orphan(m, de->d_name, sb.st_mtime))
+			(void)unlinkat(m->tmpfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* Splits target into its directory (a new string) and last name. */
+static char *
+split_target(const char *target, const char **last, size_t *lastlen)
+{
+	size_t len = strlen(target), i;
+
+	while (len > 1 && target[len - 1] == '/')
+		len--;
+	for (i = len; i > 0 && target[i - 1] != '/'; i--)
+		;
+	*last = target + i;
+	*lastlen = len - i;
+	if (i == 0)
+		return xstrdup(".");
+	while (i > 1 && target[i - 1] == '/')
+		i--;
+	return xstrndup(target, i);
+}
+
+/*
+ * Opens the maildir and its subdirectories, making what is missing if
+ * create, else returning 1 when something is missing (the maildir is
+ * made with the first message).
+ */
+static int
+attach(struct maildir *m, int create, struct error *err)
+{
+	static const char *const subs[] = { "tmp", "new", "cur" };
+	char real[PATH_MAX], shown[PATH_MAX + 8], *parent, *name;
+	const char *last;
+	struct stat psb, psb_tmp;
+	size_t lastlen, i;
+	int pfd = -1, fd, rv = -1, n;
+
+	parent = split_target(m->target, &last, &lastlen);
+	name = xstrndup(last, lastlen);
+	if (lastlen == 0 || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0) {
+		/* "/" or a name ending in "." or "..": nothing to check
+		 * against, so it is used as it is. */
+		free(name);
+		name = xstrdup(".");
+		free(parent);
+		parent = xstrdup(m->target);
+	}
+	if (create && safefile_mkparents(m->target, err) == -1)
+		goto out;
+	if ((pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT && !create) {
+			rv = 1;
+			goto out;
+		}
+		error_set(err, safefile_class(errno), "%s: %s", m->target,
+		    strerror(errno));
+		goto out;
+	}
+	if (fstat(pfd, &psb) == -1 || realpath(parent, real) == NULL) {
+		error_set(err, safefile_class(errno), "%s: %s", parent,
+		    strerror(errno));
+		goto out;
+	}
+	free(m->dir);
+	if (strcmp(name, ".") == 0)
+		m->dir = xstrdup(real);
+	else {
+		n = snprintf(shown, sizeof(shown), "%s%s%s", real,
+		    strcmp(real, "/") == 0 ? "" : "/", name);
+		if (n < 0 || (size_t)n >= sizeof(shown) || n >= PATH_MAX) {
+			error_set(err, ERR_CANTCREAT, "%s: path too long",
+			    m->target);
+			goto out;
+		}
+		m->dir = xstrdup(shown);
+	}
+	if (strcmp(name, ".") != 0 && create && safefile_mkdir(pfd, &psb,
+	    name, m->dir, err) == -1)
+		goto out;
+	if (m->dfd == -1) {
+		if (!create && strcmp(name, ".") != 0 && fstatat(pfd, name,
+		    &psb_tmp, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT) {
+			rv = 1;
+			goto out;
+		}
+		if (strcmp(name, ".") == 0)
+			m->dfd = safefile_opendir(AT_FDCWD, m->dir, NULL,
+			    m->dir, err);
+		else if (fstatat(pfd, name, &psb_tmp,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(psb_tmp.st_mode) &&
+		    psb_tmp.st_uid == geteuid()) {
+			/* The user's own link (a maildir kept elsewhere) is
+			 * followed; one planted by anybody else is not. */
+			if (realpath(m->target, real) == NULL) {
+				error_set(err, safefile_class(errno), "%s: %s",
+				    m->target, strerror(errno));
+				goto out;
+			}
+			free(m->dir);
+			m->dir = xstrdup(real);
+			m->dfd = safefile_opendir(AT_FDCWD, m->dir, &psb,
+			    m->dir, err);
+		} else
+			m->dfd = safefile_opendir(pfd, name, &psb, m->dir,
+			    err);
+		if (m->dfd == -1)
+			goto out;
+		if (fstat(m->dfd, &m->msb) == -1) {
+			error_set(err, safefile_class(errno), "%s: %s",
+			    m->dir, strerror(errno));
+			goto out;
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		n = snprintf(shown, sizeof(shown), "%s/%s", m->dir, subs[i]);
+		if (n < 0 || (size_t)n >= sizeof(shown))
+			(void)strlcpy(shown, subs[i], sizeof(shown));
+		if (create && safefile_mkdir(m->dfd, &m->msb, subs[i], shown,
+		    err) == -1)
+			goto out;
+		if (!create && fstatat(m->dfd, subs[i], &psb_tmp,
+		    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT) {
+			rv = 1;
+			goto out;
+		}
+		fd = safefile_opendir(m->dfd, subs[i], &m->msb, shown, err);
+		if (fd == -1)
+			goto out;
+		if (i == 0) {
+			if (m->tmpfd != -1)
+				(void)close(m->tmpfd);
+			m->tmpfd = fd;
+		} else if (i == 1) {
+			if (m->newfd != -1)
+				(void)close(m->newfd);
+			m->newfd = fd;
+		} else
+			(void)close(fd);
+	}
+	remove_orphans(m);
+	rv = 0;
+out:
+	if (pfd != -1)
+		(void)close(pfd);
+	free(parent);
+	free(name);
+	if (rv == 1) {
+		/* Missing: made with the first message; forget the rest. */
+		if (m->dfd != -1)
+			(void)close(m->dfd);
+		if (m->tmpfd != -1)
+			(void)close(m->tmpfd);
+		if (m->newfd != -1)
+			(void)close(m->newfd);
+		m->dfd = m->tmpfd = m->newfd = -1;
+		err->cls = ERR_NONE;
+	}
+	return rv;
+}
+
+static void maildir_abort(void *);
 static void maildir_close(void *);
 
 static void *
 maildir_open(const struct deliver_params *p, struct error *err)
 {
-	static const char *const subs[] = { "tmp", "new", "cur" };
-	char real[PATH_MAX];
 	struct maildir *m;
-	size_t i;
 
-	if (make_dir(AT_FDCWD, p->target, p->target, NULL, err) == -1)
-		return NULL;
-	if (realpath(p->target, real) == NULL) {
-		error_set(err, ERR_CANTCREAT, "%s: not a directory",
-		    p->target);
-		return NULL;
-	}
 	m = xcalloc(1, sizeof(*m));
-	m->dir = xstrdup(real);
+	m->target = xstrdup(p->target);
 	m->dfd = m->tmpfd = m->newfd = -1;
 	m->w.fd = -1;
-	if ((m->dfd = open_dir(AT_FDCWD, real)) == -1) {
-		error_set(err, ERR_CANTCREAT, "%s: not a directory",
-		    p->target);
-		goto fail;
-	}
-	for (i = 0; i < 3; i++)
-		if (make_dir(m->dfd, subs[i], real, subs[i], err) == -1)
-			goto fail;
-	if ((m->tmpfd = open_dir(m->dfd, "tmp")) == -1 ||
-	    (m->newfd = open_dir(m->dfd, "new")) == -1) {
-		error_set(err, ERR_CANTCREAT, "%s/%s: %s", real,
-		    m->tmpfd == -1 ? "tmp" : "new", strerror(errno));
-		goto fail;
-	}
 	m->pid = (long)getpid();
 	host_part(m->host, sizeof(m->host));
+	if (attach(m, 0, err) == -1) {
+		maildir_close(m);
+		return NULL;
+	}
 	return m;
-fail:
-	maildir_close(m);
-	return NULL;
 }
 
 static const char *
@@ -138,6 +346,8 @@ maildir_prepare(void *h, struct error *err)
 	int n;
 
 	m->intmp = 0;
+	if (m->tmpfd == -1 && attach(m, 1, err) != 0)
+		return NULL;
 	(void)gettimeofday(&tv, NULL);
 	n = snprintf(m->name, sizeof(m->name), "%lld.M%ldP%ldQ%u.%s",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, m->pid, ++m->counter,
@@ -163,10 +373,14 @@ maildir_begin(void *h, const char *sender, struct error *err)
 	m->w.fd = openat(m->tmpfd, m->name, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (m->w.fd == -1)
-		return error_set(err, errno == ENOSPC ? ERR_IO : ERR_CANTCREAT,
-		    "%s/tmp/%s: %s", m->dir, m->name, strerror(errno));
+		return error_set(err, safefile_class(errno), "%s/tmp/%s: %s",
+		    m->dir, m->name, strerror(errno));
 	m->intmp = 1;
 	m->w.len = 0;
+	if (safefile_chown(m->w.fd, &m->msb, m->name, err) == -1) {
+		maildir_abort(m);
+		return -1;
+	}
 	return 0;
 }
 
@@ -264,7 +478,11 @@ barrier(struct maildir *m, struct error *err)
 
 /*
  * One barrier for the whole batch, then each file is renamed into new/
- * and new/ is fsync'd once.
+ * and new/ is fsync'd once.  The journal's records of the batch are
+ * durable before this is called (fetch.c), so a file in new/ always has
+ * its record, whichever filesystems the two are on.  Files renamed
+ * before a failure are in new/ even if new/ could not be synced: they
+ * are counted in unsure, not removed, and recovery decides.
  */
 static int
 maildir_sync(void *h, size_t *published, struct error *err)
@@ -273,6 +491,7 @@ maildir_sync(void *h, size_t *published, struct error *err)
 	size_t i;
 
 	*published = 0;
+	m->unsure = 0;
 	if (m->npending == 0)
 		return 0;
 	if (barrier(m, err) == -1) {
@@ -282,25 +501,39 @@ maildir_sync(void *h, size_t *published, struct error *err)
 	for (i = 0; i < m->npending; i++) {
 		if (renameat(m->tmpfd, m->pending[i], m->newfd,
 		    m->pending[i]) == -1) {
-			error_set(err, ERR_IO, "%s/new/%s: %s", m->dir,
-			    m->pending[i], strerror(errno));
+			error_set(err, safefile_class(errno) == ERR_IO ||
+			    errno == EXDEV ? ERR_IO : ERR_CANTCREAT,
+			    "%s/new/%s: %s", m->dir, m->pending[i],
+			    strerror(errno));
 			memmove(m->pending, m->pending + i,
 			    (m->npending - i) * sizeof(*m->pending));
 			m->npending -= i;
 			discard(m);
 			/* Those already in new/ must be made durable too. */
-			*published = fsync(m->newfd) == 0 ? i : 0;
+			if (fsync(m->newfd) == 0)
+				*published = i;
+			else
+				m->unsure = i;
 			return -1;
 		}
 	}
-	*published = m->npending;
+	i = m->npending;
 	m->npending = 0;
 	if (fsync(m->newfd) == -1) {
-		*published = 0;
+		m->unsure = i;
 		return error_set(err, ERR_IO, "%s/new: fsync: %s", m->dir,
 		    strerror(errno));
 	}
+	*published = i;
 	return 0;
+}
+
+static size_t
+maildir_unsure(void *h)
+{
+	struct maildir *m = h;
+
+	return m->unsure;
 }
 
 static void
@@ -320,6 +553,7 @@ maildir_close(void *h)
 		(void)close(m->newfd);
 	free(m->pending);
 	free(m->dir);
+	free(m->target);
 	free(m);
 }
 
@@ -370,7 +604,8 @@ recover_one(const char *body, int *delivered, struct error *err)
 	if ((dfd = open_dir(AT_FDCWD, dir)) == -1) {
 		if (errno == ENOENT)
 			return 0;	/* the maildir is gone: nothing to do */
-		return error_set(err, ERR_IO, "%s: %s", dir, strerror(errno));
+		return error_set(err, safefile_class(errno) == ERR_IO ?
+		    ERR_IO : ERR_CANTCREAT, "%s: %s", dir, strerror(errno));
 	}
 	if ((r = present(dfd, dir, "new", name, err)) == 0)
 		r = present(dfd, dir, "cur", name, err);
@@ -417,6 +652,7 @@ const struct backend maildir_backend = {
 	.finish = maildir_finish,
 	.sync = maildir_sync,
 	.abort = maildir_abort,
+	.unsure = maildir_unsure,
 	.close = maildir_close,
 	.recover = maildir_recover
 };

@@ -5,11 +5,21 @@
  * opened relative to it, so their names are never built into a path
  * that could be cut short (a cut "PATH.lock" would be the mbox itself).
  *
- * Locking: a dot-lock (NAME.lock beside it, created with O_EXCL,
- * holding our pid) and an fcntl write lock, as mutt, procmail and
- * Dovecot expect; both are held for as long as the mbox is open.  A
- * dot-lock whose process is gone, or older than five minutes, is stale
- * and removed.
+ * Locking: a dot-lock (NAME.lock beside it) and an fcntl write lock,
+ * as mutt, procmail and Dovecot expect; both are held for as long as the
+ * mbox is open.  The dot-lock is written whole before it appears (an
+ * O_TMPFILE linked into place; O_EXCL where that is not possible) and
+ * says "PID popfetch HOST".  The shared convention decides what is
+ * stale: a lock of another program only after five minutes without
+ * change, whatever it holds (procmail and mutt write empty ones); one
+ * of popfetch on this host as soon as its process is gone.  popfetch
+ * touches its own lock while it holds it, so that nobody takes it for
+ * stale, and removes it only if it is still the one it made.
+ *
+ * The mbox is opened without following a link, relative to its
+ * directory, and checked (safefile.h); it and its missing parents are
+ * made only when the first message arrives, and root gives what it
+ * makes to the owner of the directory.
  *
  * Quoting (mboxrd): a line that matches ^>*From  gets one more ">", so
  * reading reverses it exactly.  Each message starts with a From line
@@ -23,6 +33,8 @@
  * program appended after them, nothing is removed, the message is
  * reported and fetched again.
  */
+/* O_TMPFILE (Linux); elsewhere the dot-lock is made the old way. */
+#define _GNU_SOURCE
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -36,8 +48,11 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "safefile.h"
 
 #define STALE_SECONDS	300
+#define TOUCH_SECONDS	30
+#define LOCK_SIG	"popfetch"
 
 struct mbox {
 	char		*path;		/* absolute, for tokens and messages */
@@ -45,13 +60,20 @@ struct mbox {
 	char		*name;		/* its name in dfd */
 	char		*lockname;	/* NAME.lock */
 	int		 dotlocked;
+	int		 lfd;		/* our dot-lock, to touch and to
+					 * recognise, or -1 */
+	time_t		 touched;
+	struct stat	 dsb;		/* the directory, for ownership */
+	size_t		 unsure;	/* see backend.h */
+	int		 timeout;
+	int		 opened;	/* the file is open and locked */
 	off_t		 offset;	/* where the current message starts */
 	off_t		 batch;		/* where the unsynced messages start */
 	size_t		 npending;	/* finished, not yet fsync'd */
 	int		 bol;		/* at the start of a line */
 	char		 last;		/* last byte written */
-	size_t		 carry_len;	/* a line start too short to judge */
-	char		 carry[4096];
+	unsigned long long gt;		/* ">" at the line start so far */
+	size_t		 fm;		/* then bytes of "From " matched */
 	char		 token[BACKEND_TOKEN_MAX];
 	struct wbuf	 w;
 };
@@ -64,72 +86,172 @@ sleep_ms(long ms)
 	(void)nanosleep(&ts, NULL);
 }
 
+/* Our host name, for the dot-lock's content. */
+static void
+lock_host(char *h, size_t len)
+{
+	size_t i;
+
+	if (gethostname(h, len) == -1)
+		(void)strlcpy(h, "localhost", len);
+	h[len - 1] = '\0';
+	for (i = 0; h[i] != '\0'; i++)
+		if (h[i] <= 0x20 || h[i] >= 0x7f)
+			h[i] = '_';
+}
+
 /* 1 if the dot-lock name in dfd belongs to nobody any more. */
 static int
 dotlock_stale(int dfd, const char *name)
 {
+	char buf[320], host[256], *p, *end;
 	struct stat sb;
-	char buf[32];
 	ssize_t n;
 	long pid;
 	int fd;
 
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
 		return errno == ENOENT;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (fstat(fd, &sb) == -1)
-		sb.st_mtime = time(NULL);
+	n = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ?
+	    read(fd, buf, sizeof(buf) - 1) : -1;
 	(void)close(fd);
-	if (time(NULL) - sb.st_mtime > STALE_SECONDS)
-		return 1;
-	if (n <= 0) {
-		/* A holder writes its pid right after creating the file; an
-		 * empty lock more than a second old lost its holder in
-		 * between (kill -9). */
-		struct timespec now;
-
-		(void)clock_gettime(CLOCK_REALTIME, &now);
-		return (now.tv_sec - sb.st_mtim.tv_sec) * 1000000000LL +
-		    (now.tv_nsec - sb.st_mtim.tv_nsec) > 1000000000LL;
-	}
+	if (n < 0)
+		return 0;
 	buf[n] = '\0';
-	pid = strtol(buf, NULL, 10);
-	return pid > 0 && kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+	/* One of ours, on this host, whose process is gone. */
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	if (end != buf && errno == 0 && pid > 0 &&
+	    strncmp(end, " " LOCK_SIG " ", sizeof(LOCK_SIG) + 1) == 0) {
+		p = end + sizeof(LOCK_SIG) + 1;
+		lock_host(host, sizeof(host));
+		if (strncmp(p, host, strlen(host)) == 0 &&
+		    p[strlen(host)] == '\n')
+			return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+	}
+	/* Anyone else's: five minutes without change (its modification
+	 * time, which holders refresh, as procmail's lockfile does). */
+	return time(NULL) - sb.st_mtime > STALE_SECONDS;
+}
+
+/*
+ * Makes the dot-lock, whole: its content is written before its name
+ * appears, so no other run ever sees it empty.  Returns 0, -1 with
+ * errno (EEXIST: someone holds it).
+ */
+static int
+dotlock_make(struct mbox *m)
+{
+	char buf[320], host[256], proc[64];
+	int fd, n, e;
+
+	lock_host(host, sizeof(host));
+	n = snprintf(buf, sizeof(buf), "%ld " LOCK_SIG " %s\n",
+	    (long)getpid(), host);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+#ifdef O_TMPFILE
+	fd = openat(m->dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	if (fd != -1) {
+		if (write(fd, buf, (size_t)n) != n) {
+			e = errno;
+			(void)close(fd);
+			errno = e;
+			return -1;
+		}
+		(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, m->dfd, m->lockname,
+		    AT_SYMLINK_FOLLOW) == 0)
+			goto made;
+		e = errno;
+		(void)close(fd);
+		errno = e;
+		if (e != ENOENT)	/* ENOENT: no /proc */
+			return -1;
+	} else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -1;
+#else
+	(void)proc;
+#endif
+	/* Without O_TMPFILE: made empty, then written. */
+	fd = openat(m->dfd, m->lockname, O_RDWR | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return -1;
+	if (write(fd, buf, (size_t)n) != n) {
+		e = errno;
+		(void)unlinkat(m->dfd, m->lockname, 0);
+		(void)close(fd);
+		errno = e;
+		return -1;
+	}
+made:
+	m->lfd = fd;
+	m->dotlocked = 1;
+	m->touched = time(NULL);
+	return 0;
+}
+
+/* Whether the dot-lock under our lock's name is still the one we made. */
+static int
+dotlock_ours(const struct mbox *m)
+{
+	struct stat a, b;
+
+	return m->lfd != -1 && fstat(m->lfd, &a) == 0 &&
+	    fstatat(m->dfd, m->lockname, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Keeps our dot-lock fresh while we hold it (see the top). */
+static void
+dotlock_touch(struct mbox *m)
+{
+	time_t now = time(NULL);
+
+	if (m->lfd == -1 || now - m->touched < TOUCH_SECONDS)
+		return;
+	(void)futimens(m->lfd, NULL);
+	m->touched = now;
+}
+
+static void
+dotlock_drop(struct mbox *m)
+{
+	if (m->dotlocked && dotlock_ours(m))
+		(void)unlinkat(m->dfd, m->lockname, 0);
+	m->dotlocked = 0;
+	if (m->lfd != -1)
+		(void)close(m->lfd);
+	m->lfd = -1;
 }
 
 static int
 lock_file(struct mbox *m, int timeout, struct error *err)
 {
 	struct flock fl;
-	char pid[32];
 	long waited = 0;
-	int lfd, n;
 
 	for (;;) {
-		lfd = openat(m->dfd, m->lockname, O_WRONLY | O_CREAT | O_EXCL |
-		    O_CLOEXEC, 0644);
-		if (lfd != -1) {
-			n = snprintf(pid, sizeof(pid), "%ld\n",
-			    (long)getpid());
-			if (n > 0 && (size_t)n < sizeof(pid))
-				(void)write(lfd, pid, (size_t)n);
-			(void)close(lfd);
-			m->dotlocked = 1;
+		if (dotlock_make(m) == 0)
 			break;
-		}
 		if (errno == EACCES || errno == EROFS)
 			break;	/* no dot-locks possible here: fcntl only */
 		if (errno != EEXIST)
-			return error_set(err, ERR_CANTCREAT, "%s.lock: %s",
-			    m->path, strerror(errno));
+			return error_set(err, safefile_class(errno),
+			    "%s.lock: %s", m->path, strerror(errno));
 		if (dotlock_stale(m->dfd, m->lockname)) {
 			(void)unlinkat(m->dfd, m->lockname, 0);
 			continue;
 		}
 		if (waited >= timeout * 1000L)
 			return error_set(err, ERR_LOCKED, "%s: locked by "
-			    "another program (%s.lock exists)", m->path,
-			    m->path);
+			    "another program (%s.lock exists; it is taken "
+			    "for stale after five minutes without change)",
+			    m->path, m->path);
 		sleep_ms(100);
 		waited += 100;
 	}
@@ -152,72 +274,131 @@ lock_file(struct mbox *m, int timeout, struct error *err)
 	}
 	return 0;
 fail:
-	if (m->dotlocked)
-		(void)unlinkat(m->dfd, m->lockname, 0);
-	m->dotlocked = 0;
+	dotlock_drop(m);
 	return -1;
 }
 
 static void mbox_close(void *);
 
-/*
- * Opens the mbox at the absolute path and locks it.  create: make it if
- * it is missing (delivery), else a missing mbox or directory sets
- * *missing (recovery: nothing to undo).
- */
 static struct mbox *
-open_locked(const char *path, int create, int timeout, int *missing,
-    struct error *err)
+mbox_new(const char *path, int timeout, struct error *err)
 {
 	const char *slash = strrchr(path, '/');
 	struct mbox *m;
-	struct stat sb;
-	char *dir;
 	size_t len;
 
-	*missing = 0;
 	if (slash == NULL) {
 		error_set(err, ERR_SOFTWARE, "%s: not an absolute path", path);
 		return NULL;
 	}
 	m = xcalloc(1, sizeof(*m));
 	m->path = xstrdup(path);
-	m->dfd = m->w.fd = -1;
+	m->dfd = m->w.fd = m->lfd = -1;
+	m->timeout = timeout;
 	m->name = xstrdup(slash + 1);
 	len = strlen(m->name);
 	/* The dot-lock's name must fit beside the mbox's. */
 	if (len == 0 || len + 5 > NAME_MAX) {
 		error_set(err, ERR_CANTCREAT, "%s: %s", path, len == 0 ?
 		    strerror(EISDIR) : "file name too long for its dot-lock");
-		goto fail;
+		mbox_close(m);
+		return NULL;
 	}
 	m->lockname = xmalloc(len + 6);
 	memcpy(m->lockname, m->name, len);
 	memcpy(m->lockname + len, ".lock", 6);
-	dir = xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
-	m->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return m;
+}
+
+/* Opens (ELOOP: a planted link) the mbox name in m->dfd. */
+static int
+open_mbox(struct mbox *m, int flags, struct error *err)
+{
+	m->w.fd = openat(m->dfd, m->name, O_RDWR | O_NOFOLLOW | O_CLOEXEC |
+	    flags, 0600);
+	if (m->w.fd != -1)
+		return 0;
+	if (errno == ELOOP)
+		return error_set(err, ERR_CANTCREAT, "%s: is a symbolic link; "
+		    "refusing to follow it (remove it or name the real file)",
+		    m->path);
+	return error_set(err, safefile_class(errno), "%s: %s", m->path,
+	    strerror(errno));
+}
+
+/*
+ * Opens the mbox, checks it and locks it.  create: make it and its
+ * parents if they are missing (the first message), else return 1 when
+ * something is missing (nothing to deliver into, or undo, yet).
+ */
+static int
+attach(struct mbox *m, int create, struct error *err)
+{
+	const char *slash = strrchr(m->path, '/');
+	char *dir;
+	int made = 0;
+
+	if (create && safefile_mkparents(m->path, err) == -1)
+		return -1;
+	dir = xstrndup(m->path, slash == m->path ? 1 :
+	    (size_t)(slash - m->path));
+	if (m->dfd == -1)
+		m->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (m->dfd == -1) {
-		*missing = errno == ENOENT;
-		error_set(err, ERR_CANTCREAT, "%s: %s", dir, strerror(errno));
+		if (errno == ENOENT && !create) {
+			free(dir);
+			return 1;
+		}
+		error_set(err, safefile_class(errno), "%s: %s", m->path,
+		    strerror(errno));
 		free(dir);
-		goto fail;
+		return -1;
 	}
 	free(dir);
-	m->w.fd = openat(m->dfd, m->name, O_RDWR | O_CLOEXEC |
-	    (create ? O_CREAT : 0), 0600);
-	if (m->w.fd == -1 || fstat(m->w.fd, &sb) == -1 ||
-	    !S_ISREG(sb.st_mode)) {
-		*missing = m->w.fd == -1 && errno == ENOENT;
-		error_set(err, create ? ERR_CANTCREAT : ERR_IO, "%s: %s", path,
-		    m->w.fd == -1 ? strerror(errno) : "not a regular file");
-		goto fail;
+	if (fstat(m->dfd, &m->dsb) == -1)
+		return error_set(err, safefile_class(errno), "%s: %s",
+		    m->path, strerror(errno));
+	if (create) {
+		if (open_mbox(m, O_CREAT | O_EXCL, err) == 0)
+			made = 1;
+		else if (errno != EEXIST)
+			return -1;
 	}
-	if (lock_file(m, timeout, err) == -1)
-		goto fail;
+	if (!made && open_mbox(m, 0, err) == -1)
+		return !create && errno == ENOENT ? 1 : -1;
+	if (made && (safefile_chown(m->w.fd, &m->dsb, m->path, err) == -1 ||
+	    fsync(m->dfd) == -1)) {
+		if (err->cls == ERR_NONE)
+			error_set(err, safefile_class(errno), "%s: %s",
+			    m->path, strerror(errno));
+		(void)unlinkat(m->dfd, m->name, 0);
+		return -1;
+	}
+	if (safefile_check(m->w.fd, &m->dsb, 0, m->path, err) == -1)
+		return -1;
+	if (lock_file(m, m->timeout, err) == -1)
+		return -1;
+	m->opened = 1;
+	return 0;
+}
+
+/* Opens the mbox at the absolute path and locks it, for recovery: a
+ * missing mbox or directory sets *missing (nothing to undo). */
+static struct mbox *
+open_locked(const char *path, int timeout, int *missing, struct error *err)
+{
+	struct mbox *m;
+	int r;
+
+	*missing = 0;
+	if ((m = mbox_new(path, timeout, err)) == NULL)
+		return NULL;
+	if ((r = attach(m, 0, err)) != 0) {
+		*missing = r == 1;
+		mbox_close(m);
+		return NULL;
+	}
 	return m;
-fail:
-	mbox_close(m);
-	return NULL;
 }
 
 static void *
@@ -225,21 +406,35 @@ mbox_open(const struct deliver_params *p, struct error *err)
 {
 	char real[PATH_MAX], dir[PATH_MAX];
 	const char *path = p->target;
-	int missing, n;
+	struct mbox *m;
+	int n, r;
 
 	/* Keep the absolute path in tokens, so recovery works from
 	 * anywhere. */
 	if (path[0] != '/') {
 		if (getcwd(dir, sizeof(dir)) == NULL)
-			return error_set(err, ERR_CANTCREAT, "getcwd: %s",
-			    strerror(errno)), NULL;
+			return error_set(err, safefile_class(errno),
+			    "getcwd: %s", strerror(errno)), NULL;
 		n = snprintf(real, sizeof(real), "%s/%s", dir, path);
 		if (n < 0 || (size_t)n >= sizeof(real))
 			return error_set(err, ERR_CANTCREAT, "%s: path too "
 			    "long", path), NULL;
 		path = real;
 	}
-	return open_locked(path, 1, p->lock_timeout, &missing, err);
+	if ((m = mbox_new(path, p->lock_timeout, err)) == NULL)
+		return NULL;
+	if ((r = attach(m, 0, err)) == -1) {
+		mbox_close(m);
+		return NULL;
+	}
+	if (r == 1) {
+		/* Made with the first message. */
+		if (m->dfd != -1)
+			(void)close(m->dfd);
+		m->dfd = -1;
+		err->cls = ERR_NONE;
+	}
+	return m;
 }
 
 static const char *
@@ -248,13 +443,17 @@ mbox_prepare(void *h, struct error *err)
 	struct mbox *m = h;
 	int n;
 
+	if (!m->opened && attach(m, 1, err) == -1)
+		return NULL;
+	dotlock_touch(m);
 	if ((m->offset = lseek(m->w.fd, 0, SEEK_END)) == -1) {
 		error_set(err, ERR_IO, "%s: %s", m->path, strerror(errno));
 		return NULL;
 	}
 	m->w.len = 0;
 	m->bol = 1;
-	m->carry_len = 0;
+	m->gt = 0;
+	m->fm = 0;
 	m->last = '\n';
 	n = snprintf(m->token, sizeof(m->token), "%lld %s",
 	    (long long)m->offset, m->path);
@@ -308,110 +507,78 @@ mbox_begin(void *h, const char *sender, struct error *err)
 	return put(m, line, (size_t)len, err);
 }
 
-/* How a line start reads: 1 needs quoting, 0 does not, -1 undecided
- * (the bytes so far are a prefix of ">*From "). */
+/* Writes n ">" (a run at a line start, however long). */
 static int
-needs_quote(const char *s, size_t len)
+put_gt(struct mbox *m, unsigned long long n, struct error *err)
 {
-	size_t i = 0;
+	static const char gts[64] =
+	    ">>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>";
+	size_t k;
 
-	while (i < len && s[i] == '>')
-		i++;
-	if (len - i >= 5)
-		return memcmp(s + i, "From ", 5) == 0;
-	if (memchr(s + i, '\n', len - i) != NULL)
-		return 0;
-	return memcmp(s + i, "From ", len - i) == 0 ? -1 : 0;
-}
-
-/*
- * Writes whole lines, quoting those that need it, and stops before a
- * line start that cannot be judged yet.  Returns the bytes consumed, or
- * -1 with err.
- */
-static ssize_t
-write_lines(struct mbox *m, const char *data, size_t len, struct error *err)
-{
-	const char *p = data, *nl;
-	size_t n, left = len;
-
-	while (left > 0) {
-		if (m->bol) {
-			int q = needs_quote(p, left);
-
-			if (q == -1)
-				break;
-			if (q == 1 && put(m, ">", 1, err) == -1)
-				return -1;
-		}
-		nl = memchr(p, '\n', left);
-		n = nl != NULL ? (size_t)(nl - p) + 1 : left;
-		if (put(m, p, n, err) == -1)
+	while (n > 0) {
+		k = n < sizeof(gts) ? (size_t)n : sizeof(gts);
+		if (put(m, gts, k, err) == -1)
 			return -1;
-		m->bol = nl != NULL;
-		p += n;
-		left -= n;
+		n -= k;
 	}
-	return (ssize_t)(p - data);
-}
-
-/* Writes an undecided line start as it is: thousands of ">" and no
- * "From " in sight. */
-static int
-flush_carry(struct mbox *m, struct error *err)
-{
-	m->bol = 0;
-	if (put(m, m->carry, m->carry_len, err) == -1)
-		return -1;
-	m->carry_len = 0;
 	return 0;
 }
 
+/*
+ * Writes the line start judged so far (m->gt ">" and m->fm bytes of
+ * "From "), with one more ">" if quote; the line goes on unjudged.
+ */
+static int
+flush_start(struct mbox *m, int quote, struct error *err)
+{
+	if (put_gt(m, m->gt + (quote ? 1 : 0), err) == -1 ||
+	    put(m, "From ", m->fm, err) == -1)
+		return -1;
+	m->bol = 0;
+	m->gt = 0;
+	m->fm = 0;
+	return 0;
+}
+
+/*
+ * mboxrd: a line matching ^>*From  gets one more ">".  A line start is
+ * judged byte by byte, across calls, however long its run of ">" and
+ * wherever the network cut it; only a count is kept, never the bytes.
+ */
 static int
 mbox_write(void *h, const char *data, size_t len, struct error *err)
 {
 	struct mbox *m = h;
-	ssize_t used;
-	size_t take;
+	const char *nl;
+	size_t n;
 
+	dotlock_touch(m);
 	while (len > 0) {
-		if (m->carry_len == 0) {
-			if ((used = write_lines(m, data, len, err)) == -1)
-				return -1;
-			data += used;
-			len -= (size_t)used;
-			if (len == 0)
-				return 0;
-			/* An undecided line start: it has no LF, so it is
-			 * all that is left. */
-			if (len >= sizeof(m->carry)) {
-				memcpy(m->carry, data, sizeof(m->carry));
-				m->carry_len = sizeof(m->carry);
-				data += sizeof(m->carry);
-				len -= sizeof(m->carry);
-				if (flush_carry(m, err) == -1)
+		if (m->bol) {
+			if (m->fm == 0 && *data == '>') {
+				m->gt++;
+				data++;
+				len--;
+				continue;
+			}
+			if (*data == "From "[m->fm]) {
+				data++;
+				len--;
+				if (++m->fm == 5 &&
+				    flush_start(m, 1, err) == -1)
 					return -1;
 				continue;
 			}
-			memcpy(m->carry, data, len);
-			m->carry_len = len;
-			return 0;
+			if (flush_start(m, 0, err) == -1)
+				return -1;
 		}
-		/* Complete the undecided line start with new bytes. */
-		take = sizeof(m->carry) - m->carry_len;
-		if (take > len)
-			take = len;
-		memcpy(m->carry + m->carry_len, data, take);
-		m->carry_len += take;
-		data += take;
-		len -= take;
-		if ((used = write_lines(m, m->carry, m->carry_len, err)) == -1)
+		nl = memchr(data, '\n', len);
+		n = nl != NULL ? (size_t)(nl - data) + 1 : len;
+		if (put(m, data, n, err) == -1)
 			return -1;
-		memmove(m->carry, m->carry + used, m->carry_len - (size_t)used);
-		m->carry_len -= (size_t)used;
-		if (m->carry_len == sizeof(m->carry) &&
-		    flush_carry(m, err) == -1)
-			return -1;
+		m->bol = nl != NULL;
+		data += n;
+		len -= n;
 	}
 	return 0;
 }
@@ -424,10 +591,15 @@ mbox_abort(void *h)
 	if (m == NULL)
 		return;
 	m->w.len = 0;
-	m->carry_len = 0;
-	/* We hold the lock, so everything past offset is ours. */
-	(void)ftruncate(m->w.fd, m->offset);
-	(void)fsync(m->w.fd);
+	m->gt = 0;
+	m->fm = 0;
+	m->unsure = 0;
+	if (m->w.fd == -1)
+		return;
+	/* We hold the lock, so everything past offset is ours.  If it
+	 * cannot be cut off, the message stays pending (backend.h). */
+	if (ftruncate(m->w.fd, m->offset) == -1 || fsync(m->w.fd) == -1)
+		m->unsure = 1;
 }
 
 static int
@@ -435,7 +607,8 @@ mbox_finish(void *h, struct error *err)
 {
 	struct mbox *m = h;
 
-	if (m->carry_len > 0 && flush_carry(m, err) == -1)
+	if (m->bol && (m->gt > 0 || m->fm > 0) &&
+	    flush_start(m, 0, err) == -1)
 		goto fail;
 	if (m->last != '\n' && put(m, "\n", 1, err) == -1)
 		goto fail;
@@ -458,11 +631,18 @@ static void
 discard(struct mbox *m)
 {
 	/* We hold the lock: everything from the batch on is ours. */
-	if (m->npending > 0) {
-		(void)ftruncate(m->w.fd, m->batch);
-		(void)fsync(m->w.fd);
-	}
+	if (m->npending > 0 && (ftruncate(m->w.fd, m->batch) == -1 ||
+	    fsync(m->w.fd) == -1))
+		m->unsure = m->npending;
 	m->npending = 0;
+}
+
+static size_t
+mbox_unsure(void *h)
+{
+	struct mbox *m = h;
+
+	return m->unsure;
 }
 
 static int
@@ -471,8 +651,10 @@ mbox_sync(void *h, size_t *published, struct error *err)
 	struct mbox *m = h;
 
 	*published = 0;
+	m->unsure = 0;
 	if (m->npending == 0)
 		return 0;
+	dotlock_touch(m);
 	if (fsync(m->w.fd) == -1) {
 		error_set(err, ERR_IO, "%s: %s", m->path, strerror(errno));
 		discard(m);
@@ -494,8 +676,7 @@ mbox_close(void *h)
 		discard(m);
 		(void)close(m->w.fd);	/* releases the fcntl lock */
 	}
-	if (m->dotlocked)
-		(void)unlinkat(m->dfd, m->lockname, 0);
+	dotlock_drop(m);
 	if (m->dfd != -1)
 		(void)close(m->dfd);
 	free(m->path);
@@ -528,7 +709,7 @@ recover_file(const char *path, const off_t *offs, size_t n,
 	ssize_t got, i;
 	int bol = 1, r = 0, missing, len;
 
-	if ((m = open_locked(path, 0, 10, &missing, err)) == NULL)
+	if ((m = open_locked(path, 10, &missing, err)) == NULL)
 		return missing ? 0 : -1;	/* gone: nothing to undo */
 	if (fstat(m->w.fd, &sb) == -1) {
 		r = error_set(err, ERR_IO, "%s: %s", m->path, strerror(errno));
@@ -659,6 +840,7 @@ const struct backend mbox_backend = {
 	.finish = mbox_finish,
 	.sync = mbox_sync,
 	.abort = mbox_abort,
+	.unsure = mbox_unsure,
 	.close = mbox_close,
 	.recover = mbox_recover
 };

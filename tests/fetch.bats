@@ -317,19 +317,22 @@ crash_loop() {
 	[[ "$output" == *"locked by another program"* ]]
 	[ "$(dovecot_count lock)" -eq 1 ]
 	[ ! -s "$W/mbox" ]
-	# A dot-lock whose process is gone is stale and taken over.
-	run pf lock --mbox "$W/mbox" --delete
-	[ "$status" -eq 0 ]
-	[ "$(dovecot_count lock)" -eq 0 ]
-	[ ! -e "$W/mbox.lock" ]
-	# So is an empty one (its holder died between creating it and
-	# writing its pid) once it is more than a second old.
-	dovecot_seed lock "$W"/*.eml
+	# Another program's lock is stale only after five minutes without
+	# change, whatever it holds (issue 12): a dead pid or an empty lock
+	# still holds, an old one is taken over.
+	wait "$holder" 2>/dev/null || true
+	run pf lock --mbox "$W/mbox" --timeout 2 --delete
+	[ "$status" -eq 75 ]
+	[ "$(dovecot_count lock)" -eq 1 ]
 	: > "$W/mbox.lock"
 	touch -d '-3 seconds' "$W/mbox.lock"
 	run pf lock --mbox "$W/mbox" --timeout 2 --delete
+	[ "$status" -eq 75 ]
+	touch -d '-6 minutes' "$W/mbox.lock"
+	run pf lock --mbox "$W/mbox" --timeout 2 --delete
 	[ "$status" -eq 0 ]
-	[ "$(grep -c '^From ' "$W/mbox")" -eq 2 ]
+	[ "$(grep -c '^From ' "$W/mbox")" -eq 1 ]
+	[ "$(dovecot_count lock)" -eq 0 ]
 	[ ! -e "$W/mbox.lock" ]
 }
 
