@@ -10,7 +10,7 @@ _popfetch()
 	fi
 	local commands="fetch welcome capa certificate stat list uidl top retr dele rset noop batch
 		accounts config-check"
-	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --auth
+	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --max-time --auth
 		--allow-plaintext --no-initial-response --utf8 --password-command --password-file
 		--netrc-file -d --debug --json -q --quiet -h --help -V --version
 		--maildir --mbox --mda --new --all --keep --delete --keep-days
@@ -37,7 +37,7 @@ _popfetch()
 	--client-key|--config)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	--host|--port|-p|--user|-u|--url|--timeout|--password-command|--mda|\
+	--host|--port|-p|--user|-u|--url|--timeout|--max-time|--password-command|--mda|\
 	--keep-days|--max-size|--limit|--fingerprint|--tls-server-name|\
 	--tls-priority) return ;;
 	esac

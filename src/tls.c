@@ -34,7 +34,9 @@ struct tls {
 	gnutls_session_t			session;
 	gnutls_certificate_credentials_t	cred;
 	int					fd;
-	int					timeout;
+	int					timeout;	/* ms */
+	tls_waiter				*wait;
+	void					*warg;
 	char					name[256];
 	/* Read-ahead: GnuTLS asks for a record's 5-byte header and then
 	 * its body, two recv calls a record; this serves both from one
@@ -50,6 +52,10 @@ tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
 	ssize_t r;
 
 	if (t->roff == t->rlen) {
+		if (t->wait(t->warg) == -1) {
+			gnutls_transport_set_errno(t->session, ETIMEDOUT);
+			return -1;
+		}
 		do
 			r = recv(t->fd, t->rbuf, sizeof(t->rbuf), 0);
 		while (r == -1 && errno == EINTR);
@@ -68,7 +74,9 @@ tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
 	return (ssize_t)n;
 }
 
-/* For GnuTLS's own timeouts (the handshake): 1 when data is ready. */
+/* For GnuTLS's own timeouts (the handshake): 1 when data is ready, 0
+ * on a timeout.  Any wait but a mere check goes through t->wait, so that
+ * the caller's bounds hold during the handshake too. */
 static int
 tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 {
@@ -78,6 +86,8 @@ tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 
 	if (t->roff < t->rlen)
 		return 1;
+	if (ms != 0)
+		return t->wait(t->warg) == 0 ? 1 : 0;
 	pfd.fd = t->fd;
 	pfd.events = POLLIN;
 	do
@@ -230,7 +240,7 @@ load_credentials(struct tls *t, const struct tls_params *p,
  * with err (ERR_CONFIG for a bad priority string, ERR_SOFTWARE). */
 static int
 setup_session(struct tls *t, const struct tls_params *p, int fd,
-    int timeout, int verify, struct error *err)
+    int timeout, int verify, struct error *err)	/* timeout in ms */
 {
 	const char *errpos = NULL, *name = p->server_name;
 	int r;
@@ -261,7 +271,7 @@ setup_session(struct tls *t, const struct tls_params *p, int fd,
 	    tls_pull_timeout);
 	t->fd = fd;
 	t->timeout = timeout;
-	gnutls_handshake_set_timeout(t->session, (unsigned)timeout * 1000);
+	gnutls_handshake_set_timeout(t->session, (unsigned)timeout);
 	return 0;
 }
 
@@ -300,7 +310,8 @@ handshake_result(struct tls *t, const struct tls_params *p, int r,
 }
 
 struct tls *
-tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
+tls_start(int fd, const struct tls_params *p, int timeout, tls_waiter *wait,
+    void *arg, struct error *err)
 {
 	struct tls *t;
 	unsigned char pin[32];
@@ -313,6 +324,8 @@ tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
 		return NULL;
 	}
 	t = xcalloc(1, sizeof(*t));
+	t->wait = wait;
+	t->warg = arg;
 	if (p->server_name != NULL)
 		(void)strlcpy(t->name, p->server_name, sizeof(t->name));
 	if (load_credentials(t, p, err) == -1 ||
@@ -358,7 +371,7 @@ tls_read(struct tls *t, void *buf, size_t n, struct error *err)
 		 * session ticket) was processed.  Wait for the rest of the
 		 * timeout before calling it a timeout.
 		 */
-		left = (long long)t->timeout * 1000 - (now_ms() - start);
+		left = (long long)t->timeout - (now_ms() - start);
 		if (left <= 0)
 			break;
 		if (t->roff < t->rlen)

@@ -10,6 +10,8 @@ SCRIPT holds one rule a line:   REGEX => RESPONSE [!action ...]
             !tls     start TLS after sending (for STLS)
             !hang    send the response, then never answer again
             !drip    send the response one byte at a time
+            !slow=S  send the response one byte every S seconds
+            !trickle=S  send the response one line every S seconds
             !sleep=S wait S seconds before sending
             !scram=MODE  (on an AUTH SCRAM-SHA-1/-256 line, RESPONSE unused)
                      play the server side of SCRAM with the password
@@ -60,7 +62,17 @@ def send(conn, data, acts):
     for a in acts:
         if a.startswith("sleep="):
             time.sleep(float(a[6:]))
-    if "drip" in acts:
+    slow = [float(a[5:]) for a in acts if a.startswith("slow=")]
+    trickle = [float(a[8:]) for a in acts if a.startswith("trickle=")]
+    if slow:
+        for i in range(len(data)):
+            conn.sendall(data[i:i + 1])
+            time.sleep(slow[0])
+    elif trickle:
+        for line in data.splitlines(keepends=True):
+            conn.sendall(line)
+            time.sleep(trickle[0])
+    elif "drip" in acts:
         for i in range(len(data)):
             conn.sendall(data[i:i + 1])
             time.sleep(0.001)
