@@ -6,12 +6,19 @@
  * the login command has been written, and is wiped then.  It is never
  * put on a command line and never reaches a trace (pop3.c redacts).
  */
+#define _GNU_SOURCE		/* pipe2 */
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
+#include <time.h>
 #include <readpassphrase.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +30,9 @@
 #include "sasl.h"
 
 #define PASSWORD_MAX	4096
+
+/* POPFETCH_PASSWORD, taken out of the environment by auth_init. */
+static char *env_password;
 
 /* Checks and takes the first line of buf as the password. */
 static char *
@@ -50,32 +60,130 @@ first_line(char *buf, size_t len, const char *what, struct error *err)
 	return xstrdup(buf);
 }
 
-static char *
-from_command(const char *cmd, struct error *err)
+static long long
+now_ms(void)
 {
-	char buf[PASSWORD_MAX + 1], drain[512], *pw;
-	size_t len = 0, r;
-	FILE *f;
-	int st;
+	struct timespec ts;
 
-	if ((f = popen(cmd, "r")) == NULL) {
-		error_set(err, ERR_CONFIG, "password command: %s",
-		    strerror(errno));
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Runs cmd under /bin/sh in a process group of its own, with stdout on
+ * a close-on-exec pipe, and reads its output until it exits; whatever
+ * it left running in the background (an agent) is not waited for.  The
+ * whole group is killed if the command is still running after timeout
+ * seconds.  0 with the exit status in *st, or -1 with err.
+ */
+static int
+run_command(const char *cmd, int timeout, char *buf, size_t cap,
+    size_t *len, int *st, struct error *err)
+{
+	struct pollfd pfd;
+	char drain[512];
+	long long deadline = now_ms() + (long long)timeout * 1000;
+	pid_t pid, parent = getpid(), r;
+	ssize_t n;
+	int fds[2], ms, exited = 0;
+
+	*len = 0;
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return error_set(err, ERR_CONFIG, "password command: pipe: "
+		    "%s", strerror(errno));
+	if ((pid = fork()) == -1) {
+		(void)close(fds[0]);
+		(void)close(fds[1]);
+		return error_set(err, ERR_CONFIG, "password command: fork: "
+		    "%s", strerror(errno));
+	}
+	if (pid == 0) {
+		(void)setpgid(0, 0);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    getppid() != parent)
+			_exit(127);
+		(void)signal(SIGPIPE, SIG_DFL);
+		if (dup2(fds[1], STDOUT_FILENO) == -1)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	(void)setpgid(pid, pid);
+	(void)close(fds[1]);
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		if (!exited) {
+			r = waitpid(pid, st, WNOHANG);
+			if (r == pid)
+				exited = 1;
+			else if (r == -1 && errno != EINTR) {
+				error_set(err, ERR_CONFIG, "password command: "
+				    "waitpid: %s", strerror(errno));
+				break;
+			}
+		}
+		ms = exited ? 0 : (int)(deadline - now_ms());
+		if (ms < 0) {
+			error_set(err, ERR_DEFERRED, "the password command "
+			    "was still running after %d seconds; killed it",
+			    timeout);
+			break;
+		}
+		if (ms > 50)
+			ms = 50;	/* look at the child again soon */
+		r = poll(&pfd, 1, ms);
+		if (r == -1 && errno != EINTR) {
+			error_set(err, ERR_CONFIG, "password command: poll: %s",
+			    strerror(errno));
+			break;
+		}
+		if (r <= 0) {
+			if (exited)
+				break;	/* it exited, and nothing is left */
+			continue;
+		}
+		if (*len < cap)
+			n = read(fds[0], buf + *len, cap - *len);
+		else
+			n = read(fds[0], drain, sizeof(drain));
+		if (n > 0 && *len < cap)
+			*len += (size_t)n;
+		if (n == 0 && exited)
+			break;
+		if (n == 0) {
+			/* EOF: only the exit status is missing. */
+			pfd.fd = -1;
+		}
+	}
+	explicit_bzero(drain, sizeof(drain));
+	(void)close(fds[0]);
+	if (exited)
+		return err->cls == ERR_NONE ? 0 : -1;
+	(void)kill(-pid, SIGKILL);
+	(void)kill(pid, SIGKILL);
+	while (waitpid(pid, st, 0) == -1 && errno == EINTR)
+		;
+	return -1;
+}
+
+static char *
+from_command(const char *cmd, int timeout, struct error *err)
+{
+	char buf[PASSWORD_MAX + 1], *pw;
+	size_t len = 0;
+	int st = 0;
+
+	err->cls = ERR_NONE;
+	if (run_command(cmd, timeout > 0 ? timeout : 60, buf, PASSWORD_MAX,
+	    &len, &st, err) == -1) {
+		explicit_bzero(buf, sizeof(buf));
 		return NULL;
 	}
-	while (len < PASSWORD_MAX &&
-	    (r = fread(buf + len, 1, PASSWORD_MAX - len, f)) > 0)
-		len += r;
-	/* Drain the rest so the command does not die of SIGPIPE. */
-	while (fread(drain, 1, sizeof(drain), f) > 0)
-		;
-	explicit_bzero(drain, sizeof(drain));
-	st = pclose(f);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		explicit_bzero(buf, sizeof(buf));
 		error_set(err, ERR_CONFIG, "password command failed%s",
-		    st != -1 && WIFEXITED(st) ? " (non-zero exit status)" :
-		    "");
+		    WIFEXITED(st) ? " (non-zero exit status)" : "");
 		return NULL;
 	}
 	pw = first_line(buf, len, "password command", err);
@@ -86,6 +194,23 @@ from_command(const char *cmd, struct error *err)
 		return NULL;
 	}
 	return pw;
+}
+
+void
+auth_init(void)
+{
+	struct rlimit rl = { 0, 0 };
+	char *env;
+
+	/* No core dump may hold a password, nor may a debugger of the
+	 * same user read one out of this process. */
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	if ((env = getenv("POPFETCH_PASSWORD")) != NULL) {
+		env_password = xstrdup(env);
+		explicit_bzero(env, strlen(env));
+		(void)unsetenv("POPFETCH_PASSWORD");
+	}
 }
 
 /* Reads a whole small file that others may not read. */
@@ -236,7 +361,7 @@ auth_password(const struct cred_params *c, const char *host,
 	int r;
 
 	if (c->password_command != NULL)
-		return from_command(c->password_command, err);
+		return from_command(c->password_command, c->timeout, err);
 	if (c->password_file != NULL)
 		return from_file(c->password_file, err);
 	if (c->password != NULL) {
@@ -247,7 +372,7 @@ auth_password(const struct cred_params *c, const char *host,
 		}
 		return xstrdup(c->password);
 	}
-	if (!c->no_env && (env = getenv("POPFETCH_PASSWORD")) != NULL) {
+	if (!c->no_env && (env = env_password) != NULL) {
 		if (strpbrk(env, "\r\n") != NULL) {
 			error_set(err, ERR_CONFIG,
 			    "POPFETCH_PASSWORD contains CR or LF");

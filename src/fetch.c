@@ -491,7 +491,8 @@ recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
 		pp->local = e;
 		pp->stop = 1;
 	}
-	if (pp->nbatch == BATCH || (pp->stop && pp->nbatch > 0))
+	if (pp->nbatch == BATCH || (pp->nbatch > 0 &&
+	    (pp->stop || deliver_sync_each(r->d))))
 		flush_or_stop(r, pp);
 	return 0;
 }

@@ -75,6 +75,7 @@ struct session *
 session_open(const struct session_params *sp, int login, struct error *err)
 {
 	struct session *s;
+	struct auth_params ap;
 	struct net *n;
 	struct pop3 *p;
 	enum tls_mode mode = effective_mode(sp);
@@ -96,7 +97,9 @@ session_open(const struct session_params *sp, int login, struct error *err)
 	if (sp->utf8 && (pop3_capabilities(p)->flags & CAPA_UTF8) &&
 	    pop3_command(p, ERR_REFUSED, err, "UTF8") == -1)
 		goto fail;
-	if (login && auth_login(p, &sp->auth, net_is_tls(n), err) == -1)
+	ap = sp->auth;
+	ap.cred.timeout = sp->timeout;
+	if (login && auth_login(p, &ap, net_is_tls(n), err) == -1)
 		goto fail;
 	s = xcalloc(1, sizeof(*s));
 	s->pop3 = p;
