@@ -13,7 +13,7 @@ _popfetch()
 	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --max-time --auth
 		--allow-plaintext --no-initial-response --utf8 --password-command --password-file
 		--netrc-file -d --debug --json -q --quiet -h --help -V --version
-		--maildir --mbox --mda --new --all --keep --delete --keep-days
+		--maildir --mbox --mda --mda-timeout --new --all --keep --delete --keep-days
 		--max-size --limit --dry-run --state --received-header --uidl-header
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority
 		--client-cert --client-key --insecure
@@ -37,7 +37,7 @@ _popfetch()
 	--client-key|--config)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	--host|--port|-p|--user|-u|--url|--timeout|--max-time|--password-command|--mda|\
+	--host|--port|-p|--user|-u|--url|--timeout|--max-time|--password-command|--mda|--mda-timeout|\
 	--keep-days|--max-size|--limit|--fingerprint|--tls-server-name|\
 	--tls-priority) return ;;
 	esac
