@@ -229,6 +229,9 @@ accounts_all(const struct accounts_run *r)
 	p.run = all_run;
 	p.out = all_out;
 	p.done = all_done;
+	/* Jobs running at once must not share the terminal for prompts. */
+	if (p.max > 1 && p.n > 1)
+		auth_set_prompt(0);
 	st = xcalloc(p.n, sizeof(*st));
 	if (jobs_run(&p, st, &e) == -1) {
 		free(st);

@@ -34,6 +34,15 @@
 /* POPFETCH_PASSWORD, taken out of the environment by auth_init. */
 static char *env_password;
 
+/* 0 while other accounts may be prompting on the same terminal. */
+static int may_prompt = 1;
+
+void
+auth_set_prompt(int allowed)
+{
+	may_prompt = allowed;
+}
+
 /* Checks and takes the first line of buf as the password. */
 static char *
 first_line(char *buf, size_t len, const char *what, struct error *err)
@@ -395,6 +404,17 @@ auth_password(const struct cred_params *c, const char *host,
 			}
 			return pw;
 		}
+	}
+	if (!may_prompt) {
+		/* Two jobs reading /dev/tty at once would each get part of
+		 * what is typed, and one may restore echo while the other
+		 * reads: a password for one server would go to another, or
+		 * show on the screen. */
+		error_set(err, ERR_CONFIG, "no password, and other accounts "
+		    "run at the same time, so none is asked for on the "
+		    "terminal");
+		error_hint(err, HINT_PASSWORD_SOURCE);
+		return NULL;
 	}
 	r = snprintf(prompt, sizeof(prompt), "Password for %s@%s: ", user,
 	    host);

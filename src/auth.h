@@ -36,6 +36,10 @@ struct cred_params {
  */
 void	 auth_init(void);
 
+/* Whether auth_password may prompt on the terminal (1, the default);
+ * 0 while several accounts run at once, each in a process of its own. */
+void	 auth_set_prompt(int allowed);
+
 struct auth_params {
 	enum auth_method	 method;
 	enum sasl_mech		 mech;		/* AUTH_SASL only */
