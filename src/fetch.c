@@ -70,6 +70,8 @@ struct run {
 	struct pop3			*p;
 	struct error			 first;	/* the first deferred error */
 	struct plan			 pl;	/* the listing and the plan */
+	unsigned long long		 got;	/* bytes of this message */
+	int				 oversize; /* it passed max_size */
 };
 
 static void
@@ -178,6 +180,14 @@ sink(void *arg, const char *data, size_t len, struct error *err)
 {
 	struct run *r = arg;
 
+	/* LIST's size is the server's word: what counts is what arrives.
+	 * Past the limit the delivery is abandoned and rolled back. */
+	r->got += len;
+	if (r->fp->max_size > 0 && r->got > r->fp->max_size) {
+		r->oversize = 1;
+		return error_set(err, ERR_PROTO, "the message is larger "
+		    "than its LIST size and the limit");
+	}
 	if (deliver_write(r->d, data, len, err) == -1)
 		return -1;
 	r->res->bytes += len;
@@ -240,6 +250,8 @@ receive_one(struct run *r, size_t idx, struct error *err)
 	struct error e;
 
 	uid = journal_uid(r, idx, pseudo);
+	r->got = 0;
+	r->oversize = 0;
 	if (pop3_recv_status(r->p, ERR_REFUSED, err) == -1)
 		return -1;
 	/* The journal entry comes before the first byte is written. */
@@ -485,6 +497,12 @@ recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
 	else if (pop3_broken(r->p)) {
 		*err = e;
 		return -1;
+	} else if (r->oversize) {
+		/* Rolled back, not recorded: reported like a LIST size over
+		 * the limit, with the bytes that came before giving up. */
+		r->res->skipped++;
+		event(r, FETCH_SKIPPED, r->pl.list[idx].num, r->pl.uids[idx],
+		    r->got, NULL);
 	} else if (e.cls == ERR_REFUSED)	/* -ERR to RETR */
 		defer(r, &e);
 	else {

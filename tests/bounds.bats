@@ -144,3 +144,56 @@ assert_nothing_delivered() {
 	[[ "$output" == *"timed out"* ]]
 	not grep -q USER "$W/fake.log"
 }
+
+@test "a message larger than its LIST size is cut at --max-size: rolled back, not recorded, no DELE" {
+	big=$(head -c 60000 /dev/zero | tr '\0' 'z' | fold -w 70 | sed 's/$/\\r/' | tr -d '\n' | sed 's/\\r/\\r\\n/g')
+	fake 'UIDL => +OK\r\n1 liar\r\n2 honest\r\n.\r\n' 'LIST => +OK\r\n1 10\r\n2 40\r\n.\r\n' \
+		"RETR 1 => +OK\\r\\nSubject: liar\\r\\n\\r\\n$big.\\r\\n" \
+		'RETR 2 => +OK\r\nSubject: two\r\n\r\nbody two\r\n.\r\n'
+	run pf_fake --timeout 5 --maildir "$W/Mail" --delete --max-size 1000
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"message 1 skipped"* ]]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 1 ]
+	grep -q 'body two' "$W"/Mail/new/*
+	[ -z "$(ls -A "$W/Mail/tmp")" ]
+	[ "$(du -sk "$W/Mail" | cut -f1)" -lt 40 ]
+	not grep -q 'DELE 1' "$W/fake.log"
+	grep -q 'DELE 2' "$W/fake.log"
+	# Not recorded: the next run tries (and skips) it again.
+	run pf_fake --timeout 5 --maildir "$W/Mail" --delete --max-size 1000
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"message 1 skipped"* ]]
+	[ "$(grep -c '^RETR 1' "$W/fake.log")" -eq 2 ]
+}
+
+@test "a UID longer than 255 bytes is a protocol error before any RETR (exit 76)" {
+	long=$(head -c 1000 /dev/zero | tr '\0' 'u')
+	fake "UIDL => +OK\\r\\n1 $long\\r\\n.\\r\\n" 'LIST => +OK\r\n1 40\r\n.\r\n'
+	run pf_fake --timeout 5 --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 76 ]
+	[[ "$output" == *"longer than 255 bytes"* ]]
+	not grep -q RETR "$W/fake.log"
+}
+
+@test "a listing of 100,000 messages with 255-byte UIDs costs a few hundred bytes a message" {
+	python3 - "$W/fake.script.in" <<'PY'
+import sys
+n = 100000
+with open(sys.argv[1], "w") as f:
+    f.write("UIDL => +OK\\r\\n" + "".join("%d %s\\r\\n" % (i, ("%08d" % i) * 31 + "u" * 7) for i in range(1, n + 1)) + ".\\r\\n\n")
+    f.write("LIST => +OK\\r\\n" + "".join("%d 40\\r\\n" % i for i in range(1, n + 1)) + ".\\r\\n\n")
+PY
+	fake_start "$W" < <(cat "$W/fake.script.in"; printf '%s\n' "$LOGIN")
+	/usr/bin/time -f '%M' -o "$W/rss" "$POPFETCH" --tls none --allow-plaintext \
+		--host 127.0.0.1 -p "$FAKE_PORT" -u alice --timeout 30 \
+		--maildir "$W/Mail" --dry-run --json > "$W/out" 2>&1 || true
+	rss_kb=$(tail -1 "$W/rss")
+	echo "peak RSS ${rss_kb} KB"
+	# 100,000 x 255-byte UIDs are 25 MB of UIDs alone; allow 400 bytes
+	# a message and 30 MB for the program and its buffers.
+	[ "$rss_kb" -lt $(( (100000 * 400) / 1024 + 30 * 1024 )) ]
+	grep -q '"ok":true' "$W/out"
+	[ "$(grep -o 'uuuuuuu"' "$W/out" | wc -l)" -eq 100000 ]
+}
