@@ -630,10 +630,18 @@ auth_login(struct pop3 *p, const struct auth_params *a, int secure,
 		    "the user name is longer than 240 bytes");
 	switch (a->method) {
 	case AUTH_APOP:
+		/* A man in the middle chooses the timestamp and can then
+		 * try passwords against the digest offline. */
+		if (!clear_ok)
+			return insecure(err, "an APOP digest of the password");
 		return login_apop(p, a, err);
 	case AUTH_RPOP:
 		return login_rpop(p, a, err);
 	case AUTH_SASL:
+		/* CRAM-MD5: as APOP, the challenge is the attacker's. */
+		if (a->mech == SASL_CRAM_MD5 && !clear_ok)
+			return insecure(err, "a CRAM-MD5 digest of the "
+			    "password");
 		if (sasl_reveals_secret(a->mech) && !clear_ok)
 			return insecure(err, a->mech == SASL_XOAUTH2 ||
 			    a->mech == SASL_OAUTHBEARER ? "a bearer token" :

@@ -320,13 +320,36 @@ cli_apply(struct cli_settings *s, enum cli_id id, const char *arg,
 	return take(&cli_options[id], s, arg, form, err);
 }
 
+/* The URL as it may be shown: a password in it becomes "****". */
+static const char *
+shown_url(const char *url, char *buf, size_t len)
+{
+	const char *auth, *end, *at, *colon;
+
+	auth = strstr(url, "://");
+	auth = auth != NULL ? auth + 3 : url;
+	end = auth + strcspn(auth, "/?#");
+	at = NULL;
+	for (colon = auth; colon < end; colon++)
+		if (*colon == '@')
+			at = colon;
+	if (at == NULL || (colon = memchr(auth, ':', (size_t)(at - auth))) ==
+	    NULL)
+		return url;
+	if (snprintf(buf, len, "%.*s:****%s", (int)(colon - auth + (auth -
+	    url)), url, at) >= (int)len)
+		return "(the URL)";
+	return buf;
+}
+
 /* pop3s://[user@]host[:port][/] and pop3://...; host may be [v6].  A URL
  * replaces the host, port and TLS mode set so far, and the user if it
  * names one. */
 static int
 parse_url(struct cli_settings *s, const char *url, struct error *err)
 {
-	char *copy, *p, *at, *host, *port = NULL, *end;
+	char *copy, *p, *at, *host, *port = NULL, *end, sbuf[512];
+	const char *shown = shown_url(url, sbuf, sizeof(sbuf));
 	long long num;
 	size_t ulen;
 
@@ -338,11 +361,11 @@ parse_url(struct cli_settings *s, const char *url, struct error *err)
 		p = copy = xstrdup(url + 7);
 	} else
 		return error_set(err, ERR_USAGE, "%s: not a pop3:// or "
-		    "pop3s:// URL", url);
+		    "pop3s:// URL", shown);
 	if ((end = strchr(p, '/')) != NULL) {
 		if (end[1] != '\0') {
 			error_set(err, ERR_USAGE, "%s: a URL has no path here",
-			    url);
+			    shown);
 			goto fail;
 		}
 		*end = '\0';
@@ -350,14 +373,14 @@ parse_url(struct cli_settings *s, const char *url, struct error *err)
 	if ((at = strrchr(p, '@')) != NULL) {
 		*at = '\0';
 		if (strchr(p, ':') != NULL) {
-			error_set(err, ERR_USAGE, "passwords are not accepted "
-			    "on the command line; see PASSWORDS in "
-			    "popfetch(1)");
+			error_set(err, ERR_USAGE, "%s: passwords are not "
+			    "accepted on the command line or in a URL; see "
+			    "PASSWORDS in popfetch(1)", shown);
 			goto fail;
 		}
 		if (pct_decode(p, p, strlen(p), &ulen) == -1 || ulen == 0 ||
 		    strlen(p) != ulen) {
-			error_set(err, ERR_USAGE, "%s: bad user name", url);
+			error_set(err, ERR_USAGE, "%s: bad user name", shown);
 			goto fail;
 		}
 		free(s->url_user);
@@ -370,7 +393,7 @@ parse_url(struct cli_settings *s, const char *url, struct error *err)
 		host = p + 1;
 		if ((end = strchr(host, ']')) == NULL ||
 		    (end[1] != ':' && end[1] != '\0')) {
-			error_set(err, ERR_USAGE, "%s: bad host", url);
+			error_set(err, ERR_USAGE, "%s: bad host", shown);
 			goto fail;
 		}
 		*end = '\0';
@@ -381,7 +404,7 @@ parse_url(struct cli_settings *s, const char *url, struct error *err)
 		port = end + 1;
 	}
 	if (*host == '\0' || (port != NULL && *port == '\0')) {
-		error_set(err, ERR_USAGE, "%s: bad URL", url);
+		error_set(err, ERR_USAGE, "%s: bad URL", shown);
 		goto fail;
 	}
 	/* The port is checked like the port setting. */

@@ -482,6 +482,45 @@ tls_certinfo(struct tls *t, struct tls_certinfo *ci, struct error *err)
 }
 
 
+int
+tls_priority_weaker(const char *prio, char *why, size_t len)
+{
+	gnutls_priority_t pc;
+	const unsigned int *list;
+	const char *errpos = NULL, *p;
+	int i, n, old = 0, weak = 0, relaxed = 0;
+
+	if (gnutls_priority_init(&pc, prio, &errpos) < 0)
+		return 0;	/* tls_start reports the bad string */
+	n = gnutls_priority_protocol_list(pc, &list);
+	for (i = 0; i < n; i++)
+		if (list[i] == GNUTLS_SSL3 || list[i] == GNUTLS_TLS1_0 ||
+		    list[i] == GNUTLS_TLS1_1)
+			old = 1;
+	n = gnutls_priority_cipher_list(pc, &list);
+	for (i = 0; i < n; i++)
+		if (list[i] == GNUTLS_CIPHER_NULL ||
+		    list[i] == GNUTLS_CIPHER_ARCFOUR_128 ||
+		    list[i] == GNUTLS_CIPHER_ARCFOUR_40 ||
+		    list[i] == GNUTLS_CIPHER_3DES_CBC ||
+		    list[i] == GNUTLS_CIPHER_DES_CBC ||
+		    list[i] == GNUTLS_CIPHER_RC2_40_CBC)
+			weak = 1;
+	gnutls_priority_deinit(pc);
+	/* %VERIFY_ALLOW_SIGN_WITH_SHA1, %VERIFY_ALLOW_BROKEN, ... */
+	for (p = prio; (p = strchr(p, '%')) != NULL; p++)
+		if (strncasecmp(p + 1, "VERIFY_ALLOW", 12) == 0 ||
+		    strncasecmp(p + 1, "VERIFY_DISABLE", 14) == 0)
+			relaxed = 1;
+	if (!old && !weak && !relaxed)
+		return 0;
+	(void)snprintf(why, len, "%s%s%s%s%s", old ? "allows TLS older "
+	    "than 1.2" : "", old && (weak || relaxed) ? ", " : "",
+	    weak ? "allows broken ciphers" : "", weak && relaxed ? ", " : "",
+	    relaxed ? "relaxes the checks of certificates" : "");
+	return 1;
+}
+
 const char *
 tls_library_version(void)
 {

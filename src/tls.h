@@ -86,4 +86,9 @@ int		 tls_parse_fingerprint(const char *, unsigned char[32]);
 /* The GnuTLS version, a static string. */
 const char	*tls_library_version(void);
 
+/* Whether a priority string allows less than the default (TLS older
+ * than 1.2, broken ciphers, relaxed verification): 1 with a reason in
+ * why, or 0 (also for a string GnuTLS cannot parse). */
+int		 tls_priority_weaker(const char *, char *why, size_t len);
+
 #endif

@@ -144,3 +144,85 @@ EOF
 	[[ "$output" != *"Password for"* ]]
 	not grep -q '^PASS' "$W/fake.log"
 }
+
+# Over --tls none without --allow-plaintext (pf_plain): what may go out.
+pf_plain() {
+	"$POPFETCH" --tls none --host 127.0.0.1 -p "$FAKE_PORT" -u alice \
+		--timeout 5 "$@" < /dev/null
+}
+
+@test "APOP and CRAM-MD5 need --allow-plaintext without TLS (78), and work with it" {
+	fake_start "$W" < <(printf '%s\n' 'CAPA => +OK\r\nSASL CRAM-MD5\r\n.\r\n' \
+		'APOP .* => +OK\r\n' 'AUTH CRAM-MD5 => + PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n' \
+		'[a-zA-Z0-9+/=]{20,} => +OK\r\n' 'STAT => +OK 0 0\r\n')
+	export POPFETCH_PASSWORD=tanstaaf
+	for m in apop cram-md5; do
+		run pf_plain --auth "$m" stat
+		echo "$output"
+		[ "$status" -eq 78 ]
+		[[ "$output" == *"refusing to send a"*"digest of the password over an unencrypted connection"* ]]
+	done
+	not grep -q '^APOP\|^AUTH' "$W/fake.log"
+	run pf_plain --allow-plaintext --auth apop stat
+	[ "$status" -eq 0 ]
+	grep -qx 'APOP alice c4c9334bac560ecc979e58001b3e22fb' "$W/fake.log"
+	run pf_plain --allow-plaintext --auth cram-md5 stat
+	[ "$status" -eq 0 ]
+	grep -qx 'AUTH CRAM-MD5' "$W/fake.log"
+}
+
+@test "SCRAM with fewer than 4096 iterations is refused before any proof (77); 4096 (the fake's ok) logs in" {
+	export POPFETCH_PASSWORD=secret
+	fake_start "$W" < <(printf '%s\n' 'CAPA => +OK\r\nSASL SCRAM-SHA-256\r\n.\r\n' \
+		'AUTH SCRAM-SHA-256.* => x !scram=iter=1' 'STAT => +OK 0 0\r\n')
+	run pf_plain --auth scram-sha-256 stat
+	echo "$output"
+	[ "$status" -eq 77 ]
+	[[ "$output" == *"only 1 iterations, fewer than the 4096 of RFC 7677"* ]]
+	# The AUTH line and the cancelling "*", never a client-final proof.
+	not grep -q 'p=' <(tail -n +2 "$W/fake.log" | grep -v '^\*$' | grep -v '^QUIT$' | base64 -d 2>/dev/null)
+	[ "$(grep -c . "$W/fake.log")" -le 3 ]
+	fake_stop
+	fake_start "$W" < <(printf '%s\n' 'CAPA => +OK\r\nSASL SCRAM-SHA-256\r\n.\r\n' \
+		'AUTH SCRAM-SHA-256.* => x !scram=ok' 'STAT => +OK 0 0\r\n')
+	run pf_plain --auth scram-sha-256 stat
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "a password in a URL is never printed, on the command line or in the accounts file" {
+	for u in 'pop3s://u:hunter2@host/x' 'pop3s://u:hunter2@host' 'imap://u:hunter2@host' \
+		'pop3s://u:hunter2@ho[st'; do
+		run "$POPFETCH" --url "$u" stat
+		echo "$output"
+		[ "$status" -eq 64 ]
+		[[ "$output" != *hunter2* ]]
+		[[ "$output" == *"u:****@"* ]]
+	done
+	config_home
+	printf 'account a\n url pop3s://u:hunter2@host/x\n' > "$CONF"
+	chmod 600 "$CONF"
+	run "$POPFETCH" -a a stat
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" != *hunter2* ]]
+	run "$POPFETCH" config-check
+	[[ "$output" != *hunter2* ]]
+}
+
+@test "--tls-priority below the default warns on every run; the default and stronger do not" {
+	for p in 'NORMAL:+VERS-TLS1.0' 'NORMAL:-VERS-ALL:+VERS-TLS1.2:%VERIFY_ALLOW_SIGN_WITH_SHA1'; do
+		run "$POPFETCH" --tls-priority "$p" --host 127.0.0.1 -p 1 --timeout 2 stat
+		echo "$output"
+		[[ "$output" == *"warning: --tls-priority is weaker than the default"* ]]
+	done
+	run "$POPFETCH" --tls-priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3' --host 127.0.0.1 -p 1 --timeout 2 stat
+	[[ "$output" != *warning* ]]
+	run "$POPFETCH" --host 127.0.0.1 -p 1 --timeout 2 stat
+	[[ "$output" != *warning* ]]
+	config_home
+	printf 'account a\n host 127.0.0.1\n port 1\n tls-priority NORMAL:+VERS-TLS1.1\n' > "$CONF"
+	chmod 600 "$CONF"
+	run "$POPFETCH" -a a stat
+	[[ "$output" == *"weaker than the default"* ]]
+}
