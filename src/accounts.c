@@ -2,6 +2,7 @@
  * accounts.c - defaults, then the account, then the command line; and
  * the commands over the whole accounts file.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,9 @@ all_run(void *arg, size_t i)
 {
 	struct all *a = arg;
 
+	/* In the job's own process: the other accounts' passwords go. */
+	config_forget_secrets((struct config *)(uintptr_t)a->r->cfg,
+	    &a->r->cfg->accounts[i]);
 	return a->r->run(a->r, &a->r->cfg->accounts[i]);
 }
 

@@ -226,3 +226,62 @@ pf_plain() {
 	run "$POPFETCH" -a a stat
 	[[ "$output" == *"weaker than the default"* ]]
 }
+
+@test "under --all-accounts each job holds only its own password; comments are wiped" {
+	fake_start "$W" < <(printf '%s\n' 'CAPA => +OK\r\nUSER\r\n.\r\n' \
+		'USER .* => +OK\r\n' 'PASS .* => +OK\r\n' 'STAT => +OK !hang')
+	config_home
+	cat > "$CONF" <<EOF
+# comment-SECRET3 (say, an old password)
+defaults
+    host 127.0.0.1
+    port $FAKE_PORT
+    tls none
+    allow-plaintext
+    timeout 20
+
+account one
+    user one
+    password pw-one-SECRET1
+
+account two
+    user two
+    password pw-two-SECRET2
+EOF
+	chmod 600 "$CONF"
+	"$POPFETCH" --all-accounts -j 2 stat > "$W/out" 2>&1 &
+	pid=$!
+	for i in $(seq 1 100); do
+		[ "$(grep -c '^STAT' "$W/fake.log")" -ge 1 ] && break
+		sleep 0.05
+	done
+	sleep 0.3
+	jobs=$(cat /proc/$pid/task/*/children)
+	[ "$(wc -w <<<"$jobs")" -eq 2 ]
+	# Which secrets appear anywhere in each job's writable memory.
+	for j in $jobs; do
+		python3 - "$j" > "$W/found.$j" <<'PY'
+import re, sys
+pid = sys.argv[1]
+found = set()
+with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
+    for line in maps:
+        addr, perms = line.split()[:2]
+        if "r" not in perms or "w" not in perms:
+            continue
+        lo, hi = (int(x, 16) for x in addr.split("-"))
+        try:
+            mem.seek(lo)
+            data = mem.read(hi - lo)
+        except OSError:
+            continue
+        found.update(m.decode() for m in re.findall(rb"SECRET[0-9]", data))
+print(" ".join(sorted(found)))
+PY
+	done
+	kill "$pid"
+	wait "$pid" || true
+	cat "$W"/found.*
+	# One job holds SECRET1 only, the other SECRET2 only; none the comment.
+	[ "$(cat "$W"/found.* | sort | tr '\n' ' ')" = "SECRET1 SECRET2 " ]
+}
