@@ -38,7 +38,9 @@
  * "A u" is journalled.
  *
  * An MDA cannot be asked or rolled back, so for it the guarantee is at
- * least once.  Without UIDL there are no UIDs to record; see
+ * least once; but it is started only for a whole message (mda.c), and
+ * its backend asks for sync_each, so each delivery is recorded as soon
+ * as the MDA exited 0 and a crash repeats at most the one in flight.  Without UIDL there are no UIDs to record; see
  * FALLBACK_PREFIX below.
  */
 #include <limits.h>

@@ -330,6 +330,8 @@ net_starttls(struct net *n, const struct tls_params *p, struct error *err)
 			*err = n->werr;
 		return -1;
 	}
+	/* The greeting or the next reply gets a period of its own. */
+	new_period(n);
 	return 0;
 }
 

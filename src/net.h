@@ -1,7 +1,8 @@
 /*
  * net.h - a TCP connection with a read buffer, plain or TLS.
  *
- * Every read and write is bounded by the timeout given to net_connect.
+ * Every read and write is bounded by the timeout given to net_connect,
+ * under a minimum rate, and all of them by the session's max_time.
  */
 #ifndef NET_H
 #define NET_H
