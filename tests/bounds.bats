@@ -134,6 +134,33 @@ assert_nothing_delivered() {
 	[[ "$output" == *"limit of 2 seconds"* ]]
 }
 
+@test "a reply dripped one byte every 0.5 s ends after --timeout, nothing more sent" {
+	fake 'greeting => +OK\r\n' 'USER .* => +OK go on, this reply takes a long while\r\n !slow=0.5'
+	SECONDS=0
+	run pf_fake --timeout 2 stat
+	echo "$output"
+	[ "$status" -eq 75 ]
+	[ "$SECONDS" -le 6 ]
+	[[ "$output" == *"USER"*"timed out"* ]]
+	not grep -q '^PASS' "$W/fake.log"
+}
+
+@test "under TLS, a body re-segmented into one-byte records is cut at the rate bound" {
+	certs_make "$W/certs"
+	body=$(printf 'x%.0s' $(seq 1 90))
+	fake_start "$W" "$W/certs/server.pem" "$W/certs/server.key" < <(printf '%s\n' implicit \
+		'UIDL => +OK\r\n1 a\r\n.\r\n' 'LIST => +OK\r\n1 100\r\n.\r\n' \
+		"RETR 1 => +OK\\r\\nSubject: s\\r\\n\\r\\n$body\\r\\n.\\r\\n !slow=0.5" "$LOGIN")
+	SECONDS=0
+	run "$POPFETCH" --ca-file "$W/certs/ca.pem" --tls implicit --host localhost \
+		-p "$FAKE_PORT" -u alice --timeout 2 --maildir "$W/Mail" --delete
+	echo "$output"
+	[ "$status" -eq 75 ]
+	[ "$SECONDS" -le 8 ]
+	[[ "$output" == *"RETR 1: read timed out: less than 1024 bytes in 2 seconds"* ]]
+	assert_nothing_delivered
+}
+
 @test "a TLS handshake dripped by the server ends within --timeout, exit 75" {
 	# A TLS record header announcing 64 bytes, then one byte a second.
 	fake 'greeting => \x16\x03\x03\x00\x40aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa !sleep=0.3 !slow=0.5'
