@@ -245,7 +245,7 @@ net_wait(struct net *n, struct error *err)
 {
 	struct pollfd pfd;
 	long long start, period = (long long)n->timeout * 1000;
-	int r, ms;
+	int r, ms, full;
 
 	for (;;) {
 		if (n->deadline != 0 && now_ms() >= n->deadline)
@@ -263,6 +263,7 @@ net_wait(struct net *n, struct error *err)
 			n->got = 0;
 		}
 		ms = bounded(n->deadline, period - n->waited);
+		full = ms == period - n->waited;
 		pfd.fd = n->fd;
 		pfd.events = POLLIN;
 		start = now_ms();
@@ -273,8 +274,10 @@ net_wait(struct net *n, struct error *err)
 		if (r == -1 && errno != EINTR)
 			return error_set(err, ERR_NET, "poll: %s",
 			    strerror(errno));
-		if (r == 0 && n->waited < period)
-			n->waited = period;	/* poll rounds down */
+		/* A poll that ran its full time ends the period, even if
+		 * the clock says a millisecond less. */
+		if (r == 0 && full && n->waited < period)
+			n->waited = period;
 	}
 }
 

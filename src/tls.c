@@ -236,11 +236,12 @@ load_credentials(struct tls *t, const struct tls_params *p,
 }
 
 /* The session: priorities, credentials, SNI, verification during the
- * handshake (when verify is set), and the transport over fd.  0, or -1
+ * handshake (when verify is set), the handshake's limit (timeout, in
+ * milliseconds), and the transport over fd.  0, or -1
  * with err (ERR_CONFIG for a bad priority string, ERR_SOFTWARE). */
 static int
 setup_session(struct tls *t, const struct tls_params *p, int fd,
-    int timeout, int verify, struct error *err)	/* timeout in ms */
+    int timeout, int verify, struct error *err)
 {
 	const char *errpos = NULL, *name = p->server_name;
 	int r;
