@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <termios.h>
 #include <time.h>
 #include <readpassphrase.h>
 #include <stdio.h>
@@ -78,12 +79,29 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Whether popfetch runs in the foreground of a terminal, where a
+ * command may want to ask the user something. */
+static int
+foreground(void)
+{
+	int fd, r;
+
+	if ((fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC)) == -1)
+		return 0;
+	r = tcgetpgrp(fd) == getpgrp();
+	(void)close(fd);
+	return r;
+}
+
 /*
- * Runs cmd under /bin/sh in a process group of its own, with stdout on
- * a close-on-exec pipe, and reads its output until it exits; whatever
- * it left running in the background (an agent) is not waited for.  The
- * whole group is killed if the command is still running after timeout
- * seconds.  0 with the exit status in *st, or -1 with err.
+ * Runs cmd under /bin/sh, with stdout on a close-on-exec pipe, and
+ * reads its output until it exits; whatever it left running in the
+ * background (an agent) is not waited for.  If it is still running
+ * after timeout seconds it is killed: with its whole process group,
+ * which it has of its own, unless popfetch is in the foreground of a
+ * terminal (where a command in another group could not ask the user
+ * anything: it would be stopped by SIGTTIN).  0 with the exit status in
+ * *st, or -1 with err.
  */
 static int
 run_command(const char *cmd, int timeout, char *buf, size_t cap,
@@ -94,7 +112,7 @@ run_command(const char *cmd, int timeout, char *buf, size_t cap,
 	long long deadline = now_ms() + (long long)timeout * 1000;
 	pid_t pid, parent = getpid(), r;
 	ssize_t n;
-	int fds[2], ms, exited = 0;
+	int fds[2], ms, exited = 0, group = !foreground();
 
 	*len = 0;
 	if (pipe2(fds, O_CLOEXEC) == -1)
@@ -107,7 +125,8 @@ run_command(const char *cmd, int timeout, char *buf, size_t cap,
 		    "%s", strerror(errno));
 	}
 	if (pid == 0) {
-		(void)setpgid(0, 0);
+		if (group)
+			(void)setpgid(0, 0);
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
 		    getppid() != parent)
 			_exit(127);
@@ -117,7 +136,8 @@ run_command(const char *cmd, int timeout, char *buf, size_t cap,
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	(void)setpgid(pid, pid);
+	if (group)
+		(void)setpgid(pid, pid);
 	(void)close(fds[1]);
 	pfd.fd = fds[0];
 	pfd.events = POLLIN;
@@ -169,7 +189,8 @@ run_command(const char *cmd, int timeout, char *buf, size_t cap,
 	(void)close(fds[0]);
 	if (exited)
 		return err->cls == ERR_NONE ? 0 : -1;
-	(void)kill(-pid, SIGKILL);
+	if (group)
+		(void)kill(-pid, SIGKILL);
 	(void)kill(pid, SIGKILL);
 	while (waitpid(pid, st, 0) == -1 && errno == EINTR)
 		;

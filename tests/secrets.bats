@@ -81,7 +81,10 @@ pf_fake() {
 @test "a password command that hangs is killed after --timeout, exit 75, nothing sent" {
 	fake
 	SECONDS=0
-	run pf_fake --timeout 2 --password-command "sleep 30 & echo \$! >> $W/bg.pids; wait" stat
+	# setsid: no terminal, so the command gets a process group of its own.
+	run setsid -w "$POPFETCH" --tls none --allow-plaintext --host 127.0.0.1 \
+		-p "$FAKE_PORT" -u alice --timeout 2 \
+		--password-command "sleep 30 & echo \$! >> $W/bg.pids; wait" stat
 	echo "$output"
 	[ "$status" -eq 75 ]
 	[ "$SECONDS" -le 6 ]
