@@ -169,7 +169,7 @@ run_command(const char *cmd, int timeout, char *buf, size_t cap,
 		}
 		if (r <= 0) {
 			if (exited)
-				break;	/* it exited, and nothing is left */
+				break;	/* exited, and nothing is left */
 			continue;
 		}
 		if (*len < cap)

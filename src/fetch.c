@@ -40,8 +40,8 @@
  * An MDA cannot be asked or rolled back, so for it the guarantee is at
  * least once; but it is started only for a whole message (mda.c), and
  * its backend asks for sync_each, so each delivery is recorded as soon
- * as the MDA exited 0 and a crash repeats at most the one in flight.  Without UIDL there are no UIDs to record; see
- * FALLBACK_PREFIX below.
+ * as the MDA exited 0 and a crash repeats at most the one in flight.
+ * Without UIDL there are no UIDs to record; see FALLBACK_PREFIX below.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -72,8 +72,8 @@ struct run {
 	struct pop3			*p;
 	struct error			 first;	/* the first deferred error */
 	struct plan			 pl;	/* the listing and the plan */
-	unsigned long long		 got;	/* bytes of this message */
-	int				 oversize; /* it passed max_size */
+	unsigned long long		 got;	/* of this message */
+	int				 oversize; /* got > max_size */
 };
 
 static void

@@ -43,9 +43,9 @@
 
 struct mda {
 	char		*command;
-	char		*cmd;		/* expanded, for this message */
+	char		*cmd;		/* expanded for this message */
 	int		 timeout;	/* seconds */
-	pid_t		 pid;		/* the MDA's, its group's id */
+	pid_t		 pid;		/* the MDA's and its group's */
 	size_t		 finished;	/* since the last sync */
 	struct wbuf	 w;		/* into the spool file */
 };

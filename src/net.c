@@ -44,8 +44,8 @@ struct net {
 	long long	 deadline;	/* ms, CLOCK_MONOTONIC; 0: none */
 	int		 max_time;	/* seconds, for the message */
 	long long	 waited;	/* ms waited in this period */
-	size_t		 got;		/* bytes received in this period */
-	struct error	 werr;		/* why a wait inside TLS failed */
+	size_t		 got;		/* bytes received in it */
+	struct error	 werr;		/* why a wait in TLS failed */
 	int		 wfailed;
 	struct tls	*tls;
 	size_t		 start;		/* first unread byte */

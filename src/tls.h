@@ -47,8 +47,9 @@ typedef int tls_waiter(void *arg);
 
 /*
  * Runs a client handshake on fd, bounded by timeout_ms milliseconds and
- * by wait; p is only read during the call, fd stays the caller's.  Returns a session owned
- * by the caller (free with tls_free), or NULL with err: ERR_TLS when the
+ * by wait; p is only read during the call, fd stays the caller's.
+ * Returns a session owned by the caller (free with tls_free), or NULL
+ * with err: ERR_TLS when the
  * certificate fails verification or does not match the pin (the message
  * says why), ERR_NET when the peer closed or timed out, ERR_PROTO for
  * other handshake failures, ERR_CONFIG for unusable files or priority
