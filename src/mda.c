@@ -45,7 +45,7 @@ struct mda {
 	char		*command;
 	char		*cmd;		/* expanded for this message */
 	int		 timeout;	/* seconds */
-	pid_t		 pid;		/* the MDA's and its group's */
+	pid_t		 pid;		/* MDA and process group */
 	size_t		 finished;	/* since the last sync */
 	struct wbuf	 w;		/* into the spool file */
 };
