@@ -137,6 +137,8 @@ pf_fake() {
 
 @test "a failed wait4 is reported as such, not as a signal" {
 	fake "$THREE"
+	# LeakSanitizer cannot run under ptrace.
+	ASAN_OPTIONS=${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0} \
 	run strace -f -o /dev/null -e trace=wait4 -e inject=wait4:error=ECHILD \
 		"$POPFETCH" --tls none --allow-plaintext --timeout 3 \
 		--host 127.0.0.1 -p "$FAKE_PORT" -u alice --mda "cat >/dev/null"

@@ -231,6 +231,10 @@ pf_plain() {
 }
 
 @test "under --all-accounts each job holds only its own password; comments are wiped" {
+	# The sanitizer's terabytes of reserved shadow cannot be scanned.
+	if ldd "$POPFETCH" | grep -q libasan; then
+		skip "memory is scanned on the plain build"
+	fi
 	fake_start "$W" < <(printf '%s\n' 'CAPA => +OK\r\nUSER\r\n.\r\n' \
 		'USER .* => +OK\r\n' 'PASS .* => +OK\r\n' 'STAT => +OK !hang')
 	config_home
