@@ -23,7 +23,7 @@
 /* The longest UID accepted: RFC 1939 allows 70 characters; this leaves
  * room for servers that exceed it, while a listing costs a few hundred
  * bytes a message at most, however many the server lists. */
-#define POP3_UID_MAX	255
+#define POP3_UID_MAX	512
 
 /* Capabilities (RFC 2449 CAPA). */
 #define CAPA_TOP		0x0001
