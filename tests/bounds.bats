@@ -223,7 +223,7 @@ PY
 		--host 127.0.0.1 -p "$FAKE_PORT" -u alice --timeout 30 \
 		--maildir "$W/Mail" --dry-run --json > "$W/out" 2>&1 || true
 	rss_kb=$(tail -1 "$W/rss")
-	echo "peak RSS ${rss_kb} KB"
+	echo "# peak RSS ${rss_kb} KB" >&3
 	# 50,000 x 512-byte UIDs are 25 MB of UIDs alone; allow 640 bytes
 	# a message and 30 MB for the program and its buffers.
 	[ "$rss_kb" -lt $(( (50000 * 640) / 1024 + 30 * 1024 )) ]
