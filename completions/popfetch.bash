@@ -10,10 +10,10 @@ _popfetch()
 	fi
 	local commands="fetch welcome capa certificate info stat list uidl top retr dele rset noop batch state
 		accounts config-check"
-	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --auth
+	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --max-time --auth
 		--allow-plaintext --no-initial-response --utf8 --no-utf8 --password-command --password-file
 		--netrc-file -d --debug --json -q --quiet --syslog -h --help -V --version
-		--maildir --mbox --mda --new --all --keep --delete --keep-days
+		--maildir --mbox --mda --mda-timeout --new --all --keep --delete --keep-days
 		--max-size --limit --until-empty --max-sessions --dry-run --state --forget-after --from
 		--received-header --uidl-header
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority
@@ -39,8 +39,8 @@ _popfetch()
 	--client-key|--config)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	--host|--port|-p|--user|-u|--url|--timeout|--max-sessions|--password-command|--mda|\
-	--keep-days|--forget-after|--max-size|--limit|--fingerprint|\
+	--host|--port|-p|--user|-u|--url|--timeout|--max-time|--max-sessions|--password-command|\
+	--mda|--mda-timeout|--keep-days|--forget-after|--max-size|--limit|--fingerprint|\
 	--tls-server-name|\
 	--tls-priority) return ;;
 	esac

@@ -2,6 +2,7 @@
  * accounts.c - defaults, then the account, then the command line; and
  * the commands over the whole accounts file.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +293,9 @@ all_run(void *arg, size_t i)
 {
 	struct all *a = arg;
 
+	/* In the job's own process: the other accounts' passwords go. */
+	config_forget_secrets((struct config *)(uintptr_t)a->r->cfg,
+	    &a->r->cfg->accounts[i]);
 	return a->r->run(a->r, &a->r->cfg->accounts[i]);
 }
 
@@ -360,6 +364,9 @@ accounts_all(const struct accounts_run *r)
 	p.run = all_run;
 	p.out = all_out;
 	p.done = all_done;
+	/* Jobs running at once must not share the terminal for prompts. */
+	if (p.max > 1 && p.n > 1)
+		auth_set_prompt(0);
 	st = xcalloc(p.n, sizeof(*st));
 	if (jobs_run(&p, st, &e) == -1) {
 		free(st);

@@ -6,12 +6,20 @@
  * the login command has been written, and is wiped then.  It is never
  * put on a command line and never reaches a trace (pop3.c redacts).
  */
+#define _GNU_SOURCE		/* pipe2 */
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
+#include <termios.h>
+#include <time.h>
 #include <readpassphrase.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +31,18 @@
 #include "sasl.h"
 
 #define PASSWORD_MAX	4096
+
+/* POPFETCH_PASSWORD, taken out of the environment by auth_init. */
+static char *env_password;
+
+/* 0 while other accounts may be prompting on the same terminal. */
+static int may_prompt = 1;
+
+void
+auth_set_prompt(int allowed)
+{
+	may_prompt = allowed;
+}
 
 /* Checks and takes the first line of buf as the password. */
 static char *
@@ -50,32 +70,150 @@ first_line(char *buf, size_t len, const char *what, struct error *err)
 	return xstrdup(buf);
 }
 
-static char *
-from_command(const char *cmd, struct error *err)
+static long long
+now_ms(void)
 {
-	char buf[PASSWORD_MAX + 1], drain[512], *pw;
-	size_t len = 0, r;
-	FILE *f;
-	int st;
+	struct timespec ts;
 
-	if ((f = popen(cmd, "r")) == NULL) {
-		error_set(err, ERR_CONFIG, "password command: %s",
-		    strerror(errno));
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether popfetch runs in the foreground of a terminal, where a
+ * command may want to ask the user something. */
+static int
+foreground(void)
+{
+	int fd, r;
+
+	if ((fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC)) == -1)
+		return 0;
+	r = tcgetpgrp(fd) == getpgrp();
+	(void)close(fd);
+	return r;
+}
+
+/*
+ * Runs cmd under /bin/sh, with stdout on a close-on-exec pipe, and
+ * reads its output until it exits; whatever it left running in the
+ * background (an agent) is not waited for.  If it is still running
+ * after timeout seconds it is killed: with its whole process group,
+ * which it has of its own, unless popfetch is in the foreground of a
+ * terminal (where a command in another group could not ask the user
+ * anything: it would be stopped by SIGTTIN).  0 with the exit status in
+ * *st, or -1 with err.
+ */
+static int
+run_command(const char *cmd, int timeout, char *buf, size_t cap,
+    size_t *len, int *st, struct error *err)
+{
+	struct pollfd pfd;
+	char drain[512];
+	long long deadline = now_ms() + (long long)timeout * 1000;
+	pid_t pid, parent = getpid(), r;
+	ssize_t n;
+	int fds[2], ms, exited = 0, group = !foreground();
+
+	*len = 0;
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return error_set(err, ERR_CONFIG, "password command: pipe: "
+		    "%s", strerror(errno));
+	if ((pid = fork()) == -1) {
+		(void)close(fds[0]);
+		(void)close(fds[1]);
+		return error_set(err, ERR_CONFIG, "password command: fork: "
+		    "%s", strerror(errno));
+	}
+	if (pid == 0) {
+		if (group)
+			(void)setpgid(0, 0);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    getppid() != parent)
+			_exit(127);
+		(void)signal(SIGPIPE, SIG_DFL);
+		if (dup2(fds[1], STDOUT_FILENO) == -1)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (group)
+		(void)setpgid(pid, pid);
+	(void)close(fds[1]);
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		if (!exited) {
+			r = waitpid(pid, st, WNOHANG);
+			if (r == pid)
+				exited = 1;
+			else if (r == -1 && errno != EINTR) {
+				error_set(err, ERR_CONFIG, "password command: "
+				    "waitpid: %s", strerror(errno));
+				break;
+			}
+		}
+		ms = exited ? 0 : (int)(deadline - now_ms());
+		if (ms < 0) {
+			error_set(err, ERR_DEFERRED, "the password command "
+			    "was still running after %d seconds; killed it",
+			    timeout);
+			break;
+		}
+		if (ms > 50)
+			ms = 50;	/* look at the child again soon */
+		r = poll(&pfd, 1, ms);
+		if (r == -1 && errno != EINTR) {
+			error_set(err, ERR_CONFIG, "password command: poll: %s",
+			    strerror(errno));
+			break;
+		}
+		if (r <= 0) {
+			if (exited)
+				break;	/* exited, and nothing is left */
+			continue;
+		}
+		if (*len < cap)
+			n = read(fds[0], buf + *len, cap - *len);
+		else
+			n = read(fds[0], drain, sizeof(drain));
+		if (n > 0 && *len < cap)
+			*len += (size_t)n;
+		if (n == 0 && exited)
+			break;
+		if (n == 0) {
+			/* EOF: only the exit status is missing. */
+			pfd.fd = -1;
+		}
+	}
+	explicit_bzero(drain, sizeof(drain));
+	(void)close(fds[0]);
+	if (exited)
+		return err->cls == ERR_NONE ? 0 : -1;
+	if (group)
+		(void)kill(-pid, SIGKILL);
+	(void)kill(pid, SIGKILL);
+	while (waitpid(pid, st, 0) == -1 && errno == EINTR)
+		;
+	return -1;
+}
+
+static char *
+from_command(const char *cmd, int timeout, struct error *err)
+{
+	char buf[PASSWORD_MAX + 1], *pw;
+	size_t len = 0;
+	int st = 0;
+
+	err->cls = ERR_NONE;
+	if (run_command(cmd, timeout > 0 ? timeout : 60, buf, PASSWORD_MAX,
+	    &len, &st, err) == -1) {
+		explicit_bzero(buf, sizeof(buf));
 		return NULL;
 	}
-	while (len < PASSWORD_MAX &&
-	    (r = fread(buf + len, 1, PASSWORD_MAX - len, f)) > 0)
-		len += r;
-	/* Drain the rest so the command does not die of SIGPIPE. */
-	while (fread(drain, 1, sizeof(drain), f) > 0)
-		;
-	explicit_bzero(drain, sizeof(drain));
-	st = pclose(f);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		explicit_bzero(buf, sizeof(buf));
 		error_set(err, ERR_CONFIG, "password command failed%s",
-		    st != -1 && WIFEXITED(st) ? " (non-zero exit status)" :
-		    "");
+		    WIFEXITED(st) ? " (non-zero exit status)" : "");
 		return NULL;
 	}
 	pw = first_line(buf, len, "password command", err);
@@ -86,6 +224,23 @@ from_command(const char *cmd, struct error *err)
 		return NULL;
 	}
 	return pw;
+}
+
+void
+auth_init(void)
+{
+	struct rlimit rl = { 0, 0 };
+	char *env;
+
+	/* No core dump may hold a password, nor may a debugger of the
+	 * same user read one out of this process. */
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	if ((env = getenv("POPFETCH_PASSWORD")) != NULL) {
+		env_password = xstrdup(env);
+		explicit_bzero(env, strlen(env));
+		(void)unsetenv("POPFETCH_PASSWORD");
+	}
 }
 
 /* Reads a whole small file that others may not read. */
@@ -250,7 +405,7 @@ auth_password(const struct cred_params *c, const char *host,
 	int r;
 
 	if (c->password_command != NULL)
-		return from_command(c->password_command, err);
+		return from_command(c->password_command, c->timeout, err);
 	if (c->password_file != NULL)
 		return from_file(c->password_file, err);
 	if (c->password != NULL) {
@@ -261,7 +416,7 @@ auth_password(const struct cred_params *c, const char *host,
 		}
 		return xstrdup(c->password);
 	}
-	if (!c->no_env && (env = getenv("POPFETCH_PASSWORD")) != NULL) {
+	if (!c->no_env && (env = env_password) != NULL) {
 		if (strpbrk(env, "\r\n") != NULL) {
 			error_set(err, ERR_CONFIG,
 			    "POPFETCH_PASSWORD contains CR or LF");
@@ -284,6 +439,17 @@ auth_password(const struct cred_params *c, const char *host,
 			}
 			return pw;
 		}
+	}
+	if (!may_prompt) {
+		/* Two jobs reading /dev/tty at once would each get part of
+		 * what is typed, and one may restore echo while the other
+		 * reads: a password for one server would go to another, or
+		 * show on the screen. */
+		error_set(err, ERR_CONFIG, "no password, and other accounts "
+		    "run at the same time, so none is asked for on the "
+		    "terminal");
+		error_hint(err, HINT_PASSWORD_SOURCE);
+		return NULL;
 	}
 	r = snprintf(prompt, sizeof(prompt), "Password for %s@%s: ", user,
 	    host);
@@ -567,10 +733,18 @@ auth_login(struct pop3 *p, const struct auth_params *a, int secure,
 		    "the user name is longer than 240 bytes");
 	switch (a->method) {
 	case AUTH_APOP:
+		/* A man in the middle chooses the timestamp and can then
+		 * try passwords against the digest offline. */
+		if (!clear_ok)
+			return insecure(err, "an APOP digest of the password");
 		return login_apop(p, a, err);
 	case AUTH_RPOP:
 		return login_rpop(p, a, err);
 	case AUTH_SASL:
+		/* CRAM-MD5: as APOP, the challenge is the attacker's. */
+		if (a->mech == SASL_CRAM_MD5 && !clear_ok)
+			return insecure(err, "a CRAM-MD5 digest of the "
+			    "password");
 		if (sasl_reveals_secret(a->mech) && !clear_ok)
 			return insecure(err, a->mech == SASL_XOAUTH2 ||
 			    a->mech == SASL_OAUTHBEARER ? "a bearer token" :

@@ -24,7 +24,21 @@ struct cred_params {
 	const char	*password;		/* from the config file */
 	const char	*netrc_file;		/* NULL: $NETRC or ~/.netrc */
 	int		 no_env;		/* ignore POPFETCH_PASSWORD */
+	int		 timeout;		/* seconds the password
+						 * command may run; 0: 60 */
 };
+
+/*
+ * Called first thing in main: disables core dumps (RLIMIT_CORE 0,
+ * PR_SET_DUMPABLE 0) for the whole run, and takes POPFETCH_PASSWORD out
+ * of the environment (wiped there), so that no child (MDA, password
+ * command, connect command) ever sees it; auth_password uses the copy.
+ */
+void	 auth_init(void);
+
+/* Whether auth_password may prompt on the terminal (1, the default);
+ * 0 while several accounts run at once, each in a process of its own. */
+void	 auth_set_prompt(int allowed);
 
 struct auth_params {
 	enum auth_method	 method;

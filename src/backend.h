@@ -81,6 +81,11 @@ struct backend {
 	 * harmless (a maildir file in tmp/) and the record may be made
 	 * durable with the batch. */
 	int		 durable_token;
+	/* 1 if every finished message must be synced and recorded before
+	 * the next one begins (an MDA: what it was given is its own once
+	 * it exited 0, and a crash may repeat only the one message in
+	 * flight); 0 if a batch may share one barrier. */
+	int		 sync_each;
 
 	/* Opens p->target, creating it if it is missing, and takes what
 	 * locks it needs for as long as it is open.  ERR_CANTCREAT (the

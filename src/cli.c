@@ -86,6 +86,9 @@ const struct cli_option cli_options[O_COUNT] = {
 	[O_TIMEOUT] = { "timeout", 0, ARG_NUMBER, "SECONDS", G_SERVER, KW,
 	    "give up on a connection silent for this long",
 	    .min = 1, .max = 86400, .dflt = "60", SET(sp.timeout) },
+	[O_MAX_TIME] = { "max-time", 0, ARG_NUMBER, "SECONDS", G_SERVER, KW,
+	    "end a session that takes longer than this",
+	    .min = 1, .max = 604800, SET(sp.max_time) },
 	[O_UTF8] = { "utf8", 0, ARG_NONE, NULL, G_SERVER, KW,
 	    "require UTF8 (RFC 6856); it is sent whenever offered",
 	    .val = UTF8_REQUIRE, .set = set_utf8 },
@@ -143,6 +146,10 @@ const struct cli_option cli_options[O_COUNT] = {
 	[O_MDA] = { "mda", 0, ARG_COMMAND, "COMMAND", G_DELIVER, KW,
 	    "pipe each message into this delivery agent",
 	    .val = DELIVER_MDA, .set = set_target },
+	[O_MDA_TIMEOUT] = { "mda-timeout", 0, ARG_NUMBER, "SECONDS",
+	    G_DELIVER, KW, "kill an MDA still running after this long",
+	    .min = 1, .max = 86400, .dflt = "300",
+	    SET(fp.dp.child_timeout) },
 	[O_NEW] = { "new", 0, ARG_NONE, NULL, G_FETCH, KW,
 	    "fetch only messages not fetched before (the default)",
 	    SET(fp.all), .clear = 1 },
@@ -342,13 +349,36 @@ cli_apply(struct cli_settings *s, enum cli_id id, const char *arg,
 	return take(&cli_options[id], s, arg, form, err);
 }
 
+/* The URL as it may be shown: a password in it becomes "****". */
+static const char *
+shown_url(const char *url, char *buf, size_t len)
+{
+	const char *auth, *end, *at, *colon;
+
+	auth = strstr(url, "://");
+	auth = auth != NULL ? auth + 3 : url;
+	end = auth + strcspn(auth, "/?#");
+	at = NULL;
+	for (colon = auth; colon < end; colon++)
+		if (*colon == '@')
+			at = colon;
+	if (at == NULL || (colon = memchr(auth, ':', (size_t)(at - auth))) ==
+	    NULL)
+		return url;
+	if (snprintf(buf, len, "%.*s:****%s", (int)(colon - auth + (auth -
+	    url)), url, at) >= (int)len)
+		return "(the URL)";
+	return buf;
+}
+
 /* pop3s://[user@]host[:port][/] and pop3://...; host may be [v6].  A URL
  * replaces the host, port and TLS mode set so far, and the user if it
  * names one. */
 static int
 parse_url(struct cli_settings *s, const char *url, struct error *err)
 {
-	char *copy, *p, *at, *host, *port = NULL, *end;
+	char *copy, *p, *at, *host, *port = NULL, *end, sbuf[512];
+	const char *shown = shown_url(url, sbuf, sizeof(sbuf));
 	long long num;
 	size_t ulen;
 
@@ -360,11 +390,11 @@ parse_url(struct cli_settings *s, const char *url, struct error *err)
 		p = copy = xstrdup(url + 7);
 	} else
 		return error_set(err, ERR_USAGE, "%s: not a pop3:// or "
-		    "pop3s:// URL", url);
+		    "pop3s:// URL", shown);
 	if ((end = strchr(p, '/')) != NULL) {
 		if (end[1] != '\0') {
 			error_set(err, ERR_USAGE, "%s: a URL has no path here",
-			    url);
+			    shown);
 			goto fail;
 		}
 		*end = '\0';
@@ -372,14 +402,14 @@ parse_url(struct cli_settings *s, const char *url, struct error *err)
 	if ((at = strrchr(p, '@')) != NULL) {
 		*at = '\0';
 		if (strchr(p, ':') != NULL) {
-			error_set(err, ERR_USAGE, "passwords are not accepted "
-			    "on the command line; see PASSWORDS in "
-			    "popfetch(1)");
+			error_set(err, ERR_USAGE, "%s: passwords are not "
+			    "accepted on the command line or in a URL; see "
+			    "PASSWORDS in popfetch(1)", shown);
 			goto fail;
 		}
 		if (pct_decode(p, p, strlen(p), &ulen) == -1 || ulen == 0 ||
 		    strlen(p) != ulen) {
-			error_set(err, ERR_USAGE, "%s: bad user name", url);
+			error_set(err, ERR_USAGE, "%s: bad user name", shown);
 			goto fail;
 		}
 		free(s->url_user);
@@ -392,7 +422,7 @@ parse_url(struct cli_settings *s, const char *url, struct error *err)
 		host = p + 1;
 		if ((end = strchr(host, ']')) == NULL ||
 		    (end[1] != ':' && end[1] != '\0')) {
-			error_set(err, ERR_USAGE, "%s: bad host", url);
+			error_set(err, ERR_USAGE, "%s: bad host", shown);
 			goto fail;
 		}
 		*end = '\0';
@@ -403,7 +433,7 @@ parse_url(struct cli_settings *s, const char *url, struct error *err)
 		port = end + 1;
 	}
 	if (*host == '\0' || (port != NULL && *port == '\0')) {
-		error_set(err, ERR_USAGE, "%s: bad URL", url);
+		error_set(err, ERR_USAGE, "%s: bad URL", shown);
 		goto fail;
 	}
 	/* The port is checked like the port setting. */

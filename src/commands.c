@@ -443,6 +443,7 @@ command_run(struct cli_settings *s, int argc, char **argv,
 {
 	static char *cert[] = { "certificate", NULL };
 	const struct command *c;
+	char why[128];
 
 	if (s->print_fingerprint && argc == 0) {
 		argv = cert;
@@ -462,6 +463,10 @@ command_run(struct cli_settings *s, int argc, char **argv,
 		fprintf(stderr, "popfetch: warning: --%s: the server's "
 		    "certificate is not verified; anyone on the path can read "
 		    "the password and the mail\n", cli_name(O_INSECURE));
+	if (s->sp.tlsp.priority != NULL && s->sp.tls != TLSMODE_NONE &&
+	    tls_priority_weaker(s->sp.tlsp.priority, why, sizeof(why)))
+		fprintf(stderr, "popfetch: warning: --%s is weaker than the "
+		    "default: it %s\n", cli_name(O_TLS_PRIORITY), why);
 	if (c == NULL || c->kind == CMD_ACCOUNTS ||
 	    c->kind == CMD_CONFIG_CHECK)
 		return error_set(err, ERR_USAGE, "unknown command \"%.40s\"; "

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,61 @@ parse(struct config *c, char ***owned, size_t *nowned, int *has_password,
 	return 0;
 }
 
+/* Marks the bytes of s in c->text as kept. */
+static void
+keep_str(const struct config *c, unsigned char *keep, const char *s)
+{
+	size_t off;
+
+	if (s == NULL || s < c->text || s >= c->text + c->textlen)
+		return;
+	off = (size_t)(s - c->text);
+	memset(keep + off, 1, strlen(s) + 1);
+}
+
+/* After parsing, wipes every byte of the text that no entry uses:
+ * comments, and the rest of lines that were rewritten in place. */
+static void
+wipe_unused(struct config *c)
+{
+	unsigned char *keep = xcalloc(c->textlen + 1, 1);
+	const struct config_block *b;
+	size_t i, k;
+
+	for (i = 0; i <= c->naccounts; i++) {
+		b = i < c->naccounts ? &c->accounts[i] : &c->defaults;
+		keep_str(c, keep, b->name);
+		for (k = 0; k < b->n; k++) {
+			keep_str(c, keep, b->entries[k].key);
+			keep_str(c, keep, b->entries[k].value);
+		}
+	}
+	for (i = 0; i < c->textlen; i++)
+		if (!keep[i])
+			c->text[i] = '\0';
+	free(keep);
+}
+
+void
+config_forget_secrets(struct config *c, const struct config_block *keep)
+{
+	struct config_block *b;
+	size_t i, k;
+
+	for (i = 0; i < c->naccounts; i++) {
+		b = &c->accounts[i];
+		if (b == keep)
+			continue;
+		for (k = 0; k < b->n; k++)
+			if (b->entries[k].value != NULL &&
+			    strcmp(b->entries[k].key, "password") == 0)
+				/* Ours to write: in c->text or c->owned. */
+				explicit_bzero((char *)(uintptr_t)
+				    b->entries[k].value,
+				    strlen(b->entries[k].value));
+	}
+}
+
 struct config *
 config_load(const char *path, int must_exist, struct error *err)
 {
@@ -251,6 +307,7 @@ config_load(const char *path, int must_exist, struct error *err)
 	c->owned = owned;
 	c->nowned = nowned;
 	owned = NULL;
+	wipe_unused(c);
 	if (has_password && (sb.st_mode & (S_IRWXG | S_IRWXO))) {
 		error_set(err, ERR_CONFIG, "%s: holds a password but others "
 		    "may read it; refusing it (chmod 600 %s)", path, path);

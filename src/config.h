@@ -59,6 +59,14 @@ struct config		*config_load(const char *path, int must_exist,
 			    struct error *);
 void			 config_free(struct config *);
 
+/*
+ * Wipes the password lines of every account but keep (whose block, and
+ * the defaults, stay as they are): a job that runs one account of many
+ * holds no other account's password.
+ */
+void			 config_forget_secrets(struct config *,
+			    const struct config_block *keep);
+
 /* The account called name, or NULL. */
 const struct config_block *config_account(const struct config *,
 			    const char *name);

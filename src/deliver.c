@@ -172,6 +172,12 @@ deliver_durable_token(const struct deliver *d)
 	return d->be->durable_token;
 }
 
+int
+deliver_sync_each(const struct deliver *d)
+{
+	return d->be->sync_each;
+}
+
 void
 deliver_abort(struct deliver *d)
 {

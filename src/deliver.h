@@ -31,11 +31,13 @@ enum deliver_kind {
 };
 
 /* target: a directory, a file or a command; lock_timeout: seconds to
- * wait for an mbox's locks. */
+ * wait for an mbox's locks; child_timeout: seconds an MDA may run for
+ * one message (0: the default, 300). */
 struct deliver_params {
 	enum deliver_kind	 kind;
 	const char		*target;
 	int			 lock_timeout;
+	int			 child_timeout;
 };
 
 /* Receives a warning for the user (recovery that could not clean up). */
@@ -99,6 +101,9 @@ size_t		 deliver_unsure(const struct deliver *d);
 /* Whether the token's journal record must be durable before the first
  * byte is written (mbox), or may be made durable with the batch. */
 int		 deliver_durable_token(const struct deliver *d);
+
+/* 1 if each finished message must be synced before the next begins. */
+int		 deliver_sync_each(const struct deliver *d);
 
 /* Removes the message begun since prepare, if any. */
 void		 deliver_abort(struct deliver *d);

@@ -43,8 +43,10 @@
  * "A u" is journalled.
  *
  * An MDA cannot be asked or rolled back, so for it the guarantee is at
- * least once.  Without UIDL there are no UIDs to record; see
- * FALLBACK_PREFIX below.
+ * least once; but it is started only for a whole message (mda.c), and
+ * its backend asks for sync_each, so each delivery is recorded as soon
+ * as the MDA exited 0 and a crash repeats at most the one in flight.
+ * Without UIDL there are no UIDs to record; see FALLBACK_PREFIX below.
  */
 #include <errno.h>
 #include <limits.h>
@@ -81,6 +83,8 @@ struct run {
 						 * for the next recovery */
 	struct plan			 pl;	/* the listing and the plan */
 	struct logindelay		 delay;	/* beside the state */
+	unsigned long long		 got;	/* of this message */
+	int				 oversize; /* got > max_size */
 };
 
 static void
@@ -246,6 +250,14 @@ sink(void *arg, const char *data, size_t len, struct error *err)
 {
 	struct run *r = arg;
 
+	/* LIST's size is the server's word: what counts is what arrives.
+	 * Past the limit the delivery is abandoned and rolled back. */
+	r->got += len;
+	if (r->fp->max_size > 0 && r->got > r->fp->max_size) {
+		r->oversize = 1;
+		return error_set(err, ERR_PROTO, "the message is larger "
+		    "than its LIST size and the limit");
+	}
 	if (deliver_write(r->d, data, len, err) == -1)
 		return -1;
 	r->res->bytes += len;
@@ -328,6 +340,8 @@ receive_one(struct run *r, size_t idx, struct error *err)
 	struct error e;
 
 	uid = journal_uid(r, idx, pseudo);
+	r->got = 0;
+	r->oversize = 0;
 	if (pop3_recv_status(r->p, ERR_REFUSED, err) == -1)
 		return -1;
 	/* The journal entry comes before the first byte is written. */
@@ -594,13 +608,20 @@ recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
 	else if (pop3_broken(r->p)) {
 		*err = e;
 		return -1;
+	} else if (r->oversize) {
+		/* Rolled back, not recorded: reported like a LIST size over
+		 * the limit, with the bytes that came before giving up. */
+		r->res->skipped++;
+		event(r, FETCH_SKIPPED, r->pl.list[idx].num, r->pl.uids[idx],
+		    r->got, NULL);
 	} else if (e.cls == ERR_REFUSED)	/* -ERR to RETR */
 		defer(r, &e);
 	else {
 		pp->local = e;
 		pp->stop = 1;
 	}
-	if (pp->nbatch == BATCH || (pp->stop && pp->nbatch > 0))
+	if (pp->nbatch == BATCH || (pp->nbatch > 0 &&
+	    (pp->stop || deliver_sync_each(r->d))))
 		flush_or_stop(r, pp);
 	return 0;
 }

@@ -8,7 +8,14 @@
  * read, and those jobs wait on their full pipes.  Lines on stderr are
  * short messages; one longer than the buffer is cut rather than held,
  * so that a job holding stdout can never wait on one holding stderr.
+ *
+ * A job has ended when its process has exited, not when its pipes
+ * close: a password helper or an MDA may leave a background process (an
+ * agent) holding them.  Once a job has exited, what is in its pipes is
+ * read without waiting and the pipes are closed.
  */
+#define _GNU_SOURCE		/* pipe2 */
+
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -23,7 +30,9 @@
 #include "jobs.h"
 
 struct job {
-	pid_t	 pid;		/* > 0 while it runs */
+	pid_t	 pid;		/* > 0 until it has been reported */
+	int	 exited;	/* waitpid returned it; status is set */
+	int	 status;
 	int	 fd[2];		/* stdout, stderr; -1 once at EOF */
 	int	 open[2];	/* a line is half passed on */
 	size_t	 len[2];
@@ -72,9 +81,12 @@ start(struct pool *pl, size_t i)
 	struct job *j = &pl->jobs[i];
 	int out[2], errp[2], e;
 
-	if (pipe(out) == -1)
+	/* Close-on-exec: nothing a job runs may inherit another job's
+	 * pipes (dup2 clears the flag on the job's own stdout and
+	 * stderr). */
+	if (pipe2(out, O_CLOEXEC) == -1)
 		return -1;
-	if (pipe(errp) == -1) {
+	if (pipe2(errp, O_CLOEXEC) == -1) {
 		e = errno;
 		(void)close(out[0]);
 		(void)close(out[1]);
@@ -95,9 +107,11 @@ start(struct pool *pl, size_t i)
 		child(pl, i, out, errp);
 	(void)close(out[1]);
 	(void)close(errp[1]);
-	/* Commands the parent runs later need not inherit them. */
-	(void)fcntl(out[0], F_SETFD, FD_CLOEXEC);
-	(void)fcntl(errp[0], F_SETFD, FD_CLOEXEC);
+	/* Never blocks: after the job exited, its pipes are emptied
+	 * without waiting for whoever else holds them. */
+	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
+	(void)fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	j->exited = 0;
 	j->fd[0] = out[0];
 	j->fd[1] = errp[0];
 	return 0;
@@ -117,7 +131,12 @@ drain(struct pool *pl, size_t i, int k)
 	r = read(j->fd[k], b + j->len[k], sizeof(j->buf[k]) - j->len[k]);
 	if (r > 0)
 		j->len[k] += (size_t)r;
-	eof = r == 0 || (r == -1 && errno != EINTR);
+	/* EAGAIN: nothing more for now; the end only once the job has
+	 * exited (what a background process writes later is lost). */
+	eof = r == 0 || (r == -1 && errno != EINTR && (errno != EAGAIN ||
+	    j->exited));
+	if (r == -1 && errno == EAGAIN && !eof)
+		return 1;
 	while (j->len[k] > 0) {
 		nl = memchr(b, '\n', j->len[k]);
 		if (nl == NULL && j->len[k] < sizeof(j->buf[k]) && !eof)
@@ -145,10 +164,8 @@ static void
 reap(struct pool *pl, size_t i)
 {
 	struct jobs_status *st = &pl->st[i];
-	int status;
+	int status = pl->jobs[i].status;
 
-	while (waitpid(pl->jobs[i].pid, &status, 0) == -1 && errno == EINTR)
-		;
 	memset(st, 0, sizeof(*st));
 	if (WIFEXITED(status))
 		st->code = WEXITSTATUS(status);
@@ -158,6 +175,54 @@ reap(struct pool *pl, size_t i)
 	}
 	pl->jobs[i].pid = 0;
 	pl->p->done(pl->p->arg, i, st);
+}
+
+/* Notes the jobs that have exited; -1 with errno if waitpid failed. */
+static int
+check_exits(struct pool *pl)
+{
+	struct job *j;
+	size_t i;
+	pid_t r;
+
+	for (i = 0; i < pl->started; i++) {
+		j = &pl->jobs[i];
+		if (j->pid <= 0 || j->exited)
+			continue;
+		while ((r = waitpid(j->pid, &j->status, WNOHANG)) == -1 &&
+		    errno == EINTR)
+			;
+		if (r == -1)
+			return -1;
+		if (r == j->pid)
+			j->exited = 1;
+	}
+	return 0;
+}
+
+/* Empties the pipes of a job that exited, as far as the holder of
+ * stdout allows. */
+static void
+empty_pipes(struct pool *pl, size_t i)
+{
+	struct job *j = &pl->jobs[i];
+	int k, n;
+
+	for (k = 1; k >= 0; k--) {
+		if (j->fd[k] == -1 || (k == 0 && pl->holder >= 0 &&
+		    pl->holder != (long)i))
+			continue;
+		for (n = 0; n < 256 && drain(pl, i, k); n++)
+			;
+		(void)close(j->fd[k]);
+		j->fd[k] = -1;
+		if (k == 0 && j->open[0]) {
+			pl->p->out(pl->p->arg, i, 1, "", 0, JOBS_LAST);
+			j->open[0] = 0;
+		}
+		if (k == 0)
+			pl->holder = -1;
+	}
 }
 
 /* Starts jobs up to the limit; returns how many run. */
@@ -208,9 +273,8 @@ jobs_run(const struct jobs_params *p, struct jobs_status *st,
 					pfd[np].events = POLLIN;
 					who[np++] = 2 * i + (size_t)k;
 				}
-		if (poll(pfd, np, -1) == -1) {
-			if (errno == EINTR)
-				continue;
+		/* Wakes up now and then to see which jobs have exited. */
+		if (poll(pfd, np, 100) == -1 && errno != EINTR) {
 			r = error_set(err, ERR_IO, "poll: %s",
 			    strerror(errno));
 			break;
@@ -226,11 +290,19 @@ jobs_run(const struct jobs_params *p, struct jobs_status *st,
 				pl.jobs[i].fd[k] = -1;
 			}
 		}
+		if (check_exits(&pl) == -1) {
+			r = error_set(err, ERR_IO, "waitpid: %s",
+			    strerror(errno));
+			break;
+		}
 		for (i = 0; i < pl.started; i++)
-			if (pl.jobs[i].pid > 0 && pl.jobs[i].fd[0] == -1 &&
-			    pl.jobs[i].fd[1] == -1) {
-				reap(&pl, i);
-				running--;
+			if (pl.jobs[i].pid > 0 && pl.jobs[i].exited) {
+				empty_pipes(&pl, i);
+				if (pl.jobs[i].fd[0] == -1 &&
+				    pl.jobs[i].fd[1] == -1) {
+					reap(&pl, i);
+					running--;
+				}
 			}
 	}
 	for (i = 0; i < pl.started; i++)

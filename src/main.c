@@ -215,6 +215,7 @@ main(int argc, char **argv)
 	int code;
 
 	memset(&a, 0, sizeof(a));
+	auth_init();
 	(void)signal(SIGPIPE, SIG_IGN);
 	report_init();
 	if (cli_parse(&a, argc, argv, &e) == -1) {

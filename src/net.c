@@ -1,10 +1,24 @@
 /*
  * net.c - TCP connections with timeouts and a read buffer.
  *
- * Timeouts: connect() runs non-blocking under poll(); afterwards the
- * socket is blocking with SO_RCVTIMEO and SO_SNDTIMEO, so that every
- * read and write, including those GnuTLS makes, ends after the timeout.
+ * Time bounds.  connect() runs non-blocking under poll().  Afterwards
+ * every read, including those GnuTLS makes during the handshake and
+ * after it, first waits in net_wait, which enforces two rules:
+ *  - a minimum rate: the time spent waiting for the server is counted
+ *    in periods of the timeout; a period that ends with fewer than
+ *    NET_MIN_BYTES received since the last command was sent (or the
+ *    last period ended) is a timeout.  A server that drips one byte now
+ *    and then, or an attacker re-segmenting the stream, cannot hold a
+ *    session open for longer than the timeout per NET_MIN_BYTES;
+ *  - a deadline for the whole connection (max_time), after which every
+ *    wait fails at once.
+ * Writes are blocking with SO_SNDTIMEO set before each command to the
+ * timeout or, if shorter, the time left before the deadline.  The name
+ * lookup runs asynchronously (getaddrinfo_a) and is given up after the
+ * timeout too.
  */
+#define _GNU_SOURCE		/* getaddrinfo_a */
+
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -13,11 +27,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -25,14 +41,47 @@
 struct net {
 	int		 fd;
 	int		 timeout;
+	long long	 deadline;	/* ms, CLOCK_MONOTONIC; 0: none */
+	int		 max_time;	/* seconds, for the message */
+	long long	 waited;	/* ms waited in this period */
+	size_t		 got;		/* bytes received in it */
+	struct error	 werr;		/* why a wait in TLS failed */
+	int		 wfailed;
 	struct tls	*tls;
 	size_t		 start;		/* first unread byte */
 	size_t		 end;		/* one past the last received byte */
 	char		 buf[NET_BUFSIZE + 1];
 };
 
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The milliseconds to wait at most: ms, or less if the deadline is
+ * nearer; 0 once it has passed. */
 static int
-connect_one(const struct addrinfo *ai, int timeout, int *errp)
+bounded(long long deadline, long long ms)
+{
+	long long left;
+
+	if (deadline != 0) {
+		left = deadline - now_ms();
+		if (left < 0)
+			left = 0;
+		if (left < ms)
+			ms = left;
+	}
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static int
+connect_one(const struct addrinfo *ai, int timeout, long long deadline,
+    int *errp)
 {
 	struct timeval tv;
 	struct pollfd pfd;
@@ -57,7 +106,8 @@ connect_one(const struct addrinfo *ai, int timeout, int *errp)
 		pfd.fd = fd;
 		pfd.events = POLLOUT;
 		do {
-			r = poll(&pfd, 1, timeout * 1000);
+			r = poll(&pfd, 1,
+			    bounded(deadline, (long long)timeout * 1000));
 		} while (r == -1 && errno == EINTR);
 		if (r == 0) {
 			*errp = ETIMEDOUT;
@@ -82,17 +132,70 @@ connect_one(const struct addrinfo *ai, int timeout, int *errp)
 	return fd;
 }
 
+/*
+ * getaddrinfo, given up after ms milliseconds: then EAI_AGAIN with errno
+ * ETIMEDOUT.  A lookup that cannot be cancelled is left to finish in
+ * the background, and its request is not freed (it may still be
+ * written to).
+ */
+static int
+lookup(const char *host, const char *port, const struct addrinfo *hints,
+    int ms, struct addrinfo **res)
+{
+	struct gaicb *cb, *list[1];
+	struct timespec ts;
+	int r;
+
+	*res = NULL;
+	cb = xcalloc(1, sizeof(*cb));
+	cb->ar_name = host;
+	cb->ar_service = port;
+	cb->ar_request = hints;
+	list[0] = cb;
+	if ((r = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL)) != 0) {
+		free(cb);
+		return r;
+	}
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while ((r = gai_error(cb)) == EAI_INPROGRESS) {
+		r = gai_suspend((const struct gaicb *const *)list, 1, &ts);
+		if (r == EAI_AGAIN) {
+			if (gai_cancel(cb) == EAI_CANCELED)
+				free(cb);
+			errno = ETIMEDOUT;
+			return EAI_AGAIN;
+		}
+		/* EAI_INTR, EAI_ALLDONE: look again (the time left is not
+		 * recomputed; an interrupted wait only restarts it). */
+	}
+	*res = cb->ar_result;
+	free(cb);
+	return r;
+}
+
 struct net *
-net_connect(const char *host, const char *port, int timeout,
+net_connect(const char *host, const char *port, int timeout, int max_time,
     struct error *err)
 {
 	struct addrinfo hints, *res, *ai;
+	struct net *n;
+	long long deadline = 0;
 	int fd = -1, e = 0, r;
+
+	if (max_time > 0)
+		deadline = now_ms() + (long long)max_time * 1000;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	r = getaddrinfo(host, port, &hints, &res);
+	r = lookup(host, port, &hints, bounded(deadline,
+	    (long long)timeout * 1000), &res);
+	if (r == EAI_AGAIN && res == NULL && errno == ETIMEDOUT) {
+		error_set(err, ERR_NET, "cannot resolve host: no answer in "
+		    "%d seconds", timeout);
+		return NULL;
+	}
 	if (r != 0) {
 		if (r == EAI_AGAIN)
 			error_set(err, ERR_NET, "cannot resolve host: %s",
@@ -108,7 +211,7 @@ net_connect(const char *host, const char *port, int timeout,
 		return NULL;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next)
-		if ((fd = connect_one(ai, timeout, &e)) != -1)
+		if ((fd = connect_one(ai, timeout, deadline, &e)) != -1)
 			break;
 	freeaddrinfo(res);
 	if (fd == -1) {
@@ -116,7 +219,10 @@ net_connect(const char *host, const char *port, int timeout,
 		    e == ETIMEDOUT ? "connection timed out" : strerror(e));
 		return NULL;
 	}
-	return net_from_fd(fd, timeout);
+	n = net_from_fd(fd, timeout);
+	n->deadline = deadline;
+	n->max_time = max_time;
+	return n;
 }
 
 struct net *
@@ -127,6 +233,82 @@ net_from_fd(int fd, int timeout)
 	n->fd = fd;
 	n->timeout = timeout;
 	return n;
+}
+
+/*
+ * Waits until fd has data to read: 0, or -1 with ERR_NET when the
+ * period ran out with too little received (see the top of the file) or
+ * the deadline passed.
+ */
+static int
+net_wait(struct net *n, struct error *err)
+{
+	struct pollfd pfd;
+	long long start, period = (long long)n->timeout * 1000;
+	int r, ms, full;
+
+	for (;;) {
+		if (n->deadline != 0 && now_ms() >= n->deadline)
+			return error_set(err, ERR_NET, "the session took "
+			    "longer than its limit of %d seconds",
+			    n->max_time);
+		if (n->waited >= period) {
+			if (n->got < NET_MIN_BYTES)
+				return error_set(err, ERR_NET, n->got == 0 ?
+				    "read timed out after %d seconds" :
+				    "read timed out: less than %d bytes "
+				    "in %d seconds", n->got == 0 ?
+				    n->timeout : NET_MIN_BYTES, n->timeout);
+			n->waited = 0;
+			n->got = 0;
+		}
+		ms = bounded(n->deadline, period - n->waited);
+		full = ms == period - n->waited;
+		pfd.fd = n->fd;
+		pfd.events = POLLIN;
+		start = now_ms();
+		r = poll(&pfd, 1, ms);
+		n->waited += now_ms() - start;
+		if (r > 0)
+			return 0;
+		if (r == -1 && errno != EINTR)
+			return error_set(err, ERR_NET, "poll: %s",
+			    strerror(errno));
+		/* A poll that ran its full time ends the period, even if
+		 * the clock says a millisecond less. */
+		if (r == 0 && full && n->waited < period)
+			n->waited = period;
+	}
+}
+
+/* net_wait for GnuTLS's reads: the error waits in n->werr. */
+static int
+tls_wait(void *arg)
+{
+	struct net *n = arg;
+
+	if (net_wait(n, &n->werr) == -1) {
+		n->wfailed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Starts a new period, and bounds the writes of a new command. */
+static void
+new_period(struct net *n)
+{
+	struct timeval tv;
+	int ms;
+
+	n->waited = 0;
+	n->got = 0;
+	ms = bounded(n->deadline, (long long)n->timeout * 1000);
+	if (ms < 1)
+		ms = 1;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	(void)setsockopt(n->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 int
@@ -142,8 +324,17 @@ net_starttls(struct net *n, const struct tls_params *p, struct error *err)
 		return error_set(err, ERR_TLS, "the server sent data before "
 		    "the TLS handshake (possible injection attack)");
 	n->start = n->end = 0;
-	if ((n->tls = tls_start(n->fd, p, n->timeout, err)) == NULL)
+	new_period(n);
+	n->wfailed = 0;
+	n->tls = tls_start(n->fd, p, bounded(n->deadline,
+	    (long long)n->timeout * 1000), tls_wait, n, err);
+	if (n->tls == NULL) {
+		if (n->wfailed)
+			*err = n->werr;
 		return -1;
+	}
+	/* The greeting or the next reply gets a period of its own. */
+	new_period(n);
 	return 0;
 }
 
@@ -194,6 +385,10 @@ net_write(struct net *n, const void *buf, size_t len, struct error *err)
 	const char *p = buf;
 	ssize_t r;
 
+	new_period(n);
+	if (n->deadline != 0 && now_ms() >= n->deadline)
+		return error_set(err, ERR_NET, "the session took longer "
+		    "than its limit of %d seconds", n->max_time);
 	if (n->tls != NULL)
 		return tls_write(n->tls, buf, len, err);
 	while (len > 0) {
@@ -237,20 +432,27 @@ fill(struct net *n, struct error *err)
 
 	if (n->start > 0 && n->start == n->end)
 		n->start = n->end = 0;
-	if (n->tls != NULL)
+	if (n->tls != NULL) {
+		n->wfailed = 0;
 		r = tls_read(n->tls, n->buf + n->end, NET_BUFSIZE - n->end,
 		    err);
-	else {
+		if (r < 0 && n->wfailed)
+			*err = n->werr;
+	} else {
+		if (net_wait(n, err) == -1)
+			return -1;
 		do {
-			r = recv(n->fd, n->buf + n->end,
-			    NET_BUFSIZE - n->end, 0);
+			r = recv(n->fd, n->buf + n->end, NET_BUFSIZE - n->end,
+			    0);
 		} while (r == -1 && errno == EINTR);
 		if (r == -1)
 			return error_set(err, ERR_NET, "read failed: %s",
 			    errno == EAGAIN ? "timed out" : strerror(errno));
 	}
-	if (r > 0)
+	if (r > 0) {
+		n->got += (size_t)r;
 		quickack(n);
+	}
 	return r;
 }
 

@@ -1,7 +1,8 @@
 /*
  * net.h - a TCP connection with a read buffer, plain or TLS.
  *
- * Every read and write is bounded by the timeout given to net_connect.
+ * Every read and write is bounded by the timeout given to net_connect,
+ * under a minimum rate, and all of them by the session's max_time.
  */
 #ifndef NET_H
 #define NET_H
@@ -14,17 +15,24 @@
 /* Reads happen in blocks of this size; longer lines come in pieces. */
 #define NET_BUFSIZE	65536
 
+/* The minimum rate: a reply that is not complete must bring at least
+ * this many bytes in every timeout period (see net.c). */
+#define NET_MIN_BYTES	1024
+
 struct net;
 
 /*
  * Resolves host and tries each address in turn (IPv6 and IPv4) until one
- * connects within timeout seconds.  Returns a connection owned by the
+ * connects within timeout seconds.  From then on, each read must bring
+ * NET_MIN_BYTES per timeout period (or complete what is awaited), and
+ * nothing more happens max_time seconds after the call (0: no limit):
+ * reads and writes fail with ERR_NET.  Returns a connection owned by the
  * caller (net_close), or NULL with err: ERR_NOHOST (no such host),
  * ERR_NET (refused, unreachable, timed out, resolver failure),
  * ERR_SOFTWARE (a port that is no number or service name).
  */
 struct net	*net_connect(const char *host, const char *port, int timeout,
-		    struct error *);
+		    int max_time, struct error *);
 
 /* Wraps a descriptor that is already connected (tests); the connection
  * owns it from now on and is owned by the caller.  Never fails. */

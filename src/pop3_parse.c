@@ -141,6 +141,7 @@ pop3_parse_uid(const char *s, size_t len, unsigned long *num,
 
 	if (take_number(s, len, &off, POP3_MSG_MAX, &n) == -1 || n == 0 ||
 	    take_spaces(s, len, &off) == -1 || off >= len ||
+	    len - off > POP3_UID_MAX ||
 	    memchr(s + off, '\0', len - off) != NULL)
 		return -1;
 	*num = (unsigned long)n;
@@ -188,8 +189,14 @@ pop3_parse_listing(struct pop3_listing *l, const char *s, size_t len,
 	const char *cmd = l->uidl ? "UIDL" : "LIST";
 
 	if ((l->uidl ? pop3_parse_uid(s, len, num, uidoff) :
-	    pop3_parse_scan(s, len, num, size)) == -1)
+	    pop3_parse_scan(s, len, num, size)) == -1) {
+		if (l->uidl && pop3_parse_uid(s, len, num, uidoff) == -1 &&
+		    len > POP3_UID_MAX)
+			return error_set(err, ERR_PROTO, "UIDL: a unique id "
+			    "longer than %d bytes (RFC 1939 allows 70)",
+			    POP3_UID_MAX);
 		return error_set(err, ERR_PROTO, "%s: malformed line", cmd);
+	}
 	/* Anything but ascending order means repeated numbers or a
 	 * confused server. */
 	if (*num <= l->last)

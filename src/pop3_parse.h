@@ -20,6 +20,10 @@
 #define POP3_LINE_MAX	4096
 /* Message numbers and counts a server may use. */
 #define POP3_MSG_MAX	100000000UL
+/* The longest UID accepted: RFC 1939 allows 70 characters; this leaves
+ * room for servers that exceed it, while a listing costs a few hundred
+ * bytes a message at most, however many the server lists. */
+#define POP3_UID_MAX	512
 
 /* The largest EXPIRE (days) or LOGIN-DELAY (seconds) taken as given:
  * about 30 years. */
@@ -76,7 +80,8 @@ int	pop3_parse_scan(const char *, size_t, unsigned long *num,
  * of the line from *uidoff: at least one byte, no NUL, but otherwise
  * whatever the server sent (RFC 1939 asks for 1-70 printable characters;
  * servers are not trusted to keep that, so callers escape it for display
- * and never use it in a path).  -1 when malformed.
+ * and never use it in a path), and at most POP3_UID_MAX bytes.  -1 when
+ * malformed or too long.
  */
 int	pop3_parse_uid(const char *, size_t, unsigned long *num,
 	    size_t *uidoff);

@@ -395,6 +395,13 @@ scram_parse_first(struct sasl *s, const char *m, size_t len,
 		f->salt = NULL;
 		return error_set(err, ERR_PROTO, "SCRAM: bad iteration count");
 	}
+	if (f->iter < SCRAM_ITER_MIN) {
+		free(f->salt);
+		f->salt = NULL;
+		return error_set(err, ERR_AUTH, "SCRAM: the server asks for "
+		    "only %llu iterations, fewer than the %u of RFC 7677; no "
+		    "proof was sent", f->iter, SCRAM_ITER_MIN);
+	}
 	if (f->iter > s->max_iter) {
 		free(f->salt);
 		f->salt = NULL;

@@ -34,6 +34,9 @@ enum sasl_mech {
 /* The most PBKDF2 iterations a server may ask SCRAM for (a hostile
  * server could otherwise make the client burn minutes of CPU). */
 #define SCRAM_ITER_MAX	1000000U
+/* RFC 7677 section 4: at least 4096; fewer would let a hostile server
+ * collect proofs that are cheap to crack. */
+#define SCRAM_ITER_MIN	4096U
 
 struct sasl_params {
 	enum sasl_mech	 mech;

@@ -143,11 +143,12 @@ note_capa(struct pop3 *p, struct session_info *in)
 static struct pop3 *
 start(const struct session_params *sp, enum tls_mode mode, struct error *err)
 {
+
 	struct net *n;
 	struct pop3 *p;
 
 	if ((n = net_connect(sp->host, session_port(sp), sp->timeout,
-	    err)) == NULL)
+	    sp->max_time, err)) == NULL)
 		return NULL;
 	if (mode == TLSMODE_IMPLICIT && net_starttls(n, &sp->tlsp, err) == -1) {
 		net_close(n);
@@ -169,6 +170,7 @@ session_open(const struct session_params *sp, int login, struct error *err)
 {
 	struct session_info dummy, *in = sp->info != NULL ? sp->info : &dummy;
 	struct session *s;
+	struct auth_params ap;
 	struct pop3 *p;
 	enum tls_mode mode = effective_mode(sp);
 	int dropped, secure, verified;
@@ -190,7 +192,9 @@ session_open(const struct session_params *sp, int login, struct error *err)
 		goto fail;
 	secure = net_is_tls(pop3_net(p));
 	verified = secure && !sp->tlsp.insecure;
-	if (login && auth_login(p, &sp->auth, secure, verified, err) == -1) {
+	ap = sp->auth;
+	ap.cred.timeout = sp->timeout;
+	if (login && auth_login(p, &ap, secure, verified, err) == -1) {
 		in->delayed = strcasecmp(pop3_reply_code(p), "LOGIN-DELAY") ==
 		    0;
 		goto fail;
@@ -208,9 +212,11 @@ session_login(struct session *s, const struct session_params *sp,
     struct error *err)
 {
 	int secure = net_is_tls(pop3_net(s->pop3));
+	struct auth_params ap = sp->auth;
 
-	return auth_login(s->pop3, &sp->auth, secure,
-	    secure && !sp->tlsp.insecure, err);
+	ap.cred.timeout = sp->timeout;
+	return auth_login(s->pop3, &ap, secure, secure && !sp->tlsp.insecure,
+	    err);
 }
 
 struct pop3 *

@@ -44,6 +44,8 @@ struct session_params {
 	const char		*host;
 	const char		*port;		/* NULL: 995 or 110 by mode */
 	int			 timeout;	/* seconds */
+	int			 max_time;	/* seconds for the whole
+						 * session, 0: no limit */
 	enum tls_mode		 tls;
 	struct tls_params	 tlsp;
 	struct auth_params	 auth;

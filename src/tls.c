@@ -37,7 +37,9 @@ struct tls {
 	gnutls_session_t			session;
 	gnutls_certificate_credentials_t	cred;
 	int					fd;
-	int					timeout;
+	int					timeout;	/* ms */
+	tls_waiter				*wait;
+	void					*warg;
 	char					name[256];
 	/* Read-ahead: GnuTLS asks for a record's 5-byte header and then
 	 * its body, two recv calls a record; this serves both from one
@@ -57,6 +59,10 @@ tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
 	ssize_t r;
 
 	if (t->roff == t->rlen) {
+		if (t->wait(t->warg) == -1) {
+			gnutls_transport_set_errno(t->session, ETIMEDOUT);
+			return -1;
+		}
 		do
 			r = recv(t->fd, t->rbuf, sizeof(t->rbuf), 0);
 		while (r == -1 && errno == EINTR);
@@ -77,7 +83,9 @@ tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
 	return (ssize_t)n;
 }
 
-/* For GnuTLS's own timeouts (the handshake): 1 when data is ready. */
+/* For GnuTLS's own timeouts (the handshake): 1 when data is ready, 0
+ * on a timeout.  Any wait but a mere check goes through t->wait, so that
+ * the caller's bounds hold during the handshake too. */
 static int
 tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 {
@@ -87,6 +95,8 @@ tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 
 	if (t->roff < t->rlen)
 		return 1;
+	if (ms != 0)
+		return t->wait(t->warg) == 0 ? 1 : 0;
 	pfd.fd = t->fd;
 	pfd.events = POLLIN;
 	do
@@ -299,7 +309,8 @@ load_credentials(struct tls *t, const struct tls_params *p,
 }
 
 /* The session: priorities, credentials, SNI, verification during the
- * handshake (when verify is set), and the transport over fd.  0, or -1
+ * handshake (when verify is set), the handshake's limit (timeout, in
+ * milliseconds), and the transport over fd.  0, or -1
  * with err (ERR_CONFIG for a bad priority string, ERR_SOFTWARE). */
 static int
 setup_session(struct tls *t, const struct tls_params *p, int fd,
@@ -334,7 +345,7 @@ setup_session(struct tls *t, const struct tls_params *p, int fd,
 	    tls_pull_timeout);
 	t->fd = fd;
 	t->timeout = timeout;
-	gnutls_handshake_set_timeout(t->session, (unsigned)timeout * 1000);
+	gnutls_handshake_set_timeout(t->session, (unsigned)timeout);
 	return 0;
 }
 
@@ -396,7 +407,8 @@ handshake_result(struct tls *t, const struct tls_params *p, int r,
 }
 
 struct tls *
-tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
+tls_start(int fd, const struct tls_params *p, int timeout, tls_waiter *wait,
+    void *arg, struct error *err)
 {
 	struct tls *t;
 	unsigned char pin[32];
@@ -409,6 +421,8 @@ tls_start(int fd, const struct tls_params *p, int timeout, struct error *err)
 		return NULL;
 	}
 	t = xcalloc(1, sizeof(*t));
+	t->wait = wait;
+	t->warg = arg;
 	if (p->server_name != NULL)
 		(void)strlcpy(t->name, p->server_name, sizeof(t->name));
 	if (load_credentials(t, p, err) == -1 ||
@@ -454,7 +468,7 @@ tls_read(struct tls *t, void *buf, size_t n, struct error *err)
 		 * session ticket) was processed.  Wait for the rest of the
 		 * timeout before calling it a timeout.
 		 */
-		left = (long long)t->timeout * 1000 - (now_ms() - start);
+		left = (long long)t->timeout - (now_ms() - start);
 		if (left <= 0)
 			break;
 		if (t->roff < t->rlen)
@@ -585,6 +599,45 @@ tls_sessinfo(struct tls *t, struct tls_sessinfo *si)
 	else
 		(void)strlcpy(si->kx, v != NULL ? v : group != NULL ? group :
 		    "?", sizeof(si->kx));
+}
+
+int
+tls_priority_weaker(const char *prio, char *why, size_t len)
+{
+	gnutls_priority_t pc;
+	const unsigned int *list;
+	const char *errpos = NULL, *p;
+	int i, n, old = 0, weak = 0, relaxed = 0;
+
+	if (gnutls_priority_init(&pc, prio, &errpos) < 0)
+		return 0;	/* tls_start reports the bad string */
+	n = gnutls_priority_protocol_list(pc, &list);
+	for (i = 0; i < n; i++)
+		if (list[i] == GNUTLS_SSL3 || list[i] == GNUTLS_TLS1_0 ||
+		    list[i] == GNUTLS_TLS1_1)
+			old = 1;
+	n = gnutls_priority_cipher_list(pc, &list);
+	for (i = 0; i < n; i++)
+		if (list[i] == GNUTLS_CIPHER_NULL ||
+		    list[i] == GNUTLS_CIPHER_ARCFOUR_128 ||
+		    list[i] == GNUTLS_CIPHER_ARCFOUR_40 ||
+		    list[i] == GNUTLS_CIPHER_3DES_CBC ||
+		    list[i] == GNUTLS_CIPHER_DES_CBC ||
+		    list[i] == GNUTLS_CIPHER_RC2_40_CBC)
+			weak = 1;
+	gnutls_priority_deinit(pc);
+	/* %VERIFY_ALLOW_SIGN_WITH_SHA1, %VERIFY_ALLOW_BROKEN, ... */
+	for (p = prio; (p = strchr(p, '%')) != NULL; p++)
+		if (strncasecmp(p + 1, "VERIFY_ALLOW", 12) == 0 ||
+		    strncasecmp(p + 1, "VERIFY_DISABLE", 14) == 0)
+			relaxed = 1;
+	if (!old && !weak && !relaxed)
+		return 0;
+	(void)snprintf(why, len, "%s%s%s%s%s", old ? "allows TLS older "
+	    "than 1.2" : "", old && (weak || relaxed) ? ", " : "",
+	    weak ? "allows broken ciphers" : "", weak && relaxed ? ", " : "",
+	    relaxed ? "relaxes the checks of certificates" : "");
+	return 1;
 }
 
 const char *

@@ -39,16 +39,24 @@ struct tls_certinfo {
 };
 
 /*
- * Runs a client handshake on fd, bounded by timeout seconds; p is only
- * read during the call, fd stays the caller's.  Returns a session owned
- * by the caller (free with tls_free), or NULL with err: ERR_TLS when the
+ * Before each read from the socket, tls calls wait(arg), which returns
+ * 0 when fd has data, or -1 when the caller's time bounds ran out (the
+ * read then fails; the caller keeps its own reason).
+ */
+typedef int tls_waiter(void *arg);
+
+/*
+ * Runs a client handshake on fd, bounded by timeout_ms milliseconds and
+ * by wait; p is only read during the call, fd stays the caller's.
+ * Returns a session owned by the caller (free with tls_free), or NULL
+ * with err: ERR_TLS when the
  * certificate fails verification or does not match the pin (the message
  * says why), ERR_NET when the peer closed or timed out, ERR_PROTO for
  * other handshake failures, ERR_CONFIG for unusable files or priority
  * strings, ERR_SOFTWARE for a malformed pin or a GnuTLS failure.
  */
-struct tls	*tls_start(int fd, const struct tls_params *, int timeout,
-		    struct error *);
+struct tls	*tls_start(int fd, const struct tls_params *, int timeout_ms,
+		    tls_waiter *wait, void *arg, struct error *);
 
 /* Reads up to n bytes: >0 bytes read, 0 end of stream, -1 with err
  * (ERR_NET on timeout or reset, ERR_PROTO on a TLS error). */
@@ -89,5 +97,10 @@ int		 tls_parse_fingerprint(const char *, unsigned char[32]);
 
 /* The GnuTLS version, a static string. */
 const char	*tls_library_version(void);
+
+/* Whether a priority string allows less than the default (TLS older
+ * than 1.2, broken ciphers, relaxed verification): 1 with a reason in
+ * why, or 0 (also for a string GnuTLS cannot parse). */
+int		 tls_priority_weaker(const char *, char *why, size_t len);
 
 #endif

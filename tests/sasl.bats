@@ -218,7 +218,8 @@ scram_fake() {
 	fake_start "$BATS_TEST_TMPDIR" < <(printf '%s\n' \
 		'CAPA => +OK\r\nSASL CRAM-MD5\r\n.\r\n' \
 		'AUTH CRAM-MD5 => + not*base64\r\n' '\* => -ERR cancelled\r\n')
-	run pf_fake --auth cram-md5 stat
+	# Without TLS, CRAM-MD5 needs --allow-plaintext (issue 13).
+	run pf_fake --allow-plaintext --auth cram-md5 stat
 	[ "$status" -eq 76 ]
 	[[ "$output" == *"not valid base64"* ]]
 	[ "$(fake_log)" = $'CAPA\nAUTH CRAM-MD5\n*' ]
@@ -232,7 +233,8 @@ scram_fake() {
 		'AUTH CRAM-MD5 => + PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n' \
 		'dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw => +OK\r\n' \
 		'STAT => +OK 0 0\r\n')
-	POPFETCH_PASSWORD=tanstaaftanstaaf run pf_fake -u tim --auth cram-md5 stat
+	POPFETCH_PASSWORD=tanstaaftanstaaf run pf_fake -u tim --allow-plaintext \
+		--auth cram-md5 stat
 	[ "$status" -eq 0 ]
 	[ "$output" = "0 0" ]
 }

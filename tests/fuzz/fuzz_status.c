@@ -50,6 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (scan == 0 && (n != n2 || z != z2)))
 		abort();
 	if (pop3_parse_uid(s, size, &n, &off) == 0 && (off >= size || n == 0 ||
+	    size - off > POP3_UID_MAX ||
 	    memchr(s + off, '\0', size - off) != NULL))
 		abort();
 	(void)pop3_parse_code(st.code, ERR_REFUSED);

@@ -15,6 +15,8 @@ SCRIPT holds one rule a line:   REGEX => RESPONSE [!action ...]
             !flag=F  set flag F for the rest of the connection
             !pad=N   add N bytes before the final ".\r\n" of a reply, in
                      lines of 78 "x" and CRLF (the last one shorter)
+            !slow=S  send the response one byte every S seconds
+            !trickle=S  send the response one line every S seconds
             !sleep=S wait S seconds before sending
             !scram=MODE  (on an AUTH SCRAM-SHA-1/-256 line, RESPONSE unused)
                      play the server side of SCRAM with the password
@@ -93,7 +95,17 @@ def send(conn, data, acts):
     for a in acts:
         if a.startswith("sleep="):
             time.sleep(float(a[6:]))
-    if "split" in acts and b"\r\n" in data[:-2]:
+    slow = [float(a[5:]) for a in acts if a.startswith("slow=")]
+    trickle = [float(a[8:]) for a in acts if a.startswith("trickle=")]
+    if slow:
+        for i in range(len(data)):
+            conn.sendall(data[i:i + 1])
+            time.sleep(slow[0])
+    elif trickle:
+        for line in data.splitlines(keepends=True):
+            conn.sendall(line)
+            time.sleep(trickle[0])
+    elif "split" in acts and b"\r\n" in data[:-2]:
         first, _, rest = data.partition(b"\r\n")
         conn.sendall(first + b"\r\n")
         conn.sendall(rest)
