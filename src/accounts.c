@@ -70,6 +70,7 @@ accounts_setup(struct cli_settings *s, const struct config *cfg,
 	s->layer = 2;
 	if (acct != NULL) {
 		s->form = CLI_KEYWORD;
+		s->account = acct->name;
 		if (apply_block(s, cfg, acct, err) == -1)
 			return -1;
 	}
@@ -92,7 +93,7 @@ accounts_setup(struct cli_settings *s, const struct config *cfg,
 	if (s->sp.tlsp.client_key != NULL && s->sp.tlsp.client_cert == NULL)
 		return error_set(err, ERR_USAGE, "--%s needs --%s",
 		    cli_name(O_CLIENT_KEY), cli_name(O_CLIENT_CERT));
-	return 0;
+	return cli_finish(s, err);
 }
 
 int

@@ -383,9 +383,18 @@ sasl_cancel(struct pop3 *p)
  * otherwise) and the command stays within 255 octets; else it follows
  * the server's empty challenge.
  */
+/* An OAuth token from the store when no password source is set. */
+static int
+from_store(const struct auth_params *a, enum sasl_mech m)
+{
+	return (m == SASL_XOAUTH2 || m == SASL_OAUTHBEARER) &&
+	    a->token.get != NULL && a->cred.password_command == NULL &&
+	    a->cred.password_file == NULL && a->cred.password == NULL;
+}
+
 static int
 login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
-    struct error *err)
+    int refresh, int *stored, struct error *err)
 {
 	const struct pop3_capa *c = pop3_capabilities(p);
 	struct sasl_params sp;
@@ -397,7 +406,12 @@ login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
 	const char *name = sasl_name(m);
 	int r, rounds;
 
-	if (sasl_needs_secret(m) &&
+	if (from_store(a, m)) {
+		if ((secret = a->token.get(a->token.arg, refresh, err)) ==
+		    NULL)
+			return -1;
+		*stored = 1;
+	} else if (sasl_needs_secret(m) &&
 	    (secret = auth_password(&a->cred, a->host, a->user, err)) == NULL)
 		return -1;
 	memset(&sp, 0, sizeof(sp));
@@ -464,6 +478,16 @@ int
 auth_login(struct pop3 *p, const struct auth_params *a, int secure,
     struct error *err)
 {
+	int retry;
+
+	return auth_login_token(p, a, secure, 0, &retry, err);
+}
+
+int
+auth_login_token(struct pop3 *p, const struct auth_params *a, int secure,
+    int refresh, int *retry, struct error *err)
+{
+	int stored = 0, r;
 	static const enum sasl_mech prefer[] = {
 		SASL_SCRAM_SHA256, SASL_SCRAM_SHA1, SASL_PLAIN, SASL_LOGIN
 	};
@@ -471,6 +495,7 @@ auth_login(struct pop3 *p, const struct auth_params *a, int secure,
 	int clear_ok = secure || a->allow_plaintext;
 	size_t i;
 
+	*retry = 0;
 	if (a->method != AUTH_SASL || a->mech != SASL_EXTERNAL) {
 		if (a->user == NULL || a->user[0] == '\0')
 			return error_set(err, ERR_USAGE, "no user name"),
@@ -502,14 +527,30 @@ auth_login(struct pop3 *p, const struct auth_params *a, int secure,
 			return error_set(err, ERR_USAGE, "AUTH EXTERNAL needs "
 			    "TLS and a client certificate"),
 			    error_hint(err, HINT_CLIENT_CERT);
-		return login_sasl(p, a, a->mech, err);
+		r = login_sasl(p, a, a->mech, refresh, &stored, err);
+		*retry = r == -1 && stored && err->cls == ERR_AUTH;
+		return r;
 	case AUTH_AUTO:
+		/* Stored OAuth tokens: the mechanism made for them. */
+		for (i = 0; a->token.stored && i < 2; i++) {
+			enum sasl_mech m = i == 0 ? SASL_OAUTHBEARER :
+			    SASL_XOAUTH2;
+
+			if (!offers(c, m))
+				continue;
+			if (!clear_ok)
+				return insecure(err, "a bearer token");
+			r = login_sasl(p, a, m, refresh, &stored, err);
+			*retry = r == -1 && stored && err->cls == ERR_AUTH;
+			return r;
+		}
 		/* The strongest offered mechanism that needs nothing but a
 		 * password and does not show it to an eavesdropper. */
 		for (i = 0; i < sizeof(prefer) / sizeof(prefer[0]); i++)
 			if (offers(c, prefer[i]) &&
 			    (clear_ok || !sasl_reveals_secret(prefer[i])))
-				return login_sasl(p, a, prefer[i], err);
+				return login_sasl(p, a, prefer[i], 0, &stored,
+				    err);
 		break;
 	case AUTH_USER:
 		break;

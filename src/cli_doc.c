@@ -140,6 +140,7 @@ cli_doc_usage(FILE *f)
 {
 	static const char *const labels[] = {
 		[G_SERVER] = "server:", [G_TLS] = "tls:", [G_LOGIN] = "login:",
+		[G_OAUTH2] = "oauth2:",
 		[G_DELIVER] = "deliver:", [G_FETCH] = "fetch:",
 		[G_OUTPUT] = "output:", [G_ACCOUNTS] = "accounts:"
 	};

@@ -25,7 +25,9 @@ enum command_kind {
 	CMD_POP3,	/* one POP3 command in one session */
 	CMD_BATCH,	/* commands from stdin in one session */
 	CMD_ACCOUNTS,	/* the accounts file: no session (accounts.h) */
-	CMD_CONFIG_CHECK
+	CMD_CONFIG_CHECK,
+	CMD_OAUTH2,	/* oauth2 login|status|logout: no session */
+	CMD_PROVIDERS	/* the presets: no account */
 };
 
 struct command {
@@ -72,6 +74,10 @@ int	command_run(struct cli_settings *s, int argc, char **argv,
  * if in cannot be read, and those of the commands. */
 int	command_batch(struct pop3 *, FILE *in, const struct cmd_opts *,
 	    struct error *);
+
+/* popfetch providers: the presets, one a line, or a JSON array.
+ * ERR_IO. */
+int	command_providers(int json, struct error *);
 
 /* Flushes stdout; ERR_IO if any write to it failed. */
 int	command_flush(struct error *);

@@ -71,10 +71,10 @@ session_port(const struct session_params *sp)
 	return effective_mode(sp) == TLSMODE_IMPLICIT ? "995" : "110";
 }
 
-struct session *
-session_open(const struct session_params *sp, int login, struct error *err)
+/* Connects, secures, greets; the connection is ready for login. */
+static struct pop3 *
+session_connect(const struct session_params *sp, struct error *err)
 {
-	struct session *s;
 	struct net *n;
 	struct pop3 *p;
 	enum tls_mode mode = effective_mode(sp);
@@ -95,8 +95,38 @@ session_open(const struct session_params *sp, int login, struct error *err)
 	if (sp->utf8 && (pop3_capabilities(p)->flags & CAPA_UTF8) &&
 	    pop3_command(p, ERR_REFUSED, err, "UTF8") == -1)
 		goto fail;
-	if (login && auth_login(p, &sp->auth, net_is_tls(n), err) == -1)
-		goto fail;
+	return p;
+fail:
+	pop3_free(p);
+	return NULL;
+}
+
+/*
+ * A stored OAuth token the server refuses is refreshed once and tried
+ * once more: on the same connection if the server kept it, else on a
+ * new one (some servers hang up after a failed AUTH).
+ */
+struct session *
+session_open(const struct session_params *sp, int login, struct error *err)
+{
+	struct session *s;
+	struct pop3 *p;
+	int retry = 0, attempt;
+
+	if ((p = session_connect(sp, err)) == NULL)
+		return NULL;
+	for (attempt = 0; login; attempt++) {
+		if (auth_login_token(p, &sp->auth, net_is_tls(pop3_net(p)), attempt > 0,
+		    &retry, err) == 0)
+			break;
+		if (!retry || attempt > 0)
+			goto fail;
+		if (pop3_broken(p) || pop3_state(p) != POP3_AUTHORIZATION) {
+			pop3_free(p);
+			if ((p = session_connect(sp, err)) == NULL)
+				return NULL;
+		}
+	}
 	s = xcalloc(1, sizeof(*s));
 	s->pop3 = p;
 	return s;

@@ -61,7 +61,8 @@ enum err_hint {
 	HINT_USER,		/* --user, or user@ in the URL */
 	HINT_CLIENT_CERT,	/* --client-cert */
 	HINT_STATE,		/* --state */
-	HINT_PASSWORD_SOURCE	/* --password-command, --password-file */
+	HINT_PASSWORD_SOURCE,	/* --password-command, --password-file */
+	HINT_OAUTH2_LOGIN	/* popfetch -a NAME oauth2 login */
 };
 
 struct error {
