@@ -103,8 +103,9 @@ fail:
 
 /*
  * A stored OAuth token the server refuses is refreshed once and tried
- * once more: on the same connection if the server kept it, else on a
- * new one (some servers hang up after a failed AUTH).
+ * once more, on a new connection: some servers hang up after a failed
+ * AUTH, others would count a second failure on one connection.  The
+ * first connection is dropped without QUIT; nothing happened on it.
  */
 struct session *
 session_open(const struct session_params *sp, int login, struct error *err)
@@ -121,11 +122,9 @@ session_open(const struct session_params *sp, int login, struct error *err)
 			break;
 		if (!retry || attempt > 0)
 			goto fail;
-		if (pop3_broken(p) || pop3_state(p) != POP3_AUTHORIZATION) {
-			pop3_free(p);
-			if ((p = session_connect(sp, err)) == NULL)
-				return NULL;
-		}
+		pop3_free(p);
+		if ((p = session_connect(sp, err)) == NULL)
+			return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->pop3 = p;

@@ -67,7 +67,6 @@ server.listen(0, '127.0.0.1', () => {
   provider.on('grant.error', (ctx, err) => {
     console.log(`grant-error ${ctx.oidc.params?.grant_type} ${err.error}`);
   });
-  provider.on('revocation.success', () => { console.log('revoked'); });
   const handler = provider.callback();
   server.on('request', handler);
   writeFileSync(`${portFile}.tmp`, `${port}\n`);
