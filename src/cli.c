@@ -70,7 +70,7 @@ const struct cli_option cli_options[O_COUNT] = {
 	[O_URL] = { "url", 0, ARG_STRING, "URL", G_SERVER, KW | F_FIRST,
 	    "the server as pop3s://user@host:port or pop3://...",
 	    .set = set_url },
-	[O_PROVIDER] = { "provider", 0, ARG_STRING, "NAME", G_SERVER,
+	[O_PROVIDER] = { "provider", 0, ARG_STRING, "NAME", G_OAUTH2,
 	    KW | F_FIRST, "the server and login of a known provider (see "
 	    "popfetch providers)", .set = set_provider },
 	[O_HOST] = { "host", 0, ARG_STRING, "HOST", G_SERVER, KW,
