@@ -49,12 +49,22 @@ tests/unit/pop3: tests/unit/pop3.c $(UNIT_POP3_SRC) $(HDR) config.mk
 
 # make check: the default build, then the whole suite against the
 # AddressSanitizer + UndefinedBehaviorSanitizer build.
-check: popfetch san/popfetch tests/unit/vectors tests/unit/pop3
+check: popfetch san/popfetch tests/unit/vectors tests/unit/pop3 test-deps
 	POPFETCH=$$(pwd)/san/popfetch bats $(BATSFLAGS) tests/
 
 # make test: the suite against the default build only.
-test: popfetch tests/unit/vectors tests/unit/pop3
+test: popfetch tests/unit/vectors tests/unit/pop3 test-deps
 	bats $(BATSFLAGS) tests/
+
+# The OAuth test server's packages (tests/oauth.bats), exactly as
+# package-lock.json pins them; without npm the OAuth tests skip.
+test-deps:
+	@if command -v npm >/dev/null; then \
+		(cd tests/lib/oauth && npm ci --no-audit --no-fund --silent) || \
+		echo "npm ci failed: tests/oauth.bats will be skipped"; \
+	else \
+		echo "npm not found: tests/oauth.bats will be skipped"; \
+	fi
 
 demo: popfetch
 	sh tests/lib/demo.sh
@@ -150,4 +160,4 @@ clean:
 	rm -f popfetch $(OBJ)
 	rm -rf san fuzz tests/unit/vectors tests/unit/pop3
 
-.PHONY: all check test demo bench fuzz lint install uninstall clean
+.PHONY: all check test test-deps demo bench fuzz lint install uninstall clean
