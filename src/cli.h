@@ -129,8 +129,9 @@ int		 cli_apply(struct cli_settings *s, enum cli_id id,
 
 /*
  * Completes s once every layer is applied: the provider's endpoints for
- * the tenant, the CA file of the OAuth provider, and the token file.
- * ERR_CONFIG (no place for the token file).
+ * the tenant, the CA file of the OAuth provider, and the token file
+ * (left NULL without HOME and XDG_STATE_HOME: only a run that needs
+ * tokens fails then).  Returns 0.
  */
 int		 cli_finish(struct cli_settings *s, struct error *);
 

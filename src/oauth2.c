@@ -276,8 +276,10 @@ refresh(const struct oauth2_params *p, json_t *store, struct error *err)
 		    "and no refresh token is stored");
 		return error_hint(err, HINT_OAUTH2_LOGIN);
 	}
-	if (endpoints_get(p, store, "token", &e, err) == -1)
+	if (endpoints_get(p, store, "token", &e, err) == -1) {
+		endpoints_free(&e);
 		return -1;
+	}
 	oauth2_form_add(&form, "grant_type", "refresh_token");
 	oauth2_form_add(&form, "refresh_token", rt);
 	if (add_client(p, store, &form, err) == -1)
@@ -317,13 +319,20 @@ oauth2_token(const struct oauth2_params *p, const char *refused,
 	char *tok = NULL;
 	int need;
 
+	/* No tokens: say so without making the directory or a lock. */
+	if (!oauth2_has_tokens(p)) {
+		store = oauth2_store_read(p, err);
+		json_decref(store);
+		if (store == NULL)
+			error_hint(err, HINT_OAUTH2_LOGIN);
+		else
+			error_set(err, ERR_CONFIG, "no OAuth tokens");
+		return NULL;
+	}
 	if ((l = oauth2_store_lock(p, err)) == NULL)
 		return NULL;
-	if ((store = oauth2_store_read(p, err)) == NULL) {
-		if (err->cls == ERR_CONFIG && !oauth2_has_tokens(p))
-			error_hint(err, HINT_OAUTH2_LOGIN);
+	if ((store = oauth2_store_read(p, err)) == NULL)
 		goto done;
-	}
 	at = oauth2_str(store, "access_token");
 	exp = json_object_get(store, "expires_at");
 	need = at == NULL || !json_is_integer(exp) ||
@@ -746,13 +755,19 @@ oauth2_login(const struct oauth2_params *p, oauth2_step_fn *step,
 		return error_set(err, ERR_USAGE, "oauth2 login needs the "
 		    "client id of an application registered with the provider "
 		    "(see OAUTH 2.0 in popfetch(1))");
+	if (p->store == NULL)
+		return error_set(err, ERR_CONFIG, "no place for the OAuth "
+		    "tokens: neither HOME nor XDG_STATE_HOME is set, and no "
+		    "token file is named");
 	if (flow == OAUTH2_FLOW_DEFAULT)
 		flow = p->authorization_endpoint != NULL ||
 		    p->device_endpoint == NULL ? OAUTH2_FLOW_LOOPBACK :
 		    OAUTH2_FLOW_DEVICE;
 	if (endpoints_get(p, NULL, flow == OAUTH2_FLOW_DEVICE ? "device" :
-	    "authorization", &e, err) == -1)
+	    "authorization", &e, err) == -1) {
+		endpoints_free(&e);
 		return -1;
+	}
 	r = flow == OAUTH2_FLOW_DEVICE ? login_device(p, &e, step, arg, err) :
 	    login_loopback(p, &e, step, arg, err);
 	endpoints_free(&e);

@@ -118,6 +118,10 @@ check_dir(const struct oauth2_params *p, int create, struct error *err)
 	struct stat sb;
 	mode_t bad;
 
+	if (p->store == NULL)
+		return error_set(err, ERR_CONFIG, "no place for the OAuth "
+		    "tokens: neither HOME nor XDG_STATE_HOME is set, and no "
+		    "token file is named");
 	if (store_dir(p, dir, sizeof(dir)) == NULL)
 		return error_set(err, ERR_CONFIG, "%s: name too long",
 		    p->store);
@@ -217,7 +221,8 @@ oauth2_store_read(const struct oauth2_params *p, struct error *err)
 	int fd;
 
 	if (check_dir(p, 0, err) == -1) {
-		if (access(p->store, F_OK) == -1 && errno == ENOENT)
+		if (p->store != NULL && access(p->store, F_OK) == -1 &&
+		    errno == ENOENT)
 			error_set(err, ERR_CONFIG, "no OAuth tokens (%s "
 			    "does not exist)", p->store);
 		return NULL;
@@ -304,6 +309,8 @@ done:
 int
 oauth2_store_delete(const struct oauth2_params *p, struct error *err)
 {
+	if (p->store == NULL)
+		return 0;
 	if (unlink(p->store) == -1 && errno != ENOENT)
 		return error_set(err, ERR_IO, "%s: %s", p->store,
 		    strerror(errno));
