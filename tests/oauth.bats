@@ -469,3 +469,59 @@ assert d["icloud"]["pop3"] is False and d["proton"]["pop3"] is False' "$output"
 	expect_status 64
 	[[ "$output" == *"popfetch providers"* ]]
 }
+
+@test "presets with stored tokens: microsoft sends XOAUTH2 in two steps, gmail in one" {
+	mkdir -m 700 "$T/tok"
+	login_device --oauth2-token-file "$T/tok/t"
+	[ "$LOGIN_STATUS" -eq 0 ]
+	want=$(printf 'user=alice\001auth=Bearer %s\001\001' \
+		"$(store_get access_token "$T/tok/t")" | base64 -w0)
+	fake_start "$T" < <(printf '%s\n' \
+		'CAPA => +OK\r\nSASL XOAUTH2\r\n.\r\n' \
+		'AUTH XOAUTH2 => + \r\n' \
+		"AUTH XOAUTH2 ${want//+/\\+} => +OK one step\\r\\n" \
+		"${want//+/\\+} => +OK two steps\\r\\n" \
+		'STAT => +OK 0 0\r\n')
+	# The preset's host, port and TLS, refined on the command line.
+	run "$POPFETCH" --provider microsoft --host localhost -p "$FAKE_PORT" \
+		--tls none --allow-plaintext -u alice --timeout 10 \
+		--oauth2-client-id popfetch --oauth2-ca-file "$OAUTH_CA" \
+		--oauth2-token-file "$T/tok/t" stat
+	expect_status 0
+	grep -qx 'AUTH XOAUTH2' "$FAKE_DIR/fake.log"
+	grep -qx "$want" "$FAKE_DIR/fake.log"
+	: > "$FAKE_DIR/fake.log"
+	run "$POPFETCH" --provider gmail --host localhost -p "$FAKE_PORT" \
+		--tls none --allow-plaintext -u alice --timeout 10 \
+		--oauth2-client-id popfetch --oauth2-ca-file "$OAUTH_CA" \
+		--oauth2-token-file "$T/tok/t" stat
+	expect_status 0
+	grep -qx "AUTH XOAUTH2 $want" "$FAKE_DIR/fake.log"
+	# Without the command line's refinements, the provider's server.
+	run "$POPFETCH" --provider microsoft -u a@example.com --json \
+		--oauth2-token-file "$T/tok/none" oauth2 status
+	expect_status 78
+	run "$POPFETCH" --provider microsoft --oauth2-tenant 'a/b' -u a stat
+	expect_status 64
+	[[ "$output" == *"--oauth2-tenant takes common, consumers"* ]]
+}
+
+@test "oauth2: bad subcommands and a login without a client id are usage errors" {
+	run "$POPFETCH" --host localhost -u alice oauth2 dance
+	expect_status 64
+	[[ "$output" == *"usage: oauth2 login|status|logout"* ]]
+	run "$POPFETCH" --host localhost -u alice oauth2
+	expect_status 64
+	run "$POPFETCH" --host localhost -u alice \
+		--oauth2-issuer "$OAUTH_ISSUER" oauth2 login
+	expect_status 64
+	[[ "$output" == *"client id"* ]]
+	[ ! -e "$STORE" ]
+	# Tokens go only over HTTPS.
+	run "$POPFETCH" --host localhost -u alice --oauth2-client-id popfetch \
+		--oauth2-device-endpoint "http://127.0.0.1:$OAUTH_PORT/device/auth" \
+		--oauth2-token-endpoint "http://127.0.0.1:$OAUTH_PORT/token" \
+		--oauth2-flow device oauth2 login
+	expect_status 64
+	[[ "$output" == *"not an https:// URL"* ]]
+}
