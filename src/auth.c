@@ -377,12 +377,6 @@ sasl_cancel(struct pop3 *p)
 	return -1;
 }
 
-/*
- * One SASL exchange.  The initial response rides on the AUTH command
- * when the server announced SASL (RFC 5034 section 3 forbids it
- * otherwise) and the command stays within 255 octets; else it follows
- * the server's empty challenge.
- */
 /* An OAuth token from the store when no password source is set. */
 static int
 from_store(const struct auth_params *a, enum sasl_mech m)
@@ -392,6 +386,12 @@ from_store(const struct auth_params *a, enum sasl_mech m)
 	    a->cred.password_file == NULL && a->cred.password == NULL;
 }
 
+/*
+ * One SASL exchange.  The initial response rides on the AUTH command
+ * when the server announced SASL (RFC 5034 section 3 forbids it
+ * otherwise) and the command stays within 255 octets; else it follows
+ * the server's empty challenge.
+ */
 static int
 login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
     int refresh, int *stored, struct error *err)
@@ -487,12 +487,11 @@ int
 auth_login_token(struct pop3 *p, const struct auth_params *a, int secure,
     int refresh, int *retry, struct error *err)
 {
-	int stored = 0, r;
 	static const enum sasl_mech prefer[] = {
 		SASL_SCRAM_SHA256, SASL_SCRAM_SHA1, SASL_PLAIN, SASL_LOGIN
 	};
 	const struct pop3_capa *c = pop3_capabilities(p);
-	int clear_ok = secure || a->allow_plaintext;
+	int clear_ok = secure || a->allow_plaintext, stored = 0, r;
 	size_t i;
 
 	*retry = 0;

@@ -470,8 +470,8 @@ run_oauth2(struct cli_settings *s, const char *what, struct error *err)
 
 		for (i = 0; i < 4; i++) {
 			v = json_object_get(st, k[i]);
-			printf("%s: %s\n", k[i], json_is_string(v) ? vis_text(buf,
-			    sizeof(buf), json_string_value(v),
+			printf("%s: %s\n", k[i], json_is_string(v) ?
+			    vis_text(buf, sizeof(buf), json_string_value(v),
 			    strlen(json_string_value(v))) : "-");
 		}
 		v = json_object_get(st, "expires_in");

@@ -855,10 +855,12 @@ oauth2_logout(const struct oauth2_params *p, int *revoked,
 	e.revocation = dup_or_null(p->revocation_endpoint != NULL ?
 	    p->revocation_endpoint : oauth2_str(store,
 	    "revocation_endpoint"));
-	if (e.revocation != NULL)
-		*revoked = revoke_token(p, store, e.revocation, "refresh_token",
-		    &ignored) & revoke_token(p, store, e.revocation, "access_token",
-		    &ignored);
+	if (e.revocation != NULL) {
+		*revoked = revoke_token(p, store, e.revocation,
+		    "refresh_token", &ignored);
+		*revoked &= revoke_token(p, store, e.revocation,
+		    "access_token", &ignored);
+	}
 	endpoints_free(&e);
 	json_decref(store);
 	r = oauth2_store_delete(p, err);

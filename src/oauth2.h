@@ -46,10 +46,10 @@ struct oauth2_params {
 	const char		*client_secret_command;
 	const char		*scope;
 	enum oauth2_flow	 flow;
-	int			 offline_params; /* Google: access_type=offline
-						  * and prompt=consent */
-	const char		*store;		/* the token file (a full
-						 * path; see oauth2_store_path) */
+	int			 offline_params; /* Google: also
+						  * access_type=offline */
+	const char		*store;		/* the token file, a full
+						 * path (oauth2_store_path) */
 	int			 store_named;	/* the user named the file:
 						 * its directory may be open
 						 * to reading */

@@ -117,8 +117,8 @@ session_open(const struct session_params *sp, int login, struct error *err)
 	if ((p = session_connect(sp, err)) == NULL)
 		return NULL;
 	for (attempt = 0; login; attempt++) {
-		if (auth_login_token(p, &sp->auth, net_is_tls(pop3_net(p)), attempt > 0,
-		    &retry, err) == 0)
+		if (auth_login_token(p, &sp->auth, net_is_tls(pop3_net(p)),
+		    attempt > 0, &retry, err) == 0)
 			break;
 		if (!retry || attempt > 0)
 			goto fail;
