@@ -9,8 +9,8 @@ ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 
 PKG_CONFIG = pkg-config
-DEPS_CFLAGS = `$(PKG_CONFIG) --cflags gnutls libbsd-overlay jansson zlib`
-DEPS_LIBS = `$(PKG_CONFIG) --libs gnutls libbsd-overlay jansson zlib`
+DEPS_CFLAGS = `$(PKG_CONFIG) --cflags gnutls libbsd-overlay jansson zlib libcurl`
+DEPS_LIBS = `$(PKG_CONFIG) --libs gnutls libbsd-overlay jansson zlib libcurl`
 
 CC = cc
 CPPFLAGS = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \

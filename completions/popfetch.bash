@@ -9,7 +9,7 @@ _popfetch()
 		prev=${COMP_WORDS[COMP_CWORD-1]}
 	fi
 	local commands="fetch welcome capa certificate info stat list uidl top retr dele rset noop batch state
-		accounts config-check"
+		accounts config-check oauth2 providers"
 	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --max-time --auth
 		--allow-plaintext --no-initial-response --utf8 --no-utf8 --password-command --password-file
 		--netrc-file -d --debug --json -q --quiet --syslog -h --help -V --version
@@ -18,12 +18,20 @@ _popfetch()
 		--received-header --uidl-header
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority
 		--client-cert --client-key --insecure
-		-a --account --all-accounts -j --jobs --config"
+		-a --account --all-accounts -j --jobs --config
+		--provider --oauth2-issuer --oauth2-authorization-endpoint
+		--oauth2-token-endpoint --oauth2-device-endpoint
+		--oauth2-revocation-endpoint --oauth2-client-id
+		--oauth2-client-secret-command --oauth2-scope --oauth2-tenant
+		--oauth2-flow --oauth2-token-file --oauth2-ca-file"
 	case $prev in
 	--tls) COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur")); return ;;
 	--auth) COMPREPLY=($(compgen -W "auto user apop rpop plain login cram-md5 scram-sha-1 scram-sha-256 external xoauth2 oauthbearer" -- "$cur")); return ;;
 	--debug|-d) COMPREPLY=($(compgen -W "0 1 2" -- "$cur")); return ;;
 	--from) COMPREPLY=($(compgen -W "mpop fetchmail getmail" -- "$cur")); return ;;
+	--oauth2-flow) COMPREPLY=($(compgen -W "device loopback" -- "$cur")); return ;;
+	--provider) COMPREPLY=($(compgen -W "$(popfetch providers 2>/dev/null |
+		cut -f1)" -- "$cur")); return ;;
 	--account|-a)
 		# Account names from the file a run would read.
 		local i conf=()
@@ -36,16 +44,21 @@ _popfetch()
 		return ;;
 	--jobs|-j) return ;;
 	--ca-file|--password-file|--netrc-file|--mbox|--state|--client-cert|\
-	--client-key|--config)
+	--client-key|--config|--oauth2-token-file|--oauth2-ca-file)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--host|--port|-p|--user|-u|--url|--timeout|--max-time|--max-sessions|--password-command|\
 	--mda|--mda-timeout|--keep-days|--forget-after|--max-size|--limit|--fingerprint|\
 	--tls-server-name|\
-	--tls-priority) return ;;
+	--tls-priority|--oauth2-issuer|--oauth2-authorization-endpoint|\
+	--oauth2-token-endpoint|--oauth2-device-endpoint|\
+	--oauth2-revocation-endpoint|--oauth2-client-id|\
+	--oauth2-client-secret-command|--oauth2-scope|--oauth2-tenant) return ;;
 	esac
 	if [[ $prev == state ]]; then
 		COMPREPLY=($(compgen -W "show check mark-seen import" -- "$cur"))
+	elif [[ $prev == oauth2 ]]; then
+		COMPREPLY=($(compgen -W "login status logout" -- "$cur"))
 	elif [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 	else

@@ -1,5 +1,5 @@
 # fish completion for popfetch(1)
-set -l cmds fetch welcome capa certificate info stat list uidl top retr dele rset noop batch state accounts config-check
+set -l cmds fetch welcome capa certificate info stat list uidl top retr dele rset noop batch state accounts config-check oauth2 providers
 complete -c popfetch -f -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
 complete -c popfetch -l host -x -d 'server host'
 complete -c popfetch -s p -l port -x -d 'server port'
@@ -62,3 +62,17 @@ complete -c popfetch -s a -l account -x -a '(__popfetch_accounts)' -d 'run this 
 complete -c popfetch -l all-accounts -d 'run every account of the config file'
 complete -c popfetch -s j -l jobs -x -d 'run up to N accounts at once'
 complete -c popfetch -l config -r -F -d 'accounts file'
+complete -c popfetch -f -n "__fish_seen_subcommand_from oauth2" -a 'login status logout'
+complete -c popfetch -l provider -x -a '(popfetch providers 2>/dev/null | cut -f1)' -d 'preset of a known provider'
+complete -c popfetch -l oauth2-issuer -x -d 'OAuth issuer URL'
+complete -c popfetch -l oauth2-authorization-endpoint -x -d 'OAuth authorization endpoint'
+complete -c popfetch -l oauth2-token-endpoint -x -d 'OAuth token endpoint'
+complete -c popfetch -l oauth2-device-endpoint -x -d 'OAuth device endpoint'
+complete -c popfetch -l oauth2-revocation-endpoint -x -d 'OAuth revocation endpoint'
+complete -c popfetch -l oauth2-client-id -x -d 'OAuth client id'
+complete -c popfetch -l oauth2-client-secret-command -x -d 'command printing the client secret'
+complete -c popfetch -l oauth2-scope -x -d 'OAuth scopes'
+complete -c popfetch -l oauth2-tenant -x -d 'Microsoft tenant'
+complete -c popfetch -l oauth2-flow -x -a 'device loopback' -d 'how oauth2 login asks'
+complete -c popfetch -l oauth2-token-file -r -F -d 'OAuth token file'
+complete -c popfetch -l oauth2-ca-file -r -F -d 'CAs of the OAuth provider'

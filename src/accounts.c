@@ -122,7 +122,7 @@ finish(struct cli_settings *s, const struct config *cfg,
 		return error_set(err, acct != NULL ? ERR_CONFIG : ERR_USAGE,
 		    "--%s needs --%s", cli_name(O_CLIENT_KEY),
 		    cli_name(O_CLIENT_CERT));
-	return 0;
+	return cli_finish(s, err);
 }
 
 int
@@ -139,6 +139,7 @@ accounts_setup(struct cli_settings *s, const struct config *cfg,
 	s->layer = 2;
 	if (acct != NULL) {
 		s->form = CLI_KEYWORD;
+		s->account = acct->name;
 		if (apply_block(s, cfg, acct, NULL, NULL, err) == -1)
 			return -1;
 	}

@@ -557,6 +557,15 @@ sasl_cancel(struct pop3 *p)
 	return -1;
 }
 
+/* An OAuth token from the store when no password source is set. */
+static int
+from_store(const struct auth_params *a, enum sasl_mech m)
+{
+	return (m == SASL_XOAUTH2 || m == SASL_OAUTHBEARER) &&
+	    a->token.get != NULL && a->cred.password_command == NULL &&
+	    a->cred.password_file == NULL && a->cred.password == NULL;
+}
+
 /*
  * One SASL exchange.  The initial response rides on the AUTH command
  * when the server announced SASL (RFC 5034 section 3 forbids it
@@ -565,7 +574,7 @@ sasl_cancel(struct pop3 *p)
  */
 static int
 login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
-    int *refused, struct error *err)
+    int refresh, int *stored, int *refused, struct error *err)
 {
 	const struct pop3_capa *c = pop3_capabilities(p);
 	struct sasl_params sp;
@@ -578,7 +587,12 @@ login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
 	int r, rounds, local = 0;
 
 	*refused = 0;
-	if (sasl_needs_secret(m) &&
+	if (from_store(a, m)) {
+		if ((secret = a->token.get(a->token.arg, refresh, err)) ==
+		    NULL)
+			return -1;
+		*stored = 1;
+	} else if (sasl_needs_secret(m) &&
 	    (secret = auth_password(&a->cred, a->host, a->user, err)) == NULL)
 		return -1;
 	memset(&sp, 0, sizeof(sp));
@@ -662,9 +676,9 @@ login_auto(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
 {
 	const struct pop3_capa *c = pop3_capabilities(p);
 	const char *then;
-	int refused, r;
+	int refused, stored = 0, r;
 
-	r = login_sasl(p, a, m, &refused, err);
+	r = login_sasl(p, a, m, 0, &stored, &refused, err);
 	if (r == 0 || !refused || !verified ||
 	    (m != SASL_SCRAM_SHA256 && m != SASL_SCRAM_SHA1))
 		return r;
@@ -672,7 +686,7 @@ login_auto(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
 		then = "AUTH PLAIN";
 		pop3_note(p, "AUTH %s refused; trying %s over verified TLS",
 		    sasl_name(m), then);
-		r = login_sasl(p, a, SASL_PLAIN, &refused, err);
+		r = login_sasl(p, a, SASL_PLAIN, 0, &stored, &refused, err);
 	} else {
 		then = "USER/PASS";
 		pop3_note(p, "AUTH %s refused; trying %s over verified TLS",
@@ -716,9 +730,20 @@ int
 auth_login(struct pop3 *p, const struct auth_params *a, int secure,
     int verified, struct error *err)
 {
-	const struct pop3_capa *c = pop3_capabilities(p);
-	int clear_ok = secure || a->allow_plaintext, m, refused;
+	int retry;
 
+	return auth_login_token(p, a, secure, verified, 0, &retry, err);
+}
+
+int
+auth_login_token(struct pop3 *p, const struct auth_params *a, int secure,
+    int verified, int refresh, int *retry, struct error *err)
+{
+	const struct pop3_capa *c = pop3_capabilities(p);
+	int clear_ok = secure || a->allow_plaintext, stored = 0, refused, m, r;
+	size_t i;
+
+	*retry = 0;
 	if (a->method != AUTH_SASL || a->mech != SASL_EXTERNAL) {
 		if (a->user == NULL || a->user[0] == '\0')
 			return error_set(err, ERR_USAGE, "no user name"),
@@ -768,8 +793,24 @@ auth_login(struct pop3 *p, const struct auth_params *a, int secure,
 			return error_set(err, ERR_USAGE, "AUTH EXTERNAL needs "
 			    "TLS and a client certificate"),
 			    error_hint(err, HINT_CLIENT_CERT);
-		return login_sasl(p, a, a->mech, &refused, err);
+		r = login_sasl(p, a, a->mech, refresh, &stored, &refused, err);
+		*retry = r == -1 && stored && err->cls == ERR_AUTH;
+		return r;
 	case AUTH_AUTO:
+		/* Stored OAuth tokens: the mechanism made for them. */
+		for (i = 0; a->token.stored && i < 2; i++) {
+			enum sasl_mech tm = i == 0 ? SASL_OAUTHBEARER :
+			    SASL_XOAUTH2;
+
+			if (!offers(c, tm))
+				continue;
+			if (!clear_ok)
+				return insecure(err, "a bearer token");
+			r = login_sasl(p, a, tm, refresh, &stored, &refused,
+			    err);
+			*retry = r == -1 && stored && err->cls == ERR_AUTH;
+			return r;
+		}
 		if ((m = auto_mech(c, clear_ok)) != -1)
 			return login_auto(p, a, (enum sasl_mech)m, verified,
 			    err);

@@ -40,6 +40,20 @@ void	 auth_init(void);
  * 0 while several accounts run at once, each in a process of its own. */
 void	 auth_set_prompt(int allowed);
 
+/*
+ * Where an OAuth access token comes from when no password source is
+ * set: the front end lends the token store (oauth2.h) this way, so
+ * that auth.c knows nothing of HTTP.  get returns a token the caller
+ * frees with secret_free; with refresh set, a fresh one in place of the
+ * one it returned last (which the server refused).  NULL with err.
+ */
+struct auth_token {
+	char	*(*get)(void *arg, int refresh, struct error *);
+	void	 *arg;
+	int	  stored;	/* tokens are stored: --auth auto may
+				 * choose OAUTHBEARER or XOAUTH2 */
+};
+
 struct auth_params {
 	enum auth_method	 method;
 	enum sasl_mech		 mech;		/* AUTH_SASL only */
@@ -50,6 +64,7 @@ struct auth_params {
 	int			 allow_plaintext;	/* may go in clear */
 	int			 no_initial_response;	/* always two-step */
 	int			 have_client_cert;	/* for EXTERNAL */
+	struct auth_token	 token;
 };
 
 /*
@@ -86,5 +101,15 @@ int	 auth_login(struct pop3 *, const struct auth_params *, int secure,
  * mechanism's name, or "USER".  A static string. */
 const char *auth_auto_choice(const struct pop3_capa *c,
 	    const struct auth_params *a, int secure);
+
+/*
+ * auth_login, and then what a refused OAuth token asks for: when the
+ * token came from a->token and the server refused it (ERR_AUTH), *retry
+ * is set, and the caller may call again with refresh set (on this
+ * connection, or a new one if the server dropped this one), once.
+ */
+int	 auth_login_token(struct pop3 *, const struct auth_params *,
+	    int secure, int verified, int refresh, int *retry,
+	    struct error *);
 
 #endif

@@ -37,7 +37,7 @@
 		.store = STORE_OF(((struct cli_args *)0)->f)
 
 static cli_setter set_url, set_tls, set_auth, set_target, set_fingerprint,
-    set_utf8, set_from;
+    set_utf8, set_from, set_provider, set_tenant, set_flow;
 
 static const struct cli_value tls_values[] = {
 	{ "implicit", TLSMODE_IMPLICIT, 0 },
@@ -69,10 +69,19 @@ static const struct cli_value from_values[] = {
 	{ NULL, 0, 0 }
 };
 
+static const struct cli_value flow_values[] = {
+	{ "device", OAUTH2_FLOW_DEVICE, 0 },
+	{ "loopback", OAUTH2_FLOW_LOOPBACK, 0 },
+	{ NULL, 0, 0 }
+};
+
 const struct cli_option cli_options[O_COUNT] = {
 	[O_URL] = { "url", 0, ARG_STRING, "URL", G_SERVER, KW | F_FIRST,
 	    "the server as pop3s://user@host:port or pop3://...",
 	    .set = set_url },
+	[O_PROVIDER] = { "provider", 0, ARG_STRING, "NAME", G_OAUTH2,
+	    KW | F_FIRST, "the server and login of a known provider (see "
+	    "popfetch providers)", .set = set_provider },
 	[O_HOST] = { "host", 0, ARG_STRING, "HOST", G_SERVER, KW,
 	    "the server's host name or address", SET(sp.host) },
 	[O_PORT] = { "port", 'p', ARG_NUMBER, "PORT", G_SERVER, KW,
@@ -138,6 +147,45 @@ const struct cli_option cli_options[O_COUNT] = {
 	[O_PASSWORD] = { "password", 0, ARG_STRING, "PASSWORD", G_LOGIN,
 	    F_KEYWORD, "the password (accounts file only)",
 	    SET(sp.auth.cred.password) },
+	[O_OAUTH2_ISSUER] = { "oauth2-issuer", 0, ARG_STRING, "URL",
+	    G_OAUTH2, KW, "discover the OAuth endpoints from this issuer",
+	    SET(oauth.issuer) },
+	[O_OAUTH2_AUTHORIZATION_ENDPOINT] = { "oauth2-authorization-endpoint",
+	    0, ARG_STRING, "URL", G_OAUTH2, KW,
+	    "the OAuth authorization endpoint (loopback flow)",
+	    SET(oauth.authorization_endpoint) },
+	[O_OAUTH2_TOKEN_ENDPOINT] = { "oauth2-token-endpoint", 0, ARG_STRING,
+	    "URL", G_OAUTH2, KW, "the OAuth token endpoint",
+	    SET(oauth.token_endpoint) },
+	[O_OAUTH2_DEVICE_ENDPOINT] = { "oauth2-device-endpoint", 0,
+	    ARG_STRING, "URL", G_OAUTH2, KW,
+	    "the OAuth device authorization endpoint",
+	    SET(oauth.device_endpoint) },
+	[O_OAUTH2_REVOCATION_ENDPOINT] = { "oauth2-revocation-endpoint", 0,
+	    ARG_STRING, "URL", G_OAUTH2, KW, "the OAuth revocation endpoint",
+	    SET(oauth.revocation_endpoint) },
+	[O_OAUTH2_CLIENT_ID] = { "oauth2-client-id", 0, ARG_STRING, "ID",
+	    G_OAUTH2, KW, "the client id you registered with the provider",
+	    SET(oauth.client_id) },
+	[O_OAUTH2_CLIENT_SECRET_COMMAND] = { "oauth2-client-secret-command",
+	    0, ARG_COMMAND, "CMD", G_OAUTH2, KW,
+	    "the first line this command prints is the client secret",
+	    SET(oauth.client_secret_command) },
+	[O_OAUTH2_SCOPE] = { "oauth2-scope", 0, ARG_STRING, "SCOPES",
+	    G_OAUTH2, KW, "the scopes to ask for, separated by spaces",
+	    SET(oauth.scope) },
+	[O_OAUTH2_TENANT] = { "oauth2-tenant", 0, ARG_STRING, "TENANT",
+	    G_OAUTH2, KW, "Microsoft: common, consumers, organizations or "
+	    "a tenant id", .set = set_tenant },
+	[O_OAUTH2_FLOW] = { "oauth2-flow", 0, ARG_ENUM, "FLOW", G_OAUTH2, KW,
+	    "how oauth2 login asks you: a device code or the browser",
+	    .values = flow_values, .set = set_flow },
+	[O_OAUTH2_TOKEN_FILE] = { "oauth2-token-file", 0, ARG_PATH, "FILE",
+	    G_OAUTH2, KW, "keep the OAuth tokens in this file",
+	    SET(oauth_token_file) },
+	[O_OAUTH2_CA_FILE] = { "oauth2-ca-file", 0, ARG_PATH, "FILE",
+	    G_OAUTH2, KW, "trust these authorities for the OAuth provider "
+	    "(default: --ca-file)", SET(oauth_ca_file) },
 	[O_MAILDIR] = { "maildir", 0, ARG_PATH, "DIR", G_DELIVER, KW,
 	    "deliver into this maildir", .val = DELIVER_MAILDIR,
 	    .set = set_target },
@@ -563,6 +611,125 @@ set_fingerprint(struct cli_settings *s, const struct cli_option *o,
 	return 0;
 }
 
+static int
+set_flow(struct cli_settings *s, const struct cli_option *o,
+    const char *arg, const struct cli_value *v, struct error *err)
+{
+	(void)o, (void)arg, (void)err;
+	s->oauth.flow = (enum oauth2_flow)v->val;
+	return 0;
+}
+
+/* A tenant is a name or a GUID: it goes into a URL's path. */
+static int
+set_tenant(struct cli_settings *s, const struct cli_option *o,
+    const char *arg, const struct cli_value *v, struct error *err)
+{
+	(void)v;
+	if (*arg == '\0' || strlen(arg) > 128 || strspn(arg,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	    ".-") != strlen(arg))
+		return error_set(err, ERR_USAGE, "--%s takes common, "
+		    "consumers, organizations, a tenant id or a domain",
+		    o->name);
+	s->oauth_tenant = arg;
+	return 0;
+}
+
+/*
+ * A preset replaces what earlier layers said of the server, the login
+ * and the OAuth endpoints; the settings of its own layer and later ones
+ * refine it (it is applied first within its layer).
+ */
+static int
+set_provider(struct cli_settings *s, const struct cli_option *o,
+    const char *arg, const struct cli_value *v, struct error *err)
+{
+	const struct provider *p;
+
+	(void)o, (void)v;
+	if ((p = provider_find(arg)) == NULL)
+		return error_set(err, ERR_USAGE, "unknown provider \"%.40s\"; "
+		    "popfetch providers lists them", arg);
+	if (p->host == NULL)
+		return error_set(err, ERR_USAGE, "%s: %s; popfetch cannot "
+		    "fetch from it", p->name, p->note);
+	s->provider = p;
+	s->sp.host = p->host;
+	s->sp.port = p->port;
+	s->sp.tls = TLSMODE_IMPLICIT;
+	s->sp.auth.method = AUTH_AUTO;
+	s->sp.auth.no_initial_response = 0;
+	if (!p->oauth)
+		return 0;
+	s->sp.auth.method = AUTH_SASL;
+	s->sp.auth.mech = SASL_XOAUTH2;
+	s->sp.auth.no_initial_response = p->two_step;
+	s->oauth.issuer = p->issuer;
+	s->oauth.authorization_endpoint = NULL;
+	s->oauth.token_endpoint = NULL;
+	s->oauth.device_endpoint = NULL;
+	s->oauth.revocation_endpoint = NULL;
+	s->oauth.scope = p->scope;
+	s->oauth.flow = p->flow;
+	s->oauth.offline_params = p->offline_params;
+	return 0;
+}
+
+int
+cli_finish(struct cli_settings *s, struct error *err)
+{
+	(void)err;
+	const struct provider *p = s->provider;
+	const char **f[4] = { &s->oauth.authorization_endpoint,
+	    &s->oauth.token_endpoint, &s->oauth.device_endpoint,
+	    &s->oauth.revocation_endpoint };
+	char path[4096], name[1024];
+	size_t i;
+	int r;
+
+	if (p != NULL && p->oauth) {
+		const char *e[4] = { p->authorization_endpoint,
+		    p->token_endpoint, p->device_endpoint,
+		    p->revocation_endpoint };
+
+		for (i = 0; i < 4; i++)
+			if (*f[i] == NULL && e[i] != NULL) {
+				free(s->owned[i]);
+				s->owned[i] = provider_endpoint(p, e[i],
+				    s->oauth_tenant != NULL ? s->oauth_tenant :
+				    p->default_tenant);
+				*f[i] = s->owned[i];
+			}
+	}
+	s->oauth.ca_file = s->oauth_ca_file != NULL ? s->oauth_ca_file :
+	    s->sp.tlsp.ca_file;
+	s->oauth.timeout = s->sp.timeout;
+	s->oauth.store_named = s->oauth_token_file != NULL;
+	if (s->oauth_token_file != NULL) {
+		s->oauth.store = s->oauth_token_file;
+		return 0;
+	}
+	/* One file an account: its name, else user@host:port. */
+	if (s->account != NULL)
+		r = snprintf(name, sizeof(name), "%s", s->account);
+	else
+		r = snprintf(name, sizeof(name), "%s@%s:%s",
+		    s->sp.auth.user != NULL ? s->sp.auth.user : "",
+		    s->sp.host != NULL ? s->sp.host : "", session_port(&s->sp));
+	if (r < 0 || (size_t)r >= sizeof(name))
+		return 0;
+	/* Without HOME a run that needs no tokens goes on; the OAuth
+	 * module says what is missing if it does. */
+	if (oauth2_store_path(path, sizeof(path), name, &(struct error){
+	    .cls = ERR_NONE }) == -1)
+		return 0;
+	free(s->owned[4]);
+	s->owned[4] = xstrdup(path);
+	s->oauth.store = s->owned[4];
+	return 0;
+}
+
 int
 cli_keyword(const char *name)
 {
@@ -661,6 +828,10 @@ cli_settings_free(struct cli_settings *s)
 	free(s->url_user);
 	free(s->url_port);
 	s->url_host = s->url_user = s->url_port = NULL;
+	for (size_t i = 0; i < sizeof(s->owned) / sizeof(s->owned[0]); i++) {
+		free(s->owned[i]);
+		s->owned[i] = NULL;
+	}
 }
 
 static void

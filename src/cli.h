@@ -15,17 +15,24 @@
 
 #include "commands.h"
 #include "fetch.h"
+#include "oauth2.h"
+#include "provider.h"
 #include "session.h"
 #include "util.h"
 
 /* The rows of the table, in the order of --help. */
 enum cli_id {
-	O_URL, O_HOST, O_PORT, O_USER, O_TLS, O_TIMEOUT, O_MAX_TIME, O_UTF8,
-	O_NO_UTF8,
+	O_URL, O_PROVIDER, O_HOST, O_PORT, O_USER, O_TLS, O_TIMEOUT, O_MAX_TIME,
+	O_UTF8, O_NO_UTF8,
 	O_CA_FILE, O_FINGERPRINT, O_PRINT_FINGERPRINT, O_INSECURE,
 	O_TLS_SERVER_NAME, O_TLS_PRIORITY, O_CLIENT_CERT, O_CLIENT_KEY,
 	O_AUTH, O_NO_INITIAL_RESPONSE, O_ALLOW_PLAINTEXT, O_PASSWORD_COMMAND,
 	O_PASSWORD_FILE, O_NETRC_FILE, O_PASSWORD,
+	O_OAUTH2_ISSUER, O_OAUTH2_AUTHORIZATION_ENDPOINT,
+	O_OAUTH2_TOKEN_ENDPOINT,
+	O_OAUTH2_DEVICE_ENDPOINT, O_OAUTH2_REVOCATION_ENDPOINT,
+	O_OAUTH2_CLIENT_ID, O_OAUTH2_CLIENT_SECRET_COMMAND, O_OAUTH2_SCOPE,
+	O_OAUTH2_TENANT, O_OAUTH2_FLOW, O_OAUTH2_TOKEN_FILE, O_OAUTH2_CA_FILE,
 	O_MAILDIR, O_MBOX, O_MDA, O_MDA_TIMEOUT,
 	O_NEW, O_ALL, O_KEEP, O_DELETE, O_KEEP_DAYS, O_MAX_SIZE, O_LIMIT,
 	O_UNTIL_EMPTY, O_MAX_SESSIONS,
@@ -66,6 +73,15 @@ struct cli_settings {
 	char			*url_host;	/* owned copies from a URL */
 	char			*url_user;
 	char			*url_port;
+	const char		*account;	/* the account's name, or
+						 * NULL */
+	struct oauth2_params	 oauth;		/* store: see oauth_store */
+	const char		*oauth_tenant;	/* --oauth2-tenant */
+	const char		*oauth_ca_file;	/* --oauth2-ca-file */
+	const char		*oauth_token_file;
+	const struct provider	*provider;	/* --provider */
+	char			*owned[5];	/* the provider's endpoints
+						 * and the token file's name */
 };
 
 /* An account setting from the command line, applied after the file's. */
@@ -115,6 +131,14 @@ void		 cli_settings_free(struct cli_settings *s);
  */
 int		 cli_apply(struct cli_settings *s, enum cli_id id,
 		    const char *arg, enum cli_form form, struct error *);
+
+/*
+ * Completes s once every layer is applied: the provider's endpoints for
+ * the tenant, the CA file of the OAuth provider, and the token file
+ * (left NULL without HOME and XDG_STATE_HOME: only a run that needs
+ * tokens fails then).  Returns 0.
+ */
+int		 cli_finish(struct cli_settings *s, struct error *);
 
 /* The row whose accounts-file keyword is name, or -1. */
 int		 cli_keyword(const char *name);

@@ -140,11 +140,15 @@ help_option(const struct cli_option *o, char *buf, size_t len)
 	const struct cli_value *v;
 	char shortname[] = { '-', o->shortname, ',', ' ', '\0' };
 
+	/* The OAuth settings without their arguments, which their names
+	 * say, so that --help still fits a terminal. */
+	int bare = o->group == G_OAUTH2 && o->arg != ARG_ENUM;
+
 	if (o->shortname == 0)
 		shortname[0] = '\0';
 	if (snprintf(buf, len, "%s--%s%s%s", shortname, o->name,
-	    o->arg != ARG_NONE ? " " : "", o->arg == ARG_ENUM ? "" :
-	    o->arg != ARG_NONE ? o->argname : "") >= (int)len)
+	    o->arg != ARG_NONE && !bare ? " " : "", o->arg == ARG_ENUM ||
+	    bare ? "" : o->arg != ARG_NONE ? o->argname : "") >= (int)len)
 		return o->name;
 	for (v = o->values; o->arg == ARG_ENUM && v->name != NULL; v++)
 		if ((v != o->values && cli_append(buf, len, "|") == -1) ||
@@ -167,6 +171,7 @@ cli_doc_usage(FILE *f)
 {
 	static const char *const labels[] = {
 		[G_SERVER] = "server:", [G_TLS] = "tls:", [G_LOGIN] = "login:",
+		[G_OAUTH2] = "oauth2:",
 		[G_DELIVER] = "deliver:", [G_FETCH] = "fetch:",
 		[G_OUTPUT] = "output:", [G_ACCOUNTS] = "accounts:"
 	};

@@ -20,6 +20,8 @@
 #include "commands.h"
 #include "info.h"
 #include "net.h"
+#include "oauth2.h"
+#include "provider.h"
 #include "session.h"
 #include "report.h"
 
@@ -340,6 +342,9 @@ static const struct command commands[] = {
 	{ "accounts", CMD_ACCOUNTS, 0, 0, 0, "accounts", NULL, 1 },
 	{ "config-check", CMD_CONFIG_CHECK, 0, 0, 0, "config-check", NULL,
 	    1 },
+	{ "oauth2", CMD_OAUTH2, 1, 1, 0, "oauth2 login|status|logout", NULL,
+	    1 },
+	{ "providers", CMD_PROVIDERS, 0, 0, 0, "providers", NULL, 1 },
 };
 
 const struct command *
@@ -371,8 +376,16 @@ command_check(const struct command *c, char **argv, int argc,
 		return state_cmd_check(argv, argc, err);
 	if (argc < c->minargs || argc > c->maxargs)
 		return error_set(err, ERR_USAGE, c->kind == CMD_POP3 ||
-		    c->kind == CMD_BATCH ? "usage: %s" :
-		    "%s takes no arguments", c->usage);
+		    c->kind == CMD_BATCH || c->kind == CMD_OAUTH2 ?
+		    "usage: %s" : "%s takes no arguments", c->usage);
+	if (c->kind == CMD_OAUTH2) {
+		if (strcmp(argv[0], "login") != 0 &&
+		    strcmp(argv[0], "status") != 0 &&
+		    strcmp(argv[0], "logout") != 0)
+			return error_set(err, ERR_USAGE, "usage: %s",
+			    c->usage);
+		return 0;
+	}
 	for (i = 0; i < argc; i++)
 		if (number_arg(argv[i], c->run == run_top && i == 1 ? 0 : 1,
 		    c->run == run_top && i == 1 ? "line count" :
@@ -413,6 +426,138 @@ run_fetch(struct cli_settings *s, struct error *err)
 	return r;
 }
 
+/* The token store, lent to auth.c for XOAUTH2 and OAUTHBEARER. */
+struct token_source {
+	const struct oauth2_params	*p;
+	char				*last;	/* the token handed out */
+};
+
+static char *
+token_get(void *arg, int refresh, struct error *err)
+{
+	struct token_source *t = arg;
+	char *tok;
+
+	tok = oauth2_token(t->p, refresh ? t->last : NULL, err);
+	secret_free(t->last);
+	t->last = tok != NULL ? xstrdup(tok) : NULL;
+	return tok;
+}
+
+/* A step of oauth2 login: what to open, and the code to enter. */
+static void
+login_step(void *arg, json_t *st)
+{
+	const struct cmd_opts *o = arg;
+	const char *uri, *code, *full, *url;
+	char b1[2048], b2[256], b3[2048];
+
+	if (o->json) {
+		(void)report_json_print(stdout, json_incref(st),
+		    &(struct error){ .cls = ERR_NONE });
+		(void)fflush(stdout);
+		return;
+	}
+	uri = json_string_value(json_object_get(st, "verification_uri"));
+	code = json_string_value(json_object_get(st, "user_code"));
+	full = json_string_value(json_object_get(st,
+	    "verification_uri_complete"));
+	url = json_string_value(json_object_get(st, "authorization_url"));
+	if (uri != NULL && code != NULL) {
+		printf("To log in, open %s and enter the code %s (within %lld "
+		    "seconds).\n", vis_text(b1, sizeof(b1), uri, strlen(uri)),
+		    vis_text(b2, sizeof(b2), code, strlen(code)),
+		    (long long)json_integer_value(json_object_get(st,
+		    "expires_in")));
+		if (full != NULL)
+			printf("Or open %s\n", vis_text(b3, sizeof(b3), full,
+			    strlen(full)));
+	} else if (url != NULL)
+		printf("To log in, open this address in a browser on this "
+		    "machine:\n%s\n", vis_text(b1, sizeof(b1), url,
+		    strlen(url)));
+	(void)fflush(stdout);
+}
+
+static int
+run_oauth2(struct cli_settings *s, const char *what, struct error *err)
+{
+	const struct oauth2_params *p = &s->oauth;
+	json_t *st;
+	int revoked;
+
+	if (strcmp(what, "login") == 0) {
+		if (oauth2_login(p, login_step, &s->co, err) == -1)
+			return -1;
+		if (s->co.json)
+			return report_json_print(stdout, json_pack("{s:b,s:s}",
+			    "logged_in", 1, "token_file", p->store), err);
+		if (!s->co.quiet)
+			printf("Logged in; the tokens are in %s\n", p->store);
+		return 0;
+	}
+	if (strcmp(what, "logout") == 0) {
+		if (oauth2_logout(p, &revoked, err) == -1)
+			return -1;
+		if (s->co.json)
+			return report_json_print(stdout, json_pack("{s:b,s:b}",
+			    "revoked", revoked, "deleted", 1), err);
+		if (!s->co.quiet)
+			printf("%s; deleted %s\n", revoked ? "Revoked the "
+			    "tokens" : "The provider has no revocation "
+			    "endpoint or refused", p->store);
+		return 0;
+	}
+	if ((st = oauth2_status(p, err)) == NULL)
+		return -1;
+	if (s->co.json)
+		return report_json_print(stdout, st, err);
+	{
+		const char *k[] = { "token_file", "issuer", "client_id",
+		    "scope" };
+		json_t *v;
+		char buf[1024];
+		size_t i;
+
+		for (i = 0; i < 4; i++) {
+			v = json_object_get(st, k[i]);
+			printf("%s: %s\n", k[i], json_is_string(v) ?
+			    vis_text(buf, sizeof(buf), json_string_value(v),
+			    strlen(json_string_value(v))) : "-");
+		}
+		v = json_object_get(st, "expires_in");
+		if (json_is_integer(v))
+			printf("access_token: %s %lld seconds\n",
+			    json_integer_value(v) >= 0 ? "expires in" :
+			    "expired", (long long)(json_integer_value(v) >= 0 ?
+			    json_integer_value(v) : -json_integer_value(v)));
+		printf("refresh_token: %s\n", json_is_true(json_object_get(st,
+		    "refresh_token")) ? "yes" : "no");
+	}
+	json_decref(st);
+	return 0;
+}
+
+int
+command_providers(int json, struct error *err)
+{
+	json_t *a = provider_list(), *o;
+	size_t i;
+
+	if (json)
+		return report_json_print(stdout, a, err);
+	json_array_foreach(a, i, o)
+		printf("%s\t%s%s%s\t%s\n", json_string_value(json_object_get(o,
+		    "name")), json_is_string(json_object_get(o, "host")) ?
+		    json_string_value(json_object_get(o, "host")) : "-",
+		    json_is_string(json_object_get(o, "port")) ? ":" : "",
+		    json_is_string(json_object_get(o, "port")) ?
+		    json_string_value(json_object_get(o, "port")) : "",
+		    json_string_value(json_object_get(o, "note")));
+	json_decref(a);
+	return command_flush(err);
+}
+
 static int
 run_session(struct cli_settings *s, const struct command *c, char **argv,
     int argc, struct error *err)
@@ -442,8 +587,10 @@ command_run(struct cli_settings *s, int argc, char **argv,
     struct error *err)
 {
 	static char *cert[] = { "certificate", NULL };
+	static struct token_source ts;
 	const struct command *c;
 	char why[128];
+	int r;
 
 	if (s->print_fingerprint && argc == 0) {
 		argv = cert;
@@ -468,7 +615,7 @@ command_run(struct cli_settings *s, int argc, char **argv,
 		fprintf(stderr, "popfetch: warning: --%s is weaker than the "
 		    "default: it %s\n", cli_name(O_TLS_PRIORITY), why);
 	if (c == NULL || c->kind == CMD_ACCOUNTS ||
-	    c->kind == CMD_CONFIG_CHECK)
+	    c->kind == CMD_CONFIG_CHECK || c->kind == CMD_PROVIDERS)
 		return error_set(err, ERR_USAGE, "unknown command \"%.40s\"; "
 		    "try popfetch --help", argv[0]);
 	if (argc > 0 && command_check(c, argv + 1, argc - 1, err) == -1)
@@ -477,14 +624,28 @@ command_run(struct cli_settings *s, int argc, char **argv,
 		return error_set(err, ERR_USAGE, "%s writes the message "
 		    "itself; --%s does not apply to it", c->name,
 		    cli_name(O_JSON));
+	if (c->kind == CMD_OAUTH2) {
+		if ((r = run_oauth2(s, argv[1], err)) == 0)
+			r = command_flush(err);
+		return r;
+	}
+	ts.p = &s->oauth;
+	ts.last = NULL;
+	s->sp.auth.token.get = token_get;
+	s->sp.auth.token.arg = &ts;
+	s->sp.auth.token.stored = oauth2_has_tokens(&s->oauth);
 	if (c->kind == CMD_FETCH)
-		return run_fetch(s, err);
-	if (c->kind == CMD_INFO)
-		return info_run(s, err);
-	if (c->kind == CMD_STATE)
-		return argc < 2 ? error_set(err, ERR_USAGE, "usage: %s",
+		r = run_fetch(s, err);
+	else if (c->kind == CMD_INFO)
+		r = info_run(s, err);
+	else if (c->kind == CMD_STATE)
+		r = argc < 2 ? error_set(err, ERR_USAGE, "usage: %s",
 		    c->usage) : state_cmd_run(s, argv + 1, argc - 1, err);
-	return run_session(s, c, argv + 1, argc > 0 ? argc - 1 : 0, err);
+	else
+		r = run_session(s, c, argv + 1, argc > 0 ? argc - 1 : 0, err);
+	secret_free(ts.last);
+	ts.last = NULL;
+	return r;
 }
 
 int

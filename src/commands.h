@@ -28,7 +28,9 @@ enum command_kind {
 	CMD_INFO,	/* the info command (info.h) */
 	CMD_STATE,	/* the state of the account (state_cmd.c) */
 	CMD_ACCOUNTS,	/* the accounts file: no session (accounts.h) */
-	CMD_CONFIG_CHECK
+	CMD_CONFIG_CHECK,
+	CMD_OAUTH2,	/* oauth2 login|status|logout: no session */
+	CMD_PROVIDERS	/* the presets: no account */
 };
 
 struct command {
@@ -88,6 +90,10 @@ int	command_batch(struct pop3 *, FILE *in, const struct cmd_opts *,
 int	state_cmd_check(char **argv, int argc, struct error *);
 int	state_cmd_run(struct cli_settings *s, char **argv, int argc,
 	    struct error *);
+
+/* popfetch providers: the presets, one a line, or a JSON array.
+ * ERR_IO. */
+int	command_providers(int json, struct error *);
 
 /* Flushes stdout; ERR_IO if any write to it failed. */
 int	command_flush(struct error *);

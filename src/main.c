@@ -105,6 +105,16 @@ fail(const struct error *e, const struct cli_settings *s)
 
 	hint = cli_doc_hint(e->hint, s != NULL ? s->form : CLI_OPTION, buf,
 	    sizeof(buf));
+	/* This hint names the account, which only the front end knows. */
+	if (e->hint == HINT_OAUTH2_LOGIN) {
+		if (s != NULL && s->account != NULL)
+			(void)snprintf(buf, sizeof(buf), "run popfetch -a %s "
+			    "oauth2 login again", s->account);
+		else
+			(void)snprintf(buf, sizeof(buf), "run popfetch with "
+			    "these options and oauth2 login again");
+		hint = buf;
+	}
 	report_say(2, "%s%s%s%s%s%s", host != NULL ? host : "",
 	    host != NULL ? ": " : "", e->msg, hint != NULL ? " (" : "",
 	    hint != NULL ? hint : "", hint != NULL ? ")" : "");
@@ -182,6 +192,12 @@ dispatch(const struct accounts_run *r, const char *path)
 			return fail(&e, NULL);
 		return c->kind == CMD_ACCOUNTS ? accounts_list(r) :
 		    accounts_check(r);
+	}
+	if (c != NULL && c->kind == CMD_PROVIDERS) {
+		if (command_check(c, a->argv + 1, a->argc - 1, &e) == -1 ||
+		    command_providers(cli_args_has(a, O_JSON), &e) == -1)
+			return fail(&e, NULL);
+		return 0;
 	}
 	if (a->all)
 		return accounts_all(r);

@@ -143,7 +143,6 @@ note_capa(struct pop3 *p, struct session_info *in)
 static struct pop3 *
 start(const struct session_params *sp, enum tls_mode mode, struct error *err)
 {
-
 	struct net *n;
 	struct pop3 *p;
 
@@ -165,17 +164,18 @@ start(const struct session_params *sp, enum tls_mode mode, struct error *err)
 	return p;
 }
 
-struct session *
-session_open(const struct session_params *sp, int login, struct error *err)
+/*
+ * Connects, secures and greets, ready for login.  A server that hangs
+ * up on CAPA gets a second connection without it (in->capa_dropped).
+ */
+static struct pop3 *
+session_connect(const struct session_params *sp, struct session_info *in,
+    struct error *err)
 {
-	struct session_info dummy, *in = sp->info != NULL ? sp->info : &dummy;
-	struct session *s;
-	struct auth_params ap;
 	struct pop3 *p;
 	enum tls_mode mode = effective_mode(sp);
-	int dropped, secure, verified;
+	int dropped;
 
-	memset(in, 0, sizeof(*in));
 	if ((p = start(sp, mode, err)) == NULL)
 		return NULL;
 	if (secure_session(p, sp, mode, 1, &dropped, err) == -1) {
@@ -190,14 +190,46 @@ session_open(const struct session_params *sp, int login, struct error *err)
 	note_capa(p, in);
 	if (utf8(p, sp, err) == -1)
 		goto fail;
-	secure = net_is_tls(pop3_net(p));
-	verified = secure && !sp->tlsp.insecure;
+	return p;
+fail:
+	pop3_free(p);
+	return NULL;
+}
+
+/*
+ * A stored OAuth token the server refuses is refreshed once and tried
+ * once more, on a new connection: some servers hang up after a failed
+ * AUTH, others would count a second failure on one connection.  The
+ * first connection is dropped without QUIT; nothing happened on it.
+ */
+struct session *
+session_open(const struct session_params *sp, int login, struct error *err)
+{
+	struct session_info dummy, *in = sp->info != NULL ? sp->info : &dummy;
+	struct session *s;
+	struct auth_params ap;
+	struct pop3 *p;
+	int retry = 0, attempt, secure, verified;
+
+	memset(in, 0, sizeof(*in));
+	if ((p = session_connect(sp, in, err)) == NULL)
+		return NULL;
 	ap = sp->auth;
 	ap.cred.timeout = sp->timeout;
-	if (login && auth_login(p, &ap, secure, verified, err) == -1) {
-		in->delayed = strcasecmp(pop3_reply_code(p), "LOGIN-DELAY") ==
-		    0;
-		goto fail;
+	for (attempt = 0; login; attempt++) {
+		secure = net_is_tls(pop3_net(p));
+		verified = secure && !sp->tlsp.insecure;
+		if (auth_login_token(p, &ap, secure, verified, attempt > 0,
+		    &retry, err) == 0)
+			break;
+		if (!retry || attempt > 0) {
+			in->delayed = strcasecmp(pop3_reply_code(p),
+			    "LOGIN-DELAY") == 0;
+			goto fail;
+		}
+		pop3_free(p);
+		if ((p = session_connect(sp, in, err)) == NULL)
+			return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->pop3 = p;

@@ -68,7 +68,8 @@ enum err_hint {
 	HINT_AUTH_METHOD,	/* --auth auto, or --auth user */
 	HINT_UTF8,		/* --no-utf8 */
 	HINT_STATE_DAMAGED,	/* state check, state mark-seen */
-	HINT_STATE_FOREIGN	/* --state, or state mark-seen */
+	HINT_STATE_FOREIGN,	/* --state, or state mark-seen */
+	HINT_OAUTH2_LOGIN	/* popfetch -a NAME oauth2 login */
 };
 
 struct error {

@@ -83,7 +83,7 @@ of_man() {
 		sed -n 's/^\.It Fl \([a-zA-Z]\) , Fl \(-[a-z0-9-]*\).*/-\1 -\2/p' ;;
 	values) man_item "$2" | grep -o 'Cm [a-z0-9-]*' | sed 's/^Cm //' ;;
 	commands) sed -n '/^\.Sh COMMANDS/,/^\.Sh /p' "$DOCS/man/popfetch.1" |
-		sed -n 's/^\.It Cm \([a-z-]*\).*/\1/p' ;;
+		sed -n 's/^\.It Cm \([a-z0-9-]*\).*/\1/p' ;;
 	esac
 }
 

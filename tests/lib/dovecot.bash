@@ -11,6 +11,8 @@
 # DOVECOT_MECHS (default "plain login apop") sets auth_mechanisms, and
 # DOVECOT_EXTRA holds more configuration lines for a suite that needs them;
 # @CERTS@ in it stands for the directory of the certificates made here.
+# DOVECOT_PASSDB, if set, replaces the passwd-file passdb block (the
+# OAuth suite's oauth2 passdb).
 #
 # Dovecot refuses to touch mail as root, so when the tests run as root the
 # mail processes run as the Debian user "mail"; DIR is made world-searchable.
@@ -88,10 +90,10 @@ first_valid_uid = 0
 pop3_uidl_format = %08Xu%08Xv
 pop3_client_workarounds =
 login_greeting = popfetch test server ready
-passdb {
+${DOVECOT_PASSDB:-passdb {
   driver = passwd-file
   args = scheme=PLAIN $d/passwd
-}
+\}}
 userdb {
   driver = static
   args = uid=$owner gid=$owner home=$d/home/%u
