@@ -648,6 +648,9 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 		goto out;
 	if (plan_check(&r.pl, fp, err) == -1)
 		goto out;
+	if (plan_needs_sizes(&r.pl, r.st, fp) &&
+	    plan_sizes(&r.pl, r.p, err) == -1)
+		goto out;
 	plan_make(&r.pl, r.st, fp, planned, &r);
 	if (!fp->dry_run && pipeline(&r, err) == -1)
 		goto out;
