@@ -114,18 +114,12 @@ plan_sizes(struct plan *p, struct pop3 *pop, struct error *err)
 	return 0;
 }
 
-static int
-cmp_uid(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int
 plan_check(const struct plan *p, const struct fetch_params *fp,
     struct error *err)
 {
-	char **sorted;
-	size_t i;
+	uint32_t *tab;
+	size_t cap = 2, i, h;
 	int r = 0;
 
 	if (!p->have_uidl) {
@@ -137,15 +131,24 @@ plan_check(const struct plan *p, const struct fetch_params *fp,
 	}
 	if (p->nl < 2)
 		return 0;
-	sorted = xreallocarray(NULL, p->nl, sizeof(char *));
-	memcpy(sorted, p->uids, p->nl * sizeof(char *));
-	qsort(sorted, p->nl, sizeof(char *), cmp_uid);
-	for (i = 1; i < p->nl && r == 0; i++)
-		if (strcmp(sorted[i - 1], sorted[i]) == 0)
-			r = error_set(err, ERR_PROTO, "the server gives two "
-			    "messages the same UID; refusing to fetch, since "
-			    "one could be taken for the other");
-	free(sorted);
+	/* Two messages with one UID, by hashing: a table at most half
+	 * full, holding index + 1 (0 is empty). */
+	while (cap < 2 * p->nl)
+		cap *= 2;
+	tab = xcalloc(cap, sizeof(*tab));
+	for (i = 0; i < p->nl && r == 0; i++) {
+		for (h = str_hash(p->uids[i]) & (cap - 1); tab[h] != 0;
+		    h = (h + 1) & (cap - 1))
+			if (strcmp(p->uids[tab[h] - 1], p->uids[i]) == 0) {
+				r = error_set(err, ERR_PROTO, "the server gives "
+				    "two messages the same UID; refusing to "
+				    "fetch, since one could be taken for the "
+				    "other");
+				break;
+			}
+		tab[h] = (uint32_t)(i + 1);
+	}
+	free(tab);
 	return r;
 }
 
