@@ -9,26 +9,24 @@
 
 #include "plan.h"
 
-/* Puts each UID of a UIDL listing beside its LIST entry. */
+/* Appends each message of a UIDL listing, with its UID; its size is
+ * not known until plan_sizes.  UIDL is in ascending order (pop3.c
+ * checks). */
 static int
-join_uid(void *arg, unsigned long num, const char *uid, size_t len,
+push_uid(void *arg, unsigned long num, const char *uid, size_t len,
     struct error *err)
 {
 	struct plan *p = arg;
-	size_t lo = 0, hi = p->nl, mid;
 
 	(void)err;
-	/* LIST is in ascending order (pop3.c checks). */
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (p->list[mid].num < num)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (p->nl == p->cap) {
+		p->cap = p->cap ? p->cap + p->cap / 2 : 256;
+		p->list = xreallocarray(p->list, p->cap, sizeof(*p->list));
+		p->uids = xreallocarray(p->uids, p->cap + 1, sizeof(char *));
 	}
-	/* A message only in UIDL (deleted in between) is of no use. */
-	if (lo < p->nl && p->list[lo].num == num)
-		p->uids[lo] = arena_strndup(&p->arena, uid, len);
+	p->list[p->nl].num = num;
+	p->list[p->nl].size = 0;
+	p->uids[p->nl++] = arena_strndup(&p->arena, uid, len);
 	return 0;
 }
 
@@ -38,32 +36,90 @@ plan_list(struct plan *p, struct pop3 *pop, struct error *err)
 	struct error e;
 
 	memset(p, 0, sizeof(*p));
+	p->have_uidl = 1;
+	if (pop3_uidl_each(pop, push_uid, p, &e) == 0) {
+		if (p->uids == NULL)
+			p->uids = xcalloc(1, sizeof(char *));
+		return 0;
+	}
+	if (e.cls != ERR_REFUSED) {
+		*err = e;
+		return -1;
+	}
+	/* Without UIDL, LIST is the listing. */
+	p->have_uidl = 0;
+	free(p->list);
+	free(p->uids);
+	arena_free(&p->arena);
+	p->list = NULL;
+	p->nl = 0;
 	if (pop3_list(pop, 0, &p->list, &p->nl, err) == -1)
 		return -1;
 	p->uids = xcalloc(p->nl + 1, sizeof(char *));
-	p->have_uidl = 1;
-	if (pop3_uidl_each(pop, join_uid, p, &e) == -1) {
-		if (e.cls != ERR_REFUSED) {
-			*err = e;
-			return -1;
-		}
-		p->have_uidl = 0;
+	p->sized = 1;
+	return 0;
+}
+
+int
+plan_needs_sizes(const struct plan *p, struct state *st,
+    const struct fetch_params *fp)
+{
+	time_t now = time(NULL), when;
+	size_t i;
+
+	if (p->sized)
+		return 0;
+	if (fp->all)
+		return p->nl > 0;
+	for (i = 0; i < p->nl; i++) {
+		if ((when = state_lookup(st, p->uids[i])) == 0)
+			return 1;
+		if (fp->delete || (fp->keep_days > 0 &&
+		    now - when >= (time_t)fp->keep_days * 86400))
+			return 1;
 	}
 	return 0;
 }
 
-static int
-cmp_uid(const void *a, const void *b)
+int
+plan_sizes(struct plan *p, struct pop3 *pop, struct error *err)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	struct pop3_msg *l;
+	size_t nl, i, j = 0, k = 0;
+
+	if (p->sized)
+		return 0;
+	if (pop3_list(pop, 0, &l, &nl, err) == -1)
+		return -1;
+	/* Both listings ascend: walk them side by side.  A message only in
+	 * UIDL (deleted in between) is of no use; one only in LIST has no
+	 * UID to record. */
+	for (i = 0; i < nl; i++) {
+		while (j < p->nl && p->list[j].num < l[i].num)
+			j++;
+		if (j == p->nl || p->list[j].num != l[i].num) {
+			error_set(err, ERR_PROTO, "message %lu is in LIST but "
+			    "not in UIDL", l[i].num);
+			pop3_msgs_free(l, nl, 0);
+			return -1;
+		}
+		p->list[k].num = l[i].num;
+		p->list[k].size = l[i].size;
+		p->uids[k++] = p->uids[j++];
+	}
+	p->nl = k;
+	p->uids[k] = NULL;
+	p->sized = 1;
+	pop3_msgs_free(l, nl, 0);
+	return 0;
 }
 
 int
 plan_check(const struct plan *p, const struct fetch_params *fp,
     struct error *err)
 {
-	char **sorted;
-	size_t i;
+	uint32_t *tab;
+	size_t cap = 2, i, h;
 	int r = 0;
 
 	if (!p->have_uidl) {
@@ -73,21 +129,26 @@ plan_check(const struct plan *p, const struct fetch_params *fp,
 		    "so popfetch cannot tell new messages from old");
 		return error_hint(err, HINT_ALL_OR_DELETE);
 	}
-	for (i = 0; i < p->nl; i++)
-		if (p->uids[i] == NULL)
-			return error_set(err, ERR_PROTO, "message %lu is in "
-			    "LIST but not in UIDL", p->list[i].num);
 	if (p->nl < 2)
 		return 0;
-	sorted = xreallocarray(NULL, p->nl, sizeof(char *));
-	memcpy(sorted, p->uids, p->nl * sizeof(char *));
-	qsort(sorted, p->nl, sizeof(char *), cmp_uid);
-	for (i = 1; i < p->nl && r == 0; i++)
-		if (strcmp(sorted[i - 1], sorted[i]) == 0)
-			r = error_set(err, ERR_PROTO, "the server gives two "
-			    "messages the same UID; refusing to fetch, since "
-			    "one could be taken for the other");
-	free(sorted);
+	/* Two messages with one UID, by hashing: a table at most half
+	 * full, holding index + 1 (0 is empty). */
+	while (cap < 2 * p->nl)
+		cap *= 2;
+	tab = xcalloc(cap, sizeof(*tab));
+	for (i = 0; i < p->nl && r == 0; i++) {
+		for (h = str_hash(p->uids[i]) & (cap - 1); tab[h] != 0;
+		    h = (h + 1) & (cap - 1))
+			if (strcmp(p->uids[tab[h] - 1], p->uids[i]) == 0) {
+				r = error_set(err, ERR_PROTO, "the server gives "
+				    "two messages the same UID; refusing to "
+				    "fetch, since one could be taken for the "
+				    "other");
+				break;
+			}
+		tab[h] = (uint32_t)(i + 1);
+	}
+	free(tab);
 	return r;
 }
 

@@ -1,10 +1,10 @@
 /*
  * plan.h - what a fetch does with each message on the server: the
- * listing (LIST, with each UID of UIDL beside its entry), checked, and
+ * listing (UIDL, then LIST's sizes if anything is to be done), checked, and
  * judged against the state and the fetch parameters.
  *
  * Decisions only: nothing here writes to the state or to a delivery
- * target, and the only commands sent are LIST and UIDL.  fetch.c acts
+ * target, and the only commands sent are UIDL and LIST.  fetch.c acts
  * on the plan.  All memory of a plan belongs to it (plan_free).
  */
 #ifndef PLAN_H
@@ -19,17 +19,19 @@
 #include "util.h"
 
 /*
- * list[0..nl) is the LIST listing, in ascending order; uids[i] is the
- * UID of list[i] (raw server text), all NULL without UIDL.  old[0..nold)
- * are the indices of messages delivered before that are to be deleted
- * now; fetch[0..nfetch) those to fetch, in listing order.  The rest is
- * the plan's own.
+ * list[0..nl) is the listing, in ascending order, its sizes 0 until
+ * sized; uids[i] is the UID of list[i] (raw server text), all NULL
+ * without UIDL.  old[0..nold) are the indices of messages delivered
+ * before that are to be deleted now; fetch[0..nfetch) those to fetch,
+ * in listing order.  The rest is the plan's own.
  */
 struct plan {
 	struct pop3_msg	*list;
 	size_t		 nl;
 	char		**uids;
 	int		 have_uidl;
+	int		 sized;		/* list[].size is known */
+	size_t		 cap;		/* of list and uids */
 	uint32_t	*old, *fetch;
 	size_t		 nold, nfetch;
 	size_t		 nknown;	/* in the state: fetched before */
@@ -43,13 +45,31 @@ typedef void plan_reporter(void *arg, enum fetch_event_kind,
     const struct plan *, size_t idx);
 
 /*
- * Fills p (which it zeroes first) with LIST, then UIDL straight into
- * the array beside it: the listing is held once, whatever the number
- * of messages.  A server that refuses UIDL leaves have_uidl 0.  -1 with
- * the server's error (ERR_NET, ERR_BUSY, ERR_PROTO, ERR_REFUSED for
- * LIST); p must be freed either way.
+ * Fills p (which it zeroes first) with UIDL: each message's number and
+ * UID, held once, whatever the number of messages; sizes are not known
+ * yet (plan_sizes).  A server that refuses UIDL leaves have_uidl 0 and
+ * the listing is LIST's, with sizes.  -1 with the server's error
+ * (ERR_NET, ERR_BUSY, ERR_PROTO, ERR_REFUSED for LIST); p must be
+ * freed either way.
  */
 int	plan_list(struct plan *p, struct pop3 *, struct error *);
+
+/*
+ * Whether plan_make may act on any message (one not in st, or fp->all,
+ * or one to delete), so that the sizes of LIST are needed: with
+ * nothing new and nothing to delete, a run lists only once.  st is
+ * only read.
+ */
+int	plan_needs_sizes(const struct plan *p, struct state *st,
+	    const struct fetch_params *fp);
+
+/*
+ * LIST, joined to the UIDL listing: every message gets its size; one
+ * that UIDL had but LIST has not is dropped (deleted in between).  -1
+ * with ERR_PROTO for a LIST entry without a UID, or the errors of
+ * pop3_list.  A no-op once the sizes are known.
+ */
+int	plan_sizes(struct plan *p, struct pop3 *, struct error *);
 
 /*
  * Refuses what cannot be fetched safely: a server without UIDL unless

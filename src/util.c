@@ -406,3 +406,13 @@ arena_free(struct arena *a)
 	free(a->blocks);
 	memset(a, 0, sizeof(*a));
 }
+
+size_t
+str_hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}

@@ -141,6 +141,9 @@ int	 parse_u64(const char *s, size_t len, unsigned long long max,
 
 
 
+/* FNV-1a of the NUL-terminated s: for hash tables of UIDs. */
+size_t	 str_hash(const char *s);
+
 /*
  * An arena for many small strings freed together: no per-string malloc
  * overhead for tens of thousands of UIDs.  Zero-initialise it.

@@ -275,7 +275,7 @@ LOGGED_IN=$'CAPA\nUSER alice\nPASS secret'
 	    --state "$BATS_TEST_TMPDIR/state"
 	[ "$status" -eq 76 ]
 	[ "$(ls "$BATS_TEST_TMPDIR/Mail/new" | wc -l)" -eq 1 ]
-	[ "$(transcript)" = "$LOGGED_IN"$'\nLIST\nUIDL\nRETR 1\nRETR 2' ]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nUIDL\nLIST\nRETR 1\nRETR 2' ]
 }
 
 @test "fetch: a local failure still reads the replies in flight, sends the DELEs of what it delivered, then QUIT (74)" {
@@ -293,5 +293,40 @@ LOGGED_IN=$'CAPA\nUSER alice\nPASS secret'
 	    --mda "cat > $W/out/m.\$\$; ! grep -q two $W/out/m.\$\$"
 	echo "$output"
 	[ "$status" -eq 74 ]
-	[ "$(transcript)" = "$LOGGED_IN"$'\nLIST\nUIDL\nRETR 1\nRETR 2\nRETR 3\nDELE 1\nQUIT' ]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nUIDL\nLIST\nRETR 1\nRETR 2\nRETR 3\nDELE 1\nQUIT' ]
+}
+
+@test "fetch: with nothing new and nothing to delete, UIDL is the only listing" {
+	W=$BATS_TEST_TMPDIR
+	fake "PASS .* => +OK\\r\\n" 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' \
+	    'UIDL => +OK\r\n1 a\r\n2 b\r\n.\r\n' \
+	    'RETR 1 => +OK\r\nSubject: one\r\n\r\nbody\r\n.\r\n' \
+	    'RETR 2 => +OK\r\nSubject: two\r\n\r\nbody\r\n.\r\n' \
+	    'DELE \d+ => +OK\r\n'
+	run pf_fake --maildir "$W/Mail" --state "$W/state"
+	[ "$status" -eq 0 ]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nUIDL\nLIST\nRETR 1\nRETR 2\nQUIT' ]
+	: > "$FAKE_DIR/fake.log"; : > "$FAKE_DIR/fake.log.closed"
+	run pf_fake --maildir "$W/Mail" --state "$W/state"
+	[ "$status" -eq 0 ]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nUIDL\nQUIT' ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
+	# An old message to delete needs its size: LIST again.
+	: > "$FAKE_DIR/fake.log"; : > "$FAKE_DIR/fake.log.closed"
+	run pf_fake --maildir "$W/Mail" --state "$W/state" --delete
+	[ "$status" -eq 0 ]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nUIDL\nLIST\nDELE 1\nDELE 2\nQUIT' ]
+}
+
+@test "fetch: a message in LIST that UIDL did not name is a protocol error (76), nothing fetched" {
+	W=$BATS_TEST_TMPDIR
+	fake "PASS .* => +OK\\r\\n" 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' \
+	    'UIDL => +OK\r\n1 a\r\n.\r\n' \
+	    'RETR 1 => +OK\r\nSubject: one\r\n\r\nbody\r\n.\r\n'
+	run pf_fake --maildir "$W/Mail" --state "$W/state"
+	[ "$status" -eq 76 ]
+	[[ "$output" == *"message 2 is in LIST but not in UIDL"* ]]
+	transcript
+	[ "$(transcript)" = "$LOGGED_IN"$'\nUIDL\nLIST\nQUIT' ]
+	[ ! -e "$W/Mail/new" ] || [ -z "$(ls "$W/Mail/new")" ]
 }
