@@ -45,6 +45,7 @@ struct net {
 	int		 max_time;	/* seconds, for the message */
 	long long	 waited;	/* ms waited in this period */
 	size_t		 got;		/* bytes received in it */
+	unsigned long long total;	/* bytes received in all */
 	struct error	 werr;		/* why a wait in TLS failed */
 	int		 wfailed;
 	struct tls	*tls;
@@ -338,6 +339,12 @@ net_starttls(struct net *n, const struct tls_params *p, struct error *err)
 	return 0;
 }
 
+unsigned long long
+net_received(const struct net *n)
+{
+	return n->total;
+}
+
 int
 net_is_tls(const struct net *n)
 {
@@ -451,6 +458,7 @@ fill(struct net *n, struct error *err)
 	}
 	if (r > 0) {
 		n->got += (size_t)r;
+		n->total += (unsigned long long)r;
 		quickack(n);
 	}
 	return r;

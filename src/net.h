@@ -44,6 +44,9 @@ struct net	*net_from_fd(int fd, int timeout);
 int		 net_starttls(struct net *, const struct tls_params *,
 		    struct error *);
 
+/* How many bytes of the stream have been read so far (after TLS). */
+unsigned long long net_received(const struct net *);
+
 /* Whether TLS protects the connection: 1 or 0. */
 int		 net_is_tls(const struct net *);
 

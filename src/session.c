@@ -90,9 +90,10 @@ session_port(const struct session_params *sp)
  */
 static void
 no_greeting(const struct session_params *sp, enum tls_mode mode,
-    const char *port, struct error *err)
+    struct pop3 *p, const char *port, struct error *err)
 {
 	if (mode == TLSMODE_IMPLICIT || err->cls != ERR_NET ||
+	    net_received(pop3_net(p)) > 0 ||
 	    strstr(err->msg, "timed out") == NULL)
 		return;
 	(void)error_set(err, strcmp(port, "995") == 0 ? ERR_CONFIG : ERR_NET,
@@ -157,7 +158,7 @@ start(const struct session_params *sp, enum tls_mode mode, struct error *err)
 	if (sp->trace != NULL)
 		pop3_set_trace(p, sp->debug, sp->trace, sp->trace_arg);
 	if (pop3_greeting(p, err) == -1) {
-		no_greeting(sp, mode, session_port(sp), err);
+		no_greeting(sp, mode, p, session_port(sp), err);
 		pop3_free(p);
 		return NULL;
 	}

@@ -1022,7 +1022,7 @@ state_forget_absent(struct state *st, char **present, size_t n,
 	 * the mailbox): kept. */
 	for (i = 0; i < st->cap; i++)
 		st->absent[i] = st->tab[i].uid != NULL &&
-		    st->tab[i].seen < now - after;
+		    now - st->tab[i].seen >= after;
 	for (i = 0; i < n; i++)
 		if (present[i] != NULL &&
 		    (e = find(st, escape_tmp(st, present[i]))) != NULL) {
