@@ -13,12 +13,8 @@
  *  - a deadline for the whole connection (max_time), after which every
  *    wait fails at once.
  * Writes are blocking with SO_SNDTIMEO set before each command to the
- * timeout or, if shorter, the time left before the deadline.  The name
- * lookup runs asynchronously (getaddrinfo_a) and is given up after the
- * timeout too.
+ * timeout or, if shorter, the time left before the deadline.
  */
-#define _GNU_SOURCE		/* getaddrinfo_a */
-
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -133,48 +129,6 @@ connect_one(const struct addrinfo *ai, int timeout, long long deadline,
 	return fd;
 }
 
-/*
- * getaddrinfo, given up after ms milliseconds: then EAI_AGAIN with errno
- * ETIMEDOUT.  A lookup that cannot be cancelled is left to finish in
- * the background, and its request is not freed (it may still be
- * written to).
- */
-static int
-lookup(const char *host, const char *port, const struct addrinfo *hints,
-    int ms, struct addrinfo **res)
-{
-	struct gaicb *cb, *list[1];
-	struct timespec ts;
-	int r;
-
-	*res = NULL;
-	cb = xcalloc(1, sizeof(*cb));
-	cb->ar_name = host;
-	cb->ar_service = port;
-	cb->ar_request = hints;
-	list[0] = cb;
-	if ((r = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL)) != 0) {
-		free(cb);
-		return r;
-	}
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
-	while ((r = gai_error(cb)) == EAI_INPROGRESS) {
-		r = gai_suspend((const struct gaicb *const *)list, 1, &ts);
-		if (r == EAI_AGAIN) {
-			if (gai_cancel(cb) == EAI_CANCELED)
-				free(cb);
-			errno = ETIMEDOUT;
-			return EAI_AGAIN;
-		}
-		/* EAI_INTR, EAI_ALLDONE: look again (the time left is not
-		 * recomputed; an interrupted wait only restarts it). */
-	}
-	*res = cb->ar_result;
-	free(cb);
-	return r;
-}
-
 struct net *
 net_connect(const char *host, const char *port, int timeout, int max_time,
     struct error *err)
@@ -190,13 +144,7 @@ net_connect(const char *host, const char *port, int timeout, int max_time,
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	r = lookup(host, port, &hints, bounded(deadline,
-	    (long long)timeout * 1000), &res);
-	if (r == EAI_AGAIN && res == NULL && errno == ETIMEDOUT) {
-		error_set(err, ERR_NET, "cannot resolve host: no answer in "
-		    "%d seconds", timeout);
-		return NULL;
-	}
+	r = getaddrinfo(host, port, &hints, &res);
 	if (r != 0) {
 		if (r == EAI_AGAIN)
 			error_set(err, ERR_NET, "cannot resolve host: %s",
