@@ -556,7 +556,7 @@ end_pending(struct state *st, const char *uid)
  * not a whole, valid record.  v2: it carries its checksum.
  */
 static int
-journal_record(struct state *st, char *line, size_t len, int v2)
+journal_record(struct state *st, char *line, int v2)
 {
 	char *f[5], *sp;
 	unsigned long crc;
@@ -570,7 +570,6 @@ journal_record(struct state *st, char *line, size_t len, int v2)
 			return -1;
 		*sp = '\0';
 	}
-	(void)len;
 	for (n = 0; n < 4 && (f[n] = strsep(&line, " ")) != NULL; n++)
 		;
 	if (line != NULL)
@@ -648,7 +647,7 @@ replay_journal(struct state *st, struct error *err)
 					    err);
 				v2 = 1;
 			}
-		} else if (journal_record(st, p, llen, v2) == -1)
+		} else if (journal_record(st, p, v2) == -1)
 			r = damaged(st, ".journal", err, "record %d fails its "
 			    "check", lineno);
 	}
@@ -1019,10 +1018,11 @@ state_forget_absent(struct state *st, char **present, size_t n,
 
 	/* Absent for long enough: the server no longer has it.  Absent
 	 * from one listing only (a server that listed nothing, or part of
-	 * the mailbox): kept. */
+	 * the mailbox): kept.  after 0: dropped at once, even if it was
+	 * listed a moment ago. */
 	for (i = 0; i < st->cap; i++)
-		st->absent[i] = st->tab[i].uid != NULL &&
-		    st->tab[i].seen < now - after;
+		st->absent[i] = st->tab[i].uid != NULL && (after == 0 ||
+		    st->tab[i].seen < now - after);
 	for (i = 0; i < n; i++)
 		if (present[i] != NULL &&
 		    (e = find(st, escape_tmp(st, present[i]))) != NULL) {
@@ -1202,10 +1202,15 @@ state_save(struct state *st, struct error *err)
 		pending |= !st->pend[k].done;
 	if (pending)
 		return 0;
-	if (ftruncate(st->jfd, 0) == -1 || fsync(st->jfd) == -1)
+	if (ftruncate(st->jfd, 0) == -1)
 		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));
+	/* Emptied: the next record comes after a new header, even if the
+	 * fsync below fails. */
 	st->jheader = 0;
+	if (fsync(st->jfd) == -1)
+		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
+		    strerror(errno));
 	return 0;
 fail:
 	(void)unlinkat(st->dfd, name, 0);

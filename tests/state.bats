@@ -353,8 +353,8 @@ time.sleep(60)' "$W/mbox" "$W/locked" &
 	run pf cmd state show
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | wc -l)" -eq 3 ]
-	diff <(echo "$output" | cut -d' ' -f1 | sort) <(pf cmd uidl | cut -d' ' -f2 | sort)
-	[[ "$(echo "$output" | head -1)" =~ ^[0-9a-f]+\ 20[0-9-]+T[0-9:]+Z\ 20[0-9-]+T[0-9:]+Z$ ]]
+	diff <(echo "$output" | cut -d' ' -f3 | sort) <(pf cmd uidl | cut -d' ' -f2 | sort)
+	[[ "$(echo "$output" | head -1)" =~ ^20[0-9-]+T[0-9:]+Z\ 20[0-9-]+T[0-9:]+Z\ [0-9a-f]+$ ]]
 	run pf cmd --json state show
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["uids"]), d["pending"])')" = "3 0" ]
