@@ -287,8 +287,8 @@ refuse_file(const struct state *st, const char *suffix, int e,
 		    "link; popfetch never follows one for its state (remove "
 		    "it, or check who planted it)", st->path, suffix);
 	return error_set(err, ERR_CANTCREAT, "%s%s: not a regular file of "
-	    "the invoking user; refusing it (remove it, or check who made "
-	    "it)", st->path, suffix);
+	    "the invoking user or of its directory's owner; refusing it "
+	    "(remove it, or check who made it)", st->path, suffix);
 }
 
 /* Checks what was opened: a regular file of ours or the directory's
@@ -738,6 +738,11 @@ open_own(struct state *st, const char *suffix, int flags, struct error *err)
 	}
 	if (check_own(st, suffix, fd, err) == -1)
 		return -1;
+	/* Root keeping a state in someone else's directory: the files are
+	 * that user's, as procmail does with a mailbox, so that the user's
+	 * own runs can go on with them. */
+	if (geteuid() == 0 && st->downer != 0)
+		(void)fchown(fd, st->downer, (gid_t)-1);
 	return fd;
 }
 

@@ -273,7 +273,7 @@ time.sleep(60)' "$W/mbox" "$W/locked" &
 	[ ! -e "$W/victim" ]
 }
 
-@test "an accounts file, password file or netrc owned by someone else: refused (78)" {
+@test "an accounts file, password file, netrc or client key owned by someone else: refused (78)" {
 	seeded own 1
 	export XDG_CONFIG_HOME=$W/xdg
 	mkdir -p "$XDG_CONFIG_HOME/popfetch"
@@ -301,6 +301,15 @@ time.sleep(60)' "$W/mbox" "$W/locked" &
 	run pf own --netrc-file "$W/netrc" --maildir "$W/Mail"
 	[ "$status" -eq 78 ]
 	[[ "$output" == *"$W/netrc: owned by uid"* ]]
+	# A client certificate and key: checked like the password file.
+	cp "$DOVECOT_DIR/certs/server.pem" "$W/cert.pem"
+	cp "$DOVECOT_DIR/certs/server.key" "$W/cert.key"
+	chmod 600 "$W/cert.key"
+	chown nobody "$W/cert.key"
+	POPFETCH_PASSWORD=pw run pf own --client-cert "$W/cert.pem" --client-key "$W/cert.key" --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$W/cert.key: owned by uid $(id -u nobody), not by you or root"* ]]
 	[ ! -e "$W/Mail/new" ] || [ "$(count_new)" -eq 0 ]
 }
 
@@ -383,4 +392,21 @@ time.sleep(60)' "$W/mbox" "$W/locked" &
 	echo "$output"
 	[ "$status" -eq 78 ]
 	[[ "$output" == *"$W/st: damaged state file (cut short: no trailer)"* ]]
+}
+
+@test "root keeping a state in another user's directory: the files are that user's, who can go on with them" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	seeded chk 1
+	d=$(test_dir)
+	chown nobody "$d"
+	run pf chk --state "$d/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %U "$d/st" "$d/st.journal" "$d/st.lock" | sort -u)" = nobody ]
+	# A state file of a third user there is refused.
+	chown daemon "$d/st"
+	run pf chk --state "$d/st" --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 73 ]
+	[[ "$output" == *"$d/st: not a regular file of the invoking user"* ]]
+	rm -rf "$d"
 }
