@@ -18,9 +18,10 @@
  * those delivered before.  keep_days (0: unset): delete those delivered
  * that many days ago.  max_size (0: unset): skip larger messages.
  * limit (0: unset): fetch at most that many.  forget_days: forget a
- * UID once the server has not listed it for that many days.  dry_run: report what
- * would be done and touch nothing.  received_header, uidl_header: add
- * a Received: (naming host) or an X-Popfetch-UIDL: header on top.
+ * UID once the server has not listed it for that many days.  dry_run:
+ * report what would be done and touch nothing.  received_header,
+ * uidl_header: add a Received: (naming host) or an X-Popfetch-UIDL:
+ * header on top.
  */
 struct fetch_params {
 	struct deliver_params	 dp;

@@ -475,11 +475,12 @@ load_v2(struct state *st, const char *buf, char *p, char *end,
 			if (count != n)
 				return damaged(st, "", err, "%zu records where "
 				    "its trailer says %llu", n, count);
-			/* One pass over everything before the trailer: the
-			 * LFs cut into NULs are put back for it. */
+			/* One pass over everything before the trailer (the
+			 * lines were mended after they were split). */
 			crc = crc_of(buf, (size_t)(p - buf));
 			if (crc != want)
-				return damaged(st, "", err, "checksum mismatch");
+				return damaged(st, "", err, "checksum "
+				    "mismatch");
 			return 0;
 		}
 		*nl = '\0';
