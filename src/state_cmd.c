@@ -183,6 +183,10 @@ import(struct cli_settings *s, struct state *st, const char *file,
 	size_t n, added;
 	int r;
 
+	if (s->import_from == IMPORT_NONE)
+		return error_set(err, ERR_USAGE, "state import needs the "
+		    "program that wrote the file: --%s %s", cli_name(O_FROM),
+		    "mpop|fetchmail|getmail");
 	if (import_read((enum import_kind)s->import_from, file,
 	    s->sp.auth.user != NULL ? s->sp.auth.user : "", s->sp.host,
 	    session_port(&s->sp), &uids, &n, err) == -1)
