@@ -183,10 +183,6 @@ import(struct cli_settings *s, struct state *st, const char *file,
 	size_t n, added;
 	int r;
 
-	if (s->import_from == IMPORT_NONE)
-		return error_set(err, ERR_USAGE, "state import needs the "
-		    "program that wrote the file: --%s %s", cli_name(O_FROM),
-		    "mpop|fetchmail|getmail");
 	if (import_read((enum import_kind)s->import_from, file,
 	    s->sp.auth.user != NULL ? s->sp.auth.user : "", s->sp.host,
 	    session_port(&s->sp), &uids, &n, err) == -1)
@@ -211,6 +207,11 @@ state_cmd_run(struct cli_settings *s, char **argv, int argc,
 	if (s->sp.host == NULL)
 		return error_set(err, ERR_USAGE, "state needs the account: "
 		    "a server and a user, as for fetch");
+	/* Before the state is touched. */
+	if (strcmp(sub, "import") == 0 && s->import_from == IMPORT_NONE)
+		return error_set(err, ERR_USAGE, "state import needs the "
+		    "program that wrote the file: --%s %s", cli_name(O_FROM),
+		    "mpop|fetchmail|getmail");
 	readonly = strcmp(sub, "show") == 0 || strcmp(sub, "check") == 0;
 	if ((st = fetch_state_open(&s->sp, &s->fp, readonly, err)) == NULL)
 		return -1;

@@ -386,7 +386,8 @@ time.sleep(60)' "$W/mbox" "$W/locked" &
 	[ "$status" -eq 64 ]
 	run pf chk state import "$W/nothing"
 	[ "$status" -eq 64 ]
-	[[ "$output" == *"needs the program"* ]]
+	[[ "$output" == *"needs the program that wrote the file: --from mpop|fetchmail|getmail"* ]]
+	[ ! -e "$HOME/.local/state" ]
 	printf 'popfetch-state 2 chk@localhost:%s\nU 1 1 a\n' "$DOVECOT_POP3S" > "$W/st"
 	run pf chk --state "$W/st" state check
 	echo "$output"
