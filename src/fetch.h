@@ -21,9 +21,10 @@
  * limit (0: unset): fetch at most that many in a session.
  * until_empty: log in again after a session that delivered new mail
  * without an error, up to max_sessions sessions.  forget_days: forget a
- * UID once the server has not listed it for that many days.  dry_run: report what
- * would be done and touch nothing.  received_header, uidl_header: add
- * a Received: (naming host) or an X-Popfetch-UIDL: header on top.
+ * UID once the server has not listed it for that many days.  dry_run:
+ * report what would be done and touch nothing.  received_header,
+ * uidl_header: add a Received: (naming host) or an X-Popfetch-UIDL:
+ * header on top.
  */
 struct fetch_params {
 	struct deliver_params	 dp;

@@ -219,8 +219,8 @@ import_read(enum import_kind kind, const char *path, const char *user,
 	*uids = NULL;
 	*n = 0;
 	if (kind == IMPORT_NONE)
-		return error_set(err, ERR_USAGE, "state import needs the "
-		    "program that wrote the file");
+		return error_set(err, ERR_USAGE, "%s: which program wrote it "
+		    "is not known", path);
 	if ((buf = slurp(path, &len, err)) == NULL)
 		return -1;
 	if (kind == IMPORT_MPOP)

@@ -287,8 +287,8 @@ refuse_file(const struct state *st, const char *suffix, int e,
 		    "link; popfetch never follows one for its state (remove "
 		    "it, or check who planted it)", st->path, suffix);
 	return error_set(err, ERR_CANTCREAT, "%s%s: not a regular file of "
-	    "the invoking user; refusing it (remove it, or check who made "
-	    "it)", st->path, suffix);
+	    "the invoking user or of its directory's owner; refusing it "
+	    "(remove it, or check who made it)", st->path, suffix);
 }
 
 /* Checks what was opened: a regular file of ours or the directory's
@@ -475,11 +475,12 @@ load_v2(struct state *st, const char *buf, char *p, char *end,
 			if (count != n)
 				return damaged(st, "", err, "%zu records where "
 				    "its trailer says %llu", n, count);
-			/* One pass over everything before the trailer: the
-			 * LFs cut into NULs are put back for it. */
+			/* One pass over everything before the trailer (the
+			 * lines were mended after they were split). */
 			crc = crc_of(buf, (size_t)(p - buf));
 			if (crc != want)
-				return damaged(st, "", err, "checksum mismatch");
+				return damaged(st, "", err, "checksum "
+				    "mismatch");
 			return 0;
 		}
 		*nl = '\0';
@@ -556,7 +557,7 @@ end_pending(struct state *st, const char *uid)
  * not a whole, valid record.  v2: it carries its checksum.
  */
 static int
-journal_record(struct state *st, char *line, size_t len, int v2)
+journal_record(struct state *st, char *line, int v2)
 {
 	char *f[5], *sp;
 	unsigned long crc;
@@ -570,7 +571,6 @@ journal_record(struct state *st, char *line, size_t len, int v2)
 			return -1;
 		*sp = '\0';
 	}
-	(void)len;
 	for (n = 0; n < 4 && (f[n] = strsep(&line, " ")) != NULL; n++)
 		;
 	if (line != NULL)
@@ -648,7 +648,7 @@ replay_journal(struct state *st, struct error *err)
 					    err);
 				v2 = 1;
 			}
-		} else if (journal_record(st, p, llen, v2) == -1)
+		} else if (journal_record(st, p, v2) == -1)
 			r = damaged(st, ".journal", err, "record %d fails its "
 			    "check", lineno);
 	}
@@ -739,6 +739,11 @@ open_own(struct state *st, const char *suffix, int flags, struct error *err)
 	}
 	if (check_own(st, suffix, fd, err) == -1)
 		return -1;
+	/* Root keeping a state in someone else's directory: the files are
+	 * that user's, as procmail does with a mailbox, so that the user's
+	 * own runs can go on with them. */
+	if (geteuid() == 0 && st->downer != 0)
+		(void)fchown(fd, st->downer, (gid_t)-1);
 	return fd;
 }
 
@@ -1019,10 +1024,11 @@ state_forget_absent(struct state *st, char **present, size_t n,
 
 	/* Absent for long enough: the server no longer has it.  Absent
 	 * from one listing only (a server that listed nothing, or part of
-	 * the mailbox): kept. */
+	 * the mailbox): kept.  after 0: dropped at once, even if it was
+	 * listed a moment ago. */
 	for (i = 0; i < st->cap; i++)
-		st->absent[i] = st->tab[i].uid != NULL &&
-		    now - st->tab[i].seen >= after;
+		st->absent[i] = st->tab[i].uid != NULL && (after == 0 ||
+		    st->tab[i].seen < now - after);
 	for (i = 0; i < n; i++)
 		if (present[i] != NULL &&
 		    (e = find(st, escape_tmp(st, present[i]))) != NULL) {
@@ -1202,10 +1208,15 @@ state_save(struct state *st, struct error *err)
 		pending |= !st->pend[k].done;
 	if (pending)
 		return 0;
-	if (ftruncate(st->jfd, 0) == -1 || fsync(st->jfd) == -1)
+	if (ftruncate(st->jfd, 0) == -1)
 		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));
+	/* Emptied: the next record comes after a new header, even if the
+	 * fsync below fails. */
 	st->jheader = 0;
+	if (fsync(st->jfd) == -1)
+		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
+		    strerror(errno));
 	return 0;
 fail:
 	(void)unlinkat(st->dfd, name, 0);

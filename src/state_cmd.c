@@ -65,7 +65,8 @@ npending(struct state *st)
 	return n;
 }
 
-/* show: every UID recorded, when it was delivered and last listed. */
+/* show: every UID recorded, when it was first delivered and last
+ * listed, one a line. */
 static int
 show(struct state *st, const struct cmd_opts *o, struct error *err)
 {
@@ -89,9 +90,10 @@ show(struct state *st, const struct cmd_opts *o, struct error *err)
 			    json_string(utc(seen, d2, sizeof(d2))));
 			json_array_append_new(a, rec);
 		} else
-			printf("%s %s %s\n", vis_text(vis, sizeof(vis), raw,
-			    len), utc(first, d1, sizeof(d1)),
-			    utc(seen, d2, sizeof(d2)));
+			/* The UID last: escaped, it may still hold spaces. */
+			printf("%s %s %s\n", utc(first, d1, sizeof(d1)),
+			    utc(seen, d2, sizeof(d2)), vis_text(vis,
+			    sizeof(vis), raw, len));
 		free(raw);
 	}
 	if (o->json)
@@ -205,6 +207,11 @@ state_cmd_run(struct cli_settings *s, char **argv, int argc,
 	if (s->sp.host == NULL)
 		return error_set(err, ERR_USAGE, "state needs the account: "
 		    "a server and a user, as for fetch");
+	/* Before the state is touched. */
+	if (strcmp(sub, "import") == 0 && s->import_from == IMPORT_NONE)
+		return error_set(err, ERR_USAGE, "state import needs the "
+		    "program that wrote the file: --%s %s", cli_name(O_FROM),
+		    "mpop|fetchmail|getmail");
 	readonly = strcmp(sub, "show") == 0 || strcmp(sub, "check") == 0;
 	if ((st = fetch_state_open(&s->sp, &s->fp, readonly, NULL, 0, err)) == NULL)
 		return -1;

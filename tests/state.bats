@@ -273,7 +273,7 @@ time.sleep(60)' "$W/mbox" "$W/locked" &
 	[ ! -e "$W/victim" ]
 }
 
-@test "an accounts file, password file or netrc owned by someone else: refused (78)" {
+@test "an accounts file, password file, netrc or client key owned by someone else: refused (78)" {
 	seeded own 1
 	export XDG_CONFIG_HOME=$W/xdg
 	mkdir -p "$XDG_CONFIG_HOME/popfetch"
@@ -301,6 +301,15 @@ time.sleep(60)' "$W/mbox" "$W/locked" &
 	run pf own --netrc-file "$W/netrc" --maildir "$W/Mail"
 	[ "$status" -eq 78 ]
 	[[ "$output" == *"$W/netrc: owned by uid"* ]]
+	# A client certificate and key: checked like the password file.
+	cp "$DOVECOT_DIR/certs/server.pem" "$W/cert.pem"
+	cp "$DOVECOT_DIR/certs/server.key" "$W/cert.key"
+	chmod 600 "$W/cert.key"
+	chown nobody "$W/cert.key"
+	POPFETCH_PASSWORD=pw run pf own --client-cert "$W/cert.pem" --client-key "$W/cert.key" --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$W/cert.key: owned by uid $(id -u nobody), not by you or root"* ]]
 	[ ! -e "$W/Mail/new" ] || [ "$(count_new)" -eq 0 ]
 }
 
@@ -353,8 +362,8 @@ time.sleep(60)' "$W/mbox" "$W/locked" &
 	run pf cmd state show
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | wc -l)" -eq 3 ]
-	diff <(echo "$output" | cut -d' ' -f1 | sort) <(pf cmd uidl | cut -d' ' -f2 | sort)
-	[[ "$(echo "$output" | head -1)" =~ ^[0-9a-f]+\ 20[0-9-]+T[0-9:]+Z\ 20[0-9-]+T[0-9:]+Z$ ]]
+	diff <(echo "$output" | cut -d' ' -f3 | sort) <(pf cmd uidl | cut -d' ' -f2 | sort)
+	[[ "$(echo "$output" | head -1)" =~ ^20[0-9-]+T[0-9:]+Z\ 20[0-9-]+T[0-9:]+Z\ [0-9a-f]+$ ]]
 	run pf cmd --json state show
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["uids"]), d["pending"])')" = "3 0" ]
@@ -377,10 +386,28 @@ time.sleep(60)' "$W/mbox" "$W/locked" &
 	[ "$status" -eq 64 ]
 	run pf chk state import "$W/nothing"
 	[ "$status" -eq 64 ]
-	[[ "$output" == *"needs the program"* ]]
+	[[ "$output" == *"needs the program that wrote the file: --from mpop|fetchmail|getmail"* ]]
+	[ ! -e "$HOME/.local/state" ]
 	printf 'popfetch-state 2 chk@localhost:%s\nU 1 1 a\n' "$DOVECOT_POP3S" > "$W/st"
 	run pf chk --state "$W/st" state check
 	echo "$output"
 	[ "$status" -eq 78 ]
 	[[ "$output" == *"$W/st: damaged state file (cut short: no trailer)"* ]]
+}
+
+@test "root keeping a state in another user's directory: the files are that user's, who can go on with them" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	seeded chk 1
+	d=$(test_dir)
+	chown nobody "$d"
+	run pf chk --state "$d/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %U "$d/st" "$d/st.journal" "$d/st.lock" | sort -u)" = nobody ]
+	# A state file of a third user there is refused.
+	chown daemon "$d/st"
+	run pf chk --state "$d/st" --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 73 ]
+	[[ "$output" == *"$d/st: not a regular file of the invoking user"* ]]
+	rm -rf "$d"
 }
