@@ -348,9 +348,11 @@ delay_file() {
 		'RETR 1 => +OK\r\nSubject: g\r\n\r\nb\r\n.\r\n' 'DELE 1 => +OK\r\n'
 	run pf_fake --maildir "$W/Mail" --delete
 	[ "$status" -eq 0 ]
-	run pf_fake --maildir "$W/Mail" --delete
+	run pf_fake --maildir "$W/Mail" --delete -d 1
 	echo "$output"
 	[ "$status" -eq 0 ]
+	[[ "$output" == *"note: the server asks for 300 s between logins (LOGIN-DELAY)"* ]]
+	[[ "$output" == *"note: the server may remove messages 0 days after they are retrieved (EXPIRE)"* ]]
 	[ "$(grep -c '^PASS' "$W/fake.log")" -eq 2 ]
 	! grep -q '^until' "$(delay_file)"
 }
