@@ -15,6 +15,7 @@ setup() {
 
 teardown() {
 	fake_stop
+	if declare -F popa3d_stop >/dev/null; then popa3d_stop; fi
 }
 
 fake() {
@@ -449,4 +450,53 @@ gmail_cap() {
 	run pf_fake --maildir "$W/Mail" --until-empty
 	[ "$status" -eq 69 ]
 	[ "$(grep -c '^PASS' "$W/fake.log")" -eq 1 ]
+}
+
+# Interop with a real popa3d, when it can run here (tests/lib/popa3d.bash
+# says how to provide it; CI does not).
+popa3d_setup() {
+	. "$TESTS_LIB/popa3d.bash"
+	popa3d_usable || skip "popa3d not available (set POPA3D; see tests/lib/popa3d.bash)"
+	mkdir -p "$W/corpus"
+	make_corpus "$W/corpus" "$1" "$2"
+	for f in "$W"/corpus/*.eml; do
+		printf 'From alice@example.org Mon Jan  1 00:00:00 2024\n'
+		cat "$f"
+		echo
+	done > "$W/mbox"
+	popa3d_start "$W/popa3d" "$W/mbox"
+}
+
+pf_popa3d() {
+	"$POPFETCH" --tls none --allow-plaintext --timeout 5 --host 127.0.0.1 \
+		-p "$POPA3D_PORT" -u alice "$@"
+}
+
+@test "popa3d (real, optional): 300 messages in lock-step in under 1 s, byte for byte" {
+	popa3d_setup 300 2000
+	start=$(date +%s%N)
+	run pf_popa3d --maildir "$W/Mail" -d 1
+	end=$(date +%s%N)
+	popa3d_stop
+	[ "$status" -eq 0 ]
+	# No CAPA, so no PIPELINING: one command at a time.
+	[[ "$output" == *"CAPA -> -ERR"* ]]
+	[ "$(grep -c '^RETR [0-9]* -> +OK' <<<"$output")" -eq 300 ]
+	same_messages "$W/Mail/new" "$W"/corpus/*.eml
+	ms=$(( (end - start) / 1000000 ))
+	echo "popa3d: 300 messages in ${ms} ms" >&3
+	[ "$ms" -lt 1000 ]
+}
+
+@test "popa3d (real, optional): --delete empties the mailbox only of what was delivered" {
+	popa3d_setup 5 300
+	run pf_popa3d --maildir "$W/Mail" --delete
+	echo "$output"
+	[ "$status" -eq 0 ]
+	same_messages "$W/Mail/new" "$W"/corpus/*.eml
+	[ ! -s "$W/popa3d/spool/alice" ]
+	run pf_popa3d --maildir "$W/Mail" --delete
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages" ]
+	popa3d_stop
 }
