@@ -27,6 +27,16 @@ pf_fake() {
 		-p "$FAKE_PORT" -u alice "$@"
 }
 
+# wait_closed N: until the fake server has seen N connections end (at
+# most 2 s), so that counting them is not a race.
+wait_closed() {
+	local i
+	for i in $(seq 1 100); do
+		[ "$(wc -l < "$W/fake.log.closed")" -ge "$1" ] && break
+		sleep 0.02
+	done
+}
+
 # listing N: UIDL and LIST rules for messages 1..N of 40 octets.
 listing() {
 	local i uidl=+OK\\r\\n list=+OK\\r\\n
@@ -136,6 +146,7 @@ LIST => +OK\r\n1 20\r\n.\r\n
 	[[ "$output" == *"hung up on CAPA"* ]]
 	[ "$(head -2 "$W/fake.log")" = $'CAPA\nUSER alice' ]
 	[ "$(grep -c '^CAPA' "$W/fake.log")" -eq 1 ]
+	wait_closed 2
 	[ "$(wc -l < "$W/fake.log.closed")" -eq 2 ]
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
 }
@@ -313,6 +324,7 @@ delay_file() {
 	[[ "$output" == *"[LOGIN-DELAY]"*"the next login may succeed at "*"(in 600 s)"*"skips this account"* ]]
 	f=$(delay_file)
 	grep -q '^until [0-9]*$' "$f"
+	wait_closed 1
 	[ "$(wc -l < "$W/fake.log.closed")" -eq 1 ]
 	# Until then: the same exit status and advice, without connecting.
 	: > "$W/fake.log"
@@ -499,4 +511,16 @@ pf_popa3d() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "no new messages" ]
 	popa3d_stop
+}
+
+@test "a server that drops on CAPA, with --tls starttls: no STLS can be offered, so 77 and no login" {
+	fake 'CAPA =>  !close' "$USERPASS"
+	run "$POPFETCH" --tls starttls --timeout 5 --host 127.0.0.1 -p "$FAKE_PORT" \
+		-u alice --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 77 ]
+	[[ "$output" == *"does not answer CAPA"* ]]
+	[ "$(cat "$W/fake.log")" = CAPA ]
+	wait_closed 2
+	[ "$(wc -l < "$W/fake.log.closed")" -eq 2 ]
 }
