@@ -138,6 +138,13 @@ note_capa(struct pop3 *p, struct session_info *in)
 	    POP3_DELAY_MAX, &in->login_delay) == 0;
 	in->expire_known = pop3_parse_capa_number(c, "EXPIRE",
 	    POP3_DELAY_MAX, &in->expire) == 0;
+	if (in->login_delay_known)
+		pop3_note(p, "the server asks for %llu s between logins "
+		    "(LOGIN-DELAY); heeded only if it refuses one",
+		    in->login_delay);
+	if (in->expire_known)
+		pop3_note(p, "the server may remove messages %llu days after "
+		    "they are retrieved (EXPIRE)", in->expire);
 }
 
 /* Connects and reads the greeting: a pop3 handle, or NULL with err. */

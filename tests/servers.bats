@@ -15,6 +15,7 @@ setup() {
 
 teardown() {
 	fake_stop
+	if declare -F popa3d_stop >/dev/null; then popa3d_stop; fi
 }
 
 fake() {
@@ -24,6 +25,16 @@ fake() {
 pf_fake() {
 	"$POPFETCH" --tls none --allow-plaintext --timeout 5 --host 127.0.0.1 \
 		-p "$FAKE_PORT" -u alice "$@"
+}
+
+# wait_closed N: until the fake server has seen N connections end (at
+# most 2 s), so that counting them is not a race.
+wait_closed() {
+	local i
+	for i in $(seq 1 100); do
+		[ "$(wc -l < "$W/fake.log.closed")" -ge "$1" ] && break
+		sleep 0.02
+	done
 }
 
 # listing N: UIDL and LIST rules for messages 1..N of 40 octets.
@@ -135,6 +146,7 @@ LIST => +OK\r\n1 20\r\n.\r\n
 	[[ "$output" == *"hung up on CAPA"* ]]
 	[ "$(head -2 "$W/fake.log")" = $'CAPA\nUSER alice' ]
 	[ "$(grep -c '^CAPA' "$W/fake.log")" -eq 1 ]
+	wait_closed 2
 	[ "$(wc -l < "$W/fake.log.closed")" -eq 2 ]
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
 }
@@ -312,6 +324,7 @@ delay_file() {
 	[[ "$output" == *"[LOGIN-DELAY]"*"the next login may succeed at "*"(in 600 s)"*"skips this account"* ]]
 	f=$(delay_file)
 	grep -q '^until [0-9]*$' "$f"
+	wait_closed 1
 	[ "$(wc -l < "$W/fake.log.closed")" -eq 1 ]
 	# Until then: the same exit status and advice, without connecting.
 	: > "$W/fake.log"
@@ -348,9 +361,11 @@ delay_file() {
 		'RETR 1 => +OK\r\nSubject: g\r\n\r\nb\r\n.\r\n' 'DELE 1 => +OK\r\n'
 	run pf_fake --maildir "$W/Mail" --delete
 	[ "$status" -eq 0 ]
-	run pf_fake --maildir "$W/Mail" --delete
+	run pf_fake --maildir "$W/Mail" --delete -d 1
 	echo "$output"
 	[ "$status" -eq 0 ]
+	[[ "$output" == *"note: the server asks for 300 s between logins (LOGIN-DELAY)"* ]]
+	[[ "$output" == *"note: the server may remove messages 0 days after they are retrieved (EXPIRE)"* ]]
 	[ "$(grep -c '^PASS' "$W/fake.log")" -eq 2 ]
 	! grep -q '^until' "$(delay_file)"
 }
@@ -447,4 +462,65 @@ gmail_cap() {
 	run pf_fake --maildir "$W/Mail" --until-empty
 	[ "$status" -eq 69 ]
 	[ "$(grep -c '^PASS' "$W/fake.log")" -eq 1 ]
+}
+
+# Interop with a real popa3d, when it can run here (tests/lib/popa3d.bash
+# says how to provide it; CI does not).
+popa3d_setup() {
+	. "$TESTS_LIB/popa3d.bash"
+	popa3d_usable || skip "popa3d not available (set POPA3D; see tests/lib/popa3d.bash)"
+	mkdir -p "$W/corpus"
+	make_corpus "$W/corpus" "$1" "$2"
+	for f in "$W"/corpus/*.eml; do
+		printf 'From alice@example.org Mon Jan  1 00:00:00 2024\n'
+		cat "$f"
+		echo
+	done > "$W/mbox"
+	popa3d_start "$W/popa3d" "$W/mbox"
+}
+
+pf_popa3d() {
+	"$POPFETCH" --tls none --allow-plaintext --timeout 5 --host 127.0.0.1 \
+		-p "$POPA3D_PORT" -u alice "$@"
+}
+
+@test "popa3d (real, optional): 300 messages in lock-step in under 1 s, byte for byte" {
+	popa3d_setup 300 2000
+	start=$(date +%s%N)
+	run pf_popa3d --maildir "$W/Mail" -d 1
+	end=$(date +%s%N)
+	popa3d_stop
+	[ "$status" -eq 0 ]
+	# No CAPA, so no PIPELINING: one command at a time.
+	[[ "$output" == *"CAPA -> -ERR"* ]]
+	[ "$(grep -c '^RETR [0-9]* -> +OK' <<<"$output")" -eq 300 ]
+	same_messages "$W/Mail/new" "$W"/corpus/*.eml
+	ms=$(( (end - start) / 1000000 ))
+	echo "popa3d: 300 messages in ${ms} ms" >&3
+	[ "$ms" -lt 1000 ]
+}
+
+@test "popa3d (real, optional): --delete empties the mailbox only of what was delivered" {
+	popa3d_setup 5 300
+	run pf_popa3d --maildir "$W/Mail" --delete
+	echo "$output"
+	[ "$status" -eq 0 ]
+	same_messages "$W/Mail/new" "$W"/corpus/*.eml
+	[ ! -s "$W/popa3d/spool/alice" ]
+	run pf_popa3d --maildir "$W/Mail" --delete
+	[ "$status" -eq 0 ]
+	[ "$output" = "no new messages" ]
+	popa3d_stop
+}
+
+@test "a server that drops on CAPA, with --tls starttls: no STLS can be offered, so 77 and no login" {
+	fake 'CAPA =>  !close' "$USERPASS"
+	run "$POPFETCH" --tls starttls --timeout 5 --host 127.0.0.1 -p "$FAKE_PORT" \
+		-u alice --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 77 ]
+	[[ "$output" == *"does not answer CAPA"* ]]
+	[ "$(cat "$W/fake.log")" = CAPA ]
+	wait_closed 2
+	[ "$(wc -l < "$W/fake.log.closed")" -eq 2 ]
 }
