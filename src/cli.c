@@ -129,6 +129,12 @@ const struct cli_option cli_options[O_COUNT] = {
 	[O_MDA] = { "mda", 0, ARG_COMMAND, "COMMAND", G_DELIVER, KW,
 	    "pipe each message into this delivery agent",
 	    .val = DELIVER_MDA, .set = set_target },
+	[O_LMTP] = { "lmtp", 0, ARG_STRING, "SERVER", G_DELIVER, KW,
+	    "deliver over LMTP to unix:PATH or HOST:PORT",
+	    .val = DELIVER_LMTP, .set = set_target },
+	[O_LMTP_RECIPIENT] = { "lmtp-recipient", 0, ARG_STRING, "ADDRESS",
+	    G_DELIVER, KW, "the LMTP recipient (default: the user)",
+	    SET(lmtp_recipient) },
 	[O_NEW] = { "new", 0, ARG_NONE, NULL, G_FETCH, KW,
 	    "fetch only messages not fetched before (the default)",
 	    SET(fp.all), .clear = 1 },
@@ -450,7 +456,7 @@ cli_targets(char *buf, size_t len)
 	return targets(buf, len, 1);
 }
 
-/* --maildir, --mbox and --mda: one of them per layer; a later layer
+/* --maildir, --mbox, --mda and --lmtp: one of them per layer; a later layer
  * replaces an earlier one's. */
 static int
 set_target(struct cli_settings *s, const struct cli_option *o,

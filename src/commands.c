@@ -349,6 +349,10 @@ run_fetch(struct cli_settings *s, struct error *err)
 		return error_set(err, ERR_USAGE, "fetch needs a place to "
 		    "deliver to: %s", cli_targets(targets, sizeof(targets)));
 	s->fp.dp.lock_timeout = s->sp.timeout < 30 ? s->sp.timeout : 30;
+	s->fp.dp.timeout = s->sp.timeout;
+	if (s->fp.dp.kind == DELIVER_LMTP)
+		s->fp.dp.recipient = s->lmtp_recipient != NULL ?
+		    s->lmtp_recipient : s->sp.auth.user;
 	s->fp.host = s->sp.host;
 	s->errhost = s->sp.host;
 	memset(&res, 0, sizeof(res));

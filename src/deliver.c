@@ -22,7 +22,8 @@
 static const struct backend *const backends[] = {
 	&maildir_backend,
 	&mbox_backend,
-	&mda_backend
+	&mda_backend,
+	&lmtp_backend
 };
 #define NBACKENDS	(sizeof(backends) / sizeof(backends[0]))
 
@@ -164,6 +165,12 @@ int
 deliver_durable_token(const struct deliver *d)
 {
 	return d->be->durable_token;
+}
+
+int
+deliver_record_each(const struct deliver *d)
+{
+	return d->be->record_each;
 }
 
 void

@@ -38,7 +38,10 @@
  * "A u" is journalled.
  *
  * An MDA cannot be asked or rolled back, so for it the guarantee is at
- * least once.  Without UIDL there are no UIDs to record; see
+ * least once.  An LMTP server cannot be asked either, but it drops a
+ * message cut off before the end: there a crash repeats a message only
+ * between the server's reply and step 3, and that window is one message
+ * wide (record_each: each message is flushed as its own batch).  Without UIDL there are no UIDs to record; see
  * FALLBACK_PREFIX below.
  */
 #include <limits.h>
@@ -491,7 +494,8 @@ recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
 		pp->local = e;
 		pp->stop = 1;
 	}
-	if (pp->nbatch == BATCH || (pp->stop && pp->nbatch > 0))
+	if (pp->nbatch == BATCH || (pp->nbatch > 0 && (pp->stop ||
+	    deliver_record_each(r->d))))
 		flush_or_stop(r, pp);
 	return 0;
 }
