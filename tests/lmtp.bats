@@ -300,3 +300,45 @@ PY
 	[[ "$output" == *"neither unix:PATH nor HOST:PORT"* ]]
 	[ "$(dovecot_count src7)" -eq 1 ]
 }
+
+@test "lmtp: each message is recorded right after the server's 250, before the next one" {
+	# Lock-step (no PIPELINING): RETR 2 goes out only once message 1 is
+	# dealt with, and then the server hangs; a kill there must not
+	# deliver message 1 a second time.
+	cat > "$W/two.script" <<'S'
+CAPA => +OK\r\nUIDL\r\n.\r\n
+USER .* => +OK\r\n
+PASS .* => +OK\r\n
+STAT => +OK 2 60\r\n
+LIST => +OK\r\n1 30\r\n2 30\r\n.\r\n
+UIDL => +OK\r\n1 uid-a\r\n2 uid-b\r\n.\r\n
+RETR 1 => +OK\r\nFrom: a@example.org\r\nSubject: one\r\n\r\none\r\n.\r\n
+RETR 2 => +OK\r\nFrom: a@example.org\r\nSubject: two\r\n\r\n !hang
+S
+	fake_start "$W" < "$W/two.script"
+	lmtp_fake
+	"$POPFETCH" --tls none --allow-plaintext --state "$W/e.state" \
+		--timeout 30 "pop3://u@127.0.0.1:$FAKE_PORT" \
+		fetch --lmtp "$LMTP_FAKE" --lmtp-recipient fay >"$W/out" 2>&1 &
+	pid=$!
+	for i in $(seq 1 200); do
+		grep -q '^RETR 2' "$FAKE_DIR/fake.log" && break
+		sleep 0.05
+	done
+	grep -q '^RETR 2' "$FAKE_DIR/fake.log"
+	kill -9 "$pid"
+	wait "$pid" || true
+	fake_stop
+	grep -c '^Subject: one' "$LMTP_LOG" | grep -qx 1
+	sed -i 's/^RETR 2 => .*/RETR 2 => +OK\\r\\nFrom: a@example.org\\r\\nSubject: two\\r\\n\\r\\ntwo\\r\\n.\\r\\n/' "$W/two.script"
+	fake_start "$W" < "$W/two.script"
+	run "$POPFETCH" --tls none --allow-plaintext --state "$W/e.state" \
+		--timeout 30 "pop3://u@127.0.0.1:$FAKE_PORT" \
+		fetch --lmtp "$LMTP_FAKE" --lmtp-recipient fay
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"1 new message, "* ]]
+	grep -c '^Subject: one' "$LMTP_LOG" | grep -qx 1
+	grep -c '^Subject: two' "$LMTP_LOG" | grep -qx 1
+	[ "$(grep -c '^RETR 1' "$FAKE_DIR/fake.log")" -eq 0 ]
+}
