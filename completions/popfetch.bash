@@ -13,7 +13,8 @@ _popfetch()
 	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --auth
 		--allow-plaintext --no-initial-response --utf8 --password-command --password-file
 		--netrc-file -d --debug --json -q --quiet -h --help -V --version
-		--maildir --mbox --mda --lmtp --lmtp-recipient --new --all --keep --delete --keep-days
+		--maildir --mbox --mda --lmtp --lmtp-recipient --smtp --smtp-recipient
+		--new --all --keep --delete --keep-days
 		--max-size --limit --dry-run --state --received-header --uidl-header
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority
 		--client-cert --client-key --insecure
@@ -38,7 +39,7 @@ _popfetch()
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--host|--port|-p|--user|-u|--url|--timeout|--password-command|--mda|\
-	--lmtp|--lmtp-recipient|\
+	--lmtp|--lmtp-recipient|--smtp|--smtp-recipient|\
 	--keep-days|--max-size|--limit|--fingerprint|--tls-server-name|\
 	--tls-priority) return ;;
 	esac

@@ -145,5 +145,6 @@ extern const struct backend maildir_backend;	/* maildir.c */
 extern const struct backend mbox_backend;	/* mbox.c */
 extern const struct backend mda_backend;	/* mda.c */
 extern const struct backend lmtp_backend;	/* lmtp.c */
+extern const struct backend smtp_backend;	/* lmtp.c */
 
 #endif

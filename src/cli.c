@@ -135,6 +135,12 @@ const struct cli_option cli_options[O_COUNT] = {
 	[O_LMTP_RECIPIENT] = { "lmtp-recipient", 0, ARG_STRING, "ADDRESS",
 	    G_DELIVER, KW, "the LMTP recipient (default: the user)",
 	    SET(lmtp_recipient) },
+	[O_SMTP] = { "smtp", 0, ARG_STRING, "HOST:PORT", G_DELIVER, KW,
+	    "hand each message to an MTA over SMTP",
+	    .val = DELIVER_SMTP, .set = set_target },
+	[O_SMTP_RECIPIENT] = { "smtp-recipient", 0, ARG_STRING, "ADDRESS",
+	    G_DELIVER, KW, "the SMTP recipient (default: the user)",
+	    SET(smtp_recipient) },
 	[O_NEW] = { "new", 0, ARG_NONE, NULL, G_FETCH, KW,
 	    "fetch only messages not fetched before (the default)",
 	    SET(fp.all), .clear = 1 },
@@ -456,7 +462,7 @@ cli_targets(char *buf, size_t len)
 	return targets(buf, len, 1);
 }
 
-/* --maildir, --mbox, --mda and --lmtp: one of them per layer; a later layer
+/* --maildir, --mbox, --mda, --lmtp and --smtp: one of them per layer; a later layer
  * replaces an earlier one's. */
 static int
 set_target(struct cli_settings *s, const struct cli_option *o,

@@ -26,6 +26,7 @@ enum cli_id {
 	O_AUTH, O_NO_INITIAL_RESPONSE, O_ALLOW_PLAINTEXT, O_PASSWORD_COMMAND,
 	O_PASSWORD_FILE, O_NETRC_FILE, O_PASSWORD,
 	O_MAILDIR, O_MBOX, O_MDA, O_LMTP, O_LMTP_RECIPIENT,
+	O_SMTP, O_SMTP_RECIPIENT,
 	O_NEW, O_ALL, O_KEEP, O_DELETE, O_KEEP_DAYS, O_MAX_SIZE, O_LIMIT,
 	O_DRY_RUN, O_STATE, O_RECEIVED_HEADER, O_UIDL_HEADER,
 	O_DEBUG, O_JSON, O_QUIET, O_HELP, O_VERSION,
@@ -52,6 +53,7 @@ struct cli_settings {
 	int			 print_fingerprint;
 	const char		*server_name;	/* --tls-server-name */
 	const char		*lmtp_recipient;
+	const char		*smtp_recipient;
 	int			 layer;		/* 1 defaults, 2 account,
 						 * 3 argv */
 	int			 target_layer;	/* the layer that chose the

@@ -353,6 +353,9 @@ run_fetch(struct cli_settings *s, struct error *err)
 	if (s->fp.dp.kind == DELIVER_LMTP)
 		s->fp.dp.recipient = s->lmtp_recipient != NULL ?
 		    s->lmtp_recipient : s->sp.auth.user;
+	if (s->fp.dp.kind == DELIVER_SMTP)
+		s->fp.dp.recipient = s->smtp_recipient != NULL ?
+		    s->smtp_recipient : s->sp.auth.user;
 	s->fp.host = s->sp.host;
 	s->errhost = s->sp.host;
 	memset(&res, 0, sizeof(res));

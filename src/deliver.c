@@ -23,7 +23,8 @@ static const struct backend *const backends[] = {
 	&maildir_backend,
 	&mbox_backend,
 	&mda_backend,
-	&lmtp_backend
+	&lmtp_backend,
+	&smtp_backend
 };
 #define NBACKENDS	(sizeof(backends) / sizeof(backends[0]))
 

@@ -1,6 +1,6 @@
 /*
  * deliver.h - where fetched messages go: a maildir, an mbox, an MDA or
- * a mail server over LMTP.
+ * a mail server over LMTP or SMTP.
  *
  * One message at a time: deliver_prepare names it (the token goes into
  * the state journal before any byte is written), deliver_write streams
@@ -29,7 +29,8 @@ enum deliver_kind {
 	DELIVER_MAILDIR,
 	DELIVER_MBOX,
 	DELIVER_MDA,
-	DELIVER_LMTP
+	DELIVER_LMTP,
+	DELIVER_SMTP
 };
 
 /* target: a directory, a file, a command or a server (unix:PATH,

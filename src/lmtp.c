@@ -1,6 +1,8 @@
 /*
  * lmtp.c - the LMTP and SMTP backends (backend.h): each message is one
- * transaction with a mail system, over smtp_client.c.
+ * transaction with a mail system, over smtp_client.c.  The two differ
+ * only in the hello (LHLO or EHLO), so they share this file and every
+ * function but open.
  *
  * A message is the server's once it has answered the end of the
  * message with 2xx (RFC 2033 section 4.2, RFC 5321 section 4.1.1.4):
@@ -64,6 +66,12 @@ static void *
 lmtp_open(const struct deliver_params *p, struct error *err)
 {
 	return relay_open(p, SMTP_PROTO_LMTP, err);
+}
+
+static void *
+smtp_open(const struct deliver_params *p, struct error *err)
+{
+	return relay_open(p, SMTP_PROTO_SMTP, err);
 }
 
 static const char *
@@ -181,6 +189,22 @@ const struct backend lmtp_backend = {
 	.durable_token = 0,
 	.record_each = 1,
 	.open = lmtp_open,
+	.prepare = relay_prepare,
+	.begin = relay_begin,
+	.write = relay_write,
+	.finish = relay_finish,
+	.sync = relay_sync,
+	.abort = relay_abort,
+	.close = relay_close,
+	.recover = relay_recover
+};
+
+const struct backend smtp_backend = {
+	.name = "smtp",
+	.kind = DELIVER_SMTP,
+	.durable_token = 0,
+	.record_each = 1,
+	.open = smtp_open,
 	.prepare = relay_prepare,
 	.begin = relay_begin,
 	.write = relay_write,
