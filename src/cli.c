@@ -34,7 +34,8 @@
 #define RUN(f)	.off = offsetof(struct cli_args, f),			\
 		.store = STORE_OF(((struct cli_args *)0)->f)
 
-static cli_setter set_url, set_tls, set_auth, set_target, set_fingerprint;
+static cli_setter set_url, set_tls, set_auth, set_target, set_fingerprint,
+    set_family;
 
 static const struct cli_value tls_values[] = {
 	{ "implicit", TLSMODE_IMPLICIT, 0 },
@@ -78,6 +79,16 @@ const struct cli_option cli_options[O_COUNT] = {
 	    .min = 1, .max = 86400, .dflt = "60", SET(sp.timeout) },
 	[O_UTF8] = { "utf8", 0, ARG_NONE, NULL, G_SERVER, KW,
 	    "send UTF8 if the server offers it", SET(sp.utf8) },
+	[O_CONNECT_COMMAND] = { "connect-command", 0, ARG_COMMAND, "CMD",
+	    G_SERVER, KW, "speak POP3 over this command's stdin and stdout",
+	    SET(sp.dial.command) },
+	[O_IPV4] = { "ipv4", '4', ARG_NONE, NULL, G_SERVER, KW,
+	    "connect over IPv4 only", .val = 4, .set = set_family },
+	[O_IPV6] = { "ipv6", '6', ARG_NONE, NULL, G_SERVER, KW,
+	    "connect over IPv6 only", .val = 6, .set = set_family },
+	[O_SOURCE_ADDRESS] = { "source-address", 0, ARG_STRING, "ADDRESS",
+	    G_SERVER, KW, "connect from this local address",
+	    SET(sp.dial.source) },
 	[O_CA_FILE] = { "ca-file", 0, ARG_PATH, "FILE", G_TLS, KW,
 	    "trust the certificate authorities in this PEM file",
 	    SET(sp.tlsp.ca_file) },
@@ -462,8 +473,8 @@ cli_targets(char *buf, size_t len)
 	return targets(buf, len, 1);
 }
 
-/* --maildir, --mbox, --mda, --lmtp and --smtp: one of them per layer; a later layer
- * replaces an earlier one's. */
+/* --maildir, --mbox, --mda, --lmtp and --smtp: one of them per layer; a
+ * later layer replaces an earlier one's. */
 static int
 set_target(struct cli_settings *s, const struct cli_option *o,
     const char *arg, const struct cli_value *v, struct error *err)
@@ -479,6 +490,16 @@ set_target(struct cli_settings *s, const struct cli_option *o,
 	if (*arg == '\0')
 		return error_set(err, ERR_USAGE, "an empty delivery target");
 	s->fp.dp.target = arg;
+	return 0;
+}
+
+/* -4 and -6: the later one wins, like any other setting. */
+static int
+set_family(struct cli_settings *s, const struct cli_option *o,
+    const char *arg, const struct cli_value *v, struct error *err)
+{
+	(void)arg, (void)v, (void)err;
+	s->sp.dial.family = o->val;
 	return 0;
 }
 

@@ -80,7 +80,8 @@ session_open(const struct session_params *sp, int login, struct error *err)
 	enum tls_mode mode = effective_mode(sp);
 	const char *port = session_port(sp);
 
-	if ((n = net_connect(sp->host, port, sp->timeout, err)) == NULL)
+	if ((n = dial_connect(sp->host, port, sp->timeout, &sp->dial,
+	    err)) == NULL)
 		return NULL;
 	if (mode == TLSMODE_IMPLICIT && net_starttls(n, &sp->tlsp, err) == -1) {
 		net_close(n);

@@ -9,6 +9,7 @@
 #define SESSION_H
 
 #include "auth.h"
+#include "dial.h"
 #include "pop3.h"
 #include "tls.h"
 #include "util.h"
@@ -24,6 +25,7 @@ struct session_params {
 	const char		*host;
 	const char		*port;		/* NULL: 995 or 110 by mode */
 	int			 timeout;	/* seconds */
+	struct dial_params	 dial;		/* how to reach it */
 	enum tls_mode		 tls;
 	struct tls_params	 tlsp;
 	struct auth_params	 auth;
