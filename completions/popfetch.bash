@@ -11,7 +11,7 @@ _popfetch()
 	local commands="fetch welcome capa certificate stat list uidl top retr dele rset noop batch
 		accounts config-check"
 	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --auth
-		--allow-plaintext --no-initial-response --utf8 --connect-command -4 --ipv4
+		--allow-plaintext --no-initial-response --utf8 --connect-command --proxy -4 --ipv4
 		-6 --ipv6 --source-address --password-command --password-file
 		--netrc-file -d --debug --json -q --quiet -h --help -V --version
 		--maildir --mbox --mda --lmtp --lmtp-recipient --smtp --smtp-recipient
@@ -41,7 +41,7 @@ _popfetch()
 	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--host|--port|-p|--user|-u|--url|--timeout|--password-command|--mda|\
 	--lmtp|--lmtp-recipient|--smtp|--smtp-recipient|--connect-command|\
-	--source-address|\
+	--source-address|--proxy|\
 	--keep-days|--max-size|--limit|--fingerprint|--tls-server-name|\
 	--tls-priority) return ;;
 	esac

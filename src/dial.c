@@ -4,7 +4,9 @@
  * A connect command gets one end of a socket pair as its standard input
  * and output; popfetch keeps the other, with the same time bounds as a
  * TCP socket (SO_RCVTIMEO, SO_SNDTIMEO), so a silent command times out
- * like a silent server.  The command runs in a grandchild: the child
+ * like a silent server.  A SOCKS5 proxy (proxy.c) is reached like the
+ * server itself (-4, -6, a source address) and then asked for the
+ * connection.  The command runs in a grandchild: the child
  * exits at once and is reaped here, so the command can never be left a
  * zombie of popfetch; it ends when popfetch closes its end.
  */
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include "dial.h"
+#include "proxy.h"
 
 /* Appends s to the growing string at *out, single-quoted for sh. */
 static void
@@ -172,9 +175,10 @@ connect_one(const struct addrinfo *ai, const struct addrinfo *src,
 	return fd;
 }
 
-/* A direct connection restricted to a family or from a source. */
-static struct net *
-direct(const char *host, const char *port, int timeout,
+/* A TCP connection, restricted to a family or from a source if dp says
+ * so: its descriptor, or -1 with err. */
+static int
+open_tcp(const char *host, const char *port, int timeout,
     const struct dial_params *dp, struct error *err)
 {
 	struct addrinfo hints, *res, *ai, *src = NULL, *s;
@@ -189,10 +193,9 @@ direct(const char *host, const char *port, int timeout,
 
 		sh.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
 		if (getaddrinfo(dp->source, NULL, &sh, &src) != 0) {
-			error_set(err, ERR_CONFIG, "source address \"%.64s\" "
-			    "is not an address%s", dp->source,
+			return error_set(err, ERR_CONFIG, "source address "
+			    "\"%.64s\" is not an address%s", dp->source,
 			    dp->family != 0 ? " of that family" : "");
-			return NULL;
 		}
 	}
 	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
@@ -207,7 +210,7 @@ direct(const char *host, const char *port, int timeout,
 			error_set(err, ERR_NOHOST, "host not found%s: %s",
 			    dp->family == 4 ? " over IPv4" : dp->family == 6 ?
 			    " over IPv6" : "", gai_strerror(r));
-		return NULL;
+		return -1;
 	}
 	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
 		for (s = src; s != NULL && s->ai_family != ai->ai_family;
@@ -220,12 +223,35 @@ direct(const char *host, const char *port, int timeout,
 	freeaddrinfo(res);
 	if (src != NULL)
 		freeaddrinfo(src);
-	if (fd == -1) {
-		error_set(err, ERR_NET, "cannot connect to port %s: %s", port,
-		    e == ETIMEDOUT ? "connection timed out" : strerror(e));
+	if (fd == -1)
+		return error_set(err, ERR_NET, "cannot connect to port %s: %s",
+		    port, e == ETIMEDOUT ? "connection timed out" :
+		    strerror(e));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/* Through a SOCKS5 proxy, reached as dp says. */
+static struct net *
+via_proxy(const char *host, const char *port, int timeout,
+    const struct dial_params *dp, struct error *err)
+{
+	struct proxy p;
+	int fd;
+
+	if (proxy_parse(dp->proxy, &p, err) == -1)
+		return NULL;
+	if ((fd = open_tcp(p.host, p.port, timeout, dp, err)) == -1) {
+		error_prefix(err, "proxy %s", p.host);
+		proxy_free(&p);
 		return NULL;
 	}
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (proxy_socks5(fd, &p, host, port, err) == -1) {
+		(void)close(fd);
+		proxy_free(&p);
+		return NULL;
+	}
+	proxy_free(&p);
 	return net_from_fd(fd, timeout);
 }
 
@@ -233,9 +259,20 @@ struct net *
 dial_connect(const char *host, const char *port, int timeout,
     const struct dial_params *dp, struct error *err)
 {
+	int fd;
+
+	if (dp->command != NULL && dp->proxy != NULL) {
+		error_set(err, ERR_CONFIG, "a connect command and a proxy "
+		    "exclude each other");
+		return NULL;
+	}
 	if (dp->command != NULL)
 		return via_command(dp->command, host, port, timeout, err);
-	if (dp->family != 0 || dp->source != NULL)
-		return direct(host, port, timeout, dp, err);
-	return net_connect(host, port, timeout, err);
+	if (dp->proxy != NULL)
+		return via_proxy(host, port, timeout, dp, err);
+	if (dp->family == 0 && dp->source == NULL)
+		return net_connect(host, port, timeout, err);
+	if ((fd = open_tcp(host, port, timeout, dp, err)) == -1)
+		return NULL;
+	return net_from_fd(fd, timeout);
 }

@@ -94,3 +94,99 @@ pf() {
 	[ "$status" -eq 78 ]
 	[[ "$output" == *'source address "not-an-address" is not an address'* ]]
 }
+
+# socks_start [ARGS]: microsocks on a free loopback port; sets SOCKS_PORT.
+socks_start() {
+	SOCKS_PORT=$(_free_port)
+	microsocks -i 127.0.0.1 -p "$SOCKS_PORT" "$@" >"$W/socks.log" 2>&1 &
+	SOCKS_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		python3 -c 'import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+		    "$SOCKS_PORT" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+teardown() {
+	if [ -n "${SOCKS_PID:-}" ]; then
+		kill "$SOCKS_PID" 2>/dev/null || true
+		wait "$SOCKS_PID" 2>/dev/null || true
+	fi
+}
+
+@test "proxy: socks5h by name and socks5 by address, TLS verified against the POP3 host" {
+	command -v microsocks >/dev/null || skip "microsocks is not installed"
+	socks_start
+	run pf --proxy "socks5h://127.0.0.1:$SOCKS_PORT" \
+		"pop3s://pu@localhost:$DOVECOT_POP3S" fetch --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	same_messages "$W/Mail/new" "${CORPUS[@]}"
+	run pf --proxy "socks5://localhost:$SOCKS_PORT" \
+		"pop3s://pu@localhost:$DOVECOT_POP3S" stat
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "${#CORPUS[@]} "* ]]
+	# The name checked is the POP3 host's, through the proxy too.
+	run pf --proxy "socks5h://127.0.0.1:$SOCKS_PORT" \
+		--tls-server-name wrong.example \
+		"pop3s://pu@localhost:$DOVECOT_POP3S" stat
+	echo "$output"
+	[ "$status" -eq 77 ]
+}
+
+@test "proxy: user and password (RFC 1929); a wrong password is 77, none is 78" {
+	command -v microsocks >/dev/null || skip "microsocks is not installed"
+	socks_start -u proxyuser -P proxysecret
+	POPFETCH_PROXY_PASSWORD=proxysecret run pf \
+		--proxy "socks5h://proxyuser@127.0.0.1:$SOCKS_PORT" \
+		"pop3s://pu@localhost:$DOVECOT_POP3S" stat
+	echo "$output"
+	[ "$status" -eq 0 ]
+	POPFETCH_PROXY_PASSWORD=wrong run pf \
+		--proxy "socks5h://proxyuser@127.0.0.1:$SOCKS_PORT" \
+		"pop3s://pu@localhost:$DOVECOT_POP3S" stat
+	echo "$output"
+	[ "$status" -eq 77 ]
+	[[ "$output" == *"proxy: it refused the user name or password"* ]]
+	run pf --proxy "socks5h://127.0.0.1:$SOCKS_PORT" \
+		"pop3s://pu@localhost:$DOVECOT_POP3S" stat
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"give USER@ in the proxy URL"* ]]
+	# The password comes from a netrc entry for the proxy too.
+	printf 'machine 127.0.0.1 login proxyuser password proxysecret\n' > "$HOME/.netrc"
+	chmod 600 "$HOME/.netrc"
+	run pf --proxy "socks5h://proxyuser@127.0.0.1:$SOCKS_PORT" \
+		"pop3s://pu@localhost:$DOVECOT_POP3S" stat
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# Never on the command line.
+	run pf --proxy "socks5h://proxyuser:proxysecret@127.0.0.1:$SOCKS_PORT" \
+		"pop3s://pu@localhost:$DOVECOT_POP3S" stat
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"passwords are not accepted in the URL"* ]]
+}
+
+@test "proxy: refused (75), unknown (68), and a server the proxy cannot reach (75)" {
+	command -v microsocks >/dev/null || skip "microsocks is not installed"
+	port=$(_free_port)
+	run pf --proxy "socks5h://127.0.0.1:$port" \
+		"pop3s://pu@localhost:$DOVECOT_POP3S" stat
+	echo "$output"
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"proxy 127.0.0.1: cannot connect to port $port"* ]]
+	run pf --proxy "socks5h://no-such-host.invalid:1080" \
+		"pop3s://pu@localhost:$DOVECOT_POP3S" stat
+	echo "$output"
+	[ "$status" -eq 68 ]
+	socks_start
+	run pf --proxy "socks5h://127.0.0.1:$SOCKS_PORT" \
+		"pop3s://pu@localhost:$port" stat
+	echo "$output"
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"proxy: cannot reach port $port"* ]]
+}
