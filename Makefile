@@ -9,6 +9,7 @@ SRC = src/main.c src/cli.c src/cli_doc.c src/accounts.c src/jobs.c src/report.c 
       src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
       src/mda.c src/envelope.c src/state.c src/plan.c \
       src/lmtp.c src/smtp_client.c src/dial.c src/proxy.c \
+      src/filter.c \
       src/auth.c src/sasl.c src/config.c src/util.c
 OBJ = $(SRC:.c=.o)
 HDR = src/cli.h src/cli_p.h src/accounts.h src/jobs.h src/report.h \
@@ -16,6 +17,7 @@ HDR = src/cli.h src/cli_p.h src/accounts.h src/jobs.h src/report.h \
       src/pop3_parse.h src/pop3_trace.h \
       src/tls.h src/crypto.h src/deliver.h src/backend.h src/state.h \
       src/smtp_client.h src/dial.h src/proxy.h \
+      src/filter.h \
       src/plan.h src/envelope.h src/auth.h src/sasl.h src/config.h src/util.h
 
 all: popfetch

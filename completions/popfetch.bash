@@ -16,7 +16,7 @@ _popfetch()
 		--netrc-file -d --debug --json -q --quiet -h --help -V --version
 		--maildir --mbox --mda --lmtp --lmtp-recipient --smtp --smtp-recipient
 		--new --all --keep --delete --keep-days
-		--max-size --limit --dry-run --state --received-header --uidl-header
+		--max-size --limit --filter --dry-run --state --received-header --uidl-header
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority
 		--client-cert --client-key --insecure
 		-a --account --all-accounts -j --jobs --config"
@@ -41,7 +41,7 @@ _popfetch()
 	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--host|--port|-p|--user|-u|--url|--timeout|--password-command|--mda|\
 	--lmtp|--lmtp-recipient|--smtp|--smtp-recipient|--connect-command|\
-	--source-address|--proxy|\
+	--source-address|--proxy|--filter|\
 	--keep-days|--max-size|--limit|--fingerprint|--tls-server-name|\
 	--tls-priority) return ;;
 	esac

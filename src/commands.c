@@ -350,6 +350,7 @@ run_fetch(struct cli_settings *s, struct error *err)
 		    "deliver to: %s", cli_targets(targets, sizeof(targets)));
 	s->fp.dp.lock_timeout = s->sp.timeout < 30 ? s->sp.timeout : 30;
 	s->fp.dp.timeout = s->sp.timeout;
+	s->fp.filter_timeout = s->sp.timeout;
 	if (s->fp.dp.kind == DELIVER_LMTP)
 		s->fp.dp.recipient = s->lmtp_recipient != NULL ?
 		    s->lmtp_recipient : s->sp.auth.user;

@@ -37,11 +37,16 @@
  * exactly like a kill, but in process: the target is rolled back and
  * "A u" is journalled.
  *
+ * The one deletion of an undelivered message is asked for: a --filter
+ * that exits 1 with --delete (apply_filter); its DELE goes out with
+ * those of step 4.
+ *
  * An MDA cannot be asked or rolled back, so for it the guarantee is at
  * least once.  An LMTP server cannot be asked either, but it drops a
  * message cut off before the end: there a crash repeats a message only
  * between the server's reply and step 3, and that window is one message
- * wide (record_each: each message is flushed as its own batch).  Without UIDL there are no UIDs to record; see
+ * wide (record_each: each message is flushed as its own batch).
+ * Without UIDL there are no UIDs to record; see
  * FALLBACK_PREFIX below.
  */
 #include <limits.h>
@@ -54,6 +59,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
+#include "filter.h"
 #include "plan.h"
 #include "pop3.h"
 #include "state.h"
@@ -73,6 +79,8 @@ struct run {
 	struct pop3			*p;
 	struct error			 first;	/* the first deferred error */
 	struct plan			 pl;	/* the listing and the plan */
+	uint32_t			*old;	/* the plan's old and what the
+						 * filter deletes */
 };
 
 static void
@@ -567,6 +575,85 @@ pipeline(struct run *r, struct error *err)
 	return rv;
 }
 
+/* A header for the filter: at most FILTER_HDR_MAX bytes, and nothing
+ * past its empty line, whatever a broken TOP sends. */
+struct hdrbuf {
+	size_t	len;
+	int	end;		/* the empty line was seen */
+	int	bol;
+	char	buf[FILTER_HDR_MAX];
+};
+
+static int
+hdr_sink(void *arg, const char *data, size_t len, struct error *err)
+{
+	struct hdrbuf *h = arg;
+	size_t i;
+
+	(void)err;
+	for (i = 0; i < len && !h->end && h->len < sizeof(h->buf); i++) {
+		h->buf[h->len++] = data[i];
+		if (data[i] == '\n' && h->bol)
+			h->end = 1;
+		h->bol = data[i] == '\n';
+	}
+	return 0;
+}
+
+/*
+ * Asks the filter about each message to be fetched, with its header
+ * from TOP n 0: 0 keeps it in the plan, 1 deletes it without fetching
+ * (with --delete; else it is left), 2 leaves it for a later run; any
+ * other answer is an error for that message, which is left too.
+ * Messages left are not recorded, so the filter sees them again next
+ * time.  -1 with err only if the connection is lost.
+ */
+static int
+apply_filter(struct run *r, struct error *err)
+{
+	struct hdrbuf *h = xmalloc(sizeof(*h));
+	enum filter_verdict v;
+	struct error e;
+	size_t k, kept = 0, nold = r->pl.nold, idx;
+	const struct pop3_msg *m;
+
+	r->old = xreallocarray(NULL, r->pl.nold + r->pl.nfetch + 1,
+	    sizeof(uint32_t));
+	if (r->pl.nold > 0)
+		memcpy(r->old, r->pl.old, r->pl.nold * sizeof(uint32_t));
+	for (k = 0; k < r->pl.nfetch; k++) {
+		idx = r->pl.fetch[k];
+		m = &r->pl.list[idx];
+		h->len = 0;
+		h->end = 0;
+		h->bol = 1;
+		if (pop3_top(r->p, m->num, 0, hdr_sink, h, &e) == -1) {
+			if (pop3_broken(r->p)) {
+				*err = e;
+				free(h);
+				return -1;
+			}
+			defer(r, &e);
+			continue;
+		}
+		if (filter_run(r->fp->filter, r->fp->filter_timeout, m->num,
+		    m->size, r->pl.uids[idx], h->buf, h->len, &v, &e) == -1) {
+			error_prefix(&e, "message %lu", m->num);
+			defer(r, &e);
+			continue;
+		}
+		if (v == FILTER_FETCH)
+			r->pl.fetch[kept++] = (uint32_t)idx;
+		else if (v == FILTER_DELETE && r->fp->delete)
+			r->old[nold++] = (uint32_t)idx;
+	}
+	free(h);
+	r->pl.nfetch = kept;
+	r->pl.old = r->old;
+	r->pl.nold = nold;
+	return 0;
+}
+
 /* Counts and reports what the plan decided without acting. */
 static void
 planned(void *arg, enum fetch_event_kind kind, const struct plan *pl,
@@ -653,6 +740,8 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 	if (plan_check(&r.pl, fp, err) == -1)
 		goto out;
 	plan_make(&r.pl, r.st, fp, planned, &r);
+	if (!fp->dry_run && fp->filter != NULL && apply_filter(&r, err) == -1)
+		goto out;
 	if (!fp->dry_run && pipeline(&r, err) == -1)
 		goto out;
 	/* Messages the server no longer lists need no memory. */
@@ -673,5 +762,6 @@ out:
 	deliver_close(r.d);
 	state_close(r.st);
 	plan_free(&r.pl);
+	free(r.old);
 	return rv;
 }
