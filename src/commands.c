@@ -342,7 +342,7 @@ run_fetch(struct cli_settings *s, struct error *err)
 {
 	struct fetch_result res;
 	struct report rep;
-	char targets[128];
+	char targets[256];
 	int r;
 
 	if (s->target_layer == 0)
