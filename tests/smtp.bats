@@ -41,6 +41,10 @@ setup() {
 	MTA=127.0.0.1:$POSTFIX_PORT
 }
 
+teardown() {
+	fake_stop
+}
+
 pf() {
 	local u=$1; shift
 	"$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 --state "$W/$u.state" \
@@ -126,4 +130,52 @@ pf() {
 	[ "$status" -eq 75 ]
 	[[ "$output" == *"cannot connect to port $port"* ]]
 	[ "$(dovecot_count s5)" -eq 1 ]
+}
+
+@test "smtp: killed in the middle of DATA, Postfix delivers the message exactly once" {
+	python3 - "$W" <<'PY'
+import sys
+w = sys.argv[1]
+head = "From: k@example.org\\r\\nSubject: killed\\r\\n\\r\\n"
+body = ("z" * 70 + "\\r\\n") * 9000
+rules = ["CAPA => +OK\\r\\nUIDL\\r\\n.\\r\\n", "USER .* => +OK\\r\\n",
+         "PASS .* => +OK\\r\\n", "STAT => +OK 1 700000\\r\\n",
+         "LIST => +OK\\r\\n1 700000\\r\\n.\\r\\n",
+         "UIDL => +OK\\r\\n1 uid-k\\r\\n.\\r\\n", "DELE 1 => +OK\\r\\n"]
+with open(w + "/hang.script", "w") as f:
+    f.write("\n".join(rules) + "\n")
+    f.write("RETR 1 => +OK\\r\\n" + head + body[:len(body) // 3] + " !hang\n")
+with open(w + "/whole.script", "w") as f:
+    f.write("\n".join(rules) + "\n")
+    f.write("RETR 1 => +OK\\r\\n" + head + body + ".\\r\\n\n")
+PY
+	fake_start "$W" < "$W/hang.script"
+	"$POPFETCH" --tls none --allow-plaintext --state "$W/k.state" \
+		--timeout 30 "pop3://u@127.0.0.1:$FAKE_PORT" \
+		fetch --smtp "$MTA" --smtp-recipient bob@example.test --delete \
+		>"$W/out" 2>&1 &
+	pid=$!
+	for i in $(seq 1 200); do
+		grep -q '^RETR 1' "$FAKE_DIR/fake.log" && break
+		sleep 0.05
+	done
+	sleep 1
+	before=$(postfix_count bob)
+	kill -9 "$pid"
+	wait "$pid" || true
+	fake_stop
+	sleep 1
+	[ "$(postfix_count bob)" -eq "$before" ]
+	fake_start "$W" < "$W/whole.script"
+	run "$POPFETCH" --tls none --allow-plaintext --state "$W/k.state" \
+		--timeout 30 "pop3://u@127.0.0.1:$FAKE_PORT" \
+		fetch --smtp "$MTA" --smtp-recipient bob@example.test --delete
+	echo "$output"
+	fake_stop
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"delivery to the mail server was interrupted"* ]]
+	postfix_wait bob $((before + 1))
+	[ "$(grep -l '^Subject: killed$' "$POSTFIX_MAIL"/bob/new/* | wc -l)" -eq 1 ]
+	grep -c '^z\{70\}$' $(grep -l '^Subject: killed$' "$POSTFIX_MAIL"/bob/new/*) |
+		grep -qx 9000
 }
