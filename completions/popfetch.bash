@@ -11,10 +11,12 @@ _popfetch()
 	local commands="fetch welcome capa certificate info stat list uidl top retr dele rset noop batch state
 		accounts config-check oauth2 providers"
 	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --max-time --auth
-		--allow-plaintext --no-initial-response --utf8 --no-utf8 --password-command --password-file
+		--allow-plaintext --no-initial-response --utf8 --no-utf8 --connect-command --proxy -4 --ipv4
+		-6 --ipv6 --source-address --password-command --password-file
 		--netrc-file -d --debug --json -q --quiet --syslog -h --help -V --version
-		--maildir --mbox --mda --mda-timeout --new --all --keep --delete --keep-days
-		--max-size --limit --until-empty --max-sessions --dry-run --state --forget-after --from
+		--maildir --mbox --mda --mda-timeout --lmtp --lmtp-recipient --smtp --smtp-recipient
+		--new --all --keep --delete --keep-days
+		--max-size --limit --until-empty --max-sessions --filter --dry-run --state --forget-after --from
 		--received-header --uidl-header
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority
 		--client-cert --client-key --insecure
@@ -49,6 +51,8 @@ _popfetch()
 	--maildir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--host|--port|-p|--user|-u|--url|--timeout|--max-time|--max-sessions|--password-command|\
 	--mda|--mda-timeout|--keep-days|--forget-after|--max-size|--limit|--fingerprint|\
+	--lmtp|--lmtp-recipient|--smtp|--smtp-recipient|--connect-command|\
+	--source-address|--proxy|--filter|\
 	--tls-server-name|\
 	--tls-priority|--oauth2-issuer|--oauth2-authorization-endpoint|\
 	--oauth2-token-endpoint|--oauth2-device-endpoint|\

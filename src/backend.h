@@ -1,6 +1,6 @@
 /*
  * backend.h - what a delivery target provides to deliver.c; private to
- * deliver.c and the backends (maildir.c, mbox.c, mda.c).
+ * deliver.c and the backends (maildir.c, mbox.c, mda.c, lmtp.c).
  *
  * A backend is one `const struct backend` and one .c file.  Adding a
  * target (say LMTP) means: a new file defining `lmtp_backend`, a row in
@@ -81,11 +81,13 @@ struct backend {
 	 * harmless (a maildir file in tmp/) and the record may be made
 	 * durable with the batch. */
 	int		 durable_token;
-	/* 1 if every finished message must be synced and recorded before
-	 * the next one begins (an MDA: what it was given is its own once
-	 * it exited 0, and a crash may repeat only the one message in
-	 * flight); 0 if a batch may share one barrier. */
-	int		 sync_each;
+	/* 1 if each finished message must be synced and recorded as
+	 * delivered before the next one is begun: the target took it for
+	 * good when finish returned and cannot be asked after a crash (an
+	 * MDA that exited 0, an LMTP or SMTP server's 250), so the window
+	 * in which a crash delivers a message twice is one message.  0
+	 * lets fetch.c record a batch at once. */
+	int		 record_each;
 
 	/* Opens p->target, creating it if it is missing, and takes what
 	 * locks it needs for as long as it is open.  ERR_CANTCREAT (the
@@ -151,5 +153,7 @@ struct backend {
 extern const struct backend maildir_backend;	/* maildir.c */
 extern const struct backend mbox_backend;	/* mbox.c */
 extern const struct backend mda_backend;	/* mda.c */
+extern const struct backend lmtp_backend;	/* lmtp.c */
+extern const struct backend smtp_backend;	/* lmtp.c */
 
 #endif

@@ -37,7 +37,7 @@
 		.store = STORE_OF(((struct cli_args *)0)->f)
 
 static cli_setter set_url, set_tls, set_auth, set_target, set_fingerprint,
-    set_utf8, set_from, set_provider, set_tenant, set_flow;
+    set_utf8, set_from, set_provider, set_tenant, set_flow, set_family;
 
 static const struct cli_value tls_values[] = {
 	{ "implicit", TLSMODE_IMPLICIT, 0 },
@@ -104,6 +104,19 @@ const struct cli_option cli_options[O_COUNT] = {
 	[O_NO_UTF8] = { "no-utf8", 0, ARG_NONE, NULL, G_SERVER, KW,
 	    "never send UTF8, even if the server offers it",
 	    .val = UTF8_OFF, .set = set_utf8 },
+	[O_CONNECT_COMMAND] = { "connect-command", 0, ARG_COMMAND, "CMD",
+	    G_SERVER, KW, "speak POP3 over this command's stdin and stdout",
+	    SET(sp.dial.command) },
+	[O_PROXY] = { "proxy", 0, ARG_STRING, "URL", G_SERVER, KW,
+	    "connect through socks5h://[USER@]HOST:PORT or socks5://",
+	    SET(sp.dial.proxy) },
+	[O_IPV4] = { "ipv4", '4', ARG_NONE, NULL, G_SERVER, KW,
+	    "connect over IPv4 only", .val = 4, .set = set_family },
+	[O_IPV6] = { "ipv6", '6', ARG_NONE, NULL, G_SERVER, KW,
+	    "connect over IPv6 only", .val = 6, .set = set_family },
+	[O_SOURCE_ADDRESS] = { "source-address", 0, ARG_STRING, "ADDRESS",
+	    G_SERVER, KW, "connect from this local address",
+	    SET(sp.dial.source) },
 	[O_CA_FILE] = { "ca-file", 0, ARG_PATH, "FILE", G_TLS, KW,
 	    "trust the certificate authorities in this PEM file",
 	    SET(sp.tlsp.ca_file) },
@@ -198,6 +211,18 @@ const struct cli_option cli_options[O_COUNT] = {
 	    G_DELIVER, KW, "kill an MDA still running after this long",
 	    .min = 1, .max = 86400, .dflt = "300",
 	    SET(fp.dp.child_timeout) },
+	[O_LMTP] = { "lmtp", 0, ARG_STRING, "SERVER", G_DELIVER, KW,
+	    "deliver over LMTP to unix:PATH or HOST:PORT",
+	    .val = DELIVER_LMTP, .set = set_target },
+	[O_LMTP_RECIPIENT] = { "lmtp-recipient", 0, ARG_STRING, "ADDRESS",
+	    G_DELIVER, KW, "the LMTP recipient (default: the user)",
+	    SET(lmtp_recipient) },
+	[O_SMTP] = { "smtp", 0, ARG_STRING, "HOST:PORT", G_DELIVER, KW,
+	    "hand each message to an MTA over SMTP",
+	    .val = DELIVER_SMTP, .set = set_target },
+	[O_SMTP_RECIPIENT] = { "smtp-recipient", 0, ARG_STRING, "ADDRESS",
+	    G_DELIVER, KW, "the SMTP recipient (default: the user)",
+	    SET(smtp_recipient) },
 	[O_NEW] = { "new", 0, ARG_NONE, NULL, G_FETCH, KW,
 	    "fetch only messages not fetched before (the default)",
 	    SET(fp.all), .clear = 1 },
@@ -223,6 +248,9 @@ const struct cli_option cli_options[O_COUNT] = {
 	[O_MAX_SESSIONS] = { "max-sessions", 0, ARG_NUMBER, "N", G_FETCH, KW,
 	    "with --until-empty, at most N sessions a run", .min = 1,
 	    .max = 10000, .dflt = "50", SET(fp.max_sessions) },
+	[O_FILTER] = { "filter", 0, ARG_COMMAND, "CMD", G_FETCH, KW,
+	    "judge each header first: exit 0 fetch, 1 delete, 2 leave",
+	    SET(fp.filter) },
 	[O_DRY_RUN] = { "dry-run", 0, ARG_NONE, NULL, G_FETCH, KW,
 	    "say what would be fetched and deleted; change nothing",
 	    SET(fp.dry_run) },
@@ -566,8 +594,8 @@ cli_targets(char *buf, size_t len)
 	return targets(buf, len, 1);
 }
 
-/* --maildir, --mbox and --mda: one of them per layer; a later layer
- * replaces an earlier one's. */
+/* --maildir, --mbox, --mda, --lmtp and --smtp: one of them per layer; a
+ * later layer replaces an earlier one's. */
 static int
 set_target(struct cli_settings *s, const struct cli_option *o,
     const char *arg, const struct cli_value *v, struct error *err)
@@ -583,6 +611,16 @@ set_target(struct cli_settings *s, const struct cli_option *o,
 	if (*arg == '\0')
 		return error_set(err, ERR_USAGE, "an empty delivery target");
 	s->fp.dp.target = arg;
+	return 0;
+}
+
+/* -4 and -6: the later one wins, like any other setting. */
+static int
+set_family(struct cli_settings *s, const struct cli_option *o,
+    const char *arg, const struct cli_value *v, struct error *err)
+{
+	(void)arg, (void)v, (void)err;
+	s->sp.dial.family = o->val;
 	return 0;
 }
 

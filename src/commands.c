@@ -400,13 +400,21 @@ run_fetch(struct cli_settings *s, struct error *err)
 	struct fetch_result res;
 	struct report rep;
 	struct stat sb;
-	char targets[128];
+	char targets[256];
 	int r;
 
 	if (s->target_layer == 0)
 		return error_set(err, ERR_USAGE, "fetch needs a place to "
 		    "deliver to: %s", cli_targets(targets, sizeof(targets)));
 	s->fp.dp.lock_timeout = s->sp.timeout < 30 ? s->sp.timeout : 30;
+	s->fp.dp.timeout = s->sp.timeout;
+	s->fp.filter_timeout = s->sp.timeout;
+	if (s->fp.dp.kind == DELIVER_LMTP)
+		s->fp.dp.recipient = s->lmtp_recipient != NULL ?
+		    s->lmtp_recipient : s->sp.auth.user;
+	if (s->fp.dp.kind == DELIVER_SMTP)
+		s->fp.dp.recipient = s->smtp_recipient != NULL ?
+		    s->smtp_recipient : s->sp.auth.user;
 	s->fp.host = s->sp.host;
 	s->errhost = s->sp.host;
 	memset(&res, 0, sizeof(res));

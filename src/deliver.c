@@ -22,7 +22,9 @@
 static const struct backend *const backends[] = {
 	&maildir_backend,
 	&mbox_backend,
-	&mda_backend
+	&mda_backend,
+	&lmtp_backend,
+	&smtp_backend
 };
 #define NBACKENDS	(sizeof(backends) / sizeof(backends[0]))
 
@@ -173,9 +175,9 @@ deliver_durable_token(const struct deliver *d)
 }
 
 int
-deliver_sync_each(const struct deliver *d)
+deliver_record_each(const struct deliver *d)
 {
-	return d->be->sync_each;
+	return d->be->record_each;
 }
 
 void

@@ -1,5 +1,6 @@
 /*
- * deliver.h - where fetched messages go: a maildir, an mbox or an MDA.
+ * deliver.h - where fetched messages go: a maildir, an mbox, an MDA or
+ * a mail server over LMTP or SMTP.
  *
  * One message at a time: deliver_prepare names it (the token goes into
  * the state journal before any byte is written), deliver_write streams
@@ -27,17 +28,23 @@
 enum deliver_kind {
 	DELIVER_MAILDIR,
 	DELIVER_MBOX,
-	DELIVER_MDA
+	DELIVER_MDA,
+	DELIVER_LMTP,
+	DELIVER_SMTP
 };
 
-/* target: a directory, a file or a command; lock_timeout: seconds to
- * wait for an mbox's locks; child_timeout: seconds an MDA may run for
- * one message (0: the default, 300). */
+/* target: a directory, a file, a command or a server (unix:PATH,
+ * HOST:PORT); lock_timeout: seconds to wait for an mbox's locks;
+ * child_timeout: seconds an MDA may run for one message (0: the
+ * default, 300); recipient: the address a server delivers to; timeout:
+ * seconds a server may stay silent. */
 struct deliver_params {
 	enum deliver_kind	 kind;
 	const char		*target;
 	int			 lock_timeout;
 	int			 child_timeout;
+	const char		*recipient;
+	int			 timeout;
 };
 
 /* Receives a warning for the user (recovery that could not clean up). */
@@ -102,8 +109,10 @@ size_t		 deliver_unsure(const struct deliver *d);
  * byte is written (mbox), or may be made durable with the batch. */
 int		 deliver_durable_token(const struct deliver *d);
 
-/* 1 if each finished message must be synced before the next begins. */
-int		 deliver_sync_each(const struct deliver *d);
+/* Whether each finished message must be synced and recorded before the
+ * next is begun (an MDA that exited 0, a server that took it for good),
+ * or may wait for a batch. */
+int		 deliver_record_each(const struct deliver *d);
 
 /* Removes the message begun since prepare, if any. */
 void		 deliver_abort(struct deliver *d);

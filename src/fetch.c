@@ -42,10 +42,17 @@
  * exactly like a kill, but in process: the target is rolled back and
  * "A u" is journalled.
  *
+ * The one deletion of an undelivered message is asked for: a --filter
+ * that exits 1 with --delete (apply_filter); its DELE goes out with
+ * those of step 4.
+ *
  * An MDA cannot be asked or rolled back, so for it the guarantee is at
  * least once; but it is started only for a whole message (mda.c), and
- * its backend asks for sync_each, so each delivery is recorded as soon
- * as the MDA exited 0 and a crash repeats at most the one in flight.
+ * its backend asks for record_each, so each delivery is recorded as soon
+ * as the MDA exited 0 and a crash repeats at most the one in flight.  An
+ * LMTP or SMTP server cannot be asked either, but it drops a message cut
+ * off before the end: there a crash repeats a message only between the
+ * server's reply and step 3, and that window is one message wide too.
  * Without UIDL there are no UIDs to record; see FALLBACK_PREFIX below.
  */
 #include <errno.h>
@@ -59,6 +66,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
+#include "filter.h"
 #include "logindelay.h"
 #include "plan.h"
 #include "pop3.h"
@@ -85,6 +93,8 @@ struct run {
 	struct logindelay		 delay;	/* beside the state */
 	unsigned long long		 got;	/* of this message */
 	int				 oversize; /* got > max_size */
+	uint32_t			*old;	/* the plan's old and what the
+						 * filter deletes */
 };
 
 static void
@@ -620,8 +630,8 @@ recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
 		pp->local = e;
 		pp->stop = 1;
 	}
-	if (pp->nbatch == BATCH || (pp->nbatch > 0 &&
-	    (pp->stop || deliver_sync_each(r->d))))
+	if (pp->nbatch == BATCH || (pp->nbatch > 0 && (pp->stop ||
+	    deliver_record_each(r->d))))
 		flush_or_stop(r, pp);
 	return 0;
 }
@@ -691,6 +701,85 @@ pipeline(struct run *r, struct error *err)
 		return -1;
 	}
 	return rv;
+}
+
+/* A header for the filter: at most FILTER_HDR_MAX bytes, and nothing
+ * past its empty line, whatever a broken TOP sends. */
+struct hdrbuf {
+	size_t	len;
+	int	end;		/* the empty line was seen */
+	int	bol;
+	char	buf[FILTER_HDR_MAX];
+};
+
+static int
+hdr_sink(void *arg, const char *data, size_t len, struct error *err)
+{
+	struct hdrbuf *h = arg;
+	size_t i;
+
+	(void)err;
+	for (i = 0; i < len && !h->end && h->len < sizeof(h->buf); i++) {
+		h->buf[h->len++] = data[i];
+		if (data[i] == '\n' && h->bol)
+			h->end = 1;
+		h->bol = data[i] == '\n';
+	}
+	return 0;
+}
+
+/*
+ * Asks the filter about each message to be fetched, with its header
+ * from TOP n 0: 0 keeps it in the plan, 1 deletes it without fetching
+ * (with --delete; else it is left), 2 leaves it for a later run; any
+ * other answer is an error for that message, which is left too.
+ * Messages left are not recorded, so the filter sees them again next
+ * time.  -1 with err only if the connection is lost.
+ */
+static int
+apply_filter(struct run *r, struct error *err)
+{
+	struct hdrbuf *h = xmalloc(sizeof(*h));
+	enum filter_verdict v;
+	struct error e;
+	size_t k, kept = 0, nold = r->pl.nold, idx;
+	const struct pop3_msg *m;
+
+	r->old = xreallocarray(NULL, r->pl.nold + r->pl.nfetch + 1,
+	    sizeof(uint32_t));
+	if (r->pl.nold > 0)
+		memcpy(r->old, r->pl.old, r->pl.nold * sizeof(uint32_t));
+	for (k = 0; k < r->pl.nfetch; k++) {
+		idx = r->pl.fetch[k];
+		m = &r->pl.list[idx];
+		h->len = 0;
+		h->end = 0;
+		h->bol = 1;
+		if (pop3_top(r->p, m->num, 0, hdr_sink, h, &e) == -1) {
+			if (pop3_broken(r->p)) {
+				*err = e;
+				free(h);
+				return -1;
+			}
+			defer(r, &e);
+			continue;
+		}
+		if (filter_run(r->fp->filter, r->fp->filter_timeout, m->num,
+		    m->size, r->pl.uids[idx], h->buf, h->len, &v, &e) == -1) {
+			error_prefix(&e, "message %lu", m->num);
+			defer(r, &e);
+			continue;
+		}
+		if (v == FILTER_FETCH)
+			r->pl.fetch[kept++] = (uint32_t)idx;
+		else if (v == FILTER_DELETE && r->fp->delete)
+			r->old[nold++] = (uint32_t)idx;
+	}
+	free(h);
+	r->pl.nfetch = kept;
+	r->pl.old = r->old;
+	r->pl.nold = nold;
+	return 0;
 }
 
 /* Counts and reports what the plan decided without acting. */
@@ -893,6 +982,9 @@ one_session(struct run *r, const struct session_params *sp, int first,
 		r->res->known = r->pl.nknown;
 		r->res->listed = 1;
 	}
+	if (!r->fp->dry_run && r->fp->filter != NULL &&
+	    apply_filter(r, err) == -1)
+		goto out;
 	if (!r->fp->dry_run && pipeline(r, err) == -1)
 		goto out;
 	/* Messages the server no longer lists need no memory. */
@@ -905,6 +997,8 @@ out:
 	r->p = NULL;
 	plan_free(&r->pl);
 	memset(&r->pl, 0, sizeof(r->pl));
+	free(r->old);
+	r->old = NULL;
 	return rv;
 }
 

@@ -40,6 +40,8 @@ struct fetch_params {
 	int			 dry_run;
 	int			 received_header;
 	int			 uidl_header;
+	const char		*filter;	/* judges each header */
+	int			 filter_timeout;	/* seconds */
 	const char		*host;
 };
 

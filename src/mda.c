@@ -10,7 +10,7 @@
  * group of its own, with a parent-death signal (SIGKILL), and a time
  * limit (mda_timeout): when the limit passes, or the delivery is
  * aborted, the whole group is killed, and the message is not recorded.
- * The backend asks to be synced after each message (sync_each), so
+ * The backend asks to be synced after each message (record_each), so
  * fetch.c records a message as delivered as soon as its MDA exited 0,
  * before the next one starts: a crash repeats at most the message whose
  * MDA had not yet exited.  An MDA cannot be asked or rolled back, so its
@@ -337,7 +337,7 @@ const struct backend mda_backend = {
 	.name = "mda",
 	.kind = DELIVER_MDA,
 	.durable_token = 0,
-	.sync_each = 1,
+	.record_each = 1,
 	.open = mda_open,
 	.prepare = mda_prepare,
 	.begin = mda_begin,

@@ -174,6 +174,14 @@ net_connect(const char *host, const char *port, int timeout, int max_time,
 	return n;
 }
 
+void
+net_set_max_time(struct net *n, int max_time)
+{
+	n->max_time = max_time;
+	n->deadline = max_time > 0 ? now_ms() + (long long)max_time * 1000 :
+	    0;
+}
+
 struct net *
 net_from_fd(int fd, int timeout)
 {

@@ -38,6 +38,10 @@ struct net	*net_connect(const char *host, const char *port, int timeout,
  * owns it from now on and is owned by the caller.  Never fails. */
 struct net	*net_from_fd(int fd, int timeout);
 
+/* From now on nothing more happens after max_time seconds (0: no
+ * limit), as for net_connect; for a connection made by net_from_fd. */
+void		 net_set_max_time(struct net *, int max_time);
+
 /* Starts TLS on the connection: 0, or -1 with ERR_TLS if the server has
  * already sent bytes we have not read (they would be unauthenticated),
  * or with the errors of tls_start.  The TLS session belongs to n. */

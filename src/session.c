@@ -154,8 +154,8 @@ start(const struct session_params *sp, enum tls_mode mode, struct error *err)
 	struct net *n;
 	struct pop3 *p;
 
-	if ((n = net_connect(sp->host, session_port(sp), sp->timeout,
-	    sp->max_time, err)) == NULL)
+	if ((n = dial_connect(sp->host, session_port(sp), sp->timeout,
+	    sp->max_time, &sp->dial, err)) == NULL)
 		return NULL;
 	if (mode == TLSMODE_IMPLICIT && net_starttls(n, &sp->tlsp, err) == -1) {
 		net_close(n);

@@ -9,6 +9,7 @@
 #define SESSION_H
 
 #include "auth.h"
+#include "dial.h"
 #include "pop3.h"
 #include "tls.h"
 #include "util.h"
@@ -46,6 +47,7 @@ struct session_params {
 	int			 timeout;	/* seconds */
 	int			 max_time;	/* seconds for the whole
 						 * session, 0: no limit */
+	struct dial_params	 dial;		/* how to reach it */
 	enum tls_mode		 tls;
 	struct tls_params	 tlsp;
 	struct auth_params	 auth;

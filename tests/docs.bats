@@ -80,7 +80,7 @@ of_man() {
 	long) man_options | grep '^\.It Fl' | grep -o 'Fl -[a-z0-9-]*' |
 		sed 's/^Fl /-/' ;;
 	short) man_options |
-		sed -n 's/^\.It Fl \([a-zA-Z]\) , Fl \(-[a-z0-9-]*\).*/-\1 -\2/p' ;;
+		sed -n 's/^\.It Fl \([a-zA-Z0-9]\) , Fl \(-[a-z0-9-]*\).*/-\1 -\2/p' ;;
 	values) man_item "$2" | grep -o 'Cm [a-z0-9-]*' | sed 's/^Cm //' ;;
 	commands) sed -n '/^\.Sh COMMANDS/,/^\.Sh /p' "$DOCS/man/popfetch.1" |
 		sed -n 's/^\.It Cm \([a-z0-9-]*\).*/\1/p' ;;
@@ -99,7 +99,7 @@ of_bash() {
 	case $1 in
 	long) sed -n '/local opts="/,/"/p' "$f" | grep -o -- '--[a-z0-9-]*' ;;
 	short) sed -n '/local opts="/,/"/p' "$f" |
-		grep -oE -- '(^|[[:space:]"])-[a-zA-Z] --[a-z0-9-]+' |
+		grep -oE -- '(^|[[:space:]"])-[a-zA-Z0-9] --[a-z0-9-]+' |
 		sed 's/^[[:space:]"]//' ;;
 	args) bash_cases | sed 's/).*//' | tr '|' '\n' ;;
 	paths) bash_cases | grep -E 'compgen -[fd] ' | sed 's/).*//' | tr '|' '\n' |
@@ -115,8 +115,8 @@ of_zsh() {
 	local f=$DOCS/completions/_popfetch
 	case $1 in
 	long) grep -oE -- "--[a-z0-9-]+[[}]" "$f" | tr -d '[}' ;;
-	short) grep -oE -- '\{-[a-zA-Z],--[a-z0-9-]+\}' "$f" | tr -d '{}' | tr ',' ' ' ;;
-	args) grep -E -- "\]:" "$f" | grep -oE -- "-(-[a-z0-9-]+|[a-zA-Z])[[},]" |
+	short) grep -oE -- '\{-[a-zA-Z0-9],--[a-z0-9-]+\}' "$f" | tr -d '{}' | tr ',' ' ' ;;
+	args) grep -E -- "\]:" "$f" | grep -oE -- "-(-[a-z0-9-]+|[a-zA-Z0-9])[[},]" |
 		tr -d '[},' ;;
 	paths) grep -E -- "_files" "$f" | grep -oE -- "--[a-z0-9-]+[[}]" | tr -d '[}' ;;
 	values) grep -E -- "--$2[[}]" "$f" | sed -n "s/.*:(\([^)]*\))'.*/\1/p" |
@@ -129,10 +129,10 @@ of_fish() {
 	local f=$DOCS/completions/popfetch.fish
 	case $1 in
 	long) grep '^complete ' "$f" | grep -o -- ' -l [a-z0-9-]*' | sed 's/ -l /--/' ;;
-	short) grep '^complete ' "$f" | grep -oE -- ' -s [a-zA-Z] -l [a-z0-9-]+' |
+	short) grep '^complete ' "$f" | grep -oE -- ' -s [a-zA-Z0-9] -l [a-z0-9-]+' |
 		sed 's/ -s \(.\) -l /-\1 --/' ;;
 	args) grep '^complete ' "$f" | grep -E -- ' -[xr]( |$)' |
-		grep -oE -- ' -(s [a-zA-Z]|l [a-z0-9-]+)' | sed 's/^ -s /-/; s/^ -l /--/' ;;
+		grep -oE -- ' -(s [a-zA-Z0-9]|l [a-z0-9-]+)' | sed 's/^ -s /-/; s/^ -l /--/' ;;
 	paths) grep '^complete ' "$f" | grep -E -- " -F( |$)|__fish_complete_directories" |
 		grep -o -- ' -l [a-z0-9-]*' | sed 's/ -l /--/' ;;
 	values) grep -E -- " -l $2 " "$f" | sed -n "s/.* -a '\([^']*\)'.*/\1/p" |

@@ -353,7 +353,7 @@ crash_loop() {
 @test "fetch without a target is a usage error" {
 	run "$POPFETCH" --host localhost fetch
 	[ "$status" -eq 64 ]
-	[[ "$output" == *"--maildir DIR, --mbox FILE or --mda COMMAND"* ]]
+	[[ "$output" == *"--maildir DIR, --mbox FILE, --mda COMMAND, --lmtp SERVER or --smtp HOST:PORT"* ]]
 	run "$POPFETCH" --host localhost --maildir a --mbox b
 	[ "$status" -eq 64 ]
 }

@@ -8,6 +8,7 @@
 # dovecot_seed NAME FILE...   puts each FILE into NAME's maildir new/
 # dovecot_stop        stops it again.
 #
+# DOVECOT_PROTOCOLS (default "pop3") sets protocols (lmtp.bats adds lmtp),
 # DOVECOT_MECHS (default "plain login apop") sets auth_mechanisms, and
 # DOVECOT_EXTRA holds more configuration lines for a suite that needs them;
 # @CERTS@ in it stands for the directory of the certificates made here.
@@ -78,7 +79,7 @@ base_dir = $d/run
 state_dir = $d/state
 instance_name = popfetch-test-$$-$try
 log_path = $d/dovecot.log
-protocols = pop3
+protocols = ${DOVECOT_PROTOCOLS:-pop3}
 listen = 127.0.0.1
 ssl = yes
 ssl_cert = <$d/certs/server.pem
