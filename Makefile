@@ -9,7 +9,7 @@ SRC = src/main.c src/cli.c src/cli_doc.c src/accounts.c src/jobs.c src/report.c 
       src/net.c src/tls.c src/crypto.c src/deliver.c src/maildir.c src/mbox.c \
       src/safefile.c \
       src/mda.c src/envelope.c src/state.c src/state_cmd.c src/import.c \
-      src/plan.c src/logindelay.c \
+      src/plan.c src/logindelay.c src/digest.c src/verify.c src/verify_cmd.c \
       src/lmtp.c src/smtp_client.c src/dial.c src/proxy.c src/filter.c \
       src/auth.c src/sasl.c src/config.c src/util.c \
       src/oauth2.c src/oauth2_http.c src/oauth2_store.c src/provider.c
@@ -18,7 +18,7 @@ HDR = src/cli.h src/cli_p.h src/accounts.h src/jobs.h src/report.h \
       src/commands.h src/info.h src/fetch.h src/session.h src/pop3.h src/net.h \
       src/pop3_parse.h src/pop3_trace.h \
       src/tls.h src/crypto.h src/deliver.h src/backend.h src/safefile.h \
-      src/state.h src/logindelay.h src/plan.h src/envelope.h src/import.h \
+      src/state.h src/digest.h src/verify.h src/logindelay.h src/plan.h src/envelope.h src/import.h \
       src/smtp_client.h src/dial.h src/proxy.h src/filter.h \
       src/auth.h src/sasl.h src/config.h src/util.h \
       src/oauth2.h src/oauth2_p.h src/provider.h

@@ -39,7 +39,7 @@ enum cli_id {
 	O_NEW, O_ALL, O_KEEP, O_DELETE, O_KEEP_DAYS, O_MAX_SIZE, O_LIMIT,
 	O_UNTIL_EMPTY, O_MAX_SESSIONS, O_FILTER,
 	O_DRY_RUN, O_STATE, O_FORGET_AFTER, O_FROM, O_RECEIVED_HEADER,
-	O_UIDL_HEADER,
+	O_UIDL_HEADER, O_REFETCH_MISSING, O_VERIFIED_DELETE, O_OFFLINE,
 	O_DEBUG, O_JSON, O_QUIET, O_SYSLOG, O_HELP, O_VERSION,
 	O_ACCOUNT, O_ALL_ACCOUNTS, O_JOBS, O_CONFIG,
 	O_LIST_OPTIONS,
@@ -62,6 +62,7 @@ struct cli_settings {
 	struct cmd_opts		 co;
 	struct fetch_params	 fp;
 	int			 print_fingerprint;
+	int			 offline;	/* verify --offline */
 	const char		*server_name;	/* --tls-server-name */
 	int			 import_from;	/* --from: enum import_kind */
 	const char		*lmtp_recipient;

@@ -339,6 +339,7 @@ static const struct command commands[] = {
 	{ "batch", CMD_BATCH, 0, 0, 1, "batch", NULL, 1 },
 	{ "state", CMD_STATE, 1, 2, 0,
 	    "state show|check|mark-seen|import --from PROGRAM FILE", NULL, 1 },
+	{ "verify", CMD_VERIFY, 0, 0, 0, "verify", NULL, 1 },
 	{ "accounts", CMD_ACCOUNTS, 0, 0, 0, "accounts", NULL, 1 },
 	{ "config-check", CMD_CONFIG_CHECK, 0, 0, 0, "config-check", NULL,
 	    1 },
@@ -646,6 +647,8 @@ command_run(struct cli_settings *s, int argc, char **argv,
 		r = run_fetch(s, err);
 	else if (c->kind == CMD_INFO)
 		r = info_run(s, err);
+	else if (c->kind == CMD_VERIFY)
+		r = verify_cmd_run(s, err);
 	else if (c->kind == CMD_STATE)
 		r = argc < 2 ? error_set(err, ERR_USAGE, "usage: %s",
 		    c->usage) : state_cmd_run(s, argv + 1, argc - 1, err);

@@ -27,6 +27,7 @@ enum command_kind {
 	CMD_BATCH,	/* commands from stdin in one session */
 	CMD_INFO,	/* the info command (info.h) */
 	CMD_STATE,	/* the state of the account (state_cmd.c) */
+	CMD_VERIFY,	/* the store against the state (verify_cmd.c) */
 	CMD_ACCOUNTS,	/* the accounts file: no session (accounts.h) */
 	CMD_CONFIG_CHECK,
 	CMD_OAUTH2,	/* oauth2 login|status|logout: no session */
@@ -90,6 +91,14 @@ int	command_batch(struct pop3 *, FILE *in, const struct cmd_opts *,
 int	state_cmd_check(char **argv, int argc, struct error *);
 int	state_cmd_run(struct cli_settings *s, char **argv, int argc,
 	    struct error *);
+
+/* verify_cmd.c: compares the server's UIDL listing (none with
+ * s->offline), the state and the store s names (a maildir or an mbox),
+ * and prints one line or JSON record per UID.  ERR_DATAERR when a
+ * message the state calls delivered is missing or changed; ERR_USAGE
+ * without a maildir or an mbox; and the errors of fetch_state_open,
+ * verify_open and session_open. */
+int	verify_cmd_run(struct cli_settings *s, struct error *);
 
 /* popfetch providers: the presets, one a line, or a JSON array.
  * ERR_IO. */

@@ -7,6 +7,11 @@
  * is in the message header, so the header is held back (at most
  * HDR_MAX bytes) until its end is seen; everything after it streams
  * straight through.
+ *
+ * Every byte passed to the backend also goes into a SHA-256 (digest.h),
+ * so what was stored is known without reading it back; the first word
+ * of the token body (a maildir file's name, an mbox offset) and the
+ * Message-ID say where it went (deliver_stored).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -16,6 +21,7 @@
 
 #include "backend.h"
 #include "deliver.h"
+#include "digest.h"
 #include "envelope.h"
 
 /* Every target; the first word of a journal token picks its row. */
@@ -31,12 +37,18 @@ static const struct backend *const backends[] = {
 #define HDR_MAX		65536
 #define TOKEN_MAX	(BACKEND_TOKEN_MAX + 64)
 
+
 struct deliver {
 	const struct backend	*be;
 	void			*h;		/* the backend's handle */
 	int			 begun;		/* be->begin was called */
 	int			 failed;
 	char			 token[TOKEN_MAX];
+	struct digest		*dg;
+	char			 sha[DIGEST_HEX];
+	unsigned long long	 size;
+	char			 where[256];	/* escaped */
+	char			 msgid[3 * DIGEST_MSGID_MAX + 1];
 	size_t			 hlen;
 	char			 hdr[HDR_MAX];
 };
@@ -60,6 +72,7 @@ deliver_open(const struct deliver_params *p, struct error *err)
 		free(d);
 		return NULL;
 	}
+	d->dg = digest_new(d->be->kind == DELIVER_MBOX);
 	return d;
 }
 
@@ -72,8 +85,16 @@ deliver_prepare(struct deliver *d, struct error *err)
 	d->begun = 0;
 	d->failed = 0;
 	d->hlen = 0;
+	d->sha[0] = '\0';
+	d->msgid[0] = '\0';
+	digest_reset(d->dg, d->be->kind == DELIVER_MBOX);
 	if ((body = d->be->prepare(d->h, err)) == NULL)
 		return NULL;
+	n = (int)strcspn(body, " ");
+	if ((size_t)n * 3 + 1 > sizeof(d->where) || n == 0)
+		d->where[0] = '\0';
+	else
+		pct_encode(d->where, body, (size_t)n, NULL);
 	n = snprintf(d->token, sizeof(d->token), "%s%s%s", d->be->name,
 	    body[0] != '\0' ? " " : "", body);
 	if (n < 0 || (size_t)n >= sizeof(d->token)) {
@@ -82,6 +103,14 @@ deliver_prepare(struct deliver *d, struct error *err)
 		return NULL;
 	}
 	return d->token;
+}
+
+/* Bytes for the backend, hashed on the way. */
+static int
+pass(struct deliver *d, const char *data, size_t len, struct error *err)
+{
+	digest_update(d->dg, data, len);
+	return d->be->write(d->h, data, len, err);
 }
 
 /* Starts the backend with the sender from the held-back header and
@@ -93,10 +122,11 @@ begin(struct deliver *d, struct error *err)
 	int r;
 
 	envelope_sender(d->hdr, d->hlen, sender, sizeof(sender));
+	digest_msgid(d->hdr, d->hlen, d->msgid);
 	r = d->be->begin(d->h, sender, err);
 	d->begun = 1;
 	if (r == 0 && d->hlen > 0)
-		r = d->be->write(d->h, d->hdr, d->hlen, err);
+		r = pass(d, d->hdr, d->hlen, err);
 	d->hlen = 0;
 	return r;
 }
@@ -137,7 +167,7 @@ deliver_write(void *arg, const char *data, size_t len, struct error *err)
 			return -1;
 		}
 	}
-	if (len > 0 && d->be->write(d->h, data, len, err) == -1) {
+	if (len > 0 && pass(d, data, len, err) == -1) {
 		d->failed = 1;
 		return -1;
 	}
@@ -152,7 +182,22 @@ deliver_finish(struct deliver *d, struct error *err)
 	if (!d->begun && begin(d, err) == -1)
 		return -1;
 	d->begun = 0;
+	digest_final(d->dg, d->sha, &d->size);
 	return d->be->finish(d->h, err);
+}
+
+int
+deliver_stored(const struct deliver *d, const char **sha,
+    unsigned long long *size, const char **where, const char **msgid)
+{
+	if (d->sha[0] == '\0' || d->where[0] == '\0' ||
+	    (d->be->kind != DELIVER_MAILDIR && d->be->kind != DELIVER_MBOX))
+		return -1;
+	*sha = d->sha;
+	*size = d->size;
+	*where = d->where;
+	*msgid = d->msgid[0] != '\0' ? d->msgid : "-";
+	return 0;
 }
 
 int
@@ -194,6 +239,7 @@ deliver_close(struct deliver *d)
 	if (d == NULL)
 		return;
 	d->be->close(d->h);
+	digest_free(d->dg);
 	free(d);
 }
 

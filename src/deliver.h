@@ -114,6 +114,18 @@ int		 deliver_durable_token(const struct deliver *d);
  * or may wait for a batch. */
 int		 deliver_record_each(const struct deliver *d);
 
+/*
+ * After a deliver_finish that succeeded: what was stored of the
+ * message, for the state (state.h, struct state_rec): its SHA-256 as
+ * digest.h defines it, the bytes that covers, where it went (the
+ * escaped first word of the token body) and its Message-ID (escaped, or
+ * "-").  The strings belong to d until the next prepare.  -1 for a
+ * target that keeps no store popfetch can read back (an MDA, a server).
+ */
+int		 deliver_stored(const struct deliver *d, const char **sha,
+		    unsigned long long *size, const char **where,
+		    const char **msgid);
+
 /* Removes the message begun since prepare, if any. */
 void		 deliver_abort(struct deliver *d);
 

@@ -65,12 +65,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "fetch.h"
 #include "filter.h"
 #include "logindelay.h"
 #include "plan.h"
 #include "pop3.h"
 #include "state.h"
+#include "verify.h"
 
 /* Journal UIDs for servers without UIDL start with LF, which no real
  * UID can contain; they only serve to clean up after a crash. */
@@ -95,6 +97,18 @@ struct run {
 	int				 oversize; /* got > max_size */
 	uint32_t			*old;	/* the plan's old and what the
 						 * filter deletes */
+	struct verify			*vf;	/* the store read back, for
+						 * refetch_missing and
+						 * verified_delete */
+};
+
+/* What was stored of one message of a batch, until it is recorded. */
+struct stored {
+	int			 has;
+	unsigned long long	 size;
+	char			 sha[DIGEST_HEX];
+	char			 where[256];
+	char			 msgid[3 * DIGEST_MSGID_MAX + 1];
 };
 
 static void
@@ -436,6 +450,7 @@ struct pipe {
 	size_t			 window, head, tail;
 	unsigned long long	 out;
 	size_t			 batch[BATCH], nbatch;
+	struct stored		*recs;		/* BATCH of them */
 	size_t			 done;
 	struct dqueue		 dq;
 	int			 dele;
@@ -455,6 +470,97 @@ progress(struct run *r, size_t done)
 	ev.bytes = r->res->bytes;
 	if (r->report != NULL)
 		r->report(r->arg, &ev);
+}
+
+/* What deliver_stored says of the message just finished, into s. */
+static void
+keep_stored(struct run *r, struct stored *s)
+{
+	const char *sha, *where, *msgid;
+
+	s->has = deliver_stored(r->d, &sha, &s->size, &where, &msgid) == 0 &&
+	    strlen(where) < sizeof(s->where) && strlen(msgid) <
+	    sizeof(s->msgid);
+	if (!s->has)
+		return;
+	(void)strlcpy(s->sha, sha, sizeof(s->sha));
+	(void)strlcpy(s->where, where, sizeof(s->where));
+	(void)strlcpy(s->msgid, msgid, sizeof(s->msgid));
+}
+
+static void
+to_rec(const struct stored *s, struct state_rec *rec)
+{
+	rec->when = 0;
+	rec->size = s->size;
+	rec->sha = s->sha;
+	rec->where = s->where;
+	rec->msgid = s->msgid;
+}
+
+/*
+ * Whether the stored copy of message idx (rec: what the state says was
+ * stored) verifies now, for a verified delete; if not, a warning says
+ * that it stays on the server and why.
+ */
+static int
+verified(struct run *r, size_t idx, const struct state_rec *rec)
+{
+	enum verify_status vs = VERIFY_UNRECORDED;
+	char msg[512], vis[128];
+	struct error e;
+	const char *uid = r->pl.uids[idx];
+
+	if (rec != NULL && verify_check(r->vf, rec, &vs, &e) == -1) {
+		event(r, FETCH_WARNING, 0, NULL, 0, e.msg);
+		vs = VERIFY_UNRECORDED;
+	}
+	if (vs == VERIFY_INTACT)
+		return 1;
+	(void)snprintf(msg, sizeof(msg), "message %lu (UID %s) stays on the "
+	    "server: its stored copy is %s", r->pl.list[idx].num,
+	    uid != NULL ? vis_text(vis, sizeof(vis), uid, strlen(uid)) : "-",
+	    vs == VERIFY_MISSING ? "missing" : vs == VERIFY_CHANGED ?
+	    "changed" : "not recorded, so it cannot be verified");
+	event(r, FETCH_WARNING, 0, NULL, 0, msg);
+	return 0;
+}
+
+/* For plan.h's again: a delivered message whose copy is missing or
+ * changed is fetched again. */
+static int
+fetch_again(void *arg, const char *uid)
+{
+	struct run *r = arg;
+	struct state_rec rec;
+	enum verify_status vs;
+	struct error e;
+
+	if (state_record(r->st, uid, &rec) == -1 || rec.sha == NULL)
+		return 0;
+	if (verify_check(r->vf, &rec, &vs, &e) == -1) {
+		event(r, FETCH_WARNING, 0, NULL, 0, e.msg);
+		return 0;
+	}
+	return vs == VERIFY_MISSING || vs == VERIFY_CHANGED;
+}
+
+/* A verified delete: drops from the plan's old messages those whose
+ * stored copy does not verify. */
+static void
+verify_old(struct run *r)
+{
+	struct state_rec rec;
+	size_t k, kept = 0, idx;
+
+	for (k = 0; k < r->pl.nold; k++) {
+		idx = r->pl.old[k];
+		if (r->pl.uids[idx] != NULL && verified(r, idx,
+		    state_record(r->st, r->pl.uids[idx], &rec) == 0 ?
+		    &rec : NULL))
+			r->pl.old[kept++] = (uint32_t)idx;
+	}
+	r->pl.nold = kept;
 }
 
 /*
@@ -499,7 +605,11 @@ flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
 		uid = journal_uid(r, idx, pseudo);
 		/* Recorded only once the barrier covered it. */
 		if (k < pub && r->pl.uids[idx] != NULL) {
-			if (state_delivered(r->st, uid, 0, err) == -1)
+			struct state_rec rec;
+
+			to_rec(&pp->recs[k], &rec);
+			if (state_delivered(r->st, uid, 0, pp->recs[k].has ?
+			    &rec : NULL, err) == -1)
 				return -1;
 		} else if (k >= pub && k - pub < unsure)
 			/* Maybe published: recovery decides. */
@@ -515,6 +625,13 @@ flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
 		event(r, FETCH_FETCHED, r->pl.list[idx].num, r->pl.uids[idx],
 		    r->pl.list[idx].size, NULL);
 		progress(r, ++pp->done);
+		if (dele && r->vf != NULL && r->fp->verified_delete) {
+			struct state_rec rec;
+
+			to_rec(&pp->recs[k], &rec);
+			if (!verified(r, idx, pp->recs[k].has ? &rec : NULL))
+				continue;
+		}
 		if (dele)
 			dq_push(&pp->dq, idx);
 	}
@@ -613,8 +730,10 @@ recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
 {
 	struct error e;
 
-	if (receive_one(r, idx, &e) == 0)
+	if (receive_one(r, idx, &e) == 0) {
+		keep_stored(r, &pp->recs[pp->nbatch]);
 		pp->batch[pp->nbatch++] = idx;
+	}
 	else if (pop3_broken(r->p)) {
 		*err = e;
 		return -1;
@@ -664,6 +783,7 @@ pipeline(struct run *r, struct error *err)
 	pp->window = pop3_capabilities(r->p)->flags & CAPA_PIPELINING ?
 	    PIPE_CMDS : 1;
 	pp->q = xcalloc(pp->window, sizeof(*pp->q));
+	pp->recs = xcalloc(BATCH, sizeof(*pp->recs));
 	pp->dele = r->fp->delete;
 	for (;;) {
 		if (refill(r, pp, err) == -1) {
@@ -695,6 +815,7 @@ pipeline(struct run *r, struct error *err)
 		/* What arrived whole is still delivered, just not deleted. */
 		(void)flush_batch(r, pp, 0, &e);
 	free(pp->q);
+	free(pp->recs);
 	free(pp->dq.v);
 	if (pp->stop) {
 		*err = pp->local;
@@ -846,6 +967,15 @@ open_local(struct run *r, const struct session_params *sp,
 	}
 	if ((r->d = deliver_open(&fp->dp, err)) == NULL)
 		return -1;
+	if (!fp->refetch_missing && !(fp->verified_delete && (fp->delete ||
+	    fp->keep_days > 0)))
+		return 0;
+	if (fp->dp.kind != DELIVER_MAILDIR && fp->dp.kind != DELIVER_MBOX)
+		return error_set(err, ERR_USAGE, "only what is delivered into "
+		    "a maildir or an mbox can be verified, refetched or "
+		    "deleted once verified");
+	if ((r->vf = verify_open(fp->dp.kind, fp->dp.target, err)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -969,12 +1099,18 @@ one_session(struct run *r, const struct session_params *sp, int first,
 	r->p = session_pop3(s);
 	if (plan_list(&r->pl, r->p, err) == -1)
 		goto out;
+	if (r->vf != NULL && r->fp->refetch_missing) {
+		r->pl.again = fetch_again;
+		r->pl.again_arg = r;
+	}
 	if (plan_check(&r->pl, r->fp, err) == -1)
 		goto out;
 	if (plan_needs_sizes(&r->pl, r->st, r->fp) &&
 	    plan_sizes(&r->pl, r->p, err) == -1)
 		goto out;
 	plan_make(&r->pl, r->st, r->fp, planned, r);
+	if (r->vf != NULL && r->fp->verified_delete)
+		verify_old(r);
 	/* The summary tells of the first listing: later sessions of
 	 * --until-empty may see only a part of the mailbox. */
 	if (first) {
@@ -1060,6 +1196,7 @@ out:
 		rv = -1;
 	}
 	deliver_close(r.d);
+	verify_close(r.vf);
 	logindelay_close(&r.delay);
 	state_close(r.st);
 	return rv;

@@ -24,7 +24,10 @@
  * UID once the server has not listed it for that many days.  dry_run:
  * report what would be done and touch nothing.  received_header,
  * uidl_header: add a Received: (naming host) or an X-Popfetch-UIDL:
- * header on top.
+ * header on top.  refetch_missing: fetch again a message the state
+ * calls delivered whose stored copy is missing or changed (verify.h).
+ * verified_delete: delete a delivered message only while its stored
+ * copy verifies (a maildir or an mbox only).
  */
 struct fetch_params {
 	struct deliver_params	 dp;
@@ -40,6 +43,8 @@ struct fetch_params {
 	int			 dry_run;
 	int			 received_header;
 	int			 uidl_header;
+	int			 refetch_missing;
+	int			 verified_delete;
 	const char		*filter;	/* judges each header */
 	int			 filter_timeout;	/* seconds */
 	const char		*host;

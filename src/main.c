@@ -43,6 +43,7 @@ exit_code(enum err_class c)
 	case ERR_TLS:		return EX_NOPERM;
 	case ERR_CONFIG:
 	case ERR_INSECURE:	return EX_CONFIG;
+	case ERR_DATAERR:	return EX_DATAERR;
 	}
 	return EX_SOFTWARE;
 }
@@ -59,7 +60,7 @@ class_name(enum err_class c)
 		[ERR_LOCKED] = "locked", [ERR_DEFERRED] = "deferred",
 		[ERR_PROTO] = "protocol", [ERR_AUTH] = "auth",
 		[ERR_TLS] = "tls", [ERR_CONFIG] = "config",
-		[ERR_INSECURE] = "insecure"
+		[ERR_INSECURE] = "insecure", [ERR_DATAERR] = "dataerr"
 	};
 
 	if ((unsigned)c < sizeof(names) / sizeof(names[0]) &&

@@ -74,6 +74,8 @@ plan_needs_sizes(const struct plan *p, struct state *st,
 	for (i = 0; i < p->nl; i++) {
 		if ((when = state_lookup(st, p->uids[i])) == 0)
 			return 1;
+		if (p->again != NULL && p->again(p->again_arg, p->uids[i]))
+			return 1;
 		if (fp->delete || (fp->keep_days > 0 &&
 		    now - when >= (time_t)fp->keep_days * 86400))
 			return 1;
@@ -170,7 +172,9 @@ plan_make(struct plan *p, struct state *st, const struct fetch_params *fp,
 	tofetch = p->v + p->nl;
 	for (i = 0; i < p->nl; i++) {
 		if (p->have_uidl && !fp->all &&
-		    (when = state_lookup(st, p->uids[i])) != 0) {
+		    (when = state_lookup(st, p->uids[i])) != 0 &&
+		    (p->again == NULL || !p->again(p->again_arg,
+		    p->uids[i]))) {
 			p->nknown++;
 			if (!fp->delete && (fp->keep_days == 0 ||
 			    now - when < (time_t)fp->keep_days * 86400))

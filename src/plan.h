@@ -37,6 +37,11 @@ struct plan {
 	size_t		 nknown;	/* in the state: fetched before */
 	uint32_t	*v;		/* old and fetch point into it */
 	struct arena	 arena;		/* the UIDs */
+	/* Set by the caller after plan_list, or NULL: whether a message
+	 * the state calls delivered is to be fetched again all the same
+	 * (its stored copy is missing or changed). */
+	int		(*again)(void *arg, const char *uid);
+	void		*again_arg;
 };
 
 /* Told what the plan decides without acting on it: FETCH_SKIPPED, or in

@@ -3,13 +3,17 @@
  *
  * Snapshot format, version 2 (path):
  *	popfetch-state 2 <identity>
- *	U <first> <seen> <uid>		delivered at first, last listed at seen
+ *	U <first> <seen> <uid> [<size> <sha256> <where> <msgid>]
+ *					delivered at first, last listed at seen;
+ *					what was stored (state.h, struct
+ *					state_rec), "-" for no Message-ID
  *	E <count> <crc>			the trailer: count U lines, and the
  *					CRC-32 of every byte before this line
  * Journal format (path.journal), appended record by record:
  *	popfetch-journal 2 <identity> <crc>
  *	B <uid> <token> <crc>		delivery begins (token from deliver)
- *	D <uid> <time> <crc>		delivered and durable
+ *	D <uid> <time> [<size> <sha256> <where> <msgid>] <crc>
+ *					delivered and durable
  *	A <uid> <crc>			rolled back
  * Every field is percent-escaped, so fields never contain spaces or line
  * ends; crc is the CRC-32 (eight hex digits) of the record's bytes
@@ -25,6 +29,12 @@
  * fetched.  Version 1 (a header "popfetch-state 1", "U <time> <uid>"
  * lines, and journal records without checksums before any header) is
  * read once and written back as version 2.
+ *
+ * The four fields of what was stored came later, within version 2: a
+ * U line or a D record without them (written before, or by a delivery
+ * that recovery resolved) still loads, and its UID is delivered but
+ * cannot be verified.  A popfetch that predates them refuses a state
+ * that has them as damaged, which is the safe way round.
  *
  * The directory is opened once and the four files (path, path.journal,
  * path.lock, path.new) are opened relative to it, never through a
@@ -51,6 +61,10 @@ struct entry {
 	char	*uid;		/* escaped form, in the arena */
 	time_t	 when;		/* first delivered */
 	time_t	 seen;		/* last listed by the server */
+	unsigned long long size;
+	char	*sha;		/* these three in the arena, or NULL */
+	char	*where;
+	char	*msgid;
 };
 
 struct pending {
@@ -138,8 +152,22 @@ find(struct state *st, const char *uid)
 	return NULL;
 }
 
+/* What was stored, copied into the entry (a later delivery of the
+ * same UID, by --refetch-missing, replaces it). */
 static void
-insert(struct state *st, const char *uid, time_t when, time_t seen)
+set_stored(struct state *st, struct entry *e, const struct state_rec *rec)
+{
+	if (rec == NULL || rec->sha == NULL)
+		return;
+	e->size = rec->size;
+	e->sha = arena_strndup(&st->arena, rec->sha, strlen(rec->sha));
+	e->where = arena_strndup(&st->arena, rec->where, strlen(rec->where));
+	e->msgid = arena_strndup(&st->arena, rec->msgid, strlen(rec->msgid));
+}
+
+static void
+insert(struct state *st, const char *uid, time_t when, time_t seen,
+    const struct state_rec *rec)
 {
 	struct entry *old, *e;
 	unsigned char *oldabs;
@@ -149,6 +177,7 @@ insert(struct state *st, const char *uid, time_t when, time_t seen)
 		st->absent[e - st->tab] = 0;
 		if (seen > e->seen)
 			e->seen = seen;
+		set_stored(st, e, rec);
 		return;
 	}
 	/* At most three quarters full. */
@@ -179,6 +208,9 @@ insert(struct state *st, const char *uid, time_t when, time_t seen)
 	st->tab[i].uid = arena_strndup(&st->arena, uid, strlen(uid));
 	st->tab[i].when = when;
 	st->tab[i].seen = seen;
+	st->tab[i].sha = st->tab[i].where = st->tab[i].msgid = NULL;
+	st->tab[i].size = 0;
+	set_stored(st, &st->tab[i], rec);
 	st->absent[i] = 0;
 	st->used++;
 }
@@ -424,6 +456,49 @@ check_ident(const struct state *st, const char *suffix, const char *id,
 	return error_hint(err, HINT_STATE_FOREIGN);
 }
 
+/* Whether s is 64 lower-case hex digits. */
+static int
+valid_sha(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f')))
+			return 0;
+	return s[64] == '\0';
+}
+
+/* Fills rec from the four fields of what was stored; -1 if they are
+ * not valid. */
+static int
+parse_stored(char **f, struct state_rec *rec)
+{
+	unsigned long long size;
+
+	if (parse_u64(f[0], strlen(f[0]), LLONG_MAX, &size) == -1 ||
+	    !valid_sha(f[1]) || !valid_field(f[2]) || !valid_field(f[3]))
+		return -1;
+	rec->size = size;
+	rec->sha = f[1];
+	rec->where = f[2];
+	rec->msgid = f[3];
+	return 0;
+}
+
+/* Splits a line in place into lo to hi space-separated fields; returns
+ * how many, or -1. */
+static int
+fields_range(char *line, char **f, int lo, int hi)
+{
+	int k = 0;
+	char *t;
+
+	while (k < hi && (t = strsep(&line, " ")) != NULL)
+		f[k++] = t;
+	return k >= lo && line == NULL ? k : -1;
+}
+
 static int
 load_v1(struct state *st, char *p, char *end, struct error *err)
 {
@@ -440,7 +515,7 @@ load_v1(struct state *st, char *p, char *end, struct error *err)
 		if (fields(p, f, 3) == -1 || strcmp(f[0], "U") != 0 ||
 		    parse_time(f[1], &t) == -1 || !valid_field(f[2]))
 			return damaged(st, "", err, "line %d", lineno);
-		insert(st, f[2], t, now);
+		insert(st, f[2], t, now, NULL);
 	}
 	return 0;
 }
@@ -451,11 +526,12 @@ load_v2(struct state *st, const char *buf, char *p, char *end,
     struct error *err)
 {
 	unsigned long crc;
-	char *nl, *f[4];
+	char *nl, *f[8];
 	unsigned long want;
 	unsigned long long count;
+	struct state_rec rec;
 	size_t n = 0;
-	int lineno = 1;
+	int lineno = 1, k, i;
 	time_t t, seen;
 
 	for (; p < end; p = nl + 1) {
@@ -484,13 +560,16 @@ load_v2(struct state *st, const char *buf, char *p, char *end,
 			return 0;
 		}
 		*nl = '\0';
-		if (fields(p, f, 4) == -1 || strcmp(f[0], "U") != 0 ||
+		k = fields_range(p, f, 4, 8);
+		if ((k != 4 && k != 8) || strcmp(f[0], "U") != 0 ||
 		    parse_time(f[1], &t) == -1 ||
-		    parse_time(f[2], &seen) == -1 || !valid_field(f[3]))
+		    parse_time(f[2], &seen) == -1 || !valid_field(f[3]) ||
+		    (k == 8 && parse_stored(f + 4, &rec) == -1))
 			return damaged(st, "", err, "line %d", lineno);
-		insert(st, f[3], t, seen);
+		insert(st, f[3], t, seen, k == 8 ? &rec : NULL);
 		/* strsep cut the fields: mend the line for the checksum. */
-		f[1][-1] = f[2][-1] = f[3][-1] = ' ';
+		for (i = 1; i < k; i++)
+			f[i][-1] = ' ';
 		*nl = '\n';
 		n++;
 	}
@@ -559,7 +638,8 @@ end_pending(struct state *st, const char *uid)
 static int
 journal_record(struct state *st, char *line, int v2)
 {
-	char *f[5], *sp;
+	char *f[8], *sp;
+	struct state_rec rec;
 	unsigned long crc;
 	time_t t;
 	int n;
@@ -571,16 +651,17 @@ journal_record(struct state *st, char *line, int v2)
 			return -1;
 		*sp = '\0';
 	}
-	for (n = 0; n < 4 && (f[n] = strsep(&line, " ")) != NULL; n++)
+	for (n = 0; n < 8 && (f[n] = strsep(&line, " ")) != NULL; n++)
 		;
 	if (line != NULL)
 		return -1;
 	if (n == 3 && strcmp(f[0], "B") == 0 && valid_field(f[1]) &&
 	    valid_field(f[2]))
 		add_pending(st, f[1], f[2]);
-	else if (n == 3 && strcmp(f[0], "D") == 0 && valid_field(f[1]) &&
+	else if ((n == 3 || (n == 7 && parse_stored(f + 3, &rec) == 0)) &&
+	    strcmp(f[0], "D") == 0 && valid_field(f[1]) &&
 	    parse_time(f[2], &t) == 0) {
-		insert(st, f[1], t, t);
+		insert(st, f[1], t, t, n == 7 ? &rec : NULL);
 		end_pending(st, f[1]);
 	} else if (n == 2 && strcmp(f[0], "A") == 0 && valid_field(f[1]))
 		end_pending(st, f[1]);
@@ -945,7 +1026,7 @@ state_resolve(struct state *st, size_t i, int delivered, struct error *err)
 		if (journal(st, 1, err, "D %s %lld", uid,
 		    (long long)now) == -1)
 			return -1;
-		insert(st, uid, now, now);
+		insert(st, uid, now, now, NULL);
 	} else if (journal(st, 1, err, "A %s", uid) == -1)
 		return -1;
 	end_pending(st, uid);
@@ -976,15 +1057,28 @@ state_begin(struct state *st, const char *uid, const char *token, int sync,
 
 int
 state_delivered(struct state *st, const char *uid, int sync,
-    struct error *err)
+    const struct state_rec *rec, struct error *err)
 {
 	char *u = state_escape(uid, strlen(uid));
 	time_t now = time(NULL);
+	struct entry *e;
 	int r;
 
-	r = journal(st, sync, err, "D %s %lld", u, (long long)now);
+	if (rec != NULL && (rec->sha == NULL || !valid_sha(rec->sha) ||
+	    !valid_field(rec->where) || !valid_field(rec->msgid)))
+		rec = NULL;
+	/* A UID delivered again (--refetch-missing) keeps its first
+	 * delivery's time, which --keep-days counts from. */
+	if ((e = find(st, u)) != NULL)
+		now = e->when;
+	if (rec != NULL)
+		r = journal(st, sync, err, "D %s %lld %llu %s %s %s", u,
+		    (long long)now, rec->size, rec->sha, rec->where,
+		    rec->msgid);
+	else
+		r = journal(st, sync, err, "D %s %lld", u, (long long)now);
 	if (r == 0)
-		insert(st, u, now, now);
+		insert(st, u, now, now, rec);
 	free(u);
 	return r;
 }
@@ -1035,6 +1129,38 @@ state_forget_absent(struct state *st, char **present, size_t n,
 			e->seen = now;
 			st->absent[e - st->tab] = 0;
 		}
+}
+
+static void
+fill_rec(const struct entry *e, struct state_rec *rec)
+{
+	rec->when = e->when;
+	rec->size = e->size;
+	rec->sha = e->sha;
+	rec->where = e->where;
+	rec->msgid = e->msgid;
+}
+
+int
+state_record(struct state *st, const char *uid, struct state_rec *rec)
+{
+	struct entry *e = find(st, escape_tmp(st, uid));
+
+	if (e == NULL)
+		return -1;
+	fill_rec(e, rec);
+	return 0;
+}
+
+const char *
+state_entry_rec(const struct state *st, size_t *pos, struct state_rec *rec)
+{
+	for (; *pos < st->cap; (*pos)++)
+		if (st->tab[*pos].uid != NULL) {
+			fill_rec(&st->tab[*pos], rec);
+			return st->tab[(*pos)++].uid;
+		}
+	return NULL;
 }
 
 const char *
@@ -1103,9 +1229,12 @@ put_record(struct out *o, const struct entry *e)
 	size_t ul = strlen(e->uid);
 	char *p;
 
-	if (ul + 48 > sizeof(o->buf))
+	size_t xl = e->sha == NULL ? 0 : 24 + 64 + strlen(e->where) +
+	    strlen(e->msgid) + 4;
+
+	if (ul + xl + 48 > sizeof(o->buf))
 		return -1;
-	if (o->len + ul + 48 > sizeof(o->buf))
+	if (o->len + ul + xl + 48 > sizeof(o->buf))
 		out_flush(o);
 	p = o->buf + o->len;
 	*p++ = 'U';
@@ -1116,6 +1245,19 @@ put_record(struct out *o, const struct entry *e)
 	*p++ = ' ';
 	memcpy(p, e->uid, ul);
 	p += ul;
+	if (e->sha != NULL) {
+		*p++ = ' ';
+		p = decimal(p, e->size);
+		*p++ = ' ';
+		memcpy(p, e->sha, 64);
+		p += 64;
+		*p++ = ' ';
+		memcpy(p, e->where, strlen(e->where));
+		p += strlen(e->where);
+		*p++ = ' ';
+		memcpy(p, e->msgid, strlen(e->msgid));
+		p += strlen(e->msgid);
+	}
 	*p++ = '\n';
 	o->len = (size_t)(p - o->buf);
 	return 0;

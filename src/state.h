@@ -68,11 +68,40 @@ time_t		 state_lookup(struct state *, const char *uid);
 int		 state_begin(struct state *, const char *uid, const char *token,
 		    int sync, struct error *);
 
-/* Journals that uid is durably delivered; see state_begin for sync.
- * Without sync the record may wait in memory for state_sync, so it must
- * come before anything (a DELE) that relies on it.  ERR_IO. */
+/*
+ * What was stored of one delivered uid, for verify.  sha NULL: recorded
+ * without it (before popfetch kept it, or resolved by recovery), so the
+ * message cannot be checked.  sha: the digest.h SHA-256, 64 lower-case
+ * hex digits; size: the bytes it covers; where: the first word of the
+ * target's token (a maildir file's name in new/, up to any ":2," flags;
+ * an mbox's offset at delivery); msgid: the Message-ID, or "-".  where
+ * and msgid are escaped (state_escape).  Strings given are copied;
+ * strings returned belong to the state.
+ */
+struct state_rec {
+	time_t			 when;
+	unsigned long long	 size;
+	const char		*sha;
+	const char		*where;
+	const char		*msgid;
+};
+
+/* Journals that uid is durably delivered, with what was stored (rec,
+ * or NULL: not known); see state_begin for sync.  A uid delivered
+ * before keeps its first time and takes the new rec.  Without sync the
+ * record may wait in memory for state_sync, so it must come before
+ * anything (a DELE) that relies on it.  ERR_IO, ERR_SOFTWARE. */
 int		 state_delivered(struct state *, const char *uid, int sync,
-		    struct error *);
+		    const struct state_rec *rec, struct error *);
+
+/* What was stored of uid (raw server text): 0 with *rec filled, or -1
+ * if it was never delivered. */
+int		 state_record(struct state *, const char *uid,
+		    struct state_rec *rec);
+
+/* As state_entry, with everything recorded of the uid in *rec. */
+const char	*state_entry_rec(const struct state *, size_t *pos,
+		    struct state_rec *rec);
 
 /* Makes every journal record written so far durable.  ERR_IO. */
 int		 state_sync(struct state *, struct error *);

@@ -133,7 +133,7 @@ record(struct state *st, char **uids, size_t n, size_t *added,
 	for (i = 0; i < n; i++) {
 		if (uids[i] == NULL || state_lookup(st, uids[i]) != 0)
 			continue;
-		if (state_delivered(st, uids[i], 0, err) == -1)
+		if (state_delivered(st, uids[i], 0, NULL, err) == -1)
 			return -1;
 		(*added)++;
 	}

@@ -89,6 +89,7 @@ error_scope(const struct error *e)
 	case ERR_CANTCREAT:
 	case ERR_IO:
 	case ERR_LOCKED:
+	case ERR_DATAERR:
 		return SCOPE_STORE;
 	case ERR_USAGE:
 	case ERR_CONFIG:

@@ -35,7 +35,9 @@ enum err_class {
 	ERR_AUTH,	/* 77 the server refused the credentials */
 	ERR_TLS,	/* 77 the server's certificate is not trusted */
 	ERR_CONFIG,	/* 78 the configuration or credentials are unusable */
-	ERR_INSECURE	/* 78 doing this would send a secret in clear */
+	ERR_INSECURE,	/* 78 doing this would send a secret in clear */
+	ERR_DATAERR	/* 65 verify: a stored message is missing or
+			 * changed */
 };
 
 /* What an error leaves broken. */
