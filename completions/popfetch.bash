@@ -8,7 +8,7 @@ _popfetch()
 		cur=${COMP_WORDS[COMP_CWORD]}
 		prev=${COMP_WORDS[COMP_CWORD-1]}
 	fi
-	local commands="fetch welcome capa certificate info stat list uidl top retr dele rset noop batch state
+	local commands="fetch welcome capa certificate info stat list uidl top retr dele rset noop batch state verify
 		accounts config-check oauth2 providers"
 	local opts="--host -p --port -u --user --url --tls --ca-file --timeout --max-time --auth
 		--allow-plaintext --no-initial-response --utf8 --no-utf8 --connect-command --proxy -4 --ipv4
@@ -17,7 +17,7 @@ _popfetch()
 		--maildir --mbox --mda --mda-timeout --lmtp --lmtp-recipient --smtp --smtp-recipient
 		--new --all --keep --delete --keep-days
 		--max-size --limit --until-empty --max-sessions --filter --dry-run --state --forget-after --from
-		--received-header --uidl-header
+		--received-header --uidl-header --refetch-missing --verified-delete --offline
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority
 		--client-cert --client-key --insecure
 		-a --account --all-accounts -j --jobs --config

@@ -1,5 +1,5 @@
 # fish completion for popfetch(1)
-set -l cmds fetch welcome capa certificate info stat list uidl top retr dele rset noop batch state accounts config-check oauth2 providers
+set -l cmds fetch welcome capa certificate info stat list uidl top retr dele rset noop batch state verify accounts config-check oauth2 providers
 complete -c popfetch -f -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
 complete -c popfetch -l host -x -d 'server host'
 complete -c popfetch -s p -l port -x -d 'server port'
@@ -53,6 +53,9 @@ complete -c popfetch -l from -x -a 'mpop fetchmail getmail' -d 'program that wro
 complete -c popfetch -n '__fish_seen_subcommand_from state' -a 'show check mark-seen import'
 complete -c popfetch -l received-header -d 'add a Received header'
 complete -c popfetch -l uidl-header -d 'add an X-Popfetch-UIDL header'
+complete -c popfetch -l refetch-missing -d 'fetch again what is missing or changed in the store'
+complete -c popfetch -l verified-delete -d 'delete only messages whose stored copy verifies'
+complete -c popfetch -l offline -d 'verify: check the store against the state, without connecting'
 complete -c popfetch -l fingerprint -x -d 'pin the server certificate'
 complete -c popfetch -l print-fingerprint -d 'show the server certificate'
 complete -c popfetch -l tls-server-name -x -d 'verify against this name'
