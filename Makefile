@@ -80,6 +80,11 @@ demo: popfetch
 bench: popfetch
 	bash tests/bench/bench.sh
 
+# The figure of #19: verify --offline over 100,000 messages against
+# sha256sum over the same files (tests/bench/verify.sh).
+bench-verify: popfetch
+	bash tests/bench/verify.sh
+
 # make fuzz: each libFuzzer target for FUZZ_SECONDS, starting from the
 # committed seeds (new inputs go to a scratch directory, not the tree).
 FUZZ_TARGETS = fuzz_status fuzz_multiline fuzz_mboxrd fuzz_state fuzz_sasl
@@ -165,4 +170,4 @@ clean:
 	rm -f popfetch $(OBJ)
 	rm -rf san fuzz tests/unit/vectors tests/unit/pop3
 
-.PHONY: all check test test-deps demo bench fuzz lint install uninstall clean
+.PHONY: all check test test-deps demo bench bench-verify fuzz lint install uninstall clean
