@@ -8,7 +8,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="ok md mj mb off ref refb vd old"
+USERS="ok md mj mb off ref refb vd old v2"
 
 setup_file() {
 	load lib/common
@@ -263,4 +263,29 @@ PY
 	[[ "$output" == *"verify needs the store to check: --maildir DIR or --mbox FILE"* ]]
 	run pf old verify --mda cat
 	[ "$status" -eq 64 ]
+}
+
+@test "a version 2 state from before digests still loads: unrecorded, not damage, and never deleted unverified" {
+	backup v2 2
+	state=$(echo "$HOME"/.local/state/popfetch/v2@*:*[0-9])
+	[ ! -s "$state.journal" ]
+	grep -qE '^U [0-9]+ [0-9]+ [^ ]+ [0-9]+ [0-9a-f]{64} ' "$state"
+	python3 "$TOP/tests/lib/state_edit.py" strip-stored "$state"
+	! grep -qE '^U [0-9]+ [0-9]+ [^ ]+ [0-9]+ ' "$state"
+	run pf v2 state check
+	[ "$status" -eq 0 ]
+	run pf v2 verify --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "verify: 2 on the server: 0 intact, 0 missing, 0 changed, 0 not yet delivered, 2 unrecorded; 0 kept only locally" ]
+	printf 'Subject: new\nMessage-ID: <new@x>\n\nnew\n' > "$W/new.eml"
+	dovecot_seed v2 "$W/new.eml"
+	run pf v2 --maildir "$W/Mail" --delete --verified-delete
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stays on the server: its stored copy is not recorded, so it cannot be verified"* ]]
+	[ "$(dovecot_count v2)" -eq 2 ]
+	run pf v2 verify --maildir "$W/Mail" --offline --json
+	[ "$(jq -r 'select(.message_id == "<new@x>") | .status' <<< "$output")" = intact ]
+	[ "$(jq -s '[.[] | select(.status == "unrecorded")] | length' <<< "$output")" -eq 2 ]
 }

@@ -3,6 +3,10 @@
 
   state_edit.py set-first FILE UID TIME   set UID's first delivery time in
                                           a snapshot; trailer recomputed
+  state_edit.py strip-stored FILE         drop what was stored (size,
+                                          digest, place, Message-ID) from
+                                          every U line, as a state written
+                                          before #19; trailer recomputed
   state_edit.py ident FILE                print the identity of a snapshot
   state_edit.py record TEXT...            print each TEXT as a journal
                                           record: TEXT, a space, its CRC-32
@@ -28,13 +32,18 @@ def main():
     if op == "ident":
         print(lines[0].split(b" ")[2].decode())
         return
-    if op == "set-first":
-        uid, when = sys.argv[3].encode(), sys.argv[4].encode()
+    if op in ("set-first", "strip-stored"):
+        if op == "set-first":
+            uid, when = sys.argv[3].encode(), sys.argv[4].encode()
+        else:
+            uid = None
         out = [lines[0]]
         for ln in lines[1:]:
             f = ln.split(b" ")
-            if f[0] == b"U" and f[3] == uid:
+            if f[0] == b"U" and uid is not None and f[3] == uid:
                 f[1] = when
+            if f[0] == b"U" and uid is None:
+                f = f[:4]
             if f[0] != b"E" and ln:
                 out.append(b" ".join(f))
         body = b"\n".join(out) + b"\n"
