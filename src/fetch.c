@@ -100,6 +100,12 @@ struct run {
 	struct verify			*vf;	/* the store read back, for
 						 * refetch_missing and
 						 * verified_delete */
+	/* fetch_again's answers this session, by the plan's UID
+	 * pointers (which plan_sizes keeps), so that each stored copy
+	 * is read once: open addressing, NULL is empty. */
+	const char			**again_uid;
+	signed char			*again_res;
+	size_t				 again_cap, again_n;
 };
 
 /* What was stored of one message of a batch, until it is recorded. */
@@ -526,6 +532,19 @@ verified(struct run *r, size_t idx, const struct state_rec *rec)
 	return 0;
 }
 
+static void
+again_put(struct run *r, const char *uid, int res)
+{
+	size_t i, h = ((uintptr_t)uid >> 3) * 0x9E3779B97F4A7C15ULL;
+
+	for (i = h & (r->again_cap - 1); r->again_uid[i] != NULL;
+	    i = (i + 1) & (r->again_cap - 1))
+		;
+	r->again_uid[i] = uid;
+	r->again_res[i] = (signed char)res;
+	r->again_n++;
+}
+
 /* For plan.h's again: a delivered message whose copy is missing or
  * changed is fetched again. */
 static int
@@ -535,14 +554,39 @@ fetch_again(void *arg, const char *uid)
 	struct state_rec rec;
 	enum verify_status vs;
 	struct error e;
+	size_t h, i, oldcap;
+	const char **ou;
+	signed char *orr;
+	int res = 0;
 
-	if (state_record(r->st, uid, &rec) == -1 || rec.sha == NULL)
-		return 0;
-	if (verify_check(r->vf, &rec, &vs, &e) == -1) {
-		event(r, FETCH_WARNING, 0, NULL, 0, e.msg);
-		return 0;
+	h = ((uintptr_t)uid >> 3) * 0x9E3779B97F4A7C15ULL;
+	if (r->again_cap > 0)
+		for (i = h & (r->again_cap - 1); r->again_uid[i] != NULL;
+		    i = (i + 1) & (r->again_cap - 1))
+			if (r->again_uid[i] == uid)
+				return r->again_res[i];
+	if (state_record(r->st, uid, &rec) == 0 && rec.sha != NULL) {
+		if (verify_check(r->vf, &rec, &vs, &e) == -1)
+			event(r, FETCH_WARNING, 0, NULL, 0, e.msg);
+		else
+			res = vs == VERIFY_MISSING || vs == VERIFY_CHANGED;
 	}
-	return vs == VERIFY_MISSING || vs == VERIFY_CHANGED;
+	if (2 * (r->again_n + 1) > r->again_cap) {
+		ou = r->again_uid;
+		orr = r->again_res;
+		oldcap = r->again_cap;
+		r->again_cap = oldcap ? 2 * oldcap : 256;
+		r->again_uid = xcalloc(r->again_cap, sizeof(*r->again_uid));
+		r->again_res = xcalloc(r->again_cap, 1);
+		r->again_n = 0;
+		for (i = 0; i < oldcap; i++)
+			if (ou[i] != NULL)
+				again_put(r, ou[i], orr[i]);
+		free(ou);
+		free(orr);
+	}
+	again_put(r, uid, res);
+	return res;
 }
 
 /* A verified delete: drops from the plan's old messages those whose
@@ -1133,6 +1177,11 @@ out:
 	r->p = NULL;
 	plan_free(&r->pl);
 	memset(&r->pl, 0, sizeof(r->pl));
+	free(r->again_uid);
+	free(r->again_res);
+	r->again_uid = NULL;
+	r->again_res = NULL;
+	r->again_cap = r->again_n = 0;
 	free(r->old);
 	r->old = NULL;
 	return rv;
