@@ -289,3 +289,15 @@ PY
 	[ "$(jq -r 'select(.message_id == "<new@x>") | .status' <<< "$output")" = intact ]
 	[ "$(jq -s '[.[] | select(.status == "unrecorded")] | length' <<< "$output")" -eq 2 ]
 }
+
+@test "verify with the server: one UIDL listing, nothing fetched, nothing deleted" {
+	backup old 3
+	rm "$(file_of "$W/Mail" 2)"
+	run --separate-stderr pf old -d 1 verify --maildir "$W/Mail"
+	echo "$stderr"
+	[ "$status" -eq 65 ]
+	[ "$(grep -c '^UIDL -> +OK' <<< "$stderr")" -eq 1 ]
+	! grep -qE '^(LIST|RETR|TOP|DELE|STAT)' <<< "$stderr"
+	[ "$(dovecot_count old)" -eq 3 ]
+	[ -z "$(file_of "$W/Mail" 2)" ]
+}
