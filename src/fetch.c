@@ -68,6 +68,7 @@
 #include "fetch.h"
 #include "filter.h"
 #include "logindelay.h"
+#include "net.h"
 #include "plan.h"
 #include "pop3.h"
 #include "state.h"
@@ -670,7 +671,11 @@ pipeline(struct run *r, struct error *err)
 			rv = -1;
 			break;
 		}
-		if (pop3_flush(r->p, err) == -1) {
+		/* Commands go out when the replies that arrived are used
+		 * up, a burst at a time: the server still holds a window
+		 * of them, and one write (one TLS record) carries many. */
+		if (!net_buffered(pop3_net(r->p)) &&
+		    pop3_flush(r->p, err) == -1) {
 			rv = -1;
 			break;
 		}
