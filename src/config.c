@@ -195,6 +195,20 @@ parse(struct config *c, char ***owned, size_t *nowned, int *has_password,
 	return 0;
 }
 
+/*
+ * Zeroes the stack below the caller's frame, where parse and the string
+ * functions it called left pieces of the text (vector registers spilled
+ * while scanning for line ends): they would outlive the wiping of the
+ * text, and be inherited by every job.
+ */
+static void __attribute__((noinline))
+scrub_stack(void)
+{
+	char buf[131072];
+
+	explicit_bzero(buf, sizeof(buf));
+}
+
 /* Marks the bytes of s in c->text as kept. */
 static void
 keep_str(const struct config *c, unsigned char *keep, const char *s)
@@ -248,6 +262,8 @@ config_forget_secrets(struct config *c, const struct config_block *keep)
 				    b->entries[k].value,
 				    strlen(b->entries[k].value));
 	}
+	/* And what parsing left on the stack the job inherited. */
+	scrub_stack();
 }
 
 struct config *
@@ -308,6 +324,7 @@ config_load(const char *path, int must_exist, struct error *err)
 	c->nowned = nowned;
 	owned = NULL;
 	wipe_unused(c);
+	scrub_stack();
 	if (has_password && (sb.st_mode & (S_IRWXG | S_IRWXO))) {
 		error_set(err, ERR_CONFIG, "%s: holds a password but others "
 		    "may read it; refusing it (chmod 600 %s)", path, path);

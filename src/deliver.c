@@ -219,6 +219,12 @@ deliver_durable_token(const struct deliver *d)
 	return d->be->durable_token;
 }
 
+const char *
+deliver_kind_name(enum deliver_kind kind)
+{
+	return backends[kind]->name;
+}
+
 int
 deliver_record_each(const struct deliver *d)
 {

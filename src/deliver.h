@@ -109,6 +109,10 @@ size_t		 deliver_unsure(const struct deliver *d);
  * byte is written (mbox), or may be made durable with the batch. */
 int		 deliver_durable_token(const struct deliver *d);
 
+/* The first word of the journal tokens of a kind's deliveries
+ * ("maildir", "mbox", "mda", "lmtp", "smtp"). */
+const char	*deliver_kind_name(enum deliver_kind);
+
 /* Whether each finished message must be synced and recorded before the
  * next is begun (an MDA that exited 0, a server that took it for good),
  * or may wait for a batch. */

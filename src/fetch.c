@@ -69,6 +69,7 @@
 #include "fetch.h"
 #include "filter.h"
 #include "logindelay.h"
+#include "net.h"
 #include "plan.h"
 #include "pop3.h"
 #include "state.h"
@@ -166,21 +167,21 @@ target_abs(const struct deliver_params *dp, char *buf, size_t len)
 /*
  * Whether a journal token names the configured target: "maildir NAME
  * DIR" or "mbox OFFSET PATH" (the kind first, the path last, as
- * backend.h has them), or an MDA's "mda".  A token naming any other
+ * backend.h has them), or one of the kind of an MDA or a server.  A token naming any other
  * path is not popfetch's to touch: recovery refuses it as corruption.
  */
 static int
 token_ours(const struct deliver_params *dp, const char *token)
 {
-	static const char *const kinds[] = { "maildir", "mbox", "mda" };
 	char abuf[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
-	const char *kind = kinds[dp->kind], *path, *abs;
+	const char *kind = deliver_kind_name(dp->kind), *path, *abs;
 	size_t kl = strlen(kind);
 
 	if (strncmp(token, kind, kl) != 0 || (token[kl] != ' ' &&
 	    token[kl] != '\0'))
 		return 0;
-	if (dp->kind == DELIVER_MDA)
+	/* Only a maildir's and an mbox's tokens name a path. */
+	if (dp->kind != DELIVER_MAILDIR && dp->kind != DELIVER_MBOX)
 		return 1;
 	if ((path = strrchr(token, ' ')) == NULL || path == token + kl)
 		return 0;
@@ -834,7 +835,11 @@ pipeline(struct run *r, struct error *err)
 			rv = -1;
 			break;
 		}
-		if (pop3_flush(r->p, err) == -1) {
+		/* Commands go out when the replies that arrived are used
+		 * up, a burst at a time: the server still holds a window
+		 * of them, and one write (one TLS record) carries many. */
+		if (!net_buffered(pop3_net(r->p)) &&
+		    pop3_flush(r->p, err) == -1) {
 			rv = -1;
 			break;
 		}

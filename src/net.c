@@ -295,6 +295,13 @@ net_starttls(struct net *n, const struct tls_params *p, struct error *err)
 	return 0;
 }
 
+int
+net_buffered(struct net *n)
+{
+	return n->end > n->start || (n->tls != NULL &&
+	    tls_pending(n->tls) > 0);
+}
+
 unsigned long long
 net_received(const struct net *n)
 {

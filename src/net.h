@@ -48,6 +48,10 @@ void		 net_set_max_time(struct net *, int max_time);
 int		 net_starttls(struct net *, const struct tls_params *,
 		    struct error *);
 
+/* Whether bytes that arrived are waiting to be read (1 or 0): the next
+ * read may not need to wait for the network. */
+int		 net_buffered(struct net *);
+
 /* How many bytes of the stream have been read so far (after TLS). */
 unsigned long long net_received(const struct net *);
 

@@ -97,9 +97,9 @@ no_greeting(const struct session_params *sp, enum tls_mode mode,
 	    strstr(err->msg, "timed out") == NULL)
 		return;
 	(void)error_set(err, strcmp(port, "995") == 0 ? ERR_CONFIG : ERR_NET,
-	    "no greeting in %d seconds: the server at port %s probably "
-	    "expects a TLS handshake first (implicit TLS)", sp->timeout,
-	    port);
+	    "timed out: no greeting in %d seconds; the server at port %s "
+	    "probably expects a TLS handshake first (implicit TLS)",
+	    sp->timeout, port);
 	(void)error_hint(err, HINT_TLS_IMPLICIT);
 }
 

@@ -103,7 +103,15 @@ struct state {
 	struct pending	*pend;
 	size_t		 npend;
 	size_t		 njournal;	/* records replayed */
+	int		 changed;	/* since the snapshot was read */
 };
+
+/*
+ * When the server last listed a UID is kept to the hour: --forget-after
+ * counts days, and a run that finds nothing new and no UID gone then
+ * leaves the snapshot as it is instead of rewriting it.
+ */
+#define SEEN_SLACK	3600
 
 char *
 state_escape(const char *s, size_t len)
@@ -971,6 +979,7 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 
 	if (st->readonly)
 		return 0;
+	st->changed = 1;
 	if (!st->jheader) {
 		n = snprintf(line, sizeof(line), "popfetch-journal 2 %s",
 		    st->ident != NULL ? st->ident : "-");
@@ -1126,9 +1135,14 @@ state_forget_absent(struct state *st, char **present, size_t n,
 	for (i = 0; i < n; i++)
 		if (present[i] != NULL &&
 		    (e = find(st, escape_tmp(st, present[i]))) != NULL) {
-			e->seen = now;
+			if (now - e->seen >= SEEN_SLACK || e->seen > now) {
+				e->seen = now;
+				st->changed = 1;
+			}
 			st->absent[e - st->tab] = 0;
 		}
+	for (i = 0; i < st->cap && !st->changed; i++)
+		st->changed = st->absent[i];
 }
 
 static void
@@ -1285,6 +1299,12 @@ state_save(struct state *st, struct error *err)
 		return 0;
 	if (journal_flush(st, err) == -1)
 		return -1;
+	/* Nothing to add to a snapshot of this format and an empty
+	 * journal: the work of a run that finds nothing new is what it
+	 * listed, not what the state holds. */
+	if (!st->changed && st->version == 2 && st->njournal == 0 &&
+	    !st->jheader && st->jtorn == -1 && st->npend == 0)
+		return 0;
 	/* A .new left by a crash is stale: popfetch holds the lock, and
 	 * state_open refused anything but a file of ours. */
 	if (unlinkat(st->dfd, sibling(st, ".new", name), 0) == -1 &&

@@ -64,8 +64,8 @@ FILTER
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"1 new message, "* ]]
-	[ "$(grep -vE '^(USER|PASS|CAPA|QUIT)' "$FAKE_DIR/fake.log")" = "LIST
-UIDL
+	[ "$(grep -vE '^(USER|PASS|CAPA|QUIT)' "$FAKE_DIR/fake.log")" = "UIDL
+LIST
 TOP 1 0
 TOP 2 0
 DELE 1

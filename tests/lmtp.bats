@@ -247,9 +247,11 @@ PY
 	sleep 1
 	kill -9 "$pid"
 	wait "$pid" || true
+	port=$FAKE_PORT
 	fake_stop
 	[ "$(dovecot_count fay)" -eq 0 ]
-	fake_start "$W" < "$W/whole.script"
+	# The same port: the state is that account's.
+	FAKE_BIND=$port fake_start "$W" < "$W/whole.script"
 	run "$POPFETCH" --tls none --allow-plaintext --state "$W/k.state" \
 		--timeout 30 "pop3://u@127.0.0.1:$FAKE_PORT" \
 		fetch --lmtp "unix:$SOCK" --lmtp-recipient fay --delete
@@ -301,10 +303,11 @@ S
 	grep -q '^RETR 2' "$FAKE_DIR/fake.log"
 	kill -9 "$pid"
 	wait "$pid" || true
+	port=$FAKE_PORT
 	fake_stop
 	grep -c '^Subject: one' "$LMTP_LOG" | grep -qx 1
 	sed -i 's/^RETR 2 => .*/RETR 2 => +OK\\r\\nFrom: a@example.org\\r\\nSubject: two\\r\\n\\r\\ntwo\\r\\n.\\r\\n/' "$W/two.script"
-	fake_start "$W" < "$W/two.script"
+	FAKE_BIND=$port fake_start "$W" < "$W/two.script"
 	run "$POPFETCH" --tls none --allow-plaintext --state "$W/e.state" \
 		--timeout 30 "pop3://u@127.0.0.1:$FAKE_PORT" \
 		fetch --lmtp "$LMTP_FAKE" --lmtp-recipient fay

@@ -63,6 +63,8 @@ setup() {
 }
 
 teardown() {
+	# A skipped test loaded nothing.
+	[ -z "$OAUTH_SKIP" ] || return 0
 	fake_stop
 }
 

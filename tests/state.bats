@@ -7,7 +7,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="cut flip torn mid bob alice tok rec sym own link v1 cmd chk"
+USERS="cut flip torn mid bob alice tok rec sym own link v1 cmd chk same"
 
 setup_file() {
 	load lib/common
@@ -410,4 +410,28 @@ time.sleep(60)' "$W/mbox" "$W/locked" &
 	[ "$status" -eq 73 ]
 	[[ "$output" == *"$d/st: not a regular file of the invoking user"* ]]
 	rm -rf "$d"
+}
+
+@test "a run that finds nothing new and nothing gone leaves the state file as it is" {
+	seeded same 3
+	run pf same --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(count_new)" -eq 3 ]
+	before=$(stat -c '%i %Y %s' "$W/st")
+	cp "$W/st" "$W/st.before"
+	sleep 1.1
+	run pf same --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "no new messages ("* ]]
+	# Not rewritten: the same file (inode), not touched (mtime), and
+	# its journal empty.
+	[ "$(stat -c '%i %Y %s' "$W/st")" = "$before" ]
+	cmp "$W/st" "$W/st.before"
+	[ ! -s "$W/st.journal" ]
+	# A new message is recorded as always.
+	seeded same 1
+	run pf same --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(count_new)" -eq 4 ]
+	[ "$(grep -c '^U ' "$W/st")" -eq 4 ]
 }

@@ -286,7 +286,7 @@ PY
 	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 2 \
 		"pop3://ca@localhost:$DOVECOT_POP3S" stat
 	[ "$status" -eq 75 ]
-	[ "$stderr" = "popfetch: localhost: no greeting in 2 seconds: the server at port $DOVECOT_POP3S probably expects a TLS handshake first (implicit TLS) (use a pop3s:// URL or --tls implicit)" ]
+	[ "$stderr" = "popfetch: localhost: timed out: no greeting in 2 seconds; the server at port $DOVECOT_POP3S probably expects a TLS handshake first (implicit TLS) (use a pop3s:// URL or --tls implicit)" ]
 	[ "$SECONDS" -lt 10 ]
 	# Port 995 itself, in a network namespace of its own so that no
 	# other server's port is taken: a silent server there is a mistake
@@ -303,7 +303,7 @@ c, _ = s.accept(); time.sleep(10)" &
 		"$2" --timeout 2 --tls starttls --host 127.0.0.1 -p 995 -u x stat
 		r=$?; kill $! 2>/dev/null; exit $r' sh "$W" "$POPFETCH"
 	[ "$status" -eq 78 ]
-	[ "$stderr" = "popfetch: 127.0.0.1: no greeting in 2 seconds: the server at port 995 probably expects a TLS handshake first (implicit TLS) (use a pop3s:// URL or --tls implicit)" ]
+	[ "$stderr" = "popfetch: 127.0.0.1: timed out: no greeting in 2 seconds; the server at port 995 probably expects a TLS handshake first (implicit TLS) (use a pop3s:// URL or --tls implicit)" ]
 }
 
 # with_syslog N CMD...: runs CMD in a mount namespace whose /dev/log is a
