@@ -178,7 +178,7 @@ print_json(const struct item *x, int offline)
 }
 
 static void
-print_problem(const struct item *x)
+print_problem(const struct item *x, int offline)
 {
 	char vis[4 * 256 + 8], d[32], w[1024];
 
@@ -190,7 +190,8 @@ print_problem(const struct item *x)
 		    strspn(x->rec.where, "0123456789") ==
 		    strlen(x->rec.where) ? "at offset" : "file",
 		    shown(x->rec.where, w, sizeof(w)));
-	printf("%s\n", x->on_server ? "" : " (no longer on the server)");
+	printf("%s\n", x->on_server || offline ? "" :
+	    " (no longer on the server)");
 }
 
 int
@@ -275,7 +276,7 @@ verify_cmd_run(struct cli_settings *s, struct error *err)
 	if (!s->co.json)
 		for (i = 0; i < it.n; i++)
 			if (it.v[i].v == V_MISSING || it.v[i].v == V_CHANGED)
-				print_problem(&it.v[i]);
+				print_problem(&it.v[i], offline);
 	r = command_flush(err);
 	if (r == 0 && count[V_MISSING] + count[V_CHANGED] > 0)
 		r = error_set(err, ERR_DATAERR, "%zu delivered message%s "

@@ -273,7 +273,7 @@ long_path() {
 	cd "$(dirname "$st")"
 	b=$(basename "$st")
 	[[ "$(sed -n 1p "$b")" == "popfetch-state 2 alice@"* ]]
-	[ "$(grep -c '^U [0-9]* [0-9]* [ab]$' "$b")" -eq 2 ]
+	[ "$(grep -cE '^U [0-9]* [0-9]* [ab]( |$)' "$b")" -eq 2 ]
 	[ "$(tail -1 "$b" | cut -d' ' -f1-2)" = "E 2" ]
 	[ -e "$b.lock" ] && [ -e "$b.journal" ] && [ ! -s "$b.journal" ]
 	[ "$(ls -A | wc -l)" -eq 3 ]
@@ -358,5 +358,5 @@ PY
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
 	[ "$(cat "$W"/Mail/new/* | grep -c '^Subject: one$')" -eq 1 ]
 	[ "$(cat "$W"/Mail/new/* | grep -c '^Subject: two$')" -eq 1 ]
-	grep -q '^U [0-9]* [0-9]* a$' "$W/state" && grep -q '^U [0-9]* [0-9]* b$' "$W/state"
+	grep -qE '^U [0-9]* [0-9]* a( |$)' "$W/state" && grep -qE '^U [0-9]* [0-9]* b( |$)' "$W/state"
 }

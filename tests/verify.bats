@@ -182,8 +182,9 @@ PY
 	echo "$stderr"
 	[ "$status" -eq 65 ]
 	[ "${lines[0]}" = "verify (offline): 6 delivered: 4 intact, 1 missing, 1 changed, 0 unrecorded" ]
-	[[ "${lines[1]}" == "missing: UID $U1,"* ]]
-	[[ "${lines[2]}" == "changed: UID $U2,"* ]]
+	[[ "${lines[1]}" == "missing: UID $U1, delivered "*", file "* ]]
+	[[ "${lines[2]}" == "changed: UID $U2, delivered "*", file "* ]]
+	[[ "$output" != *"no longer on the server"* ]]
 	# No trace: nothing was sent, no server was asked.
 	! grep -q 'UIDL\|USER\|CAPA' <<< "$stderr"
 }
