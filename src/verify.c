@@ -13,6 +13,7 @@
  * Message-ID; messages appended later (a fetch that verifies what it
  * just delivered) are read from where the last reading stopped.
  */
+#define _GNU_SOURCE		/* memmem */
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -301,26 +302,35 @@ check_maildir(struct verify *v, const struct state_rec *rec,
 }
 
 /* Hashes one message's bytes (after its From line, without the empty
- * line that ends it), undoing mboxrd quoting line by line. */
+ * line that ends it), undoing mboxrd quoting: only a line that starts
+ * with ">" can be quoted, so the bytes between such lines go to the
+ * hash in one piece. */
 static void
 hash_msg(struct verify *v, const char *p, const char *end, struct msg *m)
 {
-	const char *nl, *q;
+	const char *gt, *q, *nl;
 
 	digest_reset(v->dg, 1);
-	for (; p < end; p = nl) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		nl = nl != NULL ? nl + 1 : end;
-		if (*p == '>') {
-			for (q = p; q < nl && *q == '>'; q++)
-				;
-			if (nl - q >= 5 && memcmp(q, "From ", 5) == 0) {
-				digest_update(v->dg, p + 1,
-				    (size_t)(nl - p - 1));
-				continue;
-			}
+	while (p < end) {
+		/* The next line start with ">" (p itself is a line start);
+		 * ">" is rare enough for memchr to skip most of a body. */
+		for (gt = p; (gt = memchr(gt, '>', (size_t)(end - gt))) !=
+		    NULL && gt != p && gt[-1] != '\n'; gt++)
+			;
+		if (gt == NULL) {
+			digest_update(v->dg, p, (size_t)(end - p));
+			break;
 		}
-		digest_update(v->dg, p, (size_t)(nl - p));
+		digest_update(v->dg, p, (size_t)(gt - p));
+		nl = memchr(gt, '\n', (size_t)(end - gt));
+		nl = nl != NULL ? nl + 1 : end;
+		for (q = gt; q < nl && *q == '>'; q++)
+			;
+		if (nl - q >= 5 && memcmp(q, "From ", 5) == 0)
+			digest_update(v->dg, gt + 1, (size_t)(nl - gt - 1));
+		else
+			digest_update(v->dg, gt, (size_t)(nl - gt));
+		p = nl;
 	}
 	digest_final(v->dg, m->sha, &m->size);
 }
@@ -335,10 +345,8 @@ next_from(const char *base, const char *p, const char *end)
 		if (end - p >= 5 && memcmp(p, "From ", 5) == 0)
 			return p;
 	}
-	for (q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
-		if (end - q > 5 && memcmp(q + 1, "From ", 5) == 0)
-			return q + 1;
-	return NULL;
+	q = memmem(p, (size_t)(end - p), "\nFrom ", 6);
+	return q != NULL ? q + 1 : NULL;
 }
 
 /* Reads the mbox from v->scanned to its end into msgs. */

@@ -8,7 +8,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="ok md mj mb off ref refb vd old v2"
+USERS="ok md mj mb off ref refb vd old v2 q"
 
 setup_file() {
 	load lib/common
@@ -301,4 +301,21 @@ PY
 	! grep -qE '^(LIST|RETR|TOP|DELE|STAT)' <<< "$stderr"
 	[ "$(dovecot_count old)" -eq 3 ]
 	[ -z "$(file_of "$W/Mail" 2)" ]
+}
+
+@test "mbox: quoted From lines and a Status: the server had verify intact; a changed quote does not" {
+	printf 'Subject: q\nStatus: O\nMessage-ID: <q@x>\n\nFrom the start\n>From once\n>>From twice\n> plain\n' > "$W/q.eml"
+	dovecot_seed q "$W/q.eml"
+	run pf q --mbox "$W/mail.mbox" -q
+	[ "$status" -eq 0 ]
+	grep -qx '>From the start' "$W/mail.mbox"
+	grep -qx '>>>From twice' "$W/mail.mbox"
+	run pf q verify --mbox "$W/mail.mbox" --offline
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "verify (offline): 1 delivered: 1 intact, 0 missing, 0 changed, 0 unrecorded" ]
+	sed -i 's/^>>>From twice$/>>From twice/' "$W/mail.mbox"
+	run pf q verify --mbox "$W/mail.mbox" --offline
+	[ "$status" -eq 65 ]
+	[[ "${lines[1]}" == "changed: UID "* ]]
 }
