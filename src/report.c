@@ -8,6 +8,7 @@
  * that it passes through, so the writer escapes those on the way out.
  */
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <syslog.h>
@@ -254,12 +255,44 @@ human(unsigned long long n, char *buf, size_t len)
 	return r < 0 || (size_t)r >= len ? "?" : buf;
 }
 
+/* Ctrl-C (or a kill) while a progress line is up: clear it, then die of
+ * the signal as before, so that the shell's prompt starts on a clean
+ * line.  Dying is safe at any point: fetch.c's journal sees to that. */
+static volatile sig_atomic_t line_up;
+
+static void
+on_signal(int sig)
+{
+	static const char clear[] = "\r\033[K";
+
+	if (line_up)
+		(void)write(STDERR_FILENO, clear, sizeof(clear) - 1);
+	(void)signal(sig, SIG_DFL);
+	(void)raise(sig);
+}
+
+void
+report_catch_signals(void)
+{
+	(void)signal(SIGINT, on_signal);
+	(void)signal(SIGTERM, on_signal);
+	(void)signal(SIGHUP, on_signal);
+}
+
+/* The progress line is on screen (up) or not. */
+static void
+progress_shown(int up)
+{
+	line_up = up;
+}
+
 static void
 clear_progress(struct report *rep)
 {
 	if (rep->shown) {
 		fprintf(stderr, "\r\033[K");
 		rep->shown = 0;
+		progress_shown(0);
 	}
 }
 
@@ -273,7 +306,10 @@ report_fetch_begin(struct report *rep, int json, int quiet,
 	rep->host = host;
 	rep->target = target;
 	rep->dry_run = dry_run;
-	rep->progress = !quiet && !json && isatty(STDERR_FILENO);
+	rep->progress = !quiet && !json && !report_syslog() &&
+	    isatty(STDERR_FILENO);
+	if (rep->progress)
+		report_catch_signals();
 	(void)clock_gettime(CLOCK_MONOTONIC, &rep->start);
 }
 
@@ -292,6 +328,7 @@ progress(struct report *rep, const struct fetch_event *ev)
 	    human(secs > 0 ? (unsigned long long)(ev->bytes / secs) : 0, b2,
 	    sizeof(b2)));
 	rep->shown = 1;
+	progress_shown(1);
 }
 
 void

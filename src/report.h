@@ -75,6 +75,10 @@ int	 report_syslog(void);
 void	 report_say(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* From now on SIGINT, SIGTERM and SIGHUP clear a progress line that is
+ * on screen before they end the process as they would have. */
+void	 report_catch_signals(void);
+
 /* A pop3_tracer: writes each trace line to stderr. */
 void	 report_trace(void *arg, const char *line);
 

@@ -6,7 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="sum sq js jerr pwf jall ca sl inf"
+USERS="sum sq js jerr pwf jall ca sl inf cc"
 
 setup_file() {
 	load lib/common
@@ -397,4 +397,50 @@ PY
 	[ "$status" -eq 77 ]
 	grep -qx "certificate verified: yes" <<<"$output"
 	[[ "$stderr" == "popfetch: localhost: AUTH PLAIN ****: -ERR "* ]]
+}
+
+# on_pty SIGNAL-AFTER CMD...: runs CMD on a pseudo-terminal; once the
+# output holds SIGNAL-AFTER, sends SIGINT.  Prints the output (repr) and
+# then how CMD ended.
+on_pty() {
+	python3 - "$@" <<'PY'
+import os, pty, signal, sys, time
+marker, argv = sys.argv[1].encode(), sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+out, sent, t0 = b"", False, time.time()
+while True:
+    try:
+        d = os.read(fd, 65536)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+    if not sent and marker in out:
+        os.kill(pid, signal.SIGINT)
+        sent = True
+    if time.time() - t0 > 60:
+        os.kill(pid, signal.SIGKILL)
+_, st = os.waitpid(pid, 0)
+print(repr(out))
+print("signal" if os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGINT else "exit %d" % os.waitstatus_to_exitcode(st))
+PY
+}
+
+@test "Ctrl-C clears the progress line, and the run dies of it as before" {
+	make_corpus "$W" 3000 2000
+	dovecot_seed cc "$W"/*.eml
+	run on_pty " messages, " "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
+		"pop3s://cc@localhost:$DOVECOT_POP3S" --maildir "$W/Mail"
+	echo "$output"
+	[ "${lines[1]}" = signal ]
+	# A progress line was up; the last thing written clears it.
+	[[ "${lines[0]}" == *"popfetch: "*"/3000 messages, "* ]]
+	[[ "${lines[0]}" == *"\\r\\x1b[K'" ]]
+	# Nothing is lost: the next run fetches the rest, each message once.
+	run --separate-stderr pf cc --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 3000 ]
 }
