@@ -286,6 +286,31 @@ progress_shown(int up)
 	line_up = up;
 }
 
+void
+report_forget_progress(void)
+{
+	line_up = 0;
+	(void)signal(SIGINT, SIG_DFL);
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
+}
+
+void
+report_progress_line(const char *text)
+{
+	if (text == NULL) {
+		if (line_up)
+			fputs("\r\033[K", stderr);
+		progress_shown(0);
+	} else {
+		if (!line_up)
+			report_catch_signals();
+		fprintf(stderr, "\r\033[K%.79s", text);
+		progress_shown(1);
+	}
+	(void)fflush(stderr);
+}
+
 static void
 clear_progress(struct report *rep)
 {

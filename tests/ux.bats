@@ -6,7 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="sum sq js jerr pwf jall ca sl inf cc"
+USERS="sum sq js jerr pwf jall ca sl inf cc pa pb"
 
 setup_file() {
 	load lib/common
@@ -443,4 +443,30 @@ PY
 	run --separate-stderr pf cc --maildir "$W/Mail"
 	[ "$status" -eq 0 ]
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 3000 ]
+}
+
+@test "--all-accounts on a terminal: one progress line naming the running accounts, cleared at the end" {
+	config_home
+	export POPFETCH_PASSWORD=pw
+	make_corpus "$W" 1500 2000
+	dovecot_seed pa "$W"/*.eml
+	dovecot_seed pb "$W"/0000*.eml
+	printf 'defaults\nca-file %s\ntimeout 20\naccount pa\nurl pop3s://pa@localhost:%s\nmaildir %s\naccount pb\nurl pop3s://pb@localhost:%s\nmaildir %s\n' \
+		"$DOVECOT_CA" "$DOVECOT_POP3S" "$W/A" "$DOVECOT_POP3S" "$W/B" > "$CONF"
+	chmod 600 "$CONF"
+	run on_pty "never" "$POPFETCH" --all-accounts -j 2 fetch
+	echo "$output"
+	[ "${lines[1]}" = "exit 0" ]
+	[[ "${lines[0]}" == *"popfetch: 0 of 2 accounts done; running: pa, pb"* ]]
+	[[ "${lines[0]}" == *"pb: 9 new messages, "* ]]
+	[[ "${lines[0]}" == *"popfetch: 1 of 2 accounts done; running: pa"* ]]
+	[[ "${lines[0]}" == *"pa: 1500 new messages, "* ]]
+	# Nothing of the progress line is left at the end.
+	[[ "${lines[0]}" == *"delivered to $W/A\\r\\n"*"\\r\\x1b[K'" ]]
+	# Not with -q, and not when stderr is no terminal.
+	run on_pty "never" "$POPFETCH" -q --all-accounts -j 2 fetch
+	[ "${lines[1]}" = "exit 0" ]
+	[[ "${lines[0]}" != *"accounts done"* ]]
+	run --separate-stderr "$POPFETCH" --all-accounts -j 2 fetch
+	[[ "$stderr" != *"accounts done"* ]]
 }
