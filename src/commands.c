@@ -468,6 +468,7 @@ command_run(struct cli_settings *s, int argc, char **argv,
 		return error_set(err, ERR_USAGE, "%s writes the message "
 		    "itself; --%s does not apply to it", c->name,
 		    cli_name(O_JSON));
+	info_trace(s, c->kind == CMD_FETCH);
 	if (c->kind == CMD_FETCH)
 		return run_fetch(s, err);
 	if (c->kind == CMD_INFO)

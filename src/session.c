@@ -26,6 +26,9 @@ struct session {
 	struct pop3	*pop3;
 };
 
+static void	trace_connection(const struct session_params *, struct net *,
+		    const char *);
+
 static int
 secure_session(struct pop3 *p, const struct session_params *sp,
     enum tls_mode mode, struct error *err)
@@ -50,6 +53,7 @@ secure_session(struct pop3 *p, const struct session_params *sp,
 			err->cls = ERR_TLS;
 		return error_prefix(err, "STARTTLS");
 	}
+	trace_connection(sp, pop3_net(p), "STARTTLS: ");
 	return pop3_capa(p, err);
 }
 
@@ -92,6 +96,34 @@ no_greeting(const struct session_params *sp, enum tls_mode mode,
 	(void)error_hint(err, HINT_TLS_IMPLICIT);
 }
 
+/* -d 1 and more: where the connection went, and how it is secured. */
+static void
+trace_connection(const struct session_params *sp, struct net *n,
+    const char *what)
+{
+	struct tls_sessinfo si;
+	struct tls_certinfo ci;
+	struct error e;
+	char peer[1100], line[1400];
+
+	if (sp->trace == NULL || sp->debug < 1)
+		return;
+	if (what == NULL) {
+		(void)snprintf(line, sizeof(line), "connected to %s",
+		    net_peer(n, peer, sizeof(peer)));
+		sp->trace(sp->trace_arg, line);
+	}
+	if (net_tlsinfo(n, &si, &e) == -1 || net_certinfo(n, &ci, &e) == -1)
+		return;
+	(void)snprintf(line, sizeof(line), "%s%s, %s, certificate %s%s%s",
+	    what != NULL ? what : "", si.version, si.cipher,
+	    sp->tlsp.fingerprint != NULL ? "pinned (sha256)" : ci.verified ?
+	    "verified" : "not verified", ci.verified ||
+	    sp->tlsp.fingerprint != NULL ? "" : ": ", ci.verified ||
+	    sp->tlsp.fingerprint != NULL ? "" : ci.why);
+	sp->trace(sp->trace_arg, line);
+}
+
 struct session *
 session_open(const struct session_params *sp, int login, struct error *err)
 {
@@ -103,10 +135,13 @@ session_open(const struct session_params *sp, int login, struct error *err)
 
 	if ((n = net_connect(sp->host, port, sp->timeout, err)) == NULL)
 		return NULL;
+	trace_connection(sp, n, NULL);
 	if (mode == TLSMODE_IMPLICIT && net_starttls(n, &sp->tlsp, err) == -1) {
 		net_close(n);
 		return NULL;
 	}
+	if (mode == TLSMODE_IMPLICIT)
+		trace_connection(sp, n, "TLS: ");
 	p = pop3_new(n);
 	if (sp->trace != NULL)
 		pop3_set_trace(p, sp->debug, sp->trace, sp->trace_arg);

@@ -470,3 +470,18 @@ PY
 	run --separate-stderr "$POPFETCH" --all-accounts -j 2 fetch
 	[[ "$stderr" != *"accounts done"* ]]
 }
+
+@test "-d 1 begins with the password source, the state, the address and the TLS verdict" {
+	run --separate-stderr pf inf -d 1 --maildir "$W/Mail" --dry-run
+	[ "$status" -eq 0 ]
+	[ "${stderr_lines[0]}" = "password source: POPFETCH_PASSWORD" ]
+	[ "${stderr_lines[1]}" = "state: $HOME/.local/state/popfetch/inf@localhost:$DOVECOT_POP3S" ]
+	[[ "${stderr_lines[2]}" =~ ^"connected to "(127.0.0.1|::1)" $DOVECOT_POP3S"$ ]]
+	[[ "${stderr_lines[3]}" =~ ^"TLS: TLS1."[23]", "[^,]+", certificate verified"$ ]]
+	[[ "${stderr_lines[4]}" == "greeting -> +OK "* ]]
+	[[ "$stderr" != *"pw"* ]]
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" -d 1 --password-file /dev/null \
+		"pop3://inf@localhost:$DOVECOT_POP3" stat
+	[ "${stderr_lines[0]}" = "password source: --password-file /dev/null" ]
+	grep -qE '^STARTTLS: TLS1.[23], [^,]+, certificate verified$' <<<"$stderr"
+}
