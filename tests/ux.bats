@@ -6,7 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="sum sq js jerr pwf jall ca sl inf cc pa pb"
+USERS="sum sq js jerr pwf jall ca sl inf cc pa pb al"
 
 setup_file() {
 	load lib/common
@@ -484,4 +484,22 @@ PY
 		"pop3://inf@localhost:$DOVECOT_POP3" stat
 	[ "${stderr_lines[0]}" = "password source: --password-file /dev/null" ]
 	grep -qE '^STARTTLS: TLS1.[23], [^,]+, certificate verified$' <<<"$stderr"
+}
+
+@test "localhost, then 127.0.0.1: a warning names the other state and how to share it" {
+	dovecot_seed al "${CORPUS[@]}"
+	run --separate-stderr pf al --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	st="$HOME/.local/state/popfetch/al@localhost:$DOVECOT_POP3S"
+	[ -s "$st" ]
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" --tls-server-name localhost \
+		"pop3s://al@127.0.0.1:$DOVECOT_POP3S" --maildir "$W/Mail" --dry-run
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "popfetch: 127.0.0.1: warning: no state yet for this host name, but $st is the state of the same user and port under another name: the state is kept per host name as written, so this run fetches every message as new (--state $st shares it)" ]
+	# The advice works: nothing is new with the shared state.
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" --tls-server-name localhost \
+		"pop3s://al@127.0.0.1:$DOVECOT_POP3S" --maildir "$W/Mail" --state "$st"
+	[ "$status" -eq 0 ] && [ -z "$stderr" ]
+	[[ "$output" == "no new messages (5 on the server, all fetched before; "* ]]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 5 ]
 }
