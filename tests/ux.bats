@@ -504,3 +504,22 @@ PY
 	[[ "$output" == "no new messages (5 on the server, all fetched before; "* ]]
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 5 ]
 }
+
+@test "--all-accounts --json: a failed account is an error record of its own" {
+	config_home
+	dovecot_seed al "${CORPUS[0]}"
+	printf 'defaults\nca-file %s\ntimeout 20\naccount good\nurl pop3s://al@localhost:%s\npassword pw\naccount bad\nurl pop3s://al@localhost:%s\npassword wrong\n' \
+		"$DOVECOT_CA" "$DOVECOT_POP3S" "$DOVECOT_POP3S" > "$CONF"
+	chmod 600 "$CONF"
+	run --separate-stderr "$POPFETCH" --all-accounts --json stat
+	[ "$status" -eq 77 ]
+	python3 - "$output" <<'PY'
+import json, sys
+recs = {r["account"]: r["result"] for r in map(json.loads, sys.argv[1].splitlines())}
+assert recs["good"]["count"] >= 1, recs
+bad = recs["bad"]
+assert bad["event"] == "error" and bad["class"] == "auth" and bad["status"] == 77, bad
+assert "Authentication failed" in bad["message"] and bad["host"] == "localhost", bad
+PY
+	[[ "$stderr" == *"popfetch: accounts that failed: bad (77); 1 of 2 failed" ]]
+}

@@ -42,7 +42,7 @@ dovecot_seed() {
 	local u=$1 f i=0; shift
 	for f in "$@"; do
 		i=$((i + 1))
-		cp "$f" "$DOVECOT_DIR/mail/$u/new/$(date +%s).M$(date +%N)R${RANDOM}Q${i}.seed"
+		cp "$f" "$DOVECOT_DIR/mail/$u/new/$(date +%s.M%N)R${RANDOM}Q${i}.seed"
 	done
 	chown -R "$(_dovecot_owner)" "$DOVECOT_DIR/mail/$u"
 }
