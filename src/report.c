@@ -484,7 +484,8 @@ report_fetch_end(struct report *rep, const struct fetch_result *res, int ok)
 		(void)report_json_print(stdout, rec, NULL);
 		return;
 	}
-	if (!ok || rep->quiet)
+	/* -q keeps the terminal quiet; a log still gets its line a run. */
+	if (!ok || (rep->quiet && !report_syslog()))
 		return;
 	if (rep->dry_run)
 		(void)snprintf(line, sizeof(line), "dry run: %zu message%s "

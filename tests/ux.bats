@@ -339,11 +339,11 @@ PY
 		exit $r' sh "$W/dev" "$W" "$n" "$@"
 }
 
-@test "--syslog: messages and the summary go to syslog (mail, popfetch), not the terminal" {
+@test "--syslog: messages and the summary (even with -q) go to syslog (mail, popfetch), not the terminal" {
 	command -v unshare >/dev/null || skip "unshare missing"
 	dovecot_seed sl "${CORPUS[@]}"
 	run --separate-stderr with_syslog 1 "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
-		"pop3s://sl@localhost:$DOVECOT_POP3S" --syslog --maildir "$W/Mail"
+		"pop3s://sl@localhost:$DOVECOT_POP3S" -q --syslog --maildir "$W/Mail"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ] && [ -z "$stderr" ]
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 5 ]
