@@ -305,8 +305,8 @@ report_progress_line(const char *text)
 	} else {
 		if (!line_up)
 			report_catch_signals();
-		fprintf(stderr, "\r\033[K%.79s", text);
 		progress_shown(1);
+		fprintf(stderr, "\r\033[K%.79s", text);
 	}
 	(void)fflush(stderr);
 }
@@ -348,12 +348,14 @@ progress(struct report *rep, const struct fetch_event *ev)
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
 	secs = (double)(now.tv_sec - rep->start.tv_sec) +
 	    (now.tv_nsec - rep->start.tv_nsec) / 1e9;
+	/* Up before it is written, so that a signal in between clears
+	 * it. */
+	progress_shown(1);
 	fprintf(stderr, "\r\033[Kpopfetch: %zu/%zu messages, %s, %s/s",
 	    ev->done, ev->total, human(ev->bytes, b1, sizeof(b1)),
 	    human(secs > 0 ? (unsigned long long)(ev->bytes / secs) : 0, b2,
 	    sizeof(b2)));
 	rep->shown = 1;
-	progress_shown(1);
 }
 
 void
