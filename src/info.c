@@ -35,7 +35,7 @@ password_source(const struct cred_params *c, char *buf, size_t len)
 		    c->password_file);
 	else if (c->password != NULL)
 		(void)snprintf(buf, len, "the accounts file");
-	else if (getenv("POPFETCH_PASSWORD") != NULL)
+	else if (auth_have_env_password())
 		(void)snprintf(buf, len, "POPFETCH_PASSWORD");
 	else
 		(void)snprintf(buf, len, "%s, else a prompt",
