@@ -434,11 +434,14 @@ other_state(const struct cli_settings *s)
 		if (snprintf(other, sizeof(other), "%s/%s", path, de->d_name) >=
 		    (int)sizeof(other))
 			continue;
+		/* A state names its account (user@host:port) and is
+		 * refused for another: the way to it is its host name. */
 		report_say(1, "%s: warning: no state yet for this host name, "
 		    "but %s is the state of the same user and port under "
 		    "another name: the state is kept per host name as written, "
-		    "so this run fetches every message as new (--%s %s shares "
-		    "it)", s->sp.host, other, cli_name(O_STATE), other);
+		    "so this run fetches every message as new (write the host "
+		    "as %.*s to go on with that state)", s->sp.host, other,
+		    (int)(n - ulen - plen), de->d_name + ulen);
 		break;
 	}
 	(void)closedir(d);
