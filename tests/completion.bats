@@ -45,7 +45,7 @@ in_fish() {
 }
 
 @test "bash: commands after a URL, --opt=value, short options, accounts" {
-	[ "$(in_bash popfetch pop3s://me@host st)" = "stat" ]
+	[ "$(in_bash popfetch pop3s://me@host li)" = "list" ]
 	[ "$(in_bash popfetch -q pop3s://me@host con)" = "config-check" ]
 	[ "$(in_bash popfetch in)" = "info" ]
 	[ "$(in_bash popfetch stat '')" = "" ]
@@ -60,7 +60,7 @@ in_fish() {
 
 @test "zsh: commands after a URL, option values, accounts" {
 	command -v zsh >/dev/null || skip "zsh is not installed"
-	[ "$(in_zsh 'popfetch pop3s://me@host st')" = "stat" ]
+	[ "$(in_zsh 'popfetch pop3s://me@host li')" = "list" ]
 	[ "$(in_zsh 'popfetch po')" = "pop3:// pop3s://" ]
 	[ "$(in_zsh 'popfetch --tls ')" = "implicit none starttls" ]
 	[ "$(in_zsh 'popfetch -q --sys')" = "--syslog" ]
@@ -71,7 +71,7 @@ in_fish() {
 
 @test "fish: commands after a URL, --opt=value, accounts" {
 	command -v fish >/dev/null || skip "fish is not installed"
-	[ "$(in_fish 'popfetch pop3s://me@host st')" = "stat" ]
+	[ "$(in_fish 'popfetch pop3s://me@host li')" = "list" ]
 	[ "$(in_fish 'popfetch --tls=')" = "--tls=implicit --tls=none --tls=starttls" ]
 	[ "$(in_fish 'popfetch -d ')" = "0 1 2" ]
 	[ "$(in_fish 'popfetch --sys')" = "--syslog" ]
