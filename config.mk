@@ -9,8 +9,10 @@ ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 
 PKG_CONFIG = pkg-config
+# libcurl: its header only; oauth2_http.c loads the library when it is
+# first needed (dlopen, in libc since glibc 2.34; -ldl for older ones).
 DEPS_CFLAGS = `$(PKG_CONFIG) --cflags gnutls libbsd-overlay jansson zlib libcurl`
-DEPS_LIBS = `$(PKG_CONFIG) --libs gnutls libbsd-overlay jansson zlib libcurl`
+DEPS_LIBS = `$(PKG_CONFIG) --libs gnutls libbsd-overlay jansson zlib` -ldl
 
 CC = cc
 CPPFLAGS = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \

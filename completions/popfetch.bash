@@ -26,7 +26,17 @@ _popfetch()
 		--oauth2-revocation-endpoint --oauth2-client-id
 		--oauth2-client-secret-command --oauth2-scope --oauth2-tenant
 		--oauth2-flow --oauth2-token-file --oauth2-ca-file"
-	case $prev in
+	# --opt=value is completed like --opt value.
+	local opt=$prev
+	if [[ $cur == --*=* ]]; then
+		opt=${cur%%=*}
+		cur=${cur#*=}
+	elif [[ $cur == = && $prev == --* ]]; then
+		cur=
+	elif [[ $prev == = && $COMP_CWORD -ge 2 ]]; then
+		opt=${COMP_WORDS[COMP_CWORD-2]}
+	fi
+	case $opt in
 	--tls) COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur")); return ;;
 	--auth) COMPREPLY=($(compgen -W "auto user apop rpop plain login cram-md5 scram-sha-1 scram-sha-256 external xoauth2 oauthbearer" -- "$cur")); return ;;
 	--debug|-d) COMPREPLY=($(compgen -W "0 1 2" -- "$cur")); return ;;
@@ -35,14 +45,7 @@ _popfetch()
 	--provider) COMPREPLY=($(compgen -W "$(popfetch providers 2>/dev/null |
 		cut -f1)" -- "$cur")); return ;;
 	--account|-a)
-		# Account names from the file a run would read.
-		local i conf=()
-		for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
-			[[ ${COMP_WORDS[i]} == --config ]] &&
-				conf=(--config "${COMP_WORDS[i+1]}")
-		done
-		COMPREPLY=($(compgen -W "$(popfetch "${conf[@]}" accounts \
-			2>/dev/null | cut -f1)" -- "$cur"))
+		COMPREPLY=($(compgen -W "$(_popfetch_accounts)" -- "$cur"))
 		return ;;
 	--jobs|-j) return ;;
 	--ca-file|--password-file|--netrc-file|--mbox|--state|--client-cert|\
@@ -65,8 +68,28 @@ _popfetch()
 		COMPREPLY=($(compgen -W "login status logout" -- "$cur"))
 	elif [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-	else
-		COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+		return
 	fi
+	# A command, in any position: after options, after a URL, or first.
+	local i w seen=
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		[[ $w == -* || $w == *://* ]] && continue
+		[[ " $commands " == *" $w "* ]] && seen=$w
+	done
+	[ -z "$seen" ] && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+}
+
+# Account names from the file a run would read.
+_popfetch_accounts()
+{
+	local i conf=()
+	for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+		case ${COMP_WORDS[i]} in
+		--config) conf=(--config "${COMP_WORDS[i+1]}") ;;
+		--config=*) conf=("${COMP_WORDS[i]}") ;;
+		esac
+	done
+	popfetch "${conf[@]}" accounts 2>/dev/null | cut -f1
 }
 complete -F _popfetch popfetch

@@ -1,5 +1,7 @@
 # fish completion for popfetch(1)
 set -l cmds fetch welcome capa certificate info stat list uidl top retr dele rset noop batch state verify accounts config-check oauth2 providers
+# No file names unless an option takes one.
+complete -c popfetch -f
 complete -c popfetch -f -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"
 complete -c popfetch -l host -x -d 'server host'
 complete -c popfetch -s p -l port -x -d 'server port'

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "accounts.h"
 #include "jobs.h"
@@ -283,17 +284,54 @@ accounts_check(const struct accounts_run *r)
 	return c.code;
 }
 
-/* --all-accounts: the jobs are the accounts of the file. */
+/* --all-accounts: the jobs are the accounts of the file.  On a terminal
+ * one progress line names the accounts that are running. */
 struct all {
 	const struct accounts_run	*r;
 	int				 json;
+	int				 progress;
+	char				*running;	/* per account */
+	size_t				 ndone;
 };
+
+static void
+all_progress(struct all *a)
+{
+	const struct config *cfg = a->r->cfg;
+	char line[256], *p = line;
+	size_t i, n = 0;
+	int w;
+
+	if (!a->progress)
+		return;
+	w = snprintf(line, sizeof(line), "popfetch: %zu of %zu accounts done",
+	    a->ndone, cfg->naccounts);
+	for (i = 0; i < cfg->naccounts && w > 0 && (size_t)w < sizeof(line);
+	    i++)
+		if (a->running[i]) {
+			p = line + w;
+			w += snprintf(p, sizeof(line) - (size_t)w, "%s%s",
+			    n++ == 0 ? "; running: " : ", ",
+			    cfg->accounts[i].name);
+		}
+	report_progress_line(a->ndone < cfg->naccounts ? line : NULL);
+}
+
+static void
+all_start(void *arg, size_t i)
+{
+	struct all *a = arg;
+
+	a->running[i] = 1;
+	all_progress(a);
+}
 
 static int
 all_run(void *arg, size_t i)
 {
 	struct all *a = arg;
 
+	report_forget_progress();
 	/* In the job's own process: the other accounts' passwords go. */
 	config_forget_secrets((struct config *)(uintptr_t)a->r->cfg,
 	    &a->r->cfg->accounts[i]);
@@ -308,6 +346,9 @@ all_out(void *arg, size_t i, int stream, const char *data, size_t len,
 	const char *name = a->r->cfg->accounts[i].name;
 	FILE *f = stream == 1 ? stdout : stderr;
 	json_t *head;
+
+	if (a->progress && (flags & JOBS_FIRST))
+		report_progress_line(NULL);
 
 	if (stream == 1 && a->json) {
 		if (flags & JOBS_FIRST) {
@@ -326,6 +367,8 @@ all_out(void *arg, size_t i, int stream, const char *data, size_t len,
 			fputc('\n', f);
 	}
 	fflush(f);
+	if (flags & JOBS_LAST)
+		all_progress(a);
 }
 
 static void
@@ -334,19 +377,24 @@ all_done(void *arg, size_t i, const struct jobs_status *st)
 	struct all *a = arg;
 	const char *name = a->r->cfg->accounts[i].name;
 
+	a->running[i] = 0;
+	a->ndone++;
+	if (a->progress)
+		report_progress_line(NULL);
 	if (st->start_errno != 0)
 		fprintf(stderr, "popfetch: %s: cannot start: %s\n", name,
 		    strerror(st->start_errno));
 	else if (st->signal != 0)
 		fprintf(stderr, "popfetch: %s: killed by signal %d\n", name,
 		    st->signal);
+	all_progress(a);
 }
 
 int
 accounts_all(const struct accounts_run *r)
 {
 	const struct config *cfg = r->cfg;
-	struct all a = { r, cli_args_has(r->args, O_JSON) };
+	struct all a = { r, cli_args_has(r->args, O_JSON), 0, NULL, 0 };
 	struct jobs_params p;
 	struct jobs_status *st;
 	struct error e;
@@ -358,7 +406,11 @@ accounts_all(const struct accounts_run *r)
 		    cfg != NULL ? cfg->path : "the configuration");
 		return r->fail(&e, NULL);
 	}
+	a.progress = !a.json && !cli_args_has(r->args, O_QUIET) &&
+	    !report_syslog() && isatty(STDERR_FILENO);
+	a.running = xcalloc(cfg->naccounts, 1);
 	memset(&p, 0, sizeof(p));
+	p.start = all_start;
 	p.n = cfg->naccounts;
 	p.max = r->args->jobs;
 	p.arg = &a;
@@ -370,9 +422,14 @@ accounts_all(const struct accounts_run *r)
 		auth_set_prompt(0);
 	st = xcalloc(p.n, sizeof(*st));
 	if (jobs_run(&p, st, &e) == -1) {
+		report_progress_line(NULL);
+		free(a.running);
 		free(st);
 		return r->fail(&e, NULL);
 	}
+	if (a.progress)
+		report_progress_line(NULL);
+	free(a.running);
 	for (i = 0; i < p.n; i++)
 		if (st[i].code != 0) {
 			if (nfail++ == 0) {

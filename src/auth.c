@@ -44,6 +44,12 @@ auth_set_prompt(int allowed)
 	may_prompt = allowed;
 }
 
+int
+auth_have_env_password(void)
+{
+	return env_password != NULL;
+}
+
 /* Checks and takes the first line of buf as the password. */
 static char *
 first_line(char *buf, size_t len, const char *what, struct error *err)

@@ -40,6 +40,9 @@ void	 auth_init(void);
  * 0 while several accounts run at once, each in a process of its own. */
 void	 auth_set_prompt(int allowed);
 
+/* Whether POPFETCH_PASSWORD was set when auth_init ran (1 or 0). */
+int	 auth_have_env_password(void);
+
 /*
  * Where an OAuth access token comes from when no password source is
  * set: the front end lends the token store (oauth2.h) this way, so

@@ -707,6 +707,7 @@ set_provider(struct cli_settings *s, const struct cli_option *o,
 	s->sp.tls = TLSMODE_IMPLICIT;
 	s->sp.auth.method = AUTH_AUTO;
 	s->sp.auth.no_initial_response = 0;
+	s->fp.until_empty = p->until_empty;
 	if (!p->oauth)
 		return 0;
 	s->sp.auth.method = AUTH_SASL;

@@ -11,7 +11,9 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,6 +25,7 @@
 #include "oauth2.h"
 #include "provider.h"
 #include "session.h"
+#include "state.h"
 #include "report.h"
 
 static int
@@ -395,6 +398,56 @@ command_check(const struct command *c, char **argv, int argc,
 	return 0;
 }
 
+/*
+ * The state is kept per user, host name as written, and port; a run with
+ * no state yet, while one exists for the same user and port under another
+ * name (localhost and 127.0.0.1), would fetch everything again without a
+ * word.  Says so, naming the other file and how to share it.
+ */
+static void
+other_state(const struct cli_settings *s)
+{
+	char path[PATH_MAX], *base, *at, *colon, other[PATH_MAX];
+	struct stat sb;
+	struct dirent *de;
+	struct error e;
+	size_t ulen, plen, n;
+	DIR *d;
+
+	if (s->fp.state_path != NULL || state_default_path(path, sizeof(path),
+	    s->sp.auth.user, s->sp.host, session_port(&s->sp), &e) == -1 ||
+	    stat(path, &sb) == 0 || errno != ENOENT ||
+	    (base = strrchr(path, '/')) == NULL)
+		return;
+	*base++ = '\0';
+	if ((at = strchr(base, '@')) == NULL ||
+	    (colon = strrchr(base, ':')) == NULL || colon < at)
+		return;
+	ulen = (size_t)(at - base) + 1;
+	plen = strlen(colon);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n <= ulen + plen || strncmp(de->d_name, base, ulen) != 0 ||
+		    strcmp(de->d_name + n - plen, colon) != 0)
+			continue;
+		if (snprintf(other, sizeof(other), "%s/%s", path, de->d_name) >=
+		    (int)sizeof(other))
+			continue;
+		/* A state names its account (user@host:port) and is
+		 * refused for another: the way to it is its host name. */
+		report_say(1, "%s: warning: no state yet for this host name, "
+		    "but %s is the state of the same user and port under "
+		    "another name: the state is kept per host name as written, "
+		    "so this run fetches every message as new (write the host "
+		    "as %.*s to go on with that state)", s->sp.host, other,
+		    (int)(n - ulen - plen), de->d_name + ulen);
+		break;
+	}
+	(void)closedir(d);
+}
+
 static int
 run_fetch(struct cli_settings *s, struct error *err)
 {
@@ -418,6 +471,8 @@ run_fetch(struct cli_settings *s, struct error *err)
 		    s->smtp_recipient : s->sp.auth.user;
 	s->fp.host = s->sp.host;
 	s->errhost = s->sp.host;
+	if (!s->co.quiet)
+		other_state(s);
 	memset(&res, 0, sizeof(res));
 	report_fetch_begin(&rep, s->co.json, s->co.quiet, s->sp.host,
 	    s->fp.dp.target, s->fp.dry_run);
@@ -643,6 +698,7 @@ command_run(struct cli_settings *s, int argc, char **argv,
 	s->sp.auth.token.get = token_get;
 	s->sp.auth.token.arg = &ts;
 	s->sp.auth.token.stored = oauth2_has_tokens(&s->oauth);
+	info_trace(s, c->kind == CMD_FETCH);
 	if (c->kind == CMD_FETCH)
 		r = run_fetch(s, err);
 	else if (c->kind == CMD_INFO)

@@ -35,7 +35,7 @@ password_source(const struct cred_params *c, char *buf, size_t len)
 		    c->password_file);
 	else if (c->password != NULL)
 		(void)snprintf(buf, len, "the accounts file");
-	else if (getenv("POPFETCH_PASSWORD") != NULL)
+	else if (auth_have_env_password())
 		(void)snprintf(buf, len, "POPFETCH_PASSWORD");
 	else
 		(void)snprintf(buf, len, "%s, else a prompt",
@@ -255,4 +255,27 @@ info_run(struct cli_settings *s, struct error *err)
 		return session_end(sess, 1, err);
 	(void)session_end(sess, 0, &qerr);
 	return -1;
+}
+
+void
+info_trace(const struct cli_settings *s, int fetch)
+{
+	char src[PATH_MAX + 64], buf[PATH_MAX], line[PATH_MAX + 100];
+	const char *path = s->fp.state_path;
+	struct error e;
+
+	if (s->sp.trace == NULL || s->sp.debug < 1)
+		return;
+	(void)snprintf(line, sizeof(line), "password source: %s",
+	    password_source(&s->sp.auth.cred, src, sizeof(src)));
+	s->sp.trace(s->sp.trace_arg, line);
+	if (!fetch)
+		return;
+	if (path == NULL && state_default_path(buf, sizeof(buf),
+	    s->sp.auth.user, s->sp.host, session_port(&s->sp), &e) == 0)
+		path = buf;
+	if (path != NULL) {
+		(void)snprintf(line, sizeof(line), "state: %s", path);
+		s->sp.trace(s->sp.trace_arg, line);
+	}
 }

@@ -18,4 +18,8 @@ struct cli_settings;
  */
 int	info_run(struct cli_settings *s, struct error *);
 
+/* -d 1 and more: where the password comes from (never the password)
+ * and, for fetch, the state file, through s->sp.trace. */
+void	info_trace(const struct cli_settings *s, int fetch);
+
 #endif

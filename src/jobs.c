@@ -237,6 +237,8 @@ fill(struct pool *pl, size_t running)
 
 		if (start(pl, i) == 0) {
 			running++;
+			if (p->start != NULL)
+				p->start(p->arg, i);
 			continue;
 		}
 		pl->jobs[i].pid = 0;

@@ -43,6 +43,8 @@ struct jobs_params {
 	 */
 	void	(*out)(void *arg, size_t i, int stream, const char *data,
 		    size_t len, int flags);
+	/* In the parent, once job i has started; may be NULL. */
+	void	(*start)(void *arg, size_t i);
 	/* In the parent, once job i has ended (or failed to start). */
 	void	(*done)(void *arg, size_t i, const struct jobs_status *);
 };

@@ -119,7 +119,7 @@ fail(const struct error *e, const struct cli_settings *s)
 	report_say(2, "%s%s%s%s%s%s", host != NULL ? host : "",
 	    host != NULL ? ": " : "", e->msg, hint != NULL ? " (" : "",
 	    hint != NULL ? hint : "", hint != NULL ? ")" : "");
-	if (s != NULL ? s->co.json : json_errors)
+	if ((s != NULL && s->co.json) || json_errors)
 		fail_json(host, e->msg, hint, e->cls);
 	return exit_code(e->cls);
 }

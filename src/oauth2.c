@@ -25,8 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "auth.h"
 #include "crypto.h"
 #include "oauth2_p.h"
@@ -516,17 +514,19 @@ query_value(const char *q, const char *name)
 {
 	size_t n = strlen(name), l;
 	char *v, *out;
-	int ol;
+	size_t ol;
 
 	while (q != NULL && *q != '\0') {
 		l = strcspn(q, "&");
 		if (l > n && strncmp(q, name, n) == 0 && q[n] == '=') {
-			if ((v = curl_easy_unescape(NULL, q + n + 1,
-			    (int)(l - n - 1), &ol)) == NULL)
+			v = xmalloc(l - n);
+			if (pct_decode(v, q + n + 1, l - n - 1, &ol) == -1 ||
+			    memchr(v, '\0', ol) != NULL) {
+				free(v);
 				return NULL;
-			out = memchr(v, '\0', (size_t)ol) != NULL ? NULL :
-			    xstrndup(v, (size_t)ol);
-			curl_free(v);
+			}
+			out = xstrndup(v, ol);
+			free(v);
 			return out;
 		}
 		q += l;

@@ -4,7 +4,13 @@
  *
  * Answers may hold tokens: the buffer is wiped before it is freed, and
  * no form or answer ever reaches an error message.
+ *
+ * libcurl (its GnuTLS build) is loaded with dlopen the first time a
+ * request is made, not linked: it brings some twenty libraries with it,
+ * which would double the memory of every run that never talks HTTP
+ * (nearly all of them: the tokens are refreshed once an hour).
  */
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,6 +18,56 @@
 #include <curl/curl.h>
 
 #include "oauth2_p.h"
+
+/* The soname of Debian's libcurl3-gnutls (libcurl4-gnutls-dev). */
+#define LIBCURL_SONAME	"libcurl-gnutls.so.4"
+
+/* The functions of libcurl used here, once loaded. */
+static struct {
+	CURLcode	 (*global_init)(long);
+	CURL		*(*easy_init)(void);
+	CURLcode	 (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode	 (*easy_perform)(CURL *);
+	CURLcode	 (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void		 (*easy_cleanup)(CURL *);
+	const char	*(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *,
+			    const char *);
+	void		 (*slist_free_all)(struct curl_slist *);
+	int		 loaded;
+} C;
+
+/* Loads libcurl and starts it, once: 0, or -1 with ERR_SOFTWARE. */
+static int
+curl_load(struct error *err)
+{
+	void *h;
+
+	if (C.loaded)
+		return 0;
+	if ((h = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return error_set(err, ERR_SOFTWARE, "OAuth 2.0 needs %s "
+		    "(Debian: libcurl3-gnutls): %s", LIBCURL_SONAME,
+		    dlerror());
+	/* POSIX: a function pointer may be copied out of a void *. */
+#define LOAD(f, name)	(*(void **)&C.f = dlsym(h, name)) == NULL
+	if (LOAD(global_init, "curl_global_init") ||
+	    LOAD(easy_init, "curl_easy_init") ||
+	    LOAD(easy_setopt, "curl_easy_setopt") ||
+	    LOAD(easy_perform, "curl_easy_perform") ||
+	    LOAD(easy_getinfo, "curl_easy_getinfo") ||
+	    LOAD(easy_cleanup, "curl_easy_cleanup") ||
+	    LOAD(easy_strerror, "curl_easy_strerror") ||
+	    LOAD(slist_append, "curl_slist_append") ||
+	    LOAD(slist_free_all, "curl_slist_free_all"))
+		return error_set(err, ERR_SOFTWARE, "%s lacks a function "
+		    "popfetch needs", LIBCURL_SONAME);
+#undef LOAD
+	if (C.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return error_set(err, ERR_SOFTWARE, "libcurl cannot start");
+	C.loaded = 1;
+	return 0;
+}
 
 struct body {
 	char	*buf;
@@ -82,14 +138,13 @@ curl_error(const char *url, CURLcode c, const char *detail,
 	}
 	return error_set(err, cls, "%s: %s", vis_text(shown, sizeof(shown),
 	    url, strlen(url)), detail[0] != '\0' ? detail :
-	    curl_easy_strerror(c));
+	    C.easy_strerror(c));
 }
 
 int
 oauth2_http(const struct oauth2_params *p, const char *url,
     const char *form, long *status, json_t **out, struct error *err)
 {
-	static int initialised;
 	char errbuf[CURL_ERROR_SIZE], shown[256];
 	struct curl_slist *hdr = NULL;
 	struct body b = { NULL, 0, 0 };
@@ -104,35 +159,31 @@ oauth2_http(const struct oauth2_params *p, const char *url,
 		return error_set(err, ERR_USAGE, "%s: not an https:// URL; "
 		    "tokens travel only over HTTPS", vis_text(shown,
 		    sizeof(shown), url, strlen(url)));
-	if (!initialised) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return error_set(err, ERR_SOFTWARE,
-			    "libcurl cannot start");
-		initialised = 1;
-	}
-	if ((h = curl_easy_init()) == NULL)
+	if (curl_load(err) == -1)
+		return -1;
+	if ((h = C.easy_init()) == NULL)
 		return error_set(err, ERR_SOFTWARE, "libcurl cannot start");
 	errbuf[0] = '\0';
-	hdr = curl_slist_append(hdr, "Accept: application/json");
-	(void)curl_easy_setopt(h, CURLOPT_URL, url);
-	(void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	(void)curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	(void)curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	(void)curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	(void)curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)(p->timeout > 0 ?
+	hdr = C.slist_append(hdr, "Accept: application/json");
+	(void)C.easy_setopt(h, CURLOPT_URL, url);
+	(void)C.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	(void)C.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	(void)C.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	(void)C.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	(void)C.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	(void)C.easy_setopt(h, CURLOPT_TIMEOUT, (long)(p->timeout > 0 ?
 	    p->timeout : 60));
-	(void)curl_easy_setopt(h, CURLOPT_USERAGENT, "popfetch/"
+	(void)C.easy_setopt(h, CURLOPT_USERAGENT, "popfetch/"
 	    POPFETCH_VERSION);
-	(void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	(void)curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	(void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
-	(void)curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	(void)C.easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	(void)C.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	(void)C.easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
+	(void)C.easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	if (p->ca_file != NULL)
-		(void)curl_easy_setopt(h, CURLOPT_CAINFO, p->ca_file);
+		(void)C.easy_setopt(h, CURLOPT_CAINFO, p->ca_file);
 	if (form != NULL)
-		(void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
-	c = curl_easy_perform(h);
+		(void)C.easy_setopt(h, CURLOPT_POSTFIELDS, form);
+	c = C.easy_perform(h);
 	if (c != CURLE_OK) {
 		if (b.toobig)
 			error_set(err, ERR_PROTO, "%s: the answer is larger "
@@ -142,7 +193,7 @@ oauth2_http(const struct oauth2_params *p, const char *url,
 			curl_error(url, c, errbuf, err);
 		goto done;
 	}
-	(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	(void)C.easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	if (b.len == 0) {
 		r = 0;
 		goto done;
@@ -159,26 +210,28 @@ oauth2_http(const struct oauth2_params *p, const char *url,
 	r = 0;
 done:
 	body_free(&b);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
+	C.slist_free_all(hdr);
+	C.easy_cleanup(h);
 	return r;
 }
 
 void
 oauth2_form_add(char **form, const char *name, const char *value)
 {
+	/* application/x-www-form-urlencoded: all but ALPHA, DIGIT and
+	 * "-._~" escaped (pct_encode leaves the other printables). */
+	static const char reserved[] = "!\"#$&'()*+,/:;<=>?@[\\]^`{|}";
 	char *v, *nf;
-	size_t ol = *form != NULL ? strlen(*form) : 0, nl;
+	size_t ol = *form != NULL ? strlen(*form) : 0, vl = strlen(value), nl;
 
-	if ((v = curl_easy_escape(NULL, value, 0)) == NULL)
-		abort();
+	v = xmalloc(3 * vl + 1);
+	pct_encode(v, value, vl, reserved);
 	nl = ol + 1 + strlen(name) + 1 + strlen(v) + 1;
 	nf = xmalloc(nl);
 	if (snprintf(nf, nl, "%s%s%s=%s", ol > 0 ? *form : "",
 	    ol > 0 ? "&" : "", name, v) >= (int)nl)
 		abort();
-	explicit_bzero(v, strlen(v));
-	curl_free(v);
+	secret_free(v);
 	secret_free(*form);
 	*form = nf;
 }

@@ -26,41 +26,43 @@ static const struct provider providers[] = {
 	    "https://oauth2.googleapis.com/revoke",
 	    "https://mail.google.com/", OAUTH2_FLOW_LOOPBACK, 1, NULL,
 	    "OAuth 2.0 with your own Google Cloud client (desktop app); POP "
-	    "must be enabled in Gmail's settings" },
+	    "must be enabled in Gmail's settings",
+	    /* About 250 messages a session (Gmail's POP documentation). */
+	    1 },
 	{ "microsoft", "Microsoft 365 and Outlook.com",
 	    "outlook.office365.com", "995", 1, 1, NULL,
 	    MS_BASE "authorize", MS_BASE "token", MS_BASE "devicecode", NULL,
 	    "https://outlook.office.com/POP.AccessAsUser.All offline_access",
 	    OAUTH2_FLOW_DEVICE, 0, "common",
 	    "OAuth 2.0 with your own Microsoft Entra client (public client); "
-	    "POP must be enabled for the mailbox" },
+	    "POP must be enabled for the mailbox", 0 },
 	{ "yahoo", "Yahoo Mail", "pop.mail.yahoo.com", "995", 0, 0, NULL,
 	    NULL, NULL, NULL, NULL, NULL, 0, 0, NULL,
-	    "needs an app password (Account security, Generate app password)" },
+	    "needs an app password (Account security, Generate app password)", 0 },
 	{ "aol", "AOL Mail", "pop.aol.com", "995", 0, 0, NULL, NULL, NULL,
 	    NULL, NULL, NULL, 0, 0, NULL,
-	    "needs an app password (Account security, Generate app password)" },
+	    "needs an app password (Account security, Generate app password)", 0 },
 	{ "gmx", "GMX", "pop.gmx.net", "995", 0, 0, NULL, NULL, NULL, NULL,
 	    NULL, NULL, 0, 0, NULL,
 	    "POP3 must be enabled in the settings; with two-factor login an "
-	    "application-specific password is needed" },
+	    "application-specific password is needed", 0 },
 	{ "webde", "WEB.DE", "pop3.web.de", "995", 0, 0, NULL, NULL, NULL,
 	    NULL, NULL, NULL, 0, 0, NULL,
 	    "POP3 must be enabled in the settings; with two-factor login an "
-	    "application-specific password is needed" },
+	    "application-specific password is needed", 0 },
 	{ "fastmail", "Fastmail", "pop.fastmail.com", "995", 0, 0, NULL, NULL,
 	    NULL, NULL, NULL, NULL, 0, 0, NULL,
-	    "needs an app password (Settings, Privacy & Security)" },
+	    "needs an app password (Settings, Privacy & Security)", 0 },
 	{ "zoho", "Zoho Mail", "pop.zoho.com", "995", 0, 0, NULL, NULL, NULL,
 	    NULL, NULL, NULL, 0, 0, NULL,
 	    "POP must be enabled in the settings; with two-factor login an "
-	    "application-specific password is needed" },
+	    "application-specific password is needed", 0 },
 	{ "icloud", "iCloud Mail", NULL, NULL, 0, 0, NULL, NULL, NULL, NULL,
 	    NULL, NULL, 0, 0, NULL,
-	    "iCloud Mail offers no POP3, only IMAP" },
+	    "iCloud Mail offers no POP3, only IMAP", 0 },
 	{ "proton", "Proton Mail", NULL, NULL, 0, 0, NULL, NULL, NULL, NULL,
 	    NULL, NULL, 0, 0, NULL,
-	    "Proton Mail offers no POP3 (its Bridge speaks IMAP and SMTP)" },
+	    "Proton Mail offers no POP3 (its Bridge speaks IMAP and SMTP)", 0 },
 };
 
 const struct provider *

@@ -30,6 +30,8 @@ struct provider {
 	int			 offline_params;
 	const char		*default_tenant;
 	const char		*note;
+	int			 until_empty;	/* hands out part of the
+						 * mailbox a session */
 };
 
 /* The preset called name (any case), or NULL. */

@@ -8,6 +8,7 @@
  * that it passes through, so the writer escapes those on the way out.
  */
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <syslog.h>
@@ -254,12 +255,69 @@ human(unsigned long long n, char *buf, size_t len)
 	return r < 0 || (size_t)r >= len ? "?" : buf;
 }
 
+/* Ctrl-C (or a kill) while a progress line is up: clear it, then die of
+ * the signal as before, so that the shell's prompt starts on a clean
+ * line.  Dying is safe at any point: fetch.c's journal sees to that. */
+static volatile sig_atomic_t line_up;
+
+static void
+on_signal(int sig)
+{
+	static const char clear[] = "\r\033[K";
+
+	if (line_up)
+		(void)write(STDERR_FILENO, clear, sizeof(clear) - 1);
+	(void)signal(sig, SIG_DFL);
+	(void)raise(sig);
+}
+
+void
+report_catch_signals(void)
+{
+	(void)signal(SIGINT, on_signal);
+	(void)signal(SIGTERM, on_signal);
+	(void)signal(SIGHUP, on_signal);
+}
+
+/* The progress line is on screen (up) or not. */
+static void
+progress_shown(int up)
+{
+	line_up = up;
+}
+
+void
+report_forget_progress(void)
+{
+	line_up = 0;
+	(void)signal(SIGINT, SIG_DFL);
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
+}
+
+void
+report_progress_line(const char *text)
+{
+	if (text == NULL) {
+		if (line_up)
+			fputs("\r\033[K", stderr);
+		progress_shown(0);
+	} else {
+		if (!line_up)
+			report_catch_signals();
+		progress_shown(1);
+		fprintf(stderr, "\r\033[K%.79s", text);
+	}
+	(void)fflush(stderr);
+}
+
 static void
 clear_progress(struct report *rep)
 {
 	if (rep->shown) {
 		fprintf(stderr, "\r\033[K");
 		rep->shown = 0;
+		progress_shown(0);
 	}
 }
 
@@ -273,7 +331,10 @@ report_fetch_begin(struct report *rep, int json, int quiet,
 	rep->host = host;
 	rep->target = target;
 	rep->dry_run = dry_run;
-	rep->progress = !quiet && !json && isatty(STDERR_FILENO);
+	rep->progress = !quiet && !json && !report_syslog() &&
+	    isatty(STDERR_FILENO);
+	if (rep->progress)
+		report_catch_signals();
 	(void)clock_gettime(CLOCK_MONOTONIC, &rep->start);
 }
 
@@ -287,6 +348,9 @@ progress(struct report *rep, const struct fetch_event *ev)
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
 	secs = (double)(now.tv_sec - rep->start.tv_sec) +
 	    (now.tv_nsec - rep->start.tv_nsec) / 1e9;
+	/* Up before it is written, so that a signal in between clears
+	 * it. */
+	progress_shown(1);
 	fprintf(stderr, "\r\033[Kpopfetch: %zu/%zu messages, %s, %s/s",
 	    ev->done, ev->total, human(ev->bytes, b1, sizeof(b1)),
 	    human(secs > 0 ? (unsigned long long)(ev->bytes / secs) : 0, b2,
@@ -422,7 +486,8 @@ report_fetch_end(struct report *rep, const struct fetch_result *res, int ok)
 		(void)report_json_print(stdout, rec, NULL);
 		return;
 	}
-	if (!ok || rep->quiet)
+	/* -q keeps the terminal quiet; a log still gets its line a run. */
+	if (!ok || (rep->quiet && !report_syslog()))
 		return;
 	if (rep->dry_run)
 		(void)snprintf(line, sizeof(line), "dry run: %zu message%s "

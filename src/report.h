@@ -75,6 +75,17 @@ int	 report_syslog(void);
 void	 report_say(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* From now on SIGINT, SIGTERM and SIGHUP clear a progress line that is
+ * on screen before they end the process as they would have. */
+void	 report_catch_signals(void);
+
+/* A progress line of the caller's on stderr (a terminal): shows text in
+ * place of the one before (cut to 79 columns), or with NULL clears it.
+ * Ctrl-C clears it too (report_catch_signals). */
+void	 report_progress_line(const char *text);
+/* In a child process: the parent's progress line is not this one's. */
+void	 report_forget_progress(void);
+
 /* A pop3_tracer: writes each trace line to stderr. */
 void	 report_trace(void *arg, const char *line);
 

@@ -33,6 +33,9 @@ struct session {
 	struct pop3	*pop3;
 };
 
+static void	trace_connection(const struct session_params *, struct net *,
+		    const char *);
+
 static int
 secure_session(struct pop3 *p, const struct session_params *sp,
     enum tls_mode mode, int capa, int *dropped, struct error *err)
@@ -60,6 +63,7 @@ secure_session(struct pop3 *p, const struct session_params *sp,
 			err->cls = ERR_TLS;
 		return error_prefix(err, "STARTTLS");
 	}
+	trace_connection(sp, pop3_net(p), "STARTTLS: ");
 	return pop3_capa(p, err);
 }
 
@@ -147,6 +151,34 @@ note_capa(struct pop3 *p, struct session_info *in)
 		    "they are retrieved (EXPIRE)", in->expire);
 }
 
+/* -d 1 and more: where the connection went, and how it is secured. */
+static void
+trace_connection(const struct session_params *sp, struct net *n,
+    const char *what)
+{
+	struct tls_sessinfo si;
+	struct tls_certinfo ci;
+	struct error e;
+	char peer[1100], line[1400];
+
+	if (sp->trace == NULL || sp->debug < 1)
+		return;
+	if (what == NULL) {
+		(void)snprintf(line, sizeof(line), "connected to %s",
+		    net_peer(n, peer, sizeof(peer)));
+		sp->trace(sp->trace_arg, line);
+	}
+	if (net_tlsinfo(n, &si, &e) == -1 || net_certinfo(n, &ci, &e) == -1)
+		return;
+	(void)snprintf(line, sizeof(line), "%s%s, %s, certificate %s%s%s",
+	    what != NULL ? what : "", si.version, si.cipher,
+	    sp->tlsp.fingerprint != NULL ? "pinned (sha256)" : ci.verified ?
+	    "verified" : "not verified", ci.verified ||
+	    sp->tlsp.fingerprint != NULL ? "" : ": ", ci.verified ||
+	    sp->tlsp.fingerprint != NULL ? "" : ci.why);
+	sp->trace(sp->trace_arg, line);
+}
+
 /* Connects and reads the greeting: a pop3 handle, or NULL with err. */
 static struct pop3 *
 start(const struct session_params *sp, enum tls_mode mode, struct error *err)
@@ -157,10 +189,13 @@ start(const struct session_params *sp, enum tls_mode mode, struct error *err)
 	if ((n = dial_connect(sp->host, session_port(sp), sp->timeout,
 	    sp->max_time, &sp->dial, err)) == NULL)
 		return NULL;
+	trace_connection(sp, n, NULL);
 	if (mode == TLSMODE_IMPLICIT && net_starttls(n, &sp->tlsp, err) == -1) {
 		net_close(n);
 		return NULL;
 	}
+	if (mode == TLSMODE_IMPLICIT)
+		trace_connection(sp, n, "TLS: ");
 	p = pop3_new(n);
 	if (sp->trace != NULL)
 		pop3_set_trace(p, sp->debug, sp->trace, sp->trace_arg);

@@ -178,7 +178,9 @@ pf() {
 	[[ "$stderr" == *"PASS **** -> +OK"* ]]
 	[[ "$stderr" == *"STAT -> +OK"* ]]
 	[[ "$stderr" != *"correct horse"* && "$stderr" != *horse* ]]
-	[ "$(grep -c . <<<"$stderr")" -eq 6 ]
+	# The password source, the address and the TLS verdict, then one
+	# line per request.
+	[ "$(grep -c . <<<"$stderr")" -eq 9 ]
 	run --separate-stderr pf starttls --auth user -d 2 retr 1
 	[[ "$stderr" == *"> PASS ****"* ]]
 	[[ "$stderr" == *"< Subject: plain"* ]]

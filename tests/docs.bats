@@ -89,7 +89,7 @@ of_man() {
 
 # The bash completion's case patterns, one "PATTERNS) ACTION" a line.
 bash_cases() {
-	sed -n '/case \$prev in/,/esac/p' "$DOCS/completions/popfetch.bash" |
+	sed -n '/case \$opt in/,/esac/p' "$DOCS/completions/popfetch.bash" |
 		sed -e ':a' -e '/\\$/N; s/\\\n[[:space:]]*//; ta' |
 		sed -e '/)$/N; s/)\n[[:space:]]*/) /' |
 		sed -n 's/^[[:space:]]*\([-a-zA-Z0-9|]*\)) \(.*\)/\1) \2/p'
@@ -121,7 +121,7 @@ of_zsh() {
 	paths) grep -E -- "_files" "$f" | grep -oE -- "--[a-z0-9-]+[[}]" | tr -d '[}' ;;
 	values) grep -E -- "--$2[[}]" "$f" | sed -n "s/.*:(\([^)]*\))'.*/\1/p" |
 		tr ' ' '\n' ;;
-	commands) sed -n "s/.*'1:command:(\([^)]*\)).*/\1/p" "$f" | tr ' ' '\n' ;;
+	commands) sed -n 's/^_popfetch_commands=(\([^)]*\))/\1/p' "$f" | tr ' ' '\n' ;;
 	esac
 }
 

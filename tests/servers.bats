@@ -524,3 +524,14 @@ pf_popa3d() {
 	wait_closed 2
 	[ "$(wc -l < "$W/fake.log.closed")" -eq 2 ]
 }
+
+@test "--provider gmail turns --until-empty on (later options refine the preset)" {
+	fake_start "$W" < <(gmail_cap 300 250)
+	run "$POPFETCH" --provider gmail --auth user --tls none \
+		--allow-plaintext --timeout 5 --host 127.0.0.1 -p "$FAKE_PORT" \
+		-u alice --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 300 ]
+	[ "$(grep -c '^PASS' "$W/fake.log")" -eq 3 ]
+}

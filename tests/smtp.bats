@@ -163,10 +163,12 @@ PY
 	before=$(postfix_count bob)
 	kill -9 "$pid"
 	wait "$pid" || true
+	port=$FAKE_PORT
 	fake_stop
 	sleep 1
 	[ "$(postfix_count bob)" -eq "$before" ]
-	fake_start "$W" < "$W/whole.script"
+	# The same port: the state is that account's.
+	FAKE_BIND=$port fake_start "$W" < "$W/whole.script"
 	run "$POPFETCH" --tls none --allow-plaintext --state "$W/k.state" \
 		--timeout 30 "pop3://u@127.0.0.1:$FAKE_PORT" \
 		fetch --smtp "$MTA" --smtp-recipient bob@example.test --delete

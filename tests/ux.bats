@@ -6,7 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="sum sq js jerr pwf jall ca sl inf"
+USERS="sum sq js jerr pwf jall ca sl inf cc pa pb al"
 
 setup_file() {
 	load lib/common
@@ -291,11 +291,12 @@ PY
 	# Port 995 itself, in a network namespace of its own so that no
 	# other server's port is taken: a silent server there is a mistake
 	# of configuration, which a cron job should not retry.
-	command -v unshare >/dev/null && command -v ip >/dev/null || skip "unshare or ip missing"
+	command -v unshare >/dev/null || skip "unshare missing"
 	run --separate-stderr unshare -n bash -c '
-		ip link set lo up || exit 99
 		python3 -c "
-import socket, time
+import fcntl, socket, struct, time
+# The loopback of a new namespace is down: up, loopback, running.
+fcntl.ioctl(socket.socket(), 0x8914, struct.pack(\"16sH14s\", b\"lo\", 0x49, b\"\"))
 s = socket.socket(); s.bind((\"127.0.0.1\", 995)); s.listen(1)
 open(\"$1/ready\", \"w\").close()
 c, _ = s.accept(); time.sleep(10)" & 
@@ -338,11 +339,11 @@ PY
 		exit $r' sh "$W/dev" "$W" "$n" "$@"
 }
 
-@test "--syslog: messages and the summary go to syslog (mail, popfetch), not the terminal" {
+@test "--syslog: messages and the summary (even with -q) go to syslog (mail, popfetch), not the terminal" {
 	command -v unshare >/dev/null || skip "unshare missing"
 	dovecot_seed sl "${CORPUS[@]}"
 	run --separate-stderr with_syslog 1 "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
-		"pop3s://sl@localhost:$DOVECOT_POP3S" --syslog --maildir "$W/Mail"
+		"pop3s://sl@localhost:$DOVECOT_POP3S" -q --syslog --maildir "$W/Mail"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ] && [ -z "$stderr" ]
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 5 ]
@@ -397,4 +398,133 @@ PY
 	[ "$status" -eq 77 ]
 	grep -qx "certificate verified: yes" <<<"$output"
 	[[ "$stderr" == "popfetch: localhost: AUTH PLAIN ****: -ERR "* ]]
+}
+
+# on_pty SIGNAL-AFTER CMD...: runs CMD on a pseudo-terminal; once the
+# output holds SIGNAL-AFTER, sends SIGINT.  Prints the output (repr) and
+# then how CMD ended.
+on_pty() {
+	python3 - "$@" <<'PY'
+import os, pty, signal, sys, time
+marker, argv = sys.argv[1].encode(), sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+out, sent, t0 = b"", False, time.time()
+while True:
+    try:
+        d = os.read(fd, 65536)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+    if not sent and marker in out:
+        os.kill(pid, signal.SIGINT)
+        sent = True
+    if time.time() - t0 > 60:
+        os.kill(pid, signal.SIGKILL)
+_, st = os.waitpid(pid, 0)
+print(repr(out))
+print("signal" if os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGINT else "exit %d" % os.waitstatus_to_exitcode(st))
+PY
+}
+
+@test "Ctrl-C clears the progress line, and the run dies of it as before" {
+	make_corpus "$W" 3000 2000
+	dovecot_seed cc "$W"/*.eml
+	run on_pty " messages, " "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
+		"pop3s://cc@localhost:$DOVECOT_POP3S" --maildir "$W/Mail"
+	echo "$output"
+	[ "${lines[1]}" = signal ]
+	# A progress line was up; the last thing written clears it.
+	[[ "${lines[0]}" == *"popfetch: "*"/3000 messages, "* ]]
+	[[ "${lines[0]}" == *"\\r\\x1b[K'" ]]
+	# Nothing is lost: the next run fetches the rest, each message once.
+	run --separate-stderr pf cc --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 3000 ]
+}
+
+@test "--all-accounts on a terminal: one progress line naming the running accounts, cleared at the end" {
+	config_home
+	export POPFETCH_PASSWORD=pw
+	make_corpus "$W" 1500 2000
+	dovecot_seed pa "$W"/*.eml
+	dovecot_seed pb "$W"/0000*.eml
+	printf 'defaults\nca-file %s\ntimeout 20\naccount pa\nurl pop3s://pa@localhost:%s\nmaildir %s\naccount pb\nurl pop3s://pb@localhost:%s\nmaildir %s\n' \
+		"$DOVECOT_CA" "$DOVECOT_POP3S" "$W/A" "$DOVECOT_POP3S" "$W/B" > "$CONF"
+	chmod 600 "$CONF"
+	run on_pty "never" "$POPFETCH" --all-accounts -j 2 fetch
+	echo "$output"
+	[ "${lines[1]}" = "exit 0" ]
+	[[ "${lines[0]}" == *"popfetch: 0 of 2 accounts done; running: pa, pb"* ]]
+	[[ "${lines[0]}" == *"pb: 9 new messages, "* ]]
+	[[ "${lines[0]}" == *"popfetch: 1 of 2 accounts done; running: pa"* ]]
+	[[ "${lines[0]}" == *"pa: 1500 new messages, "* ]]
+	# Nothing of the progress line is left at the end.
+	[[ "${lines[0]}" == *"delivered to $W/A\\r\\n"*"\\r\\x1b[K'" ]]
+	# Not with -q, and not when stderr is no terminal.
+	run on_pty "never" "$POPFETCH" -q --all-accounts -j 2 fetch
+	[ "${lines[1]}" = "exit 0" ]
+	[[ "${lines[0]}" != *"accounts done"* ]]
+	run --separate-stderr "$POPFETCH" --all-accounts -j 2 fetch
+	[[ "$stderr" != *"accounts done"* ]]
+}
+
+@test "-d 1 begins with the password source, the state, the address and the TLS verdict" {
+	run --separate-stderr pf inf -d 1 --maildir "$W/Mail" --dry-run
+	[ "$status" -eq 0 ]
+	[ "${stderr_lines[0]}" = "password source: POPFETCH_PASSWORD" ]
+	[ "${stderr_lines[1]}" = "state: $HOME/.local/state/popfetch/inf@localhost:$DOVECOT_POP3S" ]
+	[[ "${stderr_lines[2]}" =~ ^"connected to "(127.0.0.1|::1)" $DOVECOT_POP3S"$ ]]
+	[[ "${stderr_lines[3]}" =~ ^"TLS: TLS1."[23]", "[^,]+", certificate verified"$ ]]
+	[[ "${stderr_lines[4]}" == "greeting -> +OK "* ]]
+	[[ "$stderr" != *"pw"* ]]
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" -d 1 --password-file /dev/null \
+		"pop3://inf@localhost:$DOVECOT_POP3" stat
+	[ "${stderr_lines[0]}" = "password source: --password-file /dev/null" ]
+	grep -qE '^STARTTLS: TLS1.[23], [^,]+, certificate verified$' <<<"$stderr"
+}
+
+@test "localhost, then 127.0.0.1: a warning names the other state and how to share it" {
+	dovecot_seed al "${CORPUS[@]}"
+	run --separate-stderr pf al --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	st="$HOME/.local/state/popfetch/al@localhost:$DOVECOT_POP3S"
+	[ -s "$st" ]
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" --tls-server-name localhost \
+		"pop3s://al@127.0.0.1:$DOVECOT_POP3S" --maildir "$W/Mail" --dry-run
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "popfetch: 127.0.0.1: warning: no state yet for this host name, but $st is the state of the same user and port under another name: the state is kept per host name as written, so this run fetches every message as new (write the host as localhost to go on with that state)" ]
+	# That state is the account al@localhost's: refused for another
+	# host name (78), and taken when the host is written as it says.
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" --tls-server-name localhost \
+		"pop3s://al@127.0.0.1:$DOVECOT_POP3S" --maildir "$W/Mail" --state "$st"
+	[ "$status" -eq 78 ]
+	run --separate-stderr "$POPFETCH" --ca-file "$DOVECOT_CA" \
+		"pop3s://al@localhost:$DOVECOT_POP3S" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ "$output" == "no new messages (5 on the server, all fetched before; "* ]]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 5 ]
+}
+
+@test "--all-accounts --json: a failed account is an error record of its own" {
+	config_home
+	dovecot_seed al "${CORPUS[0]}"
+	printf 'defaults\nca-file %s\ntimeout 20\naccount good\nurl pop3s://al@localhost:%s\npassword pw\naccount bad\nurl pop3s://al@localhost:%s\npassword wrong\n' \
+		"$DOVECOT_CA" "$DOVECOT_POP3S" "$DOVECOT_POP3S" > "$CONF"
+	chmod 600 "$CONF"
+	run --separate-stderr "$POPFETCH" --all-accounts --json stat
+	[ "$status" -eq 77 ]
+	python3 - "$output" <<'PY'
+import json, sys
+recs = {r["account"]: r["result"] for r in map(json.loads, sys.argv[1].splitlines())}
+assert recs["good"]["count"] >= 1, recs
+bad = recs["bad"]
+assert bad["event"] == "error" and bad["class"] == "auth" and bad["status"] == 77, bad
+assert "Authentication failed" in bad["message"] and bad["host"] == "localhost", bad
+PY
+	[[ "$stderr" == *"popfetch: accounts that failed: bad (77); 1 of 2 failed" ]]
 }
