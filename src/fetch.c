@@ -147,8 +147,9 @@ target_abs(const struct deliver_params *dp, char *buf, size_t len)
 /*
  * Whether a journal token names the configured target: "maildir NAME
  * DIR" or "mbox OFFSET PATH" (the kind first, the path last, as
- * backend.h has them), or one of the kind of an MDA or a server.  A token naming any other
- * path is not popfetch's to touch: recovery refuses it as corruption.
+ * backend.h has them), or one of the kind of an MDA or a server.  A
+ * token naming any other path is not popfetch's to touch: recovery
+ * refuses it as corruption.
  */
 static int
 token_ours(const struct deliver_params *dp, const char *token)
