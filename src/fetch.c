@@ -978,7 +978,7 @@ one_session(struct run *r, const struct session_params *sp, int first,
 	if (plan_check(&r->pl, r->fp, err) == -1)
 		goto out;
 	if (plan_needs_sizes(&r->pl, r->st, r->fp) &&
-	    plan_sizes(&r->pl, r->p, err) == -1)
+	    plan_sizes(&r->pl, r->p, r->st, r->fp, err) == -1)
 		goto out;
 	plan_make(&r->pl, r->st, r->fp, planned, r);
 	/* The summary tells of the first listing: later sessions of
