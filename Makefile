@@ -10,7 +10,7 @@ SRC = src/main.c src/cli.c src/cli_doc.c src/accounts.c src/jobs.c src/report.c 
       src/safefile.c \
       src/mda.c src/envelope.c src/state.c src/state_cmd.c src/import.c \
       src/plan.c src/logindelay.c src/digest.c src/verify.c src/verify_cmd.c \
-      src/lmtp.c src/smtp_client.c src/dial.c src/proxy.c src/filter.c \
+      src/lmtp.c src/smtp_client.c src/smtp_parse.c src/dial.c src/proxy.c src/filter.c \
       src/auth.c src/sasl.c src/config.c src/util.c \
       src/oauth2.c src/oauth2_http.c src/oauth2_store.c src/provider.c
 OBJ = $(SRC:.c=.o)
@@ -19,7 +19,7 @@ HDR = src/cli.h src/cli_p.h src/accounts.h src/jobs.h src/report.h \
       src/pop3_parse.h src/pop3_trace.h \
       src/tls.h src/crypto.h src/deliver.h src/backend.h src/safefile.h \
       src/state.h src/digest.h src/verify.h src/logindelay.h src/plan.h src/envelope.h src/import.h \
-      src/smtp_client.h src/dial.h src/proxy.h src/filter.h \
+      src/smtp_client.h src/smtp_parse.h src/dial.h src/proxy.h src/filter.h \
       src/auth.h src/sasl.h src/config.h src/util.h \
       src/oauth2.h src/oauth2_p.h src/provider.h
 
@@ -87,11 +87,12 @@ bench-verify: popfetch
 
 # make fuzz: each libFuzzer target for FUZZ_SECONDS, starting from the
 # committed seeds (new inputs go to a scratch directory, not the tree).
-FUZZ_TARGETS = fuzz_status fuzz_multiline fuzz_mboxrd fuzz_state fuzz_sasl
+FUZZ_TARGETS = fuzz_status fuzz_multiline fuzz_mboxrd fuzz_state fuzz_sasl \
+    fuzz_reply
 FUZZ_SECONDS = 60
 
 FUZZ_BINS = fuzz/fuzz_status fuzz/fuzz_multiline fuzz/fuzz_mboxrd \
-    fuzz/fuzz_state fuzz/fuzz_sasl
+    fuzz/fuzz_state fuzz/fuzz_sasl fuzz/fuzz_reply
 FUZZ_BUILD = mkdir -p fuzz && $(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) \
 	`$(PKG_CONFIG) --cflags gnutls libbsd-overlay` -o $@
 
@@ -127,6 +128,11 @@ fuzz/fuzz_state: tests/fuzz/fuzz_state.c $(FUZZ_STATE_SRC) $(HDR) config.mk
 	$(FUZZCC) $(CPPFLAGS) $(FUZZFLAGS) `$(PKG_CONFIG) --cflags \
 		libbsd-overlay zlib` -o $@ tests/fuzz/fuzz_state.c \
 		$(FUZZ_STATE_SRC) `$(PKG_CONFIG) --libs libbsd-overlay zlib`
+
+# SMTP and LMTP replies: a pure parser, no library at all.
+fuzz/fuzz_reply: tests/fuzz/fuzz_reply.c src/smtp_parse.c src/smtp_parse.h \
+    config.mk
+	$(FUZZ_BUILD) tests/fuzz/fuzz_reply.c src/smtp_parse.c
 
 fuzz: $(FUZZ_BINS)
 	for t in $(FUZZ_TARGETS); do \

@@ -76,15 +76,6 @@ first_line(char *buf, size_t len, const char *what, struct error *err)
 	return xstrdup(buf);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Whether popfetch runs in the foreground of a terminal, where a
  * command may want to ask the user something. */
 static int

@@ -167,8 +167,9 @@ target_abs(const struct deliver_params *dp, char *buf, size_t len)
 /*
  * Whether a journal token names the configured target: "maildir NAME
  * DIR" or "mbox OFFSET PATH" (the kind first, the path last, as
- * backend.h has them), or one of the kind of an MDA or a server.  A token naming any other
- * path is not popfetch's to touch: recovery refuses it as corruption.
+ * backend.h has them), or one of the kind of an MDA or a server.  A
+ * token naming any other path is not popfetch's to touch: recovery
+ * refuses it as corruption.
  */
 static int
 token_ours(const struct deliver_params *dp, const char *token)
@@ -1155,7 +1156,7 @@ one_session(struct run *r, const struct session_params *sp, int first,
 	if (plan_check(&r->pl, r->fp, err) == -1)
 		goto out;
 	if (plan_needs_sizes(&r->pl, r->st, r->fp) &&
-	    plan_sizes(&r->pl, r->p, err) == -1)
+	    plan_sizes(&r->pl, r->p, r->st, r->fp, err) == -1)
 		goto out;
 	plan_make(&r->pl, r->st, r->fp, planned, r);
 	if (r->vf != NULL && r->fp->verified_delete)

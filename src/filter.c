@@ -23,15 +23,6 @@
 
 #include "filter.h"
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 child(int in, const char *cmd, unsigned long num, unsigned long long size,
     const char *uid)

@@ -154,15 +154,6 @@ mda_write(void *h, const char *data, size_t len, struct error *err)
 	return 0;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Kills the MDA's whole process group and reaps the MDA. */
 static void
 kill_group(struct mda *m)

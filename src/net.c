@@ -50,15 +50,6 @@ struct net {
 	char		 buf[NET_BUFSIZE + 1];
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The milliseconds to wait at most: ms, or less if the deadline is
  * nearer; 0 once it has passed. */
 static int

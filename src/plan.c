@@ -60,37 +60,106 @@ plan_list(struct plan *p, struct pop3 *pop, struct error *err)
 	return 0;
 }
 
+/* Whether list[i] may be acted on, so that its size is needed. */
+static int
+acts_on(const struct plan *p, size_t i, struct state *st,
+    const struct fetch_params *fp, time_t now)
+{
+	time_t when;
+
+	if (fp->all || (when = state_lookup(st, p->uids[i])) == 0)
+		return 1;
+	if (p->again != NULL && p->again(p->again_arg, p->uids[i]))
+		return 1;
+	return fp->delete || (fp->keep_days > 0 &&
+	    now - when >= (time_t)fp->keep_days * 86400);
+}
+
 int
 plan_needs_sizes(const struct plan *p, struct state *st,
     const struct fetch_params *fp)
 {
-	time_t now = time(NULL), when;
+	time_t now = time(NULL);
 	size_t i;
 
 	if (p->sized)
 		return 0;
-	if (fp->all)
-		return p->nl > 0;
-	for (i = 0; i < p->nl; i++) {
-		if ((when = state_lookup(st, p->uids[i])) == 0)
+	for (i = 0; i < p->nl; i++)
+		if (acts_on(p, i, st, fp, now))
 			return 1;
-		if (p->again != NULL && p->again(p->again_arg, p->uids[i]))
-			return 1;
-		if (fp->delete || (fp->keep_days > 0 &&
-		    now - when >= (time_t)fp->keep_days * 86400))
-			return 1;
+	return 0;
+}
+
+/* "LIST n" for a few messages of a long listing, pipelined in bursts of
+ * this many. */
+#define LIST_BURST	128
+
+/*
+ * The sizes of want[0..n) only, one "LIST n" each: with 1,000 new
+ * messages among 100,000 known the server lists 1,000 lines, not
+ * 100,000.
+ */
+static int
+sizes_each(struct plan *p, struct pop3 *pop, const uint32_t *want,
+    size_t n, struct error *err)
+{
+	unsigned long num;
+	unsigned long long size;
+	const char *t;
+	size_t i, j, end;
+
+	for (i = 0; i < n; i = end) {
+		end = n - i > LIST_BURST ? i + LIST_BURST : n;
+		for (j = i; j < end; j++)
+			if (pop3_queue(pop, err, "LIST %lu",
+			    p->list[want[j]].num) == -1)
+				return -1;
+		if (pop3_flush(pop, err) == -1)
+			return -1;
+		for (j = i; j < end; j++) {
+			/* The maildrop is locked for the session: a message
+			 * UIDL named has a size (RFC 1939). */
+			if (pop3_recv_status(pop, ERR_REFUSED, err) == -1)
+				return error_prefix(err, "LIST %lu",
+				    p->list[want[j]].num);
+			t = pop3_reply_text(pop);
+			if (pop3_parse_scan(t, strlen(t), &num, &size) == -1 ||
+			    num != p->list[want[j]].num)
+				return error_set(err, ERR_PROTO, "LIST %lu: "
+				    "malformed reply", p->list[want[j]].num);
+			p->list[want[j]].size = size;
+		}
 	}
 	return 0;
 }
 
 int
-plan_sizes(struct plan *p, struct pop3 *pop, struct error *err)
+plan_sizes(struct plan *p, struct pop3 *pop, struct state *st,
+    const struct fetch_params *fp, struct error *err)
 {
 	struct pop3_msg *l;
-	size_t nl, i, j = 0, k = 0;
+	uint32_t *want;
+	time_t now = time(NULL);
+	size_t nl, i, j = 0, k = 0, n = 0;
+	int r;
 
 	if (p->sized)
 		return 0;
+	/* A few among many, and a server that pipelines: one LIST each. */
+	if (pop3_capabilities(pop)->flags & CAPA_PIPELINING) {
+		want = xcalloc(p->nl + 1, sizeof(*want));
+		for (i = 0; i < p->nl; i++)
+			if (acts_on(p, i, st, fp, now))
+				want[n++] = (uint32_t)i;
+		r = 1;
+		if (n <= p->nl / 8)
+			r = sizes_each(p, pop, want, n, err);
+		free(want);
+		if (r <= 0) {
+			p->sized = r == 0;
+			return r;
+		}
+	}
 	if (pop3_list(pop, 0, &l, &nl, err) == -1)
 		return -1;
 	/* Both listings ascend: walk them side by side.  A message only in

@@ -69,12 +69,17 @@ int	plan_needs_sizes(const struct plan *p, struct state *st,
 	    const struct fetch_params *fp);
 
 /*
- * LIST, joined to the UIDL listing: every message gets its size; one
- * that UIDL had but LIST has not is dropped (deleted in between).  -1
- * with ERR_PROTO for a LIST entry without a UID, or the errors of
- * pop3_list.  A no-op once the sizes are known.
+ * The sizes of the listing: LIST, joined to the UIDL listing (every
+ * message gets its size; one that UIDL had but LIST has not is dropped,
+ * deleted in between); or, when the server pipelines and at most an
+ * eighth of the messages may be acted on (st and fp as for
+ * plan_needs_sizes), one "LIST n" for each of those only, the others
+ * keeping a size of 0.  -1 with ERR_PROTO for a LIST entry without a
+ * UID or a malformed reply, or the errors of pop3_list.  A no-op once
+ * the sizes are known.
  */
-int	plan_sizes(struct plan *p, struct pop3 *, struct error *);
+int	plan_sizes(struct plan *p, struct pop3 *, struct state *st,
+	    const struct fetch_params *fp, struct error *);
 
 /*
  * Refuses what cannot be fetched safely: a server without UIDL unless

@@ -18,7 +18,6 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 
 #include "net.h"
 #include "smtp_client.h"
+#include "smtp_parse.h"
 
 /* RFC 5321 4.5.3.1.5: a reply line is at most 512 octets; servers send
  * longer ones, so allow some more but not without bound. */
@@ -110,8 +110,8 @@ read_reply(struct smtp_client *c, struct reply *r, const char *keyword,
     int *found, struct error *err)
 {
 	char *line, *t;
-	size_t len, n, kl = keyword != NULL ? strlen(keyword) : 0;
-	int code = 0;
+	size_t len, n, kl = keyword != NULL ? strlen(keyword) : 0, off;
+	int code = 0, more;
 
 	for (n = 0; n < REPLY_LINES_MAX; n++) {
 		if (net_getline(c->net, &line, &len, REPLY_LINE_MAX,
@@ -120,27 +120,20 @@ read_reply(struct smtp_client *c, struct reply *r, const char *keyword,
 				c->broken = 1;
 			return lost(c, err);
 		}
-		if (len < 3 || !isdigit((unsigned char)line[0]) ||
-		    !isdigit((unsigned char)line[1]) ||
-		    !isdigit((unsigned char)line[2]) || line[0] < '2' ||
-		    line[0] > '5' || (len > 3 && line[3] != '-' &&
-		    line[3] != ' ') ||
-		    (n > 0 && (line[0] - '0') * 100 + (line[1] - '0') * 10 +
-		    (line[2] - '0') != code)) {
+		if (smtp_parse_reply_line(line, len, code, &code, &more,
+		    &off) == -1) {
 			c->broken = 1;
 			vis_text(r->text, sizeof(r->text), line, len);
 			return error_set(err, ERR_PROTO, "%s server: not a "
 			    "reply: %s", proto_name(c), r->text);
 		}
-		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
-		    (line[2] - '0');
-		t = len > 4 ? line + 4 : line + len;
+		t = line + off;
 		if (n > 0 && keyword != NULL && strncasecmp(t, keyword,
 		    kl) == 0 && (t[kl] == '\0' || t[kl] == ' '))
 			*found = 1;
-		if (len <= 3 || line[3] == ' ') {
+		if (!more) {
 			r->code = code;
-			vis_text(r->text, sizeof(r->text), t, strlen(t));
+			vis_text(r->text, sizeof(r->text), t, len - off);
 			return 0;
 		}
 	}

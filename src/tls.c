@@ -440,15 +440,6 @@ tls_start(int fd, const struct tls_params *p, int timeout, tls_waiter *wait,
 	return t;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 ssize_t
 tls_read(struct tls *t, void *buf, size_t n, struct error *err)
 {

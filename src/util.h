@@ -143,6 +143,9 @@ int	 parse_u64(const char *s, size_t len, unsigned long long max,
 
 
 
+/* Milliseconds on the monotonic clock, for time limits. */
+long long now_ms(void);
+
 /* FNV-1a of the NUL-terminated s: for hash tables of UIDs. */
 size_t	 str_hash(const char *s);
 

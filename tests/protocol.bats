@@ -330,3 +330,29 @@ LOGGED_IN=$'CAPA\nUSER alice\nPASS secret'
 	[ "$(transcript)" = "$LOGGED_IN"$'\nUIDL\nLIST\nQUIT' ]
 	[ ! -e "$W/Mail/new" ] || [ -z "$(ls "$W/Mail/new")" ]
 }
+
+@test "fetch: one new message among many known is sized with LIST n alone, pipelined" {
+	W=$BATS_TEST_TMPDIR
+	# 16 messages known from a first run, then a 17th.
+	{ printf '%s\n' "PASS .* => +OK\\r\\n" \
+	    'CAPA => +OK\r\nUSER\r\nUIDL\r\nPIPELINING\r\n.\r\n' \
+	    'repeat 17 RETR {i} => +OK\r\nSubject: m{i}\r\n\r\nbody\r\n.\r\n' \
+	    'repeat 17 LIST {i} => +OK {i} 30\r\n'
+	  printf 'UIDL => +OK\\r\\n'; for i in $(seq 1 16); do printf '%d u%d\\r\\n' $i $i; done; printf '.\\r\\n\n'
+	  printf 'LIST => +OK\\r\\n'; for i in $(seq 1 16); do printf '%d 30\\r\\n' $i; done; printf '.\\r\\n\n'
+	} > "$W/first"
+	fake_start "$W" < <(cat "$W/first"; printf '%s\n' "$BASE")
+	run pf_fake --maildir "$W/Mail" --state "$W/state"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 16 ]
+	port=$FAKE_PORT
+	fake_stop
+	sed -i -e 's/^UIDL => \(.*\)\.\\r\\n$/UIDL => \117 u17\\r\\n.\\r\\n/' \
+	    -e 's/^LIST => \(.*\)\.\\r\\n$/LIST => \117 30\\r\\n.\\r\\n/' "$W/first"
+	FAKE_BIND=$port fake_start "$W" < <(cat "$W/first"; printf '%s\n' "$BASE")
+	run pf_fake --maildir "$W/Mail" --state "$W/state"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 17 ]
+	grep -q '^Subject: m17$' "$W"/Mail/new/*
+	[ "$(transcript)" = "$LOGGED_IN"$'\nUIDL\nLIST 17\nRETR 17\nQUIT' ]
+}

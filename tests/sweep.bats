@@ -5,12 +5,14 @@
 # on openat) injected into each call on the store and the state.  Every
 # point is followed by a clean run that must exit 0 with every message
 # in the target exactly once, tmp/ empty, no dot-lock left, and the
-# server empty after --delete (or untouched after --keep).  Each test
+# server empty after --delete (or untouched after --keep).  For an MDA,
+# which cannot be asked, the promise is every message at least once and
+# at most the one whose MDA had not exited repeated.  Each test
 # prints how many points it ran to fd 3.
 
 bats_require_minimum_version 1.5.0
 
-USERS="swa swb swc swd swe"
+USERS="swa swb swc swd swe swf"
 
 setup_file() {
 	load lib/common
@@ -96,6 +98,11 @@ errors() {
 
 @test "crash sweep: mbox --delete" {
 	crash mbox-delete swc --mbox "$W/mbox" --delete
+}
+
+@test "crash sweep: MDA --delete (at most the one message in flight repeated)" {
+	crash mda-delete swf --delete \
+		--mda "cat > $W/mda/t.\$\$ && mv $W/mda/t.\$\$ $W/mda/m.\$\$"
 }
 
 @test "error sweep: maildir --delete" {
