@@ -198,10 +198,14 @@ open_tcp(const char *host, const char *port, int timeout,
 			    dp->family != 0 ? " of that family" : "");
 		}
 	}
-	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+	if ((r = net_lookup(host, port, &hints, timeout, &res)) != 0) {
 		if (src != NULL)
 			freeaddrinfo(src);
-		if (r == EAI_AGAIN || r == EAI_SYSTEM)
+		if (r == NET_LOOKUP_TIMEOUT)
+			error_set(err, ERR_NET, "the name lookup of %.255s "
+			    "took longer than %d second%s", host, timeout,
+			    timeout == 1 ? "" : "s");
+		else if (r == EAI_AGAIN || r == EAI_SYSTEM)
 			error_set(err, ERR_NET, "cannot resolve host: %s",
 			    gai_strerror(r));
 		else if (r == EAI_SERVICE)
@@ -220,7 +224,7 @@ open_tcp(const char *host, const char *port, int timeout,
 			continue;	/* the source cannot reach it */
 		fd = connect_one(ai, s, timeout, &e);
 	}
-	freeaddrinfo(res);
+	net_lookup_free(res);
 	if (src != NULL)
 		freeaddrinfo(src);
 	if (fd == -1)
@@ -246,7 +250,7 @@ via_proxy(const char *host, const char *port, int timeout,
 		proxy_free(&p);
 		return NULL;
 	}
-	if (proxy_socks5(fd, &p, host, port, err) == -1) {
+	if (proxy_socks5(fd, &p, host, port, timeout, err) == -1) {
 		(void)close(fd);
 		proxy_free(&p);
 		return NULL;
