@@ -46,7 +46,8 @@ void		 net_lookup_free(struct addrinfo *);
  * nothing more happens max_time seconds after the call (0: no limit):
  * reads and writes fail with ERR_NET.  Returns a connection owned by the
  * caller (net_close), or NULL with err: ERR_NOHOST (no such host),
- * ERR_NET (refused, unreachable, timed out, resolver failure),
+ * ERR_NET (refused, unreachable, timed out, resolver failure, a name
+ * lookup that took longer than timeout or the max_time),
  * ERR_SOFTWARE (a port that is no number or service name).
  */
 struct net	*net_connect(const char *host, const char *port, int timeout,
