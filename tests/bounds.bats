@@ -302,3 +302,24 @@ PY
 	[ "$status" -eq 0 ]
 	grep -q '^STAT' "$W/fake.log"
 }
+
+@test "socks5:// (names looked up here): a hung lookup ends after --timeout, exit 75" {
+	command -v unshare >/dev/null || skip "unshare missing"
+	command -v microsocks >/dev/null || skip "microsocks is not installed"
+	SECONDS=0
+	run --separate-stderr with_hung_dns bash -c '
+		microsocks -i 127.0.0.1 -p 1080 >/dev/null 2>&1 & m=$!
+		for i in $(seq 100); do
+			(exec 3<>/dev/tcp/127.0.0.1/1080) 2>/dev/null && break
+			sleep 0.05
+		done
+		SECONDS=0
+		"$1" --timeout 2 --proxy socks5://127.0.0.1:1080 \
+			pop3s://u@no-such.example stat
+		r=$?; echo "lookup took $SECONDS s" >&2
+		kill $m; exit $r' sh "$POPFETCH"
+	[ "$status" -eq 75 ]
+	[[ "$stderr" == *"the name lookup of no-such.example took longer than 2 seconds"* ]]
+	[[ "$stderr" =~ "lookup took "[234]" s" ]]
+	grep -q query "$W/dns.log"
+}
