@@ -293,6 +293,13 @@ PY
 	[ "$status" -eq 75 ]
 	[[ "$stderr" == *"the name lookup of no-such.example took longer than 2 seconds"* ]]
 	[ "$t" -le 5 ]
+	SECONDS=0
+	run --separate-stderr with_hung_dns "$POPFETCH" -4 --timeout 60 --max-time 2 \
+		pop3s://u@no-such.example stat
+	t=$SECONDS
+	[ "$status" -eq 75 ]
+	[[ "$stderr" == *"the name lookup of no-such.example took longer than 2 seconds"* ]]
+	[ "$t" -le 5 ]
 }
 
 @test "a name (localhost) is still looked up and connected to" {
