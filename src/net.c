@@ -208,7 +208,7 @@ lookup_copy(struct addrinfo *res)
 }
 
 /* The child: looks up, writes the answer to fd, ends. */
-static void __attribute__((noreturn))
+static _Noreturn void
 lookup_child(int fd, const char *host, const char *port,
     const struct addrinfo *hints)
 {
