@@ -176,9 +176,10 @@ connect_one(const struct addrinfo *ai, const struct addrinfo *src,
 }
 
 /* A TCP connection, restricted to a family or from a source if dp says
- * so: its descriptor, or -1 with err. */
+ * so, the name looked up within lookup seconds: its descriptor, or -1
+ * with err. */
 static int
-open_tcp(const char *host, const char *port, int timeout,
+open_tcp(const char *host, const char *port, int timeout, int lookup,
     const struct dial_params *dp, struct error *err)
 {
 	struct addrinfo hints, *res, *ai, *src = NULL, *s;
@@ -198,10 +199,14 @@ open_tcp(const char *host, const char *port, int timeout,
 			    dp->family != 0 ? " of that family" : "");
 		}
 	}
-	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+	if ((r = net_lookup(host, port, &hints, lookup, &res)) != 0) {
 		if (src != NULL)
 			freeaddrinfo(src);
-		if (r == EAI_AGAIN || r == EAI_SYSTEM)
+		if (r == NET_LOOKUP_TIMEOUT)
+			error_set(err, ERR_NET, "the name lookup of %.255s "
+			    "took longer than %d second%s", host, lookup,
+			    lookup == 1 ? "" : "s");
+		else if (r == EAI_AGAIN || r == EAI_SYSTEM)
 			error_set(err, ERR_NET, "cannot resolve host: %s",
 			    gai_strerror(r));
 		else if (r == EAI_SERVICE)
@@ -220,7 +225,7 @@ open_tcp(const char *host, const char *port, int timeout,
 			continue;	/* the source cannot reach it */
 		fd = connect_one(ai, s, timeout, &e);
 	}
-	freeaddrinfo(res);
+	net_lookup_free(res);
 	if (src != NULL)
 		freeaddrinfo(src);
 	if (fd == -1)
@@ -233,7 +238,7 @@ open_tcp(const char *host, const char *port, int timeout,
 
 /* Through a SOCKS5 proxy, reached as dp says. */
 static struct net *
-via_proxy(const char *host, const char *port, int timeout,
+via_proxy(const char *host, const char *port, int timeout, int lookup,
     const struct dial_params *dp, struct error *err)
 {
 	struct proxy p;
@@ -241,12 +246,12 @@ via_proxy(const char *host, const char *port, int timeout,
 
 	if (proxy_parse(dp->proxy, &p, err) == -1)
 		return NULL;
-	if ((fd = open_tcp(p.host, p.port, timeout, dp, err)) == -1) {
+	if ((fd = open_tcp(p.host, p.port, timeout, lookup, dp, err)) == -1) {
 		error_prefix(err, "proxy %s", p.host);
 		proxy_free(&p);
 		return NULL;
 	}
-	if (proxy_socks5(fd, &p, host, port, err) == -1) {
+	if (proxy_socks5(fd, &p, host, port, lookup, err) == -1) {
 		(void)close(fd);
 		proxy_free(&p);
 		return NULL;
@@ -260,7 +265,7 @@ dial_connect(const char *host, const char *port, int timeout,
     int max_time, const struct dial_params *dp, struct error *err)
 {
 	struct net *n;
-	int fd;
+	int fd, lookup;
 
 	if (dp->command != NULL && dp->proxy != NULL) {
 		error_set(err, ERR_CONFIG, "a connect command and a proxy "
@@ -270,11 +275,13 @@ dial_connect(const char *host, const char *port, int timeout,
 	if (dp->family == 0 && dp->source == NULL && dp->command == NULL &&
 	    dp->proxy == NULL)
 		return net_connect(host, port, timeout, max_time, err);
+	/* Each name lookup within the timeout, or max_time if shorter. */
+	lookup = max_time > 0 && max_time < timeout ? max_time : timeout;
 	if (dp->command != NULL)
 		n = via_command(dp->command, host, port, timeout, err);
 	else if (dp->proxy != NULL)
-		n = via_proxy(host, port, timeout, dp, err);
-	else if ((fd = open_tcp(host, port, timeout, dp, err)) == -1)
+		n = via_proxy(host, port, timeout, lookup, dp, err);
+	else if ((fd = open_tcp(host, port, timeout, lookup, dp, err)) == -1)
 		n = NULL;
 	else
 		n = net_from_fd(fd, timeout);

@@ -14,10 +14,17 @@
  *    wait fails at once.
  * Writes are blocking with SO_SNDTIMEO set before each command to the
  * timeout or, if shorter, the time left before the deadline.
+ *
+ * The name lookup comes first and has a bound too: getaddrinfo runs in a
+ * forked child (never exec'd; it _exits without flushing stdio or
+ * running atexit handlers) that writes what it found to a pipe; the
+ * parent waits on the pipe for at most the bound, then kills and reaps
+ * the child.  A numeric address needs no child.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -26,6 +33,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +128,240 @@ connect_one(const struct addrinfo *ai, int timeout, long long deadline,
 	return fd;
 }
 
+/* What the lookup child writes: a header, then count addresses. */
+#define LOOKUP_MAX	32
+struct lookup_head {
+	int		 gai;
+	int		 err;		/* errno for EAI_SYSTEM */
+	int		 count;
+};
+struct lookup_addr {
+	int		 family;
+	int		 socktype;
+	int		 protocol;
+	socklen_t	 len;
+	struct sockaddr_storage ss;
+};
+struct lookup_msg {
+	struct lookup_head head;
+	struct lookup_addr addr[LOOKUP_MAX];
+};
+
+/* One entry of a list net_lookup returns: the address lives in it. */
+struct lookup_node {
+	struct addrinfo	 ai;
+	struct sockaddr_storage ss;
+};
+
+static struct addrinfo *
+lookup_node(int family, int socktype, int protocol, const void *sa,
+    socklen_t len)
+{
+	struct lookup_node *ln = xcalloc(1, sizeof(*ln));
+
+	ln->ai.ai_family = family;
+	ln->ai.ai_socktype = socktype;
+	ln->ai.ai_protocol = protocol;
+	ln->ai.ai_addrlen = len;
+	memcpy(&ln->ss, sa, len);
+	ln->ai.ai_addr = (struct sockaddr *)(void *)&ln->ss;
+	return &ln->ai;
+}
+
+void
+net_lookup_free(struct addrinfo *ai)
+{
+	struct addrinfo *next;
+
+	for (; ai != NULL; ai = next) {
+		next = ai->ai_next;
+		free(ai);	/* the first member of its lookup_node */
+	}
+}
+
+/* getaddrinfo's list copied into one of ours (its own is freed). */
+static struct addrinfo *
+lookup_copy(struct addrinfo *res)
+{
+	struct addrinfo *head = NULL, **tail = &head, *ai;
+	int n = 0;
+
+	for (ai = res; ai != NULL && n < LOOKUP_MAX; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(struct sockaddr_storage))
+			continue;
+		*tail = lookup_node(ai->ai_family, ai->ai_socktype,
+		    ai->ai_protocol, ai->ai_addr, ai->ai_addrlen);
+		tail = &(*tail)->ai_next;
+		n++;
+	}
+	freeaddrinfo(res);
+	return head;
+}
+
+/* The child: looks up, writes the answer to fd, ends. */
+static _Noreturn void
+lookup_child(int fd, const char *host, const char *port,
+    const struct addrinfo *hints)
+{
+	struct lookup_msg m;
+	struct addrinfo *res = NULL, *ai;
+	const char *p = (const char *)&m;
+	size_t len, off = 0;
+	ssize_t w;
+
+	(void)signal(SIGINT, SIG_DFL);
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
+	(void)signal(SIGPIPE, SIG_IGN);
+	memset(&m, 0, sizeof(m));
+	m.head.gai = getaddrinfo(host, port, hints, &res);
+	m.head.err = errno;
+	if (m.head.gai == 0) {
+		for (ai = res; ai != NULL && m.head.count < LOOKUP_MAX;
+		    ai = ai->ai_next) {
+			if (ai->ai_addrlen > sizeof(m.addr[0].ss))
+				continue;
+			m.addr[m.head.count].family = ai->ai_family;
+			m.addr[m.head.count].socktype = ai->ai_socktype;
+			m.addr[m.head.count].protocol = ai->ai_protocol;
+			m.addr[m.head.count].len = ai->ai_addrlen;
+			memcpy(&m.addr[m.head.count].ss, ai->ai_addr,
+			    ai->ai_addrlen);
+			m.head.count++;
+		}
+		freeaddrinfo(res);
+	}
+	len = sizeof(m.head) + (size_t)m.head.count * sizeof(m.addr[0]);
+	while (off < len) {
+		w = write(fd, p + off, len - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			_exit(1);
+		off += (size_t)w;
+	}
+	_exit(0);
+}
+
+/* Reads the child's answer within deadline: bytes read, or -1 on
+ * overrun (or a failed poll). */
+static ssize_t
+lookup_read(int fd, struct lookup_msg *m, long long deadline)
+{
+	struct pollfd pfd;
+	char *p = (char *)m;
+	size_t off = 0;
+	ssize_t r;
+	int ms;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (off < sizeof(*m)) {
+		if ((ms = bounded(deadline, INT_MAX)) == 0)
+			return -1;
+		r = poll(&pfd, 1, ms);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		r = read(fd, p + off, sizeof(*m) - off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		off += (size_t)r;
+	}
+	return (ssize_t)off;
+}
+
+int
+net_lookup(const char *host, const char *port, const struct addrinfo *hints,
+    int seconds, struct addrinfo **resp)
+{
+	struct addrinfo h = *hints, *res, **tail;
+	struct lookup_msg *m;
+	ssize_t got;
+	pid_t pid;
+	int fds[2], r, i, st, e;
+
+	*resp = NULL;
+	h.ai_flags |= AI_NUMERICHOST;
+	r = getaddrinfo(host, port, &h, &res);
+	if (r == 0) {
+		*resp = lookup_copy(res);
+		return *resp != NULL ? 0 : EAI_NONAME;
+	}
+	if (r != EAI_NONAME || (hints->ai_flags & AI_NUMERICHOST))
+		return r;
+	if (pipe(fds) == -1)
+		return EAI_SYSTEM;
+	(void)fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	if ((pid = fork()) == -1) {
+		e = errno;
+		(void)close(fds[0]);
+		(void)close(fds[1]);
+		errno = e;
+		return EAI_SYSTEM;
+	}
+	if (pid == 0) {
+		(void)close(fds[0]);
+		lookup_child(fds[1], host, port, hints);
+	}
+	(void)close(fds[1]);
+	m = xcalloc(1, sizeof(*m));
+	got = lookup_read(fds[0], m,
+	    now_ms() + (long long)(seconds > 0 ? seconds : 1) * 1000);
+	(void)close(fds[0]);
+	if (got == -1)
+		(void)kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (got == -1) {
+		free(m);
+		return NET_LOOKUP_TIMEOUT;
+	}
+	if ((size_t)got < sizeof(m->head) || m->head.count < 0 ||
+	    m->head.count > LOOKUP_MAX || (size_t)got != sizeof(m->head) +
+	    (size_t)m->head.count * sizeof(m->addr[0])) {
+		free(m);
+		errno = EIO;	/* the child died before it had answered */
+		return EAI_SYSTEM;
+	}
+	if ((r = m->head.gai) != 0) {
+		errno = m->head.err;
+		free(m);
+		return r;
+	}
+	tail = resp;
+	for (i = 0; i < m->head.count; i++) {
+		if (m->addr[i].len > sizeof(m->addr[i].ss))
+			continue;
+		*tail = lookup_node(m->addr[i].family, m->addr[i].socktype,
+		    m->addr[i].protocol, &m->addr[i].ss, m->addr[i].len);
+		tail = &(*tail)->ai_next;
+	}
+	free(m);
+	return *resp != NULL ? 0 : EAI_NONAME;
+}
+
+/* The seconds a lookup may take: the timeout, or what is left before
+ * the deadline if that is less (at least 1). */
+static int
+lookup_bound(int timeout, long long deadline)
+{
+	long long left;
+
+	if (deadline == 0)
+		return timeout;
+	left = (deadline - now_ms() + 999) / 1000;
+	if (left < 1)
+		left = 1;
+	return left < timeout ? (int)left : timeout;
+}
+
 struct net *
 net_connect(const char *host, const char *port, int timeout, int max_time,
     struct error *err)
@@ -127,7 +369,7 @@ net_connect(const char *host, const char *port, int timeout, int max_time,
 	struct addrinfo hints, *res, *ai;
 	struct net *n;
 	long long deadline = 0;
-	int fd = -1, e = 0, r;
+	int fd = -1, e = 0, r, bound;
 
 	if (max_time > 0)
 		deadline = now_ms() + (long long)max_time * 1000;
@@ -135,9 +377,14 @@ net_connect(const char *host, const char *port, int timeout, int max_time,
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	r = getaddrinfo(host, port, &hints, &res);
+	bound = lookup_bound(timeout, deadline);
+	r = net_lookup(host, port, &hints, bound, &res);
 	if (r != 0) {
-		if (r == EAI_AGAIN)
+		if (r == NET_LOOKUP_TIMEOUT)
+			error_set(err, ERR_NET, "the name lookup of %.255s "
+			    "took longer than %d second%s", host, bound,
+			    bound == 1 ? "" : "s");
+		else if (r == EAI_AGAIN)
 			error_set(err, ERR_NET, "cannot resolve host: %s",
 			    gai_strerror(r));
 		else if (r == EAI_SERVICE)
@@ -153,7 +400,7 @@ net_connect(const char *host, const char *port, int timeout, int max_time,
 	for (ai = res; ai != NULL; ai = ai->ai_next)
 		if ((fd = connect_one(ai, timeout, deadline, &e)) != -1)
 			break;
-	freeaddrinfo(res);
+	net_lookup_free(res);
 	if (fd == -1) {
 		error_set(err, ERR_NET, "cannot connect to port %s: %s", port,
 		    e == ETIMEDOUT ? "connection timed out" : strerror(e));

@@ -20,6 +20,24 @@
 #define NET_MIN_BYTES	1024
 
 struct net;
+struct addrinfo;
+
+/* net_lookup's answer when the lookup took longer than allowed (no
+ * EAI_* code is positive). */
+#define NET_LOOKUP_TIMEOUT	1
+
+/*
+ * getaddrinfo(host, port, hints) bounded in time: a numeric address
+ * directly, a name in a child process that is killed after seconds.
+ * Returns 0 with a list in *res the caller frees with net_lookup_free
+ * (never freeaddrinfo; only the family, socket type, protocol and
+ * address of each entry are set), an EAI_* code (errno set for
+ * EAI_SYSTEM), or NET_LOOKUP_TIMEOUT.
+ */
+int		 net_lookup(const char *host, const char *port,
+		    const struct addrinfo *hints, int seconds,
+		    struct addrinfo **res);
+void		 net_lookup_free(struct addrinfo *);
 
 /*
  * Resolves host and tries each address in turn (IPv6 and IPv4) until one
@@ -28,7 +46,8 @@ struct net;
  * nothing more happens max_time seconds after the call (0: no limit):
  * reads and writes fail with ERR_NET.  Returns a connection owned by the
  * caller (net_close), or NULL with err: ERR_NOHOST (no such host),
- * ERR_NET (refused, unreachable, timed out, resolver failure),
+ * ERR_NET (refused, unreachable, timed out, resolver failure, a name
+ * lookup that took longer than timeout or the max_time),
  * ERR_SOFTWARE (a port that is no number or service name).
  */
 struct net	*net_connect(const char *host, const char *port, int timeout,

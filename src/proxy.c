@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "net.h"
 #include "proxy.h"
 
 void
@@ -169,7 +170,7 @@ static const char *const replies[] = {
 
 int
 proxy_socks5(int fd, const struct proxy *p, const char *host,
-    const char *port, struct error *err)
+    const char *port, int timeout, struct error *err)
 {
 	unsigned char req[4 + 1 + 255 + 2], rep[4 + 16 + 2], m[2];
 	struct addrinfo hints, *res;
@@ -217,9 +218,15 @@ proxy_socks5(int fd, const struct proxy *p, const char *host,
 	} else {
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_socktype = SOCK_STREAM;
-		if ((r = getaddrinfo(host, NULL, &hints, &res)) != 0)
-			return error_set(err, r == EAI_AGAIN ? ERR_NET :
-			    ERR_NOHOST, "host not found: %s", gai_strerror(r));
+		r = net_lookup(host, NULL, &hints, timeout, &res);
+		if (r == NET_LOOKUP_TIMEOUT)
+			return error_set(err, ERR_NET, "the name lookup of "
+			    "%.255s took longer than %d second%s", host,
+			    timeout, timeout == 1 ? "" : "s");
+		if (r != 0)
+			return error_set(err, r == EAI_AGAIN ||
+			    r == EAI_SYSTEM ? ERR_NET : ERR_NOHOST,
+			    "host not found: %s", gai_strerror(r));
 		if (res->ai_family == AF_INET6) {
 			req[n++] = 4;
 			memcpy(req + n, &((struct sockaddr_in6 *)
@@ -231,7 +238,7 @@ proxy_socks5(int fd, const struct proxy *p, const char *host,
 			    (void *)res->ai_addr)->sin_addr, 4);
 			n += 4;
 		}
-		freeaddrinfo(res);
+		net_lookup_free(res);
 	}
 	req[n++] = (unsigned char)(num >> 8);
 	req[n++] = (unsigned char)(num & 0xff);

@@ -26,12 +26,13 @@ void	proxy_free(struct proxy *p);
  * password is POPFETCH_PROXY_PASSWORD, else the netrc entry for the
  * proxy's host and that user, else a prompt; it is fetched only if the
  * proxy asks for it.  ERR_NET (the proxy failed, or could not reach the
- * server), ERR_NOHOST (socks5:// and no such host here), ERR_AUTH (the
+ * server, or socks5:// and the name lookup here took longer than
+ * timeout seconds), ERR_NOHOST (socks5:// and no such host here), ERR_AUTH (the
  * proxy refused the credentials), ERR_CONFIG (it wants credentials and
  * has none, or a name too long), ERR_REFUSED (the proxy does not allow
  * it), ERR_PROTO (not a SOCKS5 proxy).
  */
 int	proxy_socks5(int fd, const struct proxy *p, const char *host,
-	    const char *port, struct error *);
+	    const char *port, int timeout, struct error *);
 
 #endif

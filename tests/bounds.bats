@@ -230,3 +230,104 @@ PY
 	grep -q '"ok":true' "$W/out"
 	[ "$(grep -o 'uuuuuuuu"' "$W/out" | wc -l)" -eq 50000 ]
 }
+
+# with_hung_dns CMD...: runs CMD in network and mount namespaces of its
+# own whose only name service is DNS at 127.0.0.1:53, where a server
+# takes every query and never answers ($W/dns.log gets a line per
+# query).  The resolver alone would wait 30 seconds.
+with_hung_dns() {
+	rm -f "$W/dns.log.ready"
+	printf 'nameserver 127.0.0.1\noptions timeout:30 attempts:1\n' > "$W/resolv.conf"
+	printf 'hosts: dns\n' > "$W/nsswitch.conf"
+	cat > "$W/sink.py" <<'PY'
+import fcntl, socket, struct, sys
+# The loopback of a new namespace is down: up, loopback, running.
+fcntl.ioctl(socket.socket(), 0x8914, struct.pack("16sH14s", b"lo", 0x49, b""))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+open(sys.argv[1] + ".ready", "w").close()
+s.settimeout(60)
+with open(sys.argv[1], "a") as f:
+    while True:
+        s.recv(4096)
+        f.write("query\n")
+        f.flush()
+PY
+	unshare -mn bash -c '
+		w=$1; shift
+		mount --bind "$w/resolv.conf" /etc/resolv.conf || exit 99
+		mount --bind "$w/nsswitch.conf" /etc/nsswitch.conf || exit 99
+		python3 "$w/sink.py" "$w/dns.log" &
+		for i in $(seq 200); do [ -e "$w/dns.log.ready" ] && break; sleep 0.05; done
+		"$@"; r=$?
+		kill $! 2>/dev/null
+		exit $r' sh "$W" "$@"
+}
+
+@test "a name lookup that never returns ends after --timeout, exit 75" {
+	command -v unshare >/dev/null || skip "unshare missing"
+	SECONDS=0
+	run --separate-stderr with_hung_dns "$POPFETCH" --timeout 2 \
+		pop3s://u@no-such.example stat
+	t=$SECONDS
+	[ "$status" -eq 75 ]
+	[[ "$stderr" == *"the name lookup of no-such.example took longer than 2 seconds"* ]]
+	[ "$t" -ge 2 ]
+	[ "$t" -le 5 ]
+	# The lookup did reach the silent server: it was the one waited on.
+	grep -q query "$W/dns.log"
+}
+
+@test "a hung name lookup is bounded over IPv4 only and by the --max-time left" {
+	command -v unshare >/dev/null || skip "unshare missing"
+	SECONDS=0
+	run --separate-stderr with_hung_dns "$POPFETCH" -4 --timeout 2 \
+		pop3s://u@no-such.example stat
+	t=$SECONDS
+	[ "$status" -eq 75 ]
+	[[ "$stderr" == *"the name lookup of no-such.example took longer than 2 seconds"* ]]
+	[ "$t" -le 5 ]
+	SECONDS=0
+	run --separate-stderr with_hung_dns "$POPFETCH" --timeout 60 --max-time 2 \
+		pop3s://u@no-such.example stat
+	t=$SECONDS
+	[ "$status" -eq 75 ]
+	[[ "$stderr" == *"the name lookup of no-such.example took longer than 2 seconds"* ]]
+	[ "$t" -le 5 ]
+	SECONDS=0
+	run --separate-stderr with_hung_dns "$POPFETCH" -4 --timeout 60 --max-time 2 \
+		pop3s://u@no-such.example stat
+	t=$SECONDS
+	[ "$status" -eq 75 ]
+	[[ "$stderr" == *"the name lookup of no-such.example took longer than 2 seconds"* ]]
+	[ "$t" -le 5 ]
+}
+
+@test "a name (localhost) is still looked up and connected to" {
+	fake 'STAT => +OK 0 0\r\n'
+	run --separate-stderr "$POPFETCH" --tls none --allow-plaintext \
+		--host localhost -p "$FAKE_PORT" -u alice --timeout 5 stat
+	[ "$status" -eq 0 ]
+	grep -q '^STAT' "$W/fake.log"
+}
+
+@test "socks5:// (names looked up here): a hung lookup ends after --timeout, exit 75" {
+	command -v unshare >/dev/null || skip "unshare missing"
+	command -v microsocks >/dev/null || skip "microsocks is not installed"
+	SECONDS=0
+	run --separate-stderr with_hung_dns bash -c '
+		microsocks -i 127.0.0.1 -p 1080 >/dev/null 2>&1 & m=$!
+		for i in $(seq 100); do
+			(exec 3<>/dev/tcp/127.0.0.1/1080) 2>/dev/null && break
+			sleep 0.05
+		done
+		SECONDS=0
+		"$1" --timeout 2 --proxy socks5://127.0.0.1:1080 \
+			pop3s://u@no-such.example stat
+		r=$?; echo "lookup took $SECONDS s" >&2
+		kill $m; exit $r' sh "$POPFETCH"
+	[ "$status" -eq 75 ]
+	[[ "$stderr" == *"the name lookup of no-such.example took longer than 2 seconds"* ]]
+	[[ "$stderr" =~ "lookup took "[234]" s" ]]
+	grep -q query "$W/dns.log"
+}

@@ -247,8 +247,14 @@ PY
 
 # nth_call TRACE SYSCALL PATTERN: the index (from 1) of the first
 # SYSCALL in an strace -y log whose line matches PATTERN.
+# Only popfetch's own calls count (strace -f numbers each process's
+# apart): not those of the child that looks up the server's name.
 nth_call() {
-	grep -E "^([0-9]+ +)?$2\(" "$1" | grep -n -E "$3" | head -1 | cut -d: -f1
+	local pid
+	# popfetch is the oldest process: the lowest number.
+	pid=$(grep -oE '^[0-9]+' "$1" | sort -n | head -1 || true)
+	[ -z "$pid" ] || pid="$pid +"
+	grep -E "^$pid$2\(" "$1" | grep -n -E "$3" | head -1 | cut -d: -f1
 }
 
 @test "EIO from fsync(new/): files in new/ stay pending (exit 74), recovery keeps them" {
