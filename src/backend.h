@@ -107,6 +107,13 @@ struct backend {
 	 * From line and in a shell word.  ERR_CANTCREAT, ERR_IO. */
 	int		 (*begin)(void *h, const char *sender, struct error *);
 
+	/* After a begin that succeeded: the offset in the target of the
+	 * message's first line, where that is not the token's first word
+	 * (an mbox: the From line, after the empty line begin put before
+	 * it when the file did not end in one).  NULL: the token's first
+	 * word says where the message is. */
+	long long	 (*start)(void *h);
+
 	/* Appends message bytes (LF line ends, any bytes).  ERR_IO. */
 	int		 (*write)(void *h, const char *, size_t,
 			    struct error *);

@@ -10,10 +10,13 @@
  *
  * Every byte passed to the backend also goes into a SHA-256 (digest.h),
  * so what was stored is known without reading it back; the first word
- * of the token body (a maildir file's name, an mbox offset) and the
- * Message-ID say where it went (deliver_stored).
+ * of the token body (a maildir file's name, an mbox offset, moved to
+ * the From line when begin put an empty line before it) and the
+ * Message-ID say where it went (deliver_stored), for the state and for
+ * the user (deliver_place).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +51,8 @@ struct deliver {
 	char			 sha[DIGEST_HEX];
 	unsigned long long	 size;
 	char			 where[256];	/* escaped */
+	char			 loc[TOKEN_MAX];	/* the maildir or mbox,
+						 * from the first token */
 	char			 msgid[3 * DIGEST_MSGID_MAX + 1];
 	size_t			 hlen;
 	char			 hdr[HDR_MAX];
@@ -95,6 +100,10 @@ deliver_prepare(struct deliver *d, struct error *err)
 		d->where[0] = '\0';
 	else
 		pct_encode(d->where, body, (size_t)n, NULL);
+	/* "NAME DIR" or "OFFSET PATH": the rest is the same for every
+	 * message of the handle. */
+	if (d->loc[0] == '\0' && body[n] == ' ')
+		(void)strlcpy(d->loc, body + n + 1, sizeof(d->loc));
 	n = snprintf(d->token, sizeof(d->token), "%s%s%s", d->be->name,
 	    body[0] != '\0' ? " " : "", body);
 	if (n < 0 || (size_t)n >= sizeof(d->token)) {
@@ -125,6 +134,12 @@ begin(struct deliver *d, struct error *err)
 	digest_msgid(d->hdr, d->hlen, d->msgid);
 	r = d->be->begin(d->h, sender, err);
 	d->begun = 1;
+	/* The message's own first line, when begin put something before
+	 * it (an mbox's empty line): that is where it is, for the state
+	 * and the user. */
+	if (r == 0 && d->be->start != NULL && d->where[0] != '\0')
+		(void)snprintf(d->where, sizeof(d->where), "%lld",
+		    d->be->start(d->h));
 	if (r == 0 && d->hlen > 0)
 		r = pass(d, d->hdr, d->hlen, err);
 	d->hlen = 0;
@@ -198,6 +213,41 @@ deliver_stored(const struct deliver *d, const char **sha,
 	*where = d->where;
 	*msgid = d->msgid[0] != '\0' ? d->msgid : "-";
 	return 0;
+}
+
+int
+deliver_place(const struct deliver *d, const char *where, char *file,
+    size_t filesz, char *path, size_t pathsz, long long *offset)
+{
+	char name[256];
+	const char *e;
+	size_t len;
+	int n;
+
+	if (d->loc[0] == '\0' || (d->be->kind != DELIVER_MAILDIR &&
+	    d->be->kind != DELIVER_MBOX) || strlen(where) >= sizeof(name) ||
+	    pct_decode(name, where, strlen(where), &len) == -1 ||
+	    memchr(name, '\0', len) != NULL || len == 0)
+		return -1;
+	name[len] = '\0';
+	if (d->be->kind == DELIVER_MBOX) {
+		errno = 0;
+		*offset = strtoll(name, (char **)&e, 10);
+		if (errno != 0 || *e != '\0' || *offset < 0 ||
+		    strlcpy(path, d->loc, pathsz) >= pathsz)
+			return -1;
+		if (filesz > 0)
+			file[0] = '\0';
+		return 0;
+	}
+	/* Published into new/ by deliver_sync (a reader may move it to
+	 * cur/ later, with flags). */
+	*offset = -1;
+	n = snprintf(file, filesz, "new/%s", name);
+	if (n < 0 || (size_t)n >= filesz)
+		return -1;
+	n = snprintf(path, pathsz, "%s/%s", d->loc, file);
+	return n < 0 || (size_t)n >= pathsz ? -1 : 0;
 }
 
 int

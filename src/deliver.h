@@ -121,14 +121,27 @@ int		 deliver_record_each(const struct deliver *d);
 /*
  * After a deliver_finish that succeeded: what was stored of the
  * message, for the state (state.h, struct state_rec): its SHA-256 as
- * digest.h defines it, the bytes that covers, where it went (the
- * escaped first word of the token body) and its Message-ID (escaped, or
- * "-").  The strings belong to d until the next prepare.  -1 for a
+ * digest.h defines it, the bytes that covers, where it went (escaped: a
+ * maildir file's name, the offset of an mbox's From line) and its
+ * Message-ID (escaped, or "-").  The strings belong to d until the next prepare.  -1 for a
  * target that keeps no store popfetch can read back (an MDA, a server).
  */
 int		 deliver_stored(const struct deliver *d, const char **sha,
 		    unsigned long long *size, const char **where,
 		    const char **msgid);
+
+/*
+ * Where the message that deliver_stored said went to where is, for the
+ * user.  A maildir: file is its name under the maildir as published,
+ * "new/NAME" (a mail reader may move it to cur/ later), path the whole
+ * path (the maildir made absolute, as the journal names it), *offset
+ * -1.  An mbox: file is "", path the mbox (absolute), *offset that of
+ * the message's From line.  -1 for a target without such a place (an
+ * MDA, a server), or if a buffer is too small.
+ */
+int		 deliver_place(const struct deliver *d, const char *where,
+		    char *file, size_t filesz, char *path, size_t pathsz,
+		    long long *offset);
 
 /* Removes the message begun since prepare, if any. */
 void		 deliver_abort(struct deliver *d);

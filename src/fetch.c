@@ -496,6 +496,29 @@ keep_stored(struct run *r, struct stored *s)
 	(void)strlcpy(s->msgid, msgid, sizeof(s->msgid));
 }
 
+/* FETCH_FETCHED for message idx, saying where it is from what was
+ * stored (s). */
+static void
+fetched(struct run *r, size_t idx, const struct stored *s)
+{
+	char file[300], path[PATH_MAX + 300];
+	struct fetch_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = FETCH_FETCHED;
+	ev.num = r->pl.list[idx].num;
+	ev.uid = r->pl.uids[idx];
+	ev.size = r->pl.list[idx].size;
+	ev.offset = -1;
+	if (s->has && deliver_place(r->d, s->where, file, sizeof(file), path,
+	    sizeof(path), &ev.offset) == 0) {
+		ev.path = path;
+		ev.file = file;
+	}
+	if (r->report != NULL)
+		r->report(r->arg, &ev);
+}
+
 static void
 to_rec(const struct stored *s, struct state_rec *rec)
 {
@@ -668,8 +691,7 @@ flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
 	for (k = 0; k < pub; k++) {
 		idx = pp->batch[k];
 		r->res->fetched++;
-		event(r, FETCH_FETCHED, r->pl.list[idx].num, r->pl.uids[idx],
-		    r->pl.list[idx].size, NULL);
+		fetched(r, idx, &pp->recs[k]);
 		progress(r, ++pp->done);
 		if (dele && r->vf != NULL && r->fp->verified_delete) {
 			struct state_rec rec;

@@ -60,8 +60,15 @@ enum fetch_event_kind {
 	FETCH_PROGRESS		/* done of total, bytes so far */
 };
 
-/* One event; uid is raw server text (NULL without UIDL), and every
- * pointer is valid only during the call to the reporter. */
+/*
+ * One event; uid is raw server text (NULL without UIDL), and every
+ * pointer is valid only during the call to the reporter.  A message
+ * FETCH_FETCHED into a maildir or an mbox says where it is
+ * (deliver_place): path is the file (the maildir's, or the mbox), file
+ * the maildir file's name under the maildir ("new/NAME"; "" for an
+ * mbox) and offset that of the mbox's From line (-1 for a maildir);
+ * path and file are NULL for other targets.
+ */
 struct fetch_event {
 	enum fetch_event_kind	 kind;
 	unsigned long		 num;
@@ -70,6 +77,8 @@ struct fetch_event {
 	size_t			 done, total;
 	unsigned long long	 bytes;
 	const char		*text;
+	const char		*path, *file;
+	long long		 offset;
 };
 
 typedef void fetch_reporter(void *, const struct fetch_event *);

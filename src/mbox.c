@@ -68,6 +68,7 @@ struct mbox {
 	int		 timeout;
 	int		 opened;	/* the file is open and locked */
 	off_t		 offset;	/* where the current message starts */
+	off_t		 from;		/* where its From line starts */
 	off_t		 batch;		/* where the unsynced messages start */
 	size_t		 npending;	/* finished, not yet fsync'd */
 	int		 bol;		/* at the start of a line */
@@ -504,7 +505,16 @@ mbox_begin(void *h, const char *sender, struct error *err)
 	    date);
 	if (len < 0 || (size_t)len >= sizeof(line))
 		return error_set(err, ERR_SOFTWARE, "mbox: From line too long");
+	m->from = m->offset + (off_t)strlen(sep);
 	return put(m, line, (size_t)len, err);
+}
+
+static long long
+mbox_start(void *h)
+{
+	const struct mbox *m = h;
+
+	return (long long)m->from;
 }
 
 /* Writes n ">" (a run at a line start, however long). */
@@ -835,6 +845,7 @@ const struct backend mbox_backend = {
 	.durable_token = 1,
 	.open = mbox_open,
 	.prepare = mbox_prepare,
+	.start = mbox_start,
 	.begin = mbox_begin,
 	.write = mbox_write,
 	.finish = mbox_finish,

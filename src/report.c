@@ -407,6 +407,14 @@ report_fetch_event(void *arg, const struct fetch_event *ev)
 	    (json_int_t)ev->num, "octets", (json_int_t)ev->size);
 	if (ev->uid != NULL)
 		report_json_text(rec, "uid", ev->uid, strlen(ev->uid));
+	if (ev->kind == FETCH_FETCHED && ev->path != NULL && ev->offset >= 0) {
+		report_json_text(rec, "mbox", ev->path, strlen(ev->path));
+		json_object_set_new(rec, "offset",
+		    json_integer((json_int_t)ev->offset));
+	} else if (ev->kind == FETCH_FETCHED && ev->path != NULL) {
+		report_json_text(rec, "file", ev->file, strlen(ev->file));
+		report_json_text(rec, "path", ev->path, strlen(ev->path));
+	}
 	rep->nrec++;
 	(void)report_json_print(stdout, rec, NULL);
 }

@@ -6,7 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="sum sq js jerr pwf jall ca sl inf cc pa pb al"
+USERS="sum sq js jd jw jerr pwf jall ca sl inf cc pa pb al"
 
 setup_file() {
 	load lib/common
@@ -145,6 +145,94 @@ assert s["total"] == 5 and s["known"] == 5, s
 assert s["target"] == sys.argv[2], s
 PY
 	[ "$(dovecot_count js)" -eq 5 ]
+}
+
+@test "--json fetch: a dry run's JSON and text agree, message by message and in the totals" {
+	dovecot_seed jd "${CORPUS[@]}"
+	run --separate-stderr pf jd --limit 2 --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	run --separate-stderr pf jd --dry-run --delete --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	text=$output
+	echo "$output"
+	[ "${lines[-1]}" = "dry run: 3 messages would be fetched, 5 deleted" ]
+	run --separate-stderr pf jd --json --dry-run --delete --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	python3 - "$text" "$output" <<'PY'
+import json, re, sys
+text, recs = sys.argv[1].splitlines(), [json.loads(l) for l in sys.argv[2].splitlines()]
+said = [re.fullmatch(r"would (fetch|delete) message (\d+) \(.*\)", l).groups() for l in text[:-1]]
+assert [(r["event"], r["msg"]) for r in recs[:-1]] == [("would-" + k, int(n)) for k, n in said], (said, recs)
+m = re.fullmatch(r"dry run: (\d+) messages would be fetched, (\d+) deleted", text[-1])
+s = recs[-1]
+assert s["event"] == "summary" and s["dry_run"] is True, s
+# The text's counts are the JSON's would_ counts; nothing was done.
+assert (s["would_fetch"], s["would_delete"]) == (int(m[1]), int(m[2])) == (3, 5), s
+assert s["fetched"] == 0 and s["deleted"] == 0 and s["octets"] == 0, s
+PY
+	[ "$(dovecot_count jd)" -eq 5 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
+}
+
+@test "--json fetch: each fetched record names its maildir file or the offset of its mbox From line" {
+	dovecot_seed jw "${CORPUS[@]}"
+	run --separate-stderr pf jw --json --maildir "$W/Mail" --state "$W/s1"
+	[ "$status" -eq 0 ]
+	python3 - "$output" "$W/Mail" "${CORPUS[@]}" <<'PY'
+import json, os, sys
+recs = [json.loads(l) for l in sys.argv[1].splitlines()]
+maildir, corpus = os.path.realpath(sys.argv[2]), sys.argv[3:]
+got = [r for r in recs if r["event"] == "fetched"]
+assert [r["msg"] for r in got] == list(range(1, len(corpus) + 1)), recs
+for r in got:
+    want = open(corpus[r["msg"] - 1], "rb").read().replace(b"\r\n", b"\n")
+    want += b"" if want.endswith(b"\n") else b"\n"
+    assert r["file"].startswith("new/") and "/" not in r["file"][4:], r
+    assert r["path"] == maildir + "/" + r["file"], r
+    assert open(r["path"], "rb").read() == want, r
+    assert "offset" not in r and "mbox" not in r, r
+assert sorted(os.listdir(maildir + "/new")) == sorted(r["file"][4:] for r in got)
+PY
+	# An mbox that does not end in an empty line: the first From line
+	# comes after the one popfetch adds, and the offset is the From
+	# line's, not the old end of the file.
+	old=$'From a@example.org Mon Jan  1 00:00:00 2024\nSubject: old\n\nold body\n'
+	printf '%s' "$old" > "$W/in.mbox"
+	run --separate-stderr pf jw --json --mbox "$W/in.mbox" --state "$W/s2"
+	[ "$status" -eq 0 ]
+	python3 - "$output" "$W/in.mbox" "${#old}" "${CORPUS[@]}" <<'PY'
+import json, re, sys
+recs = [json.loads(l) for l in sys.argv[1].splitlines()]
+path, oldlen, corpus = sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+data = open(path, "rb").read()
+got = [r for r in recs if r["event"] == "fetched"]
+assert [r["msg"] for r in got] == list(range(1, len(corpus) + 1)), recs
+offs = [r["offset"] for r in got]
+assert offs[0] == oldlen + 1 and offs == sorted(offs), offs
+for k, r in enumerate(got):
+    assert r["mbox"] == path and "file" not in r and "path" not in r, r
+    off = r["offset"]
+    assert data[off:off + 5] == b"From " and data[off - 2:off] == b"\n\n", (r, data[off - 2:off + 5])
+    end = offs[k + 1] if k + 1 < len(offs) else len(data)
+    msg = data[off:end].split(b"\n", 1)[1]
+    assert msg.endswith(b"\n\n"), msg[-10:]
+    msg = re.sub(rb"(?m)^>(>*From )", rb"\1", msg[:-1])
+    want = open(corpus[r["msg"] - 1], "rb").read().replace(b"\r\n", b"\n")
+    want += b"" if want.endswith(b"\n") else b"\n"
+    assert msg == want, r
+PY
+	# The state records the same places: the copies verify.
+	run --separate-stderr pf jw verify --mbox "$W/in.mbox" --state "$W/s2"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "verify: 5 on the server: 5 intact, "* ]]
+	# An MDA keeps no place popfetch can name.
+	run --separate-stderr pf jw --json --mda "cat >/dev/null" --state "$W/s3"
+	[ "$status" -eq 0 ]
+	python3 - "$output" <<'PY'
+import json, sys
+got = [r for r in map(json.loads, sys.argv[1].splitlines()) if r["event"] == "fetched"]
+assert len(got) == 5 and all(set(r) == {"event", "msg", "octets", "uid"} for r in got), got
+PY
 }
 
 @test "--json: a failure is a JSON record with message, class and status" {
