@@ -284,37 +284,74 @@ accounts_check(const struct accounts_run *r)
 	return c.code;
 }
 
-/* --all-accounts: the jobs are the accounts of the file.  On a terminal
- * one progress line names the accounts that are running. */
+/*
+ * --all-accounts: the jobs are the accounts of the file.  On a terminal
+ * the progress shows one line for the accounts done and one for each
+ * account running, with its own progress: each job sends it over its
+ * status channel (report_progress_to), since only this process may
+ * draw the terminal.  An account's line goes when it ends; its summary
+ * is printed above the lines as it comes.
+ */
+struct acct {
+	int		 running;
+	int		 has;		/* a progress report came */
+	size_t		 done, total;
+	unsigned long long bytes;
+	long long	 start;		/* now_ms when it started */
+};
+
 struct all {
 	const struct accounts_run	*r;
 	int				 json;
 	int				 progress;
-	char				*running;	/* per account */
+	struct acct			*acct;	/* per account */
 	size_t				 ndone;
+	int				 dirty;	/* news not drawn yet */
+	long long			 drawn;	/* now_ms of the last draw */
 };
+
+/* Redraws at most every DRAW_MS for progress alone. */
+#define DRAW_MS		100
 
 static void
 all_progress(struct all *a)
 {
 	const struct config *cfg = a->r->cfg;
-	char line[256], *p = line;
-	size_t i, n = 0;
-	int w;
+	const char **lines;
+	char *text, part[160];
+	size_t i, n = 0, w = 256;
+	struct acct *c;
 
 	if (!a->progress)
 		return;
-	w = snprintf(line, sizeof(line), "popfetch: %zu of %zu accounts done",
+	a->dirty = 0;
+	a->drawn = now_ms();
+	if (a->ndone == cfg->naccounts) {
+		report_progress_lines(NULL, 0);
+		return;
+	}
+	lines = xcalloc(cfg->naccounts + 1, sizeof(*lines));
+	text = xcalloc(cfg->naccounts + 1, w);
+	(void)snprintf(text, w, "popfetch: %zu of %zu accounts done",
 	    a->ndone, cfg->naccounts);
-	for (i = 0; i < cfg->naccounts && w > 0 && (size_t)w < sizeof(line);
-	    i++)
-		if (a->running[i]) {
-			p = line + w;
-			w += snprintf(p, sizeof(line) - (size_t)w, "%s%s",
-			    n++ == 0 ? "; running: " : ", ",
-			    cfg->accounts[i].name);
-		}
-	report_progress_line(a->ndone < cfg->naccounts ? line : NULL);
+	lines[n++] = text;
+	for (i = 0; i < cfg->naccounts; i++) {
+		c = &a->acct[i];
+		if (!c->running)
+			continue;
+		if (c->has)
+			report_progress_text(part, sizeof(part), c->done,
+			    c->total, c->bytes, (a->drawn - c->start) / 1e3);
+		else
+			(void)strlcpy(part, "running", sizeof(part));
+		(void)snprintf(text + n * w, w, "%s: %s", cfg->accounts[i].name,
+		    part);
+		lines[n] = text + n * w;
+		n++;
+	}
+	report_progress_lines(lines, n);
+	free(text);
+	free(lines);
 }
 
 static void
@@ -322,20 +359,46 @@ all_start(void *arg, size_t i)
 {
 	struct all *a = arg;
 
-	a->running[i] = 1;
+	a->acct[i].running = 1;
+	a->acct[i].start = now_ms();
 	all_progress(a);
 }
 
 static int
-all_run(void *arg, size_t i)
+all_run(void *arg, size_t i, int status_fd)
 {
 	struct all *a = arg;
 
 	report_forget_progress();
+	if (a->progress)
+		report_progress_to(status_fd);
 	/* In the job's own process: the other accounts' passwords go. */
 	config_forget_secrets((struct config *)(uintptr_t)a->r->cfg,
 	    &a->r->cfg->accounts[i]);
 	return a->r->run(a->r, &a->r->cfg->accounts[i]);
+}
+
+/* A job's progress report: drawn with the next tick. */
+static void
+all_status(void *arg, size_t i, const char *line, size_t len)
+{
+	struct all *a = arg;
+	struct acct *c = &a->acct[i];
+
+	if (report_progress_parse(line, len, &c->done, &c->total,
+	    &c->bytes) == 0) {
+		c->has = 1;
+		a->dirty = 1;
+	}
+}
+
+static void
+all_tick(void *arg)
+{
+	struct all *a = arg;
+
+	if (a->dirty && now_ms() - a->drawn >= DRAW_MS)
+		all_progress(a);
 }
 
 static void
@@ -348,7 +411,7 @@ all_out(void *arg, size_t i, int stream, const char *data, size_t len,
 	json_t *head;
 
 	if (a->progress && (flags & JOBS_FIRST))
-		report_progress_line(NULL);
+		report_progress_lines(NULL, 0);
 
 	if (stream == 1 && a->json) {
 		if (flags & JOBS_FIRST) {
@@ -377,10 +440,10 @@ all_done(void *arg, size_t i, const struct jobs_status *st)
 	struct all *a = arg;
 	const char *name = a->r->cfg->accounts[i].name;
 
-	a->running[i] = 0;
+	a->acct[i].running = 0;
 	a->ndone++;
 	if (a->progress)
-		report_progress_line(NULL);
+		report_progress_lines(NULL, 0);
 	if (st->start_errno != 0)
 		fprintf(stderr, "popfetch: %s: cannot start: %s\n", name,
 		    strerror(st->start_errno));
@@ -394,7 +457,8 @@ int
 accounts_all(const struct accounts_run *r)
 {
 	const struct config *cfg = r->cfg;
-	struct all a = { r, cli_args_has(r->args, O_JSON), 0, NULL, 0 };
+	struct all a = { r, cli_args_has(r->args, O_JSON), 0, NULL, 0, 0,
+	    0 };
 	struct jobs_params p;
 	struct jobs_status *st;
 	struct error e;
@@ -408,7 +472,7 @@ accounts_all(const struct accounts_run *r)
 	}
 	a.progress = !a.json && !cli_args_has(r->args, O_QUIET) &&
 	    !report_syslog() && isatty(STDERR_FILENO);
-	a.running = xcalloc(cfg->naccounts, 1);
+	a.acct = xcalloc(cfg->naccounts, sizeof(*a.acct));
 	memset(&p, 0, sizeof(p));
 	p.start = all_start;
 	p.n = cfg->naccounts;
@@ -417,19 +481,23 @@ accounts_all(const struct accounts_run *r)
 	p.run = all_run;
 	p.out = all_out;
 	p.done = all_done;
+	if (a.progress) {
+		p.status = all_status;
+		p.tick = all_tick;
+	}
 	/* Jobs running at once must not share the terminal for prompts. */
 	if (p.max > 1 && p.n > 1)
 		auth_set_prompt(0);
 	st = xcalloc(p.n, sizeof(*st));
 	if (jobs_run(&p, st, &e) == -1) {
-		report_progress_line(NULL);
-		free(a.running);
+		report_progress_lines(NULL, 0);
+		free(a.acct);
 		free(st);
 		return r->fail(&e, NULL);
 	}
 	if (a.progress)
-		report_progress_line(NULL);
-	free(a.running);
+		report_progress_lines(NULL, 0);
+	free(a.acct);
 	for (i = 0; i < p.n; i++)
 		if (st[i].code != 0) {
 			if (nfail++ == 0) {

@@ -13,6 +13,12 @@
  * close: a password helper or an MDA may leave a background process (an
  * agent) holding them.  Once a job has exited, what is in its pipes is
  * read without waiting and the pipes are closed.
+ *
+ * With a status callback each job has a third pipe, its status channel:
+ * short lines the parent shows itself (a progress display), read
+ * whenever they come, never held for the stdout holder.  Both ends are
+ * non-blocking: a job whose channel is full drops the line rather than
+ * wait for the parent.
  */
 #define _GNU_SOURCE		/* pipe2 */
 
@@ -33,10 +39,13 @@ struct job {
 	pid_t	 pid;		/* > 0 until it has been reported */
 	int	 exited;	/* waitpid returned it; status is set */
 	int	 status;
-	int	 fd[2];		/* stdout, stderr; -1 once at EOF */
+	int	 fd[3];		/* stdout, stderr, status; -1 once at EOF */
 	int	 open[2];	/* a line is half passed on */
 	size_t	 len[2];
 	char	 buf[2][4096];
+	size_t	 slen;		/* status bytes held */
+	int	 sdrop;		/* dropping an overlong status line */
+	char	 sbuf[JOBS_STATUS_MAX + 1];
 };
 
 struct pool {
@@ -49,19 +58,19 @@ struct pool {
 };
 
 static void
-child(struct pool *pl, size_t i, int out[2], int errp[2])
+child(struct pool *pl, size_t i, int out[2], int errp[2], int stp[2])
 {
 	size_t k;
-	int r;
+	int r, f;
 
-	for (k = 0; k < i; k++) {
-		if (pl->jobs[k].fd[0] != -1)
-			(void)close(pl->jobs[k].fd[0]);
-		if (pl->jobs[k].fd[1] != -1)
-			(void)close(pl->jobs[k].fd[1]);
-	}
+	for (k = 0; k < i; k++)
+		for (f = 0; f < 3; f++)
+			if (pl->jobs[k].fd[f] != -1)
+				(void)close(pl->jobs[k].fd[f]);
 	(void)close(out[0]);
 	(void)close(errp[0]);
+	if (stp[0] != -1)
+		(void)close(stp[0]);
 	if (dup2(out[1], STDOUT_FILENO) == -1 ||
 	    dup2(errp[1], STDERR_FILENO) == -1)
 		_exit(EX_OSERR);
@@ -70,43 +79,54 @@ child(struct pool *pl, size_t i, int out[2], int errp[2])
 	/* Nothing to read for a job in the background. */
 	(void)close(STDIN_FILENO);
 	(void)open("/dev/null", O_RDONLY);
-	r = pl->p->run(pl->p->arg, i);
+	r = pl->p->run(pl->p->arg, i, stp[1]);
 	fflush(NULL);
 	_exit(r);
+}
+
+static void
+close_pair(int p[2])
+{
+	if (p[0] != -1)
+		(void)close(p[0]);
+	if (p[1] != -1)
+		(void)close(p[1]);
 }
 
 static int
 start(struct pool *pl, size_t i)
 {
 	struct job *j = &pl->jobs[i];
-	int out[2], errp[2], e;
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, stp[2] = { -1, -1 };
+	int e;
 
 	/* Close-on-exec: nothing a job runs may inherit another job's
 	 * pipes (dup2 clears the flag on the job's own stdout and
-	 * stderr). */
-	if (pipe2(out, O_CLOEXEC) == -1)
-		return -1;
-	if (pipe2(errp, O_CLOEXEC) == -1) {
+	 * stderr), nor its own status channel. */
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1 ||
+	    (pl->p->status != NULL &&
+	    pipe2(stp, O_CLOEXEC | O_NONBLOCK) == -1)) {
 		e = errno;
-		(void)close(out[0]);
-		(void)close(out[1]);
+		close_pair(out);
+		close_pair(errp);
 		errno = e;
 		return -1;
 	}
 	fflush(NULL);
 	if ((j->pid = fork()) == -1) {
 		e = errno;
-		(void)close(out[0]);
-		(void)close(out[1]);
-		(void)close(errp[0]);
-		(void)close(errp[1]);
+		close_pair(out);
+		close_pair(errp);
+		close_pair(stp);
 		errno = e;
 		return -1;
 	}
 	if (j->pid == 0)
-		child(pl, i, out, errp);
+		child(pl, i, out, errp, stp);
 	(void)close(out[1]);
 	(void)close(errp[1]);
+	if (stp[1] != -1)
+		(void)close(stp[1]);
 	/* Never blocks: after the job exited, its pipes are emptied
 	 * without waiting for whoever else holds them. */
 	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
@@ -114,7 +134,42 @@ start(struct pool *pl, size_t i)
 	j->exited = 0;
 	j->fd[0] = out[0];
 	j->fd[1] = errp[0];
+	j->fd[2] = stp[0];
+	j->slen = 0;
+	j->sdrop = 0;
 	return 0;
+}
+
+/* Reads job i's status channel and passes on each whole line; 0 at EOF
+ * (or, once the job has exited, when nothing more is there). */
+static int
+drain_status(struct pool *pl, size_t i)
+{
+	struct job *j = &pl->jobs[i];
+	char *nl;
+	size_t n;
+	ssize_t r;
+
+	r = read(j->fd[2], j->sbuf + j->slen, sizeof(j->sbuf) - j->slen);
+	if (r == -1)
+		return errno == EINTR || (errno == EAGAIN && !j->exited);
+	if (r == 0)
+		return 0;
+	j->slen += (size_t)r;
+	while ((nl = memchr(j->sbuf, '\n', j->slen)) != NULL) {
+		n = (size_t)(nl - j->sbuf);
+		if (!j->sdrop)
+			pl->p->status(pl->p->arg, i, j->sbuf, n);
+		j->sdrop = 0;
+		memmove(j->sbuf, nl + 1, j->slen - n - 1);
+		j->slen -= n + 1;
+	}
+	/* Longer than any status line: dropped up to its newline. */
+	if (j->slen == sizeof(j->sbuf)) {
+		j->slen = 0;
+		j->sdrop = 1;
+	}
+	return 1;
 }
 
 /* Reads what job i wrote to stream k and passes on what it can; 0 at
@@ -208,6 +263,12 @@ empty_pipes(struct pool *pl, size_t i)
 	struct job *j = &pl->jobs[i];
 	int k, n;
 
+	if (j->fd[2] != -1) {
+		for (n = 0; n < 256 && drain_status(pl, i); n++)
+			;
+		(void)close(j->fd[2]);
+		j->fd[2] = -1;
+	}
 	for (k = 1; k >= 0; k--) {
 		if (j->fd[k] == -1 || (k == 0 && pl->holder >= 0 &&
 		    pl->holder != (long)i))
@@ -259,21 +320,21 @@ jobs_run(const struct jobs_params *p, struct jobs_status *st,
 	int k, r = 0;
 
 	pl.jobs = xcalloc(p->n, sizeof(*pl.jobs));
-	pfd = xcalloc(2 * p->n, sizeof(*pfd));
-	who = xcalloc(2 * p->n, sizeof(*who));
+	pfd = xcalloc(3 * p->n, sizeof(*pfd));
+	who = xcalloc(3 * p->n, sizeof(*who));
 	for (i = 0; i < p->n; i++) {
-		pl.jobs[i].fd[0] = pl.jobs[i].fd[1] = -1;
+		pl.jobs[i].fd[0] = pl.jobs[i].fd[1] = pl.jobs[i].fd[2] = -1;
 		st[i].code = EX_OSERR;
 	}
 	while ((running = fill(&pl, running)) > 0) {
 		for (i = 0, np = 0; i < pl.started; i++)
-			for (k = 0; k < 2; k++)
+			for (k = 0; k < 3; k++)
 				if (pl.jobs[i].pid > 0 &&
-				    pl.jobs[i].fd[k] != -1 && (k == 1 ||
+				    pl.jobs[i].fd[k] != -1 && (k != 0 ||
 				    pl.holder < 0 || pl.holder == (long)i)) {
 					pfd[np].fd = pl.jobs[i].fd[k];
 					pfd[np].events = POLLIN;
-					who[np++] = 2 * i + (size_t)k;
+					who[np++] = 3 * i + (size_t)k;
 				}
 		/* Wakes up now and then to see which jobs have exited. */
 		if (poll(pfd, np, 100) == -1 && errno != EINTR) {
@@ -282,12 +343,12 @@ jobs_run(const struct jobs_params *p, struct jobs_status *st,
 			break;
 		}
 		for (m = 0; m < np; m++) {
-			i = who[m] / 2;
-			k = (int)(who[m] % 2);
+			i = who[m] / 3;
+			k = (int)(who[m] % 3);
 			if (pfd[m].revents == 0 || (k == 0 && pl.holder >= 0 &&
 			    pl.holder != (long)i))
 				continue;
-			if (!drain(&pl, i, k)) {
+			if (k == 2 ? !drain_status(&pl, i) : !drain(&pl, i, k)) {
 				(void)close(pl.jobs[i].fd[k]);
 				pl.jobs[i].fd[k] = -1;
 			}
@@ -306,9 +367,11 @@ jobs_run(const struct jobs_params *p, struct jobs_status *st,
 					running--;
 				}
 			}
+		if (p->tick != NULL)
+			p->tick(p->arg);
 	}
 	for (i = 0; i < pl.started; i++)
-		for (k = 0; k < 2; k++)
+		for (k = 0; k < 3; k++)
 			if (pl.jobs[i].fd[k] != -1)
 				(void)close(pl.jobs[i].fd[k]);
 	free(who);

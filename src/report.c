@@ -7,8 +7,11 @@
  * DEL and the C1 controls, which some terminals obey, are valid UTF-8
  * that it passes through, so the writer escapes those on the way out.
  */
+#include <sys/ioctl.h>
+
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <string.h>
 #include <syslog.h>
@@ -255,18 +258,28 @@ human(unsigned long long n, char *buf, size_t len)
 	return r < 0 || (size_t)r >= len ? "?" : buf;
 }
 
-/* Ctrl-C (or a kill) while a progress line is up: clear it, then die of
+/*
+ * Ctrl-C (or a kill) while progress is on screen: clear it, then die of
  * the signal as before, so that the shell's prompt starts on a clean
- * line.  Dying is safe at any point: fetch.c's journal sees to that. */
-static volatile sig_atomic_t line_up;
+ * line.  Dying is safe at any point: fetch.c's journal sees to that.
+ * What clears the screen is kept ready (clear_seq, clear_len bytes: 0
+ * when nothing is up) and changed only with the signals blocked, so
+ * that the handler always finds the sequence for what is on screen.
+ */
+static char clear_seq[32];
+static volatile sig_atomic_t clear_len;
+
+/* Where a job's fetch sends its progress (report_progress_to), or -1. */
+static int progress_fd = -1;
+
+/* How many lines report_progress_lines has up. */
+static size_t lines_up;
 
 static void
 on_signal(int sig)
 {
-	static const char clear[] = "\r\033[K";
-
-	if (line_up)
-		(void)write(STDERR_FILENO, clear, sizeof(clear) - 1);
+	if (clear_len > 0)
+		(void)write(STDERR_FILENO, clear_seq, (size_t)clear_len);
 	(void)signal(sig, SIG_DFL);
 	(void)raise(sig);
 }
@@ -279,36 +292,155 @@ report_catch_signals(void)
 	(void)signal(SIGHUP, on_signal);
 }
 
-/* The progress line is on screen (up) or not. */
 static void
-progress_shown(int up)
+block_signals(int block, sigset_t *old)
 {
-	line_up = up;
+	sigset_t set;
+
+	if (block) {
+		(void)sigemptyset(&set);
+		(void)sigaddset(&set, SIGINT);
+		(void)sigaddset(&set, SIGTERM);
+		(void)sigaddset(&set, SIGHUP);
+		(void)sigprocmask(SIG_BLOCK, &set, old);
+	} else
+		(void)sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/* What clears n lines with the cursor at the end of the last: back to
+ * the first and erase to the end of the screen (one line: erase it). */
+static size_t
+clear_lines(char *buf, size_t len, size_t n)
+{
+	int w;
+
+	if (n == 0)
+		w = 0;
+	else if (n == 1)
+		w = snprintf(buf, len, "\r\033[K");
+	else
+		w = snprintf(buf, len, "\r\033[%zuA\033[J", n - 1);
+	return w < 0 || (size_t)w >= len ? 0 : (size_t)w;
+}
+
+/* The progress on screen is n lines from now (the signals blocked). */
+static void
+progress_shown(size_t n)
+{
+	clear_len = 0;
+	clear_len = (sig_atomic_t)clear_lines(clear_seq, sizeof(clear_seq),
+	    n);
 }
 
 void
 report_forget_progress(void)
 {
-	line_up = 0;
+	clear_len = 0;
+	lines_up = 0;
+	progress_fd = -1;
 	(void)signal(SIGINT, SIG_DFL);
 	(void)signal(SIGTERM, SIG_DFL);
 	(void)signal(SIGHUP, SIG_DFL);
 }
 
 void
+report_progress_to(int fd)
+{
+	progress_fd = fd;
+}
+
+void
+report_progress_text(char *buf, size_t len, size_t done, size_t total,
+    unsigned long long bytes, double secs)
+{
+	char b1[32], b2[32];
+
+	(void)snprintf(buf, len, "%zu/%zu messages, %s, %s/s", done, total,
+	    human(bytes, b1, sizeof(b1)), human(secs > 0 ?
+	    (unsigned long long)(bytes / secs) : 0, b2, sizeof(b2)));
+}
+
+int
+report_progress_parse(const char *line, size_t len, size_t *done,
+    size_t *total, unsigned long long *bytes)
+{
+	unsigned long long v[3];
+	const char *p = line, *end = line + len, *w;
+	size_t k;
+
+	if (len < 2 || memcmp(line, "P ", 2) != 0)
+		return -1;
+	for (p += 2, k = 0; k < 3; k++) {
+		for (w = p; p < end && *p != ' '; p++)
+			;
+		if (parse_u64(w, (size_t)(p - w), k < 2 ? SIZE_MAX :
+		    ULLONG_MAX, &v[k]) == -1)
+			return -1;
+		if (k < 2 && (p == end || *p++ != ' '))
+			return -1;
+	}
+	if (p != end || v[0] > v[1])
+		return -1;
+	*done = (size_t)v[0];
+	*total = (size_t)v[1];
+	*bytes = v[2];
+	return 0;
+}
+
+void
+report_progress_lines(const char *const *lines, size_t n)
+{
+	struct winsize ws;
+	size_t cols = 80, rows = 0, shown, i, len = 0, cap, w;
+	char more[64], *buf;
+	sigset_t old;
+
+	if (n == 0 && lines_up == 0)
+		return;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0) {
+		if (ws.ws_col > 1)
+			cols = ws.ws_col;
+		rows = ws.ws_row;
+	}
+	/* Room for the prompt's line; the rest said in one line. */
+	shown = rows > 2 && n > rows - 1 ? rows - 2 : n;
+	cap = sizeof(clear_seq) + (shown + 1) * (cols + 8);
+	buf = xmalloc(cap);
+	len = clear_lines(buf, cap, lines_up);
+	for (i = 0; i <= shown; i++) {
+		const char *t = more;
+
+		if (i < shown)
+			t = lines[i];
+		else if (shown == n)
+			break;
+		else
+			(void)snprintf(more, sizeof(more), "and %zu more",
+			    n - shown);
+		if (i > 0)
+			buf[len++] = '\n';
+		/* Cut short of the last column, so that no line wraps and
+		 * moving up counts lines right. */
+		if ((w = strlen(t)) > cols - 1)
+			w = cols - 1;
+		memcpy(buf + len, t, w);
+		len += w;
+	}
+	if (n > 0 && lines_up == 0)
+		report_catch_signals();
+	block_signals(1, &old);
+	(void)fwrite(buf, 1, len, stderr);
+	(void)fflush(stderr);
+	lines_up = shown < n ? shown + 1 : n;
+	progress_shown(lines_up);
+	block_signals(0, &old);
+	free(buf);
+}
+
+void
 report_progress_line(const char *text)
 {
-	if (text == NULL) {
-		if (line_up)
-			fputs("\r\033[K", stderr);
-		progress_shown(0);
-	} else {
-		if (!line_up)
-			report_catch_signals();
-		progress_shown(1);
-		fprintf(stderr, "\r\033[K%.79s", text);
-	}
-	(void)fflush(stderr);
+	report_progress_lines(&text, text != NULL ? 1 : 0);
 }
 
 static void
@@ -332,8 +464,8 @@ report_fetch_begin(struct report *rep, int json, int quiet,
 	rep->target = target;
 	rep->dry_run = dry_run;
 	rep->progress = !quiet && !json && !report_syslog() &&
-	    isatty(STDERR_FILENO);
-	if (rep->progress)
+	    (progress_fd != -1 || isatty(STDERR_FILENO));
+	if (rep->progress && progress_fd == -1)
 		report_catch_signals();
 	(void)clock_gettime(CLOCK_MONOTONIC, &rep->start);
 }
@@ -342,19 +474,28 @@ static void
 progress(struct report *rep, const struct fetch_event *ev)
 {
 	struct timespec now;
-	char b1[32], b2[32];
+	char text[160];
 	double secs;
+	int n;
 
+	/* A job's: the parent draws it (all of a line or nothing, since
+	 * the line is shorter than PIPE_BUF; a full pipe drops it). */
+	if (progress_fd != -1) {
+		n = snprintf(text, sizeof(text), "P %zu %zu %llu\n", ev->done,
+		    ev->total, ev->bytes);
+		if (n > 0 && (size_t)n < sizeof(text))
+			(void)!write(progress_fd, text, (size_t)n);
+		return;
+	}
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
 	secs = (double)(now.tv_sec - rep->start.tv_sec) +
 	    (now.tv_nsec - rep->start.tv_nsec) / 1e9;
+	report_progress_text(text, sizeof(text), ev->done, ev->total,
+	    ev->bytes, secs);
 	/* Up before it is written, so that a signal in between clears
 	 * it. */
 	progress_shown(1);
-	fprintf(stderr, "\r\033[Kpopfetch: %zu/%zu messages, %s, %s/s",
-	    ev->done, ev->total, human(ev->bytes, b1, sizeof(b1)),
-	    human(secs > 0 ? (unsigned long long)(ev->bytes / secs) : 0, b2,
-	    sizeof(b2)));
+	fprintf(stderr, "\r\033[Kpopfetch: %s", text);
 	rep->shown = 1;
 }
 

@@ -75,16 +75,37 @@ int	 report_syslog(void);
 void	 report_say(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
-/* From now on SIGINT, SIGTERM and SIGHUP clear a progress line that is
- * on screen before they end the process as they would have. */
+/* From now on SIGINT, SIGTERM and SIGHUP clear the progress that is on
+ * screen before they end the process as they would have. */
 void	 report_catch_signals(void);
 
 /* A progress line of the caller's on stderr (a terminal): shows text in
- * place of the one before (cut to 79 columns), or with NULL clears it.
- * Ctrl-C clears it too (report_catch_signals). */
+ * place of the one before, or with NULL clears it; report_progress_lines
+ * with one line or none. */
 void	 report_progress_line(const char *text);
-/* In a child process: the parent's progress line is not this one's. */
+/*
+ * Progress of the caller's on stderr (a terminal), n lines redrawn in
+ * place of those shown before (cursor up, erase to the end of the
+ * screen), each cut short of the terminal's width; more lines than the
+ * terminal has rows end in one saying how many more.  n 0 clears them.
+ * Ctrl-C clears them too (report_catch_signals).  Nothing else may be
+ * written to the terminal while lines are up.
+ */
+void	 report_progress_lines(const char *const *lines, size_t n);
+/* In a child process: the parent's progress is not this one's. */
 void	 report_forget_progress(void);
+/*
+ * In a child process whose parent draws the terminal: from now on a
+ * fetch's progress goes to fd as lines "P DONE TOTAL BYTES" (decimal,
+ * each written whole or, if fd is full, not at all), not to stderr.
+ */
+void	 report_progress_to(int fd);
+/* Parses such a line (without its newline); 0, or -1 if malformed. */
+int	 report_progress_parse(const char *line, size_t len, size_t *done,
+	    size_t *total, unsigned long long *bytes);
+/* "DONE/TOTAL messages, BYTES, RATE/s" into buf, after secs seconds. */
+void	 report_progress_text(char *buf, size_t len, size_t done,
+	    size_t total, unsigned long long bytes, double secs);
 
 /* A pop3_tracer: writes each trace line to stderr. */
 void	 report_trace(void *arg, const char *line);

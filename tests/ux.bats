@@ -489,7 +489,8 @@ PY
 }
 
 # on_pty SIGNAL-AFTER CMD...: runs CMD on a pseudo-terminal; once the
-# output holds SIGNAL-AFTER, sends SIGINT.  Prints the output (repr) and
+# output holds SIGNAL-AFTER, sends SIGINT to its process group, as
+# Ctrl-C does.  Prints the output (repr) and
 # then how CMD ended.
 on_pty() {
 	python3 - "$@" <<'PY'
@@ -508,7 +509,7 @@ while True:
         break
     out += d
     if not sent and marker in out:
-        os.kill(pid, signal.SIGINT)
+        os.killpg(pid, signal.SIGINT)
         sent = True
     if time.time() - t0 > 60:
         os.kill(pid, signal.SIGKILL)
@@ -534,30 +535,141 @@ PY
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 3000 ]
 }
 
-@test "--all-accounts on a terminal: one progress line naming the running accounts, cleared at the end" {
+# slow_accounts N: two accounts, alpha and beta, each on a fake server of
+# its own with N messages answered slowly enough (10 ms a RETR) for the
+# progress to be seen; CONF names them.
+slow_accounts() {
+	local n=$1 a i port
 	config_home
-	export POPFETCH_PASSWORD=pw
-	make_corpus "$W" 1500 2000
-	dovecot_seed pa "$W"/*.eml
-	dovecot_seed pb "$W"/0000*.eml
-	printf 'defaults\nca-file %s\ntimeout 20\naccount pa\nurl pop3s://pa@localhost:%s\nmaildir %s\naccount pb\nurl pop3s://pb@localhost:%s\nmaildir %s\n' \
-		"$DOVECOT_CA" "$DOVECOT_POP3S" "$W/A" "$DOVECOT_POP3S" "$W/B" > "$CONF"
+	printf 'defaults\ntls none\nallow-plaintext\ntimeout 20\npassword pw\n' > "$CONF"
+	for a in alpha beta; do
+		mkdir -p "$W/$a"
+		{
+			printf 'CAPA => +OK\\r\\nUSER\\r\\nUIDL\\r\\n.\\r\\n\nUSER .* => +OK\\r\\n\nPASS .* => +OK\\r\\n\n'
+			printf 'UIDL => +OK\\r\\n'
+			for i in $(seq 1 "$n"); do printf '%d %s%d\\r\\n' "$i" "$a" "$i"; done
+			printf '.\\r\\n\nLIST => +OK\\r\\n'
+			for i in $(seq 1 "$n"); do printf '%d 30\\r\\n' "$i"; done
+			printf '.\\r\\n\n'
+			printf 'repeat %d RETR {i} => +OK\\r\\nSubject: %s {i}\\r\\n\\r\\nbody\\r\\n.\\r\\n !sleep=0.01\n' "$n" "$a"
+		} > "$W/$a.script"
+		fake_start "$W/$a" < "$W/$a.script"
+		FAKES="${FAKES:-} $FAKE_PID"
+		printf 'account %s\nhost 127.0.0.1\nport %s\nuser %s\nmaildir %s\n' \
+			"$a" "$FAKE_PORT" "$a" "$W/Mail-$a" >> "$CONF"
+	done
+	FAKE_PID=
 	chmod 600 "$CONF"
+}
+
+teardown() {
+	local p
+	for p in ${FAKES:-}; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+}
+
+# screens: reads what on_pty printed (the output's repr, then how the
+# run ended) and plays the output on a small terminal (CR, LF, cursor up,
+# erase line, erase to the end of the screen).  Prints one JSON array of
+# screens a line: the screen before each redraw began, and last the
+# final one.
+screens() {
+	python3 -c '
+import ast, json, re, sys
+data = ast.literal_eval(sys.stdin.readline())
+rows, r, c, i, out = [[]], 0, 0, 0, []
+shot = lambda: [bytes(x).decode() for x in rows if x]
+while i < len(data):
+    m = re.match(rb"\x1b\[(\d*)([AJK])", data[i:i + 12])
+    if m:
+        n = int(m[1] or 1)
+        if m[2] == b"A":
+            r = max(0, r - n)
+        else:
+            rows[r] = rows[r][:c]
+            if m[2] == b"J":
+                del rows[r + 1:]
+        i += m.end()
+        continue
+    ch = data[i]
+    if ch == 13:
+        if data[i + 1:i + 2] == b"\x1b":
+            out.append(shot())
+        c = 0
+    elif ch == 10:
+        r += 1
+        rows += [[] for _ in range(r + 1 - len(rows))]
+    else:
+        rows[r][c:c + 1] = [ch] if c < len(rows[r]) else [0x20] * (c - len(rows[r])) + [ch]
+        c += 1
+    i += 1
+out.append(shot())
+for s in out:
+    print(json.dumps(s))
+'
+}
+
+@test "--all-accounts on a terminal: a progress line per running account, redrawn in place, none left at the end" {
+	slow_accounts 150
 	run on_pty "never" "$POPFETCH" --all-accounts -j 2 fetch
 	echo "$output"
 	[ "${lines[1]}" = "exit 0" ]
-	[[ "${lines[0]}" == *"popfetch: 0 of 2 accounts done; running: pa, pb"* ]]
-	[[ "${lines[0]}" == *"pb: 9 new messages, "* ]]
-	[[ "${lines[0]}" == *"popfetch: 1 of 2 accounts done; running: pa"* ]]
-	[[ "${lines[0]}" == *"pa: 1500 new messages, "* ]]
-	# Nothing of the progress line is left at the end.
-	[[ "${lines[0]}" == *"delivered to $W/A\\r\\n"*"\\r\\x1b[K'" ]]
-	# Not with -q, and not when stderr is no terminal.
-	run on_pty "never" "$POPFETCH" -q --all-accounts -j 2 fetch
-	[ "${lines[1]}" = "exit 0" ]
-	[[ "${lines[0]}" != *"accounts done"* ]]
-	run --separate-stderr "$POPFETCH" --all-accounts -j 2 fetch
-	[[ "$stderr" != *"accounts done"* ]]
+	# Three lines (the accounts done, alpha, beta) redrawn in place:
+	# back up two lines, erase to the end of the screen.
+	[[ "${lines[0]}" == *"\\r\\x1b[2A\\x1b[J"* ]]
+	screens <<<"$output" > "$W/screens"
+	python3 - "$W/screens" "$W" <<'PY'
+import json, re, sys
+shots = [json.loads(l) for l in open(sys.argv[1])]
+prog = re.compile(r"(alpha|beta): (\d+)/150 messages, [^,]+, [^,]+/s")
+both = 0
+for s in shots[:-1]:
+    names = [m[1] for m in map(prog.fullmatch, s) if m]
+    # One line an account, never two.
+    assert len(names) == len(set(names)), s
+    if sorted(names) == ["alpha", "beta"]:
+        both += 1
+        assert "popfetch: 0 of 2 accounts done" in s, s
+# Both accounts' own progress on screen at once, more than once.
+assert both >= 2, shots
+# Progress moved: some line showed an account part of the way.
+assert any(m and 0 < int(m[2]) < 150 for s in shots for m in map(prog.fullmatch, s)), shots
+# The end: the two summaries and nothing else.
+final = sorted(shots[-1])
+assert len(final) == 2 and all(re.fullmatch(rf"{a}: 150 new messages, \d KiB, delivered to {re.escape(sys.argv[2])}/Mail-{a}", l)
+                               for a, l in zip(["alpha", "beta"], final)), shots[-1]
+PY
+	[ "$(ls "$W/Mail-alpha/new" | wc -l)" -eq 150 ]
+	[ "$(ls "$W/Mail-beta/new" | wc -l)" -eq 150 ]
+}
+
+@test "--all-accounts progress: not with -q, --json or --syslog, nor off a terminal" {
+	slow_accounts 70
+	for opt in -q --json --syslog; do
+		run on_pty "never" "$POPFETCH" $opt --all-accounts -j 2 fetch --all
+		echo "$opt: $output"
+		[ "${lines[1]}" = "exit 0" ]
+		[[ "${lines[0]}" != *"\\x1b["* ]]
+		[[ "${lines[0]}" != *"accounts done"* && "${lines[0]}" != *"/70 messages"* ]]
+	done
+	run --separate-stderr "$POPFETCH" --all-accounts -j 2 fetch --all
+	[ "$status" -eq 0 ]
+	[[ "$stderr" != *$'\e['* && "$stderr" != *"accounts done"* ]]
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "--all-accounts progress: Ctrl-C clears every line, and the run dies of it" {
+	slow_accounts 400
+	run on_pty "/400 messages" "$POPFETCH" --all-accounts -j 2 fetch
+	echo "$output"
+	[ "${lines[1]}" = signal ]
+	# The last thing written clears the lines (header and two
+	# accounts, or one if the other had not reported yet).
+	[[ "${lines[0]}" =~ \\r\\x1b\[[12]A\\x1b\[J\'$ ]]
+	screens <<<"$output" > "$W/screens"
+	[ "$(tail -1 "$W/screens")" = "[]" ]
 }
 
 @test "-d 1 begins with the password source, the state, the address and the TLS verdict" {
