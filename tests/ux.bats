@@ -489,13 +489,14 @@ PY
 }
 
 # on_pty SIGNAL-AFTER CMD...: runs CMD on a pseudo-terminal; once the
-# output holds SIGNAL-AFTER, sends SIGINT to its process group, as
-# Ctrl-C does.  Prints the output (repr) and
-# then how CMD ended.
+# output holds SIGNAL-AFTER, sends SIGINT (or SIG$PTY_SIGNAL) to its
+# process group, as Ctrl-C does.  Prints the output (repr) and then how
+# CMD ended ("signal" if the signal killed it).
 on_pty() {
 	python3 - "$@" <<'PY'
 import os, pty, signal, sys, time
 marker, argv = sys.argv[1].encode(), sys.argv[2:]
+sig = getattr(signal, "SIG" + os.environ.get("PTY_SIGNAL", "INT"))
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(argv[0], argv)
@@ -509,13 +510,13 @@ while True:
         break
     out += d
     if not sent and marker in out:
-        os.killpg(pid, signal.SIGINT)
+        os.killpg(pid, sig)
         sent = True
     if time.time() - t0 > 60:
         os.kill(pid, signal.SIGKILL)
 _, st = os.waitpid(pid, 0)
 print(repr(out))
-print("signal" if os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGINT else "exit %d" % os.waitstatus_to_exitcode(st))
+print("signal" if os.WIFSIGNALED(st) and os.WTERMSIG(st) == sig else "exit %d" % os.waitstatus_to_exitcode(st))
 PY
 }
 
@@ -660,16 +661,20 @@ PY
 	[ "${#lines[@]}" -eq 2 ]
 }
 
-@test "--all-accounts progress: Ctrl-C clears every line, and the run dies of it" {
+@test "--all-accounts progress: Ctrl-C or SIGTERM clears every line, and the run dies of it" {
 	slow_accounts 400
-	run on_pty "/400 messages" "$POPFETCH" --all-accounts -j 2 fetch
-	echo "$output"
-	[ "${lines[1]}" = signal ]
-	# The last thing written clears the lines (header and two
-	# accounts, or one if the other had not reported yet).
-	[[ "${lines[0]}" =~ \\r\\x1b\[[12]A\\x1b\[J\'$ ]]
-	screens <<<"$output" > "$W/screens"
-	[ "$(tail -1 "$W/screens")" = "[]" ]
+	for PTY_SIGNAL in INT TERM; do
+		export PTY_SIGNAL
+		run on_pty "/400 messages" "$POPFETCH" --all-accounts -j 2 fetch --all
+		echo "$PTY_SIGNAL: $output"
+		[ "${lines[1]}" = signal ]
+		# The last thing written clears the lines (the accounts done
+		# and one or two accounts).
+		[[ "${lines[0]}" =~ \\r\\x1b\[[12]A\\x1b\[J\'$ ]]
+		screens <<<"$output" > "$W/screens"
+		grep -q '"alpha: [0-9]*/400 messages, \|"beta: [0-9]*/400 messages, ' "$W/screens"
+		[ "$(tail -1 "$W/screens")" = "[]" ]
+	done
 }
 
 @test "-d 1 begins with the password source, the state, the address and the TLS verdict" {
