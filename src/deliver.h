@@ -123,8 +123,9 @@ int		 deliver_record_each(const struct deliver *d);
  * message, for the state (state.h, struct state_rec): its SHA-256 as
  * digest.h defines it, the bytes that covers, where it went (escaped: a
  * maildir file's name, the offset of an mbox's From line) and its
- * Message-ID (escaped, or "-").  The strings belong to d until the next prepare.  -1 for a
- * target that keeps no store popfetch can read back (an MDA, a server).
+ * Message-ID (escaped, or "-").  The strings belong to d until the next
+ * prepare.  -1 for a target that keeps no store popfetch can read back
+ * (an MDA, a server).
  */
 int		 deliver_stored(const struct deliver *d, const char **sha,
 		    unsigned long long *size, const char **where,

@@ -348,7 +348,8 @@ jobs_run(const struct jobs_params *p, struct jobs_status *st,
 			if (pfd[m].revents == 0 || (k == 0 && pl.holder >= 0 &&
 			    pl.holder != (long)i))
 				continue;
-			if (k == 2 ? !drain_status(&pl, i) : !drain(&pl, i, k)) {
+			if (!(k == 2 ? drain_status(&pl, i) :
+			    drain(&pl, i, k))) {
 				(void)close(pl.jobs[i].fd[k]);
 				pl.jobs[i].fd[k] = -1;
 			}

@@ -437,12 +437,6 @@ report_progress_lines(const char *const *lines, size_t n)
 	free(buf);
 }
 
-void
-report_progress_line(const char *text)
-{
-	report_progress_lines(&text, text != NULL ? 1 : 0);
-}
-
 static void
 clear_progress(struct report *rep)
 {

@@ -79,10 +79,6 @@ void	 report_say(int level, const char *fmt, ...)
  * screen before they end the process as they would have. */
 void	 report_catch_signals(void);
 
-/* A progress line of the caller's on stderr (a terminal): shows text in
- * place of the one before, or with NULL clears it; report_progress_lines
- * with one line or none. */
-void	 report_progress_line(const char *text);
 /*
  * Progress of the caller's on stderr (a terminal), n lines redrawn in
  * place of those shown before (cursor up, erase to the end of the
