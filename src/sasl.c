@@ -401,6 +401,8 @@ sasl_server_error(const struct sasl *s)
  * SCRAM server-first: "r=nonce,s=salt,i=count[,ext...]".  Fills the
  * nonce (within chal), the decoded salt and the count.
  */
+static int	scram_server_error(const char *, size_t, struct error *);
+
 struct scram_first {
 	const char	*nonce;
 	size_t		 noncelen;
@@ -434,6 +436,10 @@ scram_parse_first(struct sasl *s, const char *m, size_t len,
 	size_t pos = 0, vl, i, cl = strlen(s->cnonce);
 
 	memset(f, 0, sizeof(*f));
+	/* Not in RFC 5802's grammar of server-first, but servers that fail
+	 * client-first at once (its GS2 flag) say why this way. */
+	if (scram_server_error(m, len, err))
+		return -1;
 	if (len > 0 && m[0] == 'm')
 		return error_set(err, ERR_PROTO, "SCRAM: the server requires "
 		    "an extension popfetch does not know");
@@ -547,15 +553,14 @@ out:
 	return r;
 }
 
-/* server-final: "v=signature" or "e=error". */
+/* The server's "e=error" (RFC 5802 section 7): 1 with err (ERR_AUTH),
+ * or 0 if m is none. */
 static int
-scram_verify(struct sasl *s, const char *m, size_t len, struct error *err)
+scram_server_error(const char *m, size_t len, struct error *err)
 {
-	unsigned char *sig;
-	size_t siglen, pos = 0, vl, hl = crypto_hash_len(s->hash), i;
+	size_t pos = 0, vl;
 	const char *v, *why;
 	char vis[128];
-	unsigned diff = 0;
 
 	if (scram_attr(m, len, &pos, 'e', &v, &vl) == 0) {
 		/* The two errors of RFC 5802 section 7 that mean someone
@@ -571,10 +576,24 @@ scram_verify(struct sasl *s, const char *m, size_t len, struct error *err)
 			    "offer on the way)";
 		else
 			why = "";
-		return error_set(err, ERR_AUTH, "SCRAM: the server says: %s%s",
+		(void)error_set(err, ERR_AUTH, "SCRAM: the server says: %s%s",
 		    vis_text(vis, sizeof(vis), v, vl), why);
+		return 1;
 	}
-	pos = 0;
+	return 0;
+}
+
+/* server-final: "v=signature" or "e=error". */
+static int
+scram_verify(struct sasl *s, const char *m, size_t len, struct error *err)
+{
+	unsigned char *sig;
+	size_t siglen, pos = 0, vl, hl = crypto_hash_len(s->hash), i;
+	const char *v;
+	unsigned diff = 0;
+
+	if (scram_server_error(m, len, err))
+		return -1;
 	if (scram_attr(m, len, &pos, 'v', &v, &vl) == -1 ||
 	    crypto_b64_decode(v, vl, &sig, &siglen) == -1)
 		return error_set(err, ERR_PROTO, "SCRAM: bad final message "
