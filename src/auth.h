@@ -94,7 +94,8 @@ char	*auth_password(const struct cred_params *, const char *host,
  * nothing sent), ERR_USAGE (no user name, HINT_USER; CR, LF or over
  * 240 bytes in it; EXTERNAL without TLS and a client certificate,
  * HINT_CLIENT_CERT; a -PLUS mechanism without TLS, HINT_TLS_IMPLICIT),
- * ERR_TLS (a -PLUS mechanism on a TLS session with no channel binding), ERR_CONFIG (no password), ERR_PROTO (a malformed
+ * ERR_TLS (a -PLUS mechanism on a TLS session with no channel
+ * binding), ERR_CONFIG (no password), ERR_PROTO (a malformed
  * SASL challenge, or one too many), and the errors of pop3.h.
  */
 int	 auth_login(struct pop3 *, const struct auth_params *, int secure,

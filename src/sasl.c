@@ -56,7 +56,7 @@ struct sasl {
 	enum crypto_hash hash;
 	char		 cnonce[64];
 	char		 gs2[40];	/* the GS2 header, "n,," ... */
-	unsigned char	*cbind;		/* gs2 and the binding data */
+	unsigned char	*cbind;		/* gs2, then the binding data */
 	size_t		 cbindlen;
 	char		*first_bare;
 	unsigned char	 server_sig[CRYPTO_HASH_MAX];
@@ -567,8 +567,8 @@ scram_server_error(const char *m, size_t len, struct error *err)
 		 * may sit between client and server. */
 		if (vl == 27 && memcmp(v, "channel-bindings-dont-match",
 		    vl) == 0)
-			why = " (the server's TLS session is not ours: a man in "
-			    "the middle?)";
+			why = " (the server's TLS session is not ours: a "
+			    "man in the middle?)";
 		else if (vl == 35 && memcmp(v,
 		    "server-does-support-channel-binding", vl) == 0)
 			why = " (its CAPA offered no -PLUS mechanism, yet it "

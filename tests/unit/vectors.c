@@ -1,9 +1,10 @@
 /*
  * vectors.c - known-answer tests for sasl.c and crypto.c: the SCRAM
  * examples of RFC 5802 (SHA-1) and RFC 7677 (SHA-256), the same with
- * channel binding (no RFC has such vectors: these were computed by
- * tests/lib/fakepop.py's SCRAM player, in Python, from the RFCs' server
- * messages), and the strict base64 rules of RFC 5034.  Run by tests/sasl.bats; exit 0 when all
+ * channel binding (no RFC has such vectors: these were computed in
+ * Python with hashlib and hmac, the way tests/lib/fakepop.py's SCRAM
+ * player computes, from the RFCs' server messages), and the strict
+ * base64 rules of RFC 5034.  Run by tests/sasl.bats; exit 0 when all
  * pass, else prints what failed.
  */
 #include <stdio.h>
@@ -108,6 +109,19 @@ other_binding(const unsigned char *cb)
 	    strstr(err.msg, "channel binding") != NULL,
 	    "a server-final proving another binding is refused");
 	sasl_free(s);
+
+	/* A server that fails client-first's flag at once, with e= in
+	 * place of server-first. */
+	p.mech = SASL_SCRAM_SHA256;
+	s = sasl_new(&p, &err);
+	(void)sasl_initial(s, 200, &out, &len);
+	check(len > 3 && memcmp(out, "y,,", 3) == 0, "y without -PLUS");
+	check(sasl_step(s, (const unsigned char *)"e=server-does-support-"
+	    "channel-binding", 37, &out, &len, &err) == -1 &&
+	    err.cls == ERR_AUTH && strstr(err.msg, "removed") != NULL,
+	    "e= in place of server-first");
+	sasl_free(s);
+	p.mech = SASL_SCRAM_SHA256_PLUS;
 
 	/* A -PLUS mechanism without binding data is a bug of the caller. */
 	p.cb_data = NULL;
