@@ -660,6 +660,11 @@ login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
 	sp.host = a->host;
 	sp.port = a->port;
 	set_binding(&sp, c, m, bind);
+	if (sasl_binds(m))
+		pop3_note(p, "AUTH %s: channel binding %s", name, sp.cb_type);
+	else if (sasl_is_scram(m))
+		pop3_note(p, "AUTH %s: no channel binding (GS2 flag %s)", name,
+		    sp.cb_type != NULL ? "y: the server offers no -PLUS" : "n");
 	s = sasl_new(&sp, err);
 	secret_free(secret);
 	if (s == NULL)

@@ -82,6 +82,9 @@ AUTO_CAPA='CAPA => +OK\r\nSASL SCRAM-SHA-1 SCRAM-SHA-256 SCRAM-SHA-1-PLUS SCRAM-
 	[ "$(scram_seen cbdata | tr -d '\n' | wc -c)" -eq 64 ]
 	[ "$(cut -d' ' -f1,2 "$FAKE_DIR/fake.log" | sed -n 2p)" = "AUTH SCRAM-SHA-256-PLUS" ]
 	[ "$(tail -n 2 "$FAKE_DIR/fake.log")" = $'STAT\nQUIT' ]
+	run --separate-stderr pf --tls implicit -d 1 stat
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"AUTH SCRAM-SHA-256-PLUS: channel binding tls-exporter"* ]]
 }
 
 @test "over TLS 1.2 the binding is tls-server-end-point: SHA-256 of the certificate" {
@@ -184,10 +187,11 @@ AUTO_CAPA='CAPA => +OK\r\nSASL SCRAM-SHA-1 SCRAM-SHA-256 SCRAM-SHA-1-PLUS SCRAM-
 	fake_start "$BATS_TEST_TMPDIR" "$CERTS/server.pem" "$CERTS/server.key" \
 		< <(printf '%s\n' implicit 'CAPA => +OK\r\nSASL SCRAM-SHA-256\r\n.\r\n' \
 		'AUTH SCRAM-SHA-256 .* => x !scram=ok' 'STAT => +OK 0 0\r\n')
-	run pf --tls implicit stat
+	run --separate-stderr pf --tls implicit -d 1 stat
 	[ "$status" -eq 0 ]
 	[ "$(scram_seen gs2)" = "y,," ]
 	[ "$(scram_seen cbind)" = match ]
+	[[ "$stderr" == *"AUTH SCRAM-SHA-256: no channel binding (GS2 flag y: the server offers no -PLUS)"* ]]
 	fake_stop
 	# Without TLS auto never picks -PLUS, and says n.
 	fake_start "$BATS_TEST_TMPDIR" < <(printf '%s\n' "$AUTO_CAPA" \
