@@ -29,53 +29,6 @@
 #include "dial.h"
 #include "proxy.h"
 
-/* Appends s to the growing string at *out, single-quoted for sh. */
-static void
-quote(char **out, size_t *n, size_t *cap, const char *s)
-{
-	size_t need = 4 * strlen(s) + 3;
-
-	if (*n + need + 1 > *cap) {
-		*cap = (*n + need + 1) * 2;
-		*out = xreallocarray(*out, *cap, 1);
-	}
-	(*out)[(*n)++] = '\'';
-	for (; *s != '\0'; s++) {
-		if (*s == '\'') {
-			memcpy(*out + *n, "'\\''", 4);
-			*n += 4;
-		} else
-			(*out)[(*n)++] = *s;
-	}
-	(*out)[(*n)++] = '\'';
-}
-
-/* The command with %h, %p and %% replaced. */
-static char *
-expand(const char *cmd, const char *host, const char *port)
-{
-	size_t cap = strlen(cmd) + 64, n = 0;
-	char *out = xmalloc(cap);
-	const char *p;
-
-	for (p = cmd; *p != '\0'; p++) {
-		if (n + 2 >= cap) {
-			cap *= 2;
-			out = xreallocarray(out, cap, 1);
-		}
-		if (p[0] == '%' && (p[1] == 'h' || p[1] == 'p')) {
-			quote(&out, &n, &cap, p[1] == 'h' ? host : port);
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			out[n++] = '%';
-			p++;
-		} else
-			out[n++] = *p;
-	}
-	out[n] = '\0';
-	return out;
-}
-
 static void
 set_timeouts(int fd, int timeout)
 {
@@ -99,7 +52,7 @@ via_command(const char *command, const char *host, const char *port,
 		error_set(err, ERR_IO, "socketpair: %s", strerror(errno));
 		return NULL;
 	}
-	cmd = expand(command, host, port);
+	cmd = sh_expand(command, "hp", (const char *const[]){ host, port });
 	if ((pid = fork()) == -1) {
 		error_set(err, ERR_IO, "fork: %s", strerror(errno));
 		free(cmd);
