@@ -290,7 +290,8 @@ accounts_check(const struct accounts_run *r)
  * account running, with its own progress: each job sends it over its
  * status channel (report_progress_to), since only this process may
  * draw the terminal.  An account's line goes when it ends; its summary
- * is printed above the lines as it comes.
+ * is printed above the lines as it comes.  The lines are up only while
+ * some account has progress to show.
  */
 struct acct {
 	int		 running;
@@ -326,7 +327,15 @@ all_progress(struct all *a)
 		return;
 	a->dirty = 0;
 	a->drawn = now_ms();
-	if (a->ndone == cfg->naccounts) {
+	/*
+	 * Nothing until an account has progress to show: before that it
+	 * may be asking for its password on the terminal (-j 1), and a
+	 * prompt under the lines would throw their count off.
+	 */
+	for (i = 0; i < cfg->naccounts && !(a->acct[i].running &&
+	    a->acct[i].has); i++)
+		;
+	if (i == cfg->naccounts) {
 		report_progress_lines(NULL, 0);
 		return;
 	}

@@ -491,12 +491,15 @@ PY
 # on_pty SIGNAL-AFTER CMD...: runs CMD on a pseudo-terminal; once the
 # output holds SIGNAL-AFTER, sends SIGINT (or SIG$PTY_SIGNAL) to its
 # process group, as Ctrl-C does.  Prints the output (repr) and then how
-# CMD ended ("signal" if the signal killed it).
+# CMD ended ("signal" if the signal killed it).  With PTY_ANSWER set to
+# TEXT=REPLY, types REPLY and a newline once the output holds TEXT.
 on_pty() {
 	python3 - "$@" <<'PY'
 import os, pty, signal, sys, time
 marker, argv = sys.argv[1].encode(), sys.argv[2:]
 sig = getattr(signal, "SIG" + os.environ.get("PTY_SIGNAL", "INT"))
+ask, _, reply = os.environ.get("PTY_ANSWER", "").partition("=")
+ask, answered = ask.encode(), not ask
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(argv[0], argv)
@@ -509,6 +512,9 @@ while True:
     if not d:
         break
     out += d
+    if not answered and ask in out:
+        os.write(fd, reply.encode() + b"\n")
+        answered = True
     if not sent and marker in out:
         os.killpg(pid, sig)
         sent = True
@@ -644,6 +650,29 @@ assert len(final) == 2 and all(re.fullmatch(rf"{a}: 150 new messages, \d KiB, de
 PY
 	[ "$(ls "$W/Mail-alpha/new" | wc -l)" -eq 150 ]
 	[ "$(ls "$W/Mail-beta/new" | wc -l)" -eq 150 ]
+}
+
+@test "--all-accounts progress: -j 1 and a password prompt: the lines wait for progress, the prompt stays whole" {
+	slow_accounts 70
+	# alpha has no password: it asks on the terminal.
+	sed -i '/^password pw$/d' "$CONF"
+	sed -i 's/^account beta$/&\npassword pw/' "$CONF"
+	PTY_ANSWER="Password for alpha@127.0.0.1: =pw" run on_pty "never" "$POPFETCH" --all-accounts -j 1 fetch
+	echo "$output"
+	[ "${lines[1]}" = "exit 0" ]
+	grep -q "^PASS pw$" "$W/alpha/fake.log"
+	screens <<<"$output" > "$W/screens"
+	python3 - "$W/screens" <<'PY'
+import json, re, sys
+shots = [json.loads(l) for l in open(sys.argv[1])]
+final = shots[-1]
+# The prompt on a line of its own, then the two summaries; nothing else.
+assert len(final) == 3 and final[0] == "Password for alpha@127.0.0.1: ", final
+assert re.fullmatch(r"alpha: 70 new messages, .*", final[1]) and re.fullmatch(r"beta: 70 new messages, .*", final[2]), final
+# Each account's progress was up in its turn.
+assert any(any(re.fullmatch(r"alpha: \d+/70 messages, .*", l) for l in s) for s in shots), shots
+assert any(any(re.fullmatch(r"beta: \d+/70 messages, .*", l) for l in s) for s in shots), shots
+PY
 }
 
 @test "--all-accounts progress: not with -q, --json or --syslog, nor off a terminal" {
