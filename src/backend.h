@@ -123,6 +123,11 @@ struct backend {
 	 * retried later (an MDA's exit status 75). */
 	int		 (*finish)(void *h, struct error *);
 
+	/* After a finish that succeeded: what the target answered, for
+	 * the user (a server's reply: code and text, escaped), owned by
+	 * the handle until the next begin; NULL: nothing to say. */
+	const char	*(*reply)(void *h);
+
 	/* Makes every message finished since the last sync durable and
 	 * visible with one barrier; see the promises above for
 	 * *published, which is set on failure too.  ERR_IO. */

@@ -215,6 +215,17 @@ deliver_stored(const struct deliver *d, const char **sha,
 	return 0;
 }
 
+const char *
+deliver_reply(const struct deliver *d)
+{
+	const char *r;
+
+	if (d->be->reply == NULL || (r = d->be->reply(d->h)) == NULL ||
+	    r[0] == '\0')
+		return NULL;
+	return r;
+}
+
 int
 deliver_place(const struct deliver *d, const char *where, char *file,
     size_t filesz, char *path, size_t pathsz, long long *offset)

@@ -144,6 +144,14 @@ int		 deliver_place(const struct deliver *d, const char *where,
 		    char *file, size_t filesz, char *path, size_t pathsz,
 		    long long *offset);
 
+/*
+ * After a deliver_finish that succeeded: what the target answered, for
+ * the user: an LMTP or SMTP server's reply, its code and text, escaped
+ * ("250 2.0.0 Ok: queued as ..."); NULL for a target that says nothing.
+ * Owned by d until the next prepare.
+ */
+const char	*deliver_reply(const struct deliver *d);
+
 /* Removes the message begun since prepare, if any. */
 void		 deliver_abort(struct deliver *d);
 

@@ -116,6 +116,7 @@ struct stored {
 	char			 sha[DIGEST_HEX];
 	char			 where[256];
 	char			 msgid[3 * DIGEST_MSGID_MAX + 1];
+	char			 reply[288];	/* the target's answer */
 };
 
 static void
@@ -484,8 +485,11 @@ progress(struct run *r, size_t done)
 static void
 keep_stored(struct run *r, struct stored *s)
 {
-	const char *sha, *where, *msgid;
+	const char *sha, *where, *msgid, *reply;
 
+	if ((reply = deliver_reply(r->d)) == NULL ||
+	    strlcpy(s->reply, reply, sizeof(s->reply)) >= sizeof(s->reply))
+		s->reply[0] = '\0';
 	s->has = deliver_stored(r->d, &sha, &s->size, &where, &msgid) == 0 &&
 	    strlen(where) < sizeof(s->where) && strlen(msgid) <
 	    sizeof(s->msgid);
@@ -515,6 +519,8 @@ fetched(struct run *r, size_t idx, const struct stored *s)
 		ev.path = path;
 		ev.file = file;
 	}
+	if (s->reply[0] != '\0')
+		ev.reply = s->reply;
 	if (r->report != NULL)
 		r->report(r->arg, &ev);
 }

@@ -67,7 +67,8 @@ enum fetch_event_kind {
  * (deliver_place): path is the file (the maildir's, or the mbox), file
  * the maildir file's name under the maildir ("new/NAME"; "" for an
  * mbox) and offset that of the mbox's From line (-1 for a maildir);
- * path and file are NULL for other targets.
+ * path and file are NULL for other targets.  reply is what an LMTP or
+ * SMTP server answered to the message (deliver_reply), else NULL.
  */
 struct fetch_event {
 	enum fetch_event_kind	 kind;
@@ -79,6 +80,7 @@ struct fetch_event {
 	const char		*text;
 	const char		*path, *file;
 	long long		 offset;
+	const char		*reply;
 };
 
 typedef void fetch_reporter(void *, const struct fetch_event *);

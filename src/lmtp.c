@@ -129,6 +129,14 @@ relay_finish(void *h, struct error *err)
 	return 0;
 }
 
+static const char *
+relay_reply(void *h)
+{
+	struct relay *r = h;
+
+	return r->c != NULL ? smtp_client_reply(r->c) : NULL;
+}
+
 static int
 relay_sync(void *h, size_t *published, struct error *err)
 {
@@ -193,6 +201,7 @@ const struct backend lmtp_backend = {
 	.begin = relay_begin,
 	.write = relay_write,
 	.finish = relay_finish,
+	.reply = relay_reply,
 	.sync = relay_sync,
 	.abort = relay_abort,
 	.close = relay_close,
@@ -209,6 +218,7 @@ const struct backend smtp_backend = {
 	.begin = relay_begin,
 	.write = relay_write,
 	.finish = relay_finish,
+	.reply = relay_reply,
 	.sync = relay_sync,
 	.abort = relay_abort,
 	.close = relay_close,

@@ -550,6 +550,8 @@ report_fetch_event(void *arg, const struct fetch_event *ev)
 		report_json_text(rec, "file", ev->file, strlen(ev->file));
 		report_json_text(rec, "path", ev->path, strlen(ev->path));
 	}
+	if (ev->kind == FETCH_FETCHED && ev->reply != NULL)
+		report_json_text(rec, "reply", ev->reply, strlen(ev->reply));
 	rep->nrec++;
 	(void)report_json_print(stdout, rec, NULL);
 }

@@ -46,6 +46,7 @@ struct smtp_client {
 	int		 eightbit;	/* the server offers 8BITMIME */
 	size_t		 olen;
 	char		 out[OUT_MAX];
+	char		 taken[272];	/* the last end's reply */
 };
 
 /* A reply: its code and the text of its last line (escaped). */
@@ -411,10 +412,19 @@ smtp_client_end(struct smtp_client *c, struct error *err)
 	if (put(c, ".\r\n", 3, err) == -1 || flush_out(c, err) == -1)
 		return -1;
 	c->in_data = 0;
+	c->taken[0] = '\0';
 	/* LMTP: one reply per recipient, and there is one. */
-	if (read_reply(c, &r, NULL, NULL, err) == -1)
+	if (read_reply(c, &r, NULL, NULL, err) == -1 ||
+	    judge(c, &r, 0, "end of message", err) == -1)
 		return -1;
-	return judge(c, &r, 0, "end of message", err);
+	(void)snprintf(c->taken, sizeof(c->taken), "%d %s", r.code, r.text);
+	return 0;
+}
+
+const char *
+smtp_client_reply(const struct smtp_client *c)
+{
+	return c->taken;
 }
 
 int

@@ -59,6 +59,11 @@ int		 smtp_client_write(struct smtp_client *, const char *, size_t,
  */
 int		 smtp_client_end(struct smtp_client *, struct error *);
 
+/* After an end that succeeded: the server's reply, its code and the
+ * text of its last line, escaped ("250 2.0.0 Ok: queued as ..."); ""
+ * otherwise.  Owned by the handle, valid until its next end. */
+const char	*smtp_client_reply(const struct smtp_client *);
+
 /* Whether the connection is lost or out of step, or a message was cut
  * off in the middle of DATA; then only close is left. */
 int		 smtp_client_broken(const struct smtp_client *);

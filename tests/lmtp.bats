@@ -6,7 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="src1 src2 src3 src4 src5 src6 src7 bob carl dora erin fay"
+USERS="src1 src2 src3 src4 src5 src6 src7 src8 bob carl dora erin fay"
 
 setup_file() {
 	load lib/common
@@ -123,6 +123,31 @@ lmtp_fake() {
 	run pf src1 fetch --lmtp "unix:$SOCK" --lmtp-recipient bob --all
 	[ "$status" -eq 0 ]
 	[ "$(dovecot_count bob)" -eq 2 ]
+}
+
+@test "lmtp: --json: each fetched record has the server's reply to its message" {
+	printf 'From: ann@example.org\nSubject: one\n\nfirst\n' > "$W/1.eml"
+	printf 'From: ann@example.org\nSubject: two\n\nsecond\n' > "$W/2.eml"
+	dovecot_seed src8 "$W/1.eml" "$W/2.eml"
+	lmtp_fake "250 2.0.0 Ok: queued as 4Xy7Z"
+	run --separate-stderr pf src8 fetch --json --lmtp "$LMTP_FAKE" --lmtp-recipient bob
+	[ "$status" -eq 0 ]
+	python3 - "$output" "250 2.0.0 Ok: queued as 4Xy7Z" <<'PY'
+import json, sys
+got = [r for r in map(json.loads, sys.argv[1].splitlines()) if r["event"] == "fetched"]
+assert [r["msg"] for r in got] == [1, 2], got
+assert all(r["reply"] == sys.argv[2] for r in got), got
+assert not any(k in r for r in got for k in ("file", "path", "mbox", "offset")), got
+PY
+	# Dovecot's own reply, whatever its text: a 250 for each.
+	run --separate-stderr pf src8 fetch --json --all --lmtp "unix:$SOCK" --lmtp-recipient bob
+	[ "$status" -eq 0 ]
+	python3 - "$output" <<'PY'
+import json, sys
+got = [r for r in map(json.loads, sys.argv[1].splitlines()) if r["event"] == "fetched"]
+assert len(got) == 2 and all(r["reply"].startswith("250 2.0.0 ") for r in got), got
+PY
+	echo "$output"
 }
 
 @test "lmtp: HOST:PORT, the recipient defaults to the user, every hard case byte for byte" {
