@@ -11,8 +11,8 @@
 
 #include <limits.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -323,7 +323,9 @@ clear_lines(char *buf, size_t len, size_t n)
 	return w < 0 || (size_t)w >= len ? 0 : (size_t)w;
 }
 
-/* The progress on screen is n lines from now (the signals blocked). */
+/* The progress on screen is n lines from now.  clear_len is 0 while the
+ * sequence is rewritten: a signal then clears nothing rather than write
+ * half a sequence. */
 static void
 progress_shown(size_t n)
 {
