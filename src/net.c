@@ -514,9 +514,12 @@ net_starttls(struct net *n, const struct tls_params *p, struct error *err)
 
 	/* RFC 2595 section 3.1 and RFC 8314: whatever arrived after the +OK
 	 * to STLS and before the handshake is plaintext an attacker may have
-	 * injected; it must never be read as if TLS protected it. */
-	if (n->end > n->start ||
-	    recv(n->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+	 * injected; it must never be read as if TLS protected it.  Before
+	 * implicit TLS nothing has been read: what waits there is a server
+	 * that speaks first, which the handshake reports (a plain-text
+	 * greeting: the wrong port for implicit TLS). */
+	if (n->end > n->start || (n->total > 0 &&
+	    recv(n->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0))
 		return error_set(err, ERR_TLS, "the server sent data before "
 		    "the TLS handshake (possible injection attack)");
 	n->start = n->end = 0;

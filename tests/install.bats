@@ -33,7 +33,7 @@ setup() {
 	[ "${lines[0]}" = starttls ]
 	[ "${lines[1]}" = "retr rset" ]
 	[ "${lines[2]}" = "--all-accounts" ]
-	[ "${lines[3]}" = "scram-sha-1 scram-sha-256" ]
+	[ "${lines[3]}" = "scram-sha-1 scram-sha-256 scram-sha-1-plus scram-sha-256-plus" ]
 }
 
 @test "the installed bash completion completes account names from the config file" {
