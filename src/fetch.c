@@ -92,12 +92,16 @@ struct run {
 	int				 unresolved;	/* recovery failed */
 	int				 unsure;	/* records left pending
 						 * for the next recovery */
+	int				 nosave;	/* records lost: the
+						 * state stays as it is */
 	struct plan			 pl;	/* the listing and the plan */
 	struct logindelay		 delay;	/* beside the state */
 	unsigned long long		 got;	/* of this message */
 	int				 oversize; /* got > max_size */
 	uint32_t			*old;	/* the plan's old and what the
 						 * filter deletes */
+	char				*acct;	/* the account, escaped, for
+						 * deliver_tag */
 	struct verify			*vf;	/* the store read back, for
 						 * refetch_missing and
 						 * verified_delete */
@@ -368,7 +372,7 @@ static int
 receive_one(struct run *r, size_t idx, struct error *err)
 {
 	const char *token, *uid;
-	char pseudo[PSEUDO_MAX];
+	char pseudo[PSEUDO_MAX], tag[DELIVER_TAG_MAX];
 	struct error e;
 
 	uid = journal_uid(r, idx, pseudo);
@@ -376,8 +380,18 @@ receive_one(struct run *r, size_t idx, struct error *err)
 	r->oversize = 0;
 	if (pop3_recv_status(r->p, ERR_REFUSED, err) == -1)
 		return -1;
+	/* The name of a maildir file tells whose message it holds
+	 * (fetch_check_lost); a pseudo-UID is never recorded, so its file
+	 * is not tagged. */
+	tag[0] = '\0';
+	if (uid != pseudo && r->acct != NULL) {
+		char *e = state_escape(uid, strlen(uid));
+
+		deliver_tag(tag, r->acct, e);
+		free(e);
+	}
 	/* The journal entry comes before the first byte is written. */
-	if ((token = deliver_prepare(r->d, err)) == NULL ||
+	if ((token = deliver_prepare(r->d, tag, err)) == NULL ||
 	    state_begin(r->st, uid, token, deliver_durable_token(r->d),
 	    err) == -1 ||
 	    add_headers(r, uid == pseudo ? NULL : uid, err) == -1) {
@@ -969,15 +983,38 @@ planned(void *arg, enum fetch_event_kind kind, const struct plan *pl,
 	event(r, kind, pl->list[i].num, pl->uids[i], pl->list[i].size, NULL);
 }
 
+/* The identity of the account, user@host:port (the caller frees it). */
+static char *
+account_id(const struct session_params *sp)
+{
+	const char *port = session_port(sp);
+	const char *user = sp->auth.user != NULL ? sp->auth.user : "";
+	size_t len;
+	char *id;
+
+	len = strlen(user) + strlen(sp->host) + strlen(port) + 3;
+	id = xmalloc(len);
+	(void)snprintf(id, len, "%s@%s:%s", user, sp->host, port);
+	return id;
+}
+
+char *
+fetch_account(const struct session_params *sp)
+{
+	char *id = account_id(sp), *e;
+
+	e = state_escape(id, strlen(id));
+	free(id);
+	return e;
+}
+
 struct state *
 fetch_state_open(const struct session_params *sp,
     const struct fetch_params *fp, int readonly, char *used, size_t usedsz,
     struct error *err)
 {
 	const char *path = fp->state_path, *port = session_port(sp);
-	const char *user = sp->auth.user != NULL ? sp->auth.user : "";
 	char buf[PATH_MAX], *id;
-	size_t len;
 	struct state *st;
 
 	if (path == NULL) {
@@ -988,12 +1025,93 @@ fetch_state_open(const struct session_params *sp,
 	}
 	if (used != NULL)
 		(void)strlcpy(used, path, usedsz);
-	len = strlen(user) + strlen(sp->host) + strlen(port) + 3;
-	id = xmalloc(len);
-	(void)snprintf(id, len, "%s@%s:%s", user, sp->host, port);
+	id = account_id(sp);
 	st = state_open(path, id, readonly, err);
 	free(id);
 	return st;
+}
+
+/* What check_lost found. */
+struct lost {
+	unsigned long	*have;		/* state_uid_hashes, once needed */
+	size_t		 nhave;
+	int		 built;
+	const struct state *st;
+	size_t		 n;		/* files no record accounts for */
+	char		 names[200];	/* the first of them */
+};
+
+static int
+lost_one(void *arg, const char *sub, const char *name, unsigned long uid,
+    struct error *err)
+{
+	struct lost *l = arg;
+	size_t len;
+
+	(void)sub;
+	(void)err;
+	/* Built only when a file may be unaccounted for: a run that finds
+	 * new/ unchanged never hashes the 100,000 UIDs. */
+	if (!l->built) {
+		l->nhave = state_uid_hashes(l->st, deliver_hash, &l->have);
+		l->built = 1;
+	}
+	if (bsearch(&uid, l->have, l->nhave, sizeof(*l->have),
+	    fetch_cmp_hash) != NULL)
+		return 0;
+	len = strlen(l->names);
+	if (l->n++ < 3 && len + strlen(name) + 3 < sizeof(l->names))
+		(void)snprintf(l->names + len, sizeof(l->names) - len, "%s%s",
+		    len > 0 ? ", " : "", name);
+	return 0;
+}
+
+int
+fetch_cmp_hash(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Records lost: a file popfetch stored in the maildir for this account
+ * after the snapshot was written (its name says so: deliver_tag, and
+ * its time) whose UID neither the snapshot nor the journal has.  A
+ * crash never makes one: the journal's B record is durable before the
+ * file is published, and recovery turns it into a D.  So the journal
+ * was cut at a record boundary or deleted, or the state was replaced by
+ * an older copy, and the files' messages would be fetched again.
+ * Files the user moved to cur/ or removed, and those of other programs,
+ * other accounts and other hosts, are not looked at.
+ */
+int
+fetch_check_lost(struct state *st, const struct session_params *sp,
+    const struct fetch_params *fp, const char *path, struct error *err)
+{
+	struct lost l;
+	char *acct;
+	int r;
+
+	if (fp->dp.kind != DELIVER_MAILDIR)
+		return 0;
+	memset(&l, 0, sizeof(l));
+	l.st = st;
+	acct = fetch_account(sp);
+	r = deliver_ours(&fp->dp, deliver_hash(acct), state_saved(st), 0,
+	    lost_one, &l, err);
+	free(acct);
+	free(l.have);
+	if (r == -1 || l.n == 0)
+		return r;
+	error_set(err, ERR_CONFIG, "%s: records lost: %zu message%s popfetch "
+	    "stored in %s/new %s in neither this state nor its journal (%s%s)"
+	    ": the journal was cut short or deleted, or the state replaced "
+	    "by an older copy; nothing was fetched", path, l.n,
+	    l.n == 1 ? "" : "s", fp->dp.target, l.n == 1 ? "is" : "are",
+	    l.names, l.n > 3 ? ", ..." : "");
+	return error_hint(err, HINT_STATE_LOST);
 }
 
 /* The state (locked, unfinished deliveries resolved) and the delivery
@@ -1008,6 +1126,12 @@ open_local(struct run *r, const struct session_params *sp,
 	    sizeof(r->res->state_path), err)) == NULL)
 		return -1;
 	logindelay_open(&r->delay, r->res->state_path);
+	/* Before recovery too: a pending record accounts for its file. */
+	if (fetch_check_lost(r->st, sp, fp, r->res->state_path, err) == -1) {
+		/* A snapshot written now would hide the lost records. */
+		r->nosave = 1;
+		return -1;
+	}
 	if (fp->dry_run)
 		return 0;
 	if (recover(r, err) == -1) {
@@ -1015,6 +1139,7 @@ open_local(struct run *r, const struct session_params *sp,
 		r->unresolved = 1;
 		return -1;
 	}
+	r->acct = fetch_account(sp);
 	if ((r->d = deliver_open(&fp->dp, err)) == NULL)
 		return -1;
 	if (!fp->refetch_missing && !(fp->verified_delete && (fp->delete ||
@@ -1238,7 +1363,9 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 out:
 	/* Records left pending must reach the next recovery: the journal
 	 * stays as it is, with them, instead of a snapshot. */
-	if (r.unsure && r.st != NULL) {
+	if (r.nosave)
+		;
+	else if (r.unsure && r.st != NULL) {
 		e.cls = ERR_NONE;
 		(void)state_sync(r.st, &e);
 	} else if (r.st != NULL && !fp->dry_run &&
@@ -1251,6 +1378,7 @@ out:
 		rv = -1;
 	}
 	deliver_close(r.d);
+	free(r.acct);
 	verify_close(r.vf);
 	logindelay_close(&r.delay);
 	state_close(r.st);

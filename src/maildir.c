@@ -96,39 +96,96 @@ host_part(char *out, size_t outlen)
 		(void)strlcpy(out, "localhost", outlen);
 }
 
+/* A name popfetch gives, in parts: SEC.MUSECPpidQn.HOST, with its tag
+ * (deliver_tag) after n when it has one, and maybe ":2," and flags. */
+struct ourname {
+	long long	 sec;
+	long		 usec;
+	long		 pid;
+	int		 tagged;
+	unsigned long	 account;	/* the tag's two hashes */
+	unsigned long	 uid;
+	const char	*host;		/* up to hostlen bytes */
+	size_t		 hostlen;
+};
+
+/* Decimal digits at *p, at most max: -1 if none or too many. */
+static long long
+digits(const char **p, int max)
+{
+	long long v = 0;
+	int k = 0;
+
+	while (**p >= '0' && **p <= '9' && k < max) {
+		v = v * 10 + (**p - '0');
+		(*p)++;
+		k++;
+	}
+	return k == 0 || (**p >= '0' && **p <= '9') ? -1 : v;
+}
+
+/* Eight lower-case hex digits at *p. */
+static int
+hex8(const char **p, unsigned long *v)
+{
+	int i, d;
+
+	*v = 0;
+	for (i = 0; i < 8; i++) {
+		if ((d = hex_digit((unsigned char)(*p)[i])) < 0 ||
+		    ((*p)[i] >= 'A' && (*p)[i] <= 'F'))
+			return -1;
+		*v = *v << 4 | (unsigned long)d;
+	}
+	*p += 8;
+	return 0;
+}
+
+static int
+parse_name(const char *name, struct ourname *o)
+{
+	const char *p = name;
+	long long v;
+
+	memset(o, 0, sizeof(*o));
+	if ((o->sec = digits(&p, 18)) == -1 || *p++ != '.' || *p++ != 'M' ||
+	    (v = digits(&p, 6)) == -1 || *p++ != 'P')
+		return -1;
+	o->usec = (long)v;
+	if ((v = digits(&p, 10)) <= 0 || *p++ != 'Q')
+		return -1;
+	o->pid = (long)v;
+	if (digits(&p, 10) == -1)
+		return -1;
+	if (*p == 'F') {
+		p++;
+		if (hex8(&p, &o->account) == -1 || *p++ != 'U' ||
+		    hex8(&p, &o->uid) == -1)
+			return -1;
+		o->tagged = 1;
+	}
+	if (*p++ != '.')
+		return -1;
+	o->host = p;
+	o->hostlen = strcspn(p, ":");
+	return o->hostlen == 0 ? -1 : 0;
+}
+
 /* Whether name in tmp/ is an orphan of a popfetch on this host: our
- * pattern, SEC.MUSECPpidQn.HOST, and the process gone. */
+ * pattern, and the process gone. */
 static int
 our_orphan(const struct maildir *m, const char *name, time_t mtime)
 {
-	const char *p = name, *host;
-	char *end;
-	long pid;
+	struct ourname o;
 
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (p == name || *p++ != '.' || *p++ != 'M')
-		return 0;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (*p++ != 'P')
-		return 0;
-	errno = 0;
-	pid = strtol(p, &end, 10);
-	if (end == p || errno != 0 || pid <= 0 || *end != 'Q')
-		return 0;
-	for (p = end + 1; *p >= '0' && *p <= '9'; p++)
-		;
-	if (p == end + 1 || *p++ != '.')
-		return 0;
-	host = p;
-	if (strcmp(host, m->host) != 0)
+	if (parse_name(name, &o) == -1 || o.host[o.hostlen] != '\0' ||
+	    strcmp(o.host, m->host) != 0)
 		return 0;
 	if (time(NULL) - mtime > ORPHAN_SECONDS)
 		return 1;
-	if (pid == m->pid)
+	if (o.pid == m->pid)
 		return 0;
-	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+	return kill((pid_t)o.pid, 0) == -1 && errno == ESRCH;
 }
 
 /* Removes popfetch's orphans from tmp/ (see the top of the file).  A
@@ -339,7 +396,7 @@ maildir_open(const struct deliver_params *p, struct error *err)
 }
 
 static const char *
-maildir_prepare(void *h, struct error *err)
+maildir_prepare(void *h, const char *tag, struct error *err)
 {
 	struct maildir *m = h;
 	struct timeval tv;
@@ -349,9 +406,9 @@ maildir_prepare(void *h, struct error *err)
 	if (m->tmpfd == -1 && attach(m, 1, err) != 0)
 		return NULL;
 	(void)gettimeofday(&tv, NULL);
-	n = snprintf(m->name, sizeof(m->name), "%lld.M%ldP%ldQ%u.%s",
+	n = snprintf(m->name, sizeof(m->name), "%lld.M%ldP%ldQ%u%s.%s",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, m->pid, ++m->counter,
-	    m->host);
+	    tag, m->host);
 	if (n < 0 || (size_t)n >= sizeof(m->name)) {
 		error_set(err, ERR_SOFTWARE, "maildir: file name too long");
 		return NULL;
@@ -639,6 +696,81 @@ maildir_recover(const char **bodies, size_t n, int *delivered,
 		if (recover_one(bodies[i], &delivered[i], err) == -1)
 			return -1;
 	return 0;
+}
+
+/* One subdirectory's files for maildir_ours. */
+static int
+ours_in(int dfd, const char *dir, const char *sub, const char *host,
+    unsigned long account, long long since, deliver_found *found,
+    void *arg, struct error *err)
+{
+	char name[NAME_LEN];
+	struct ourname o;
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	if ((fd = open_dir(dfd, sub)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		error_set(err, ERR_IO, "%s/%s: %s", dir, sub, strerror(errno));
+		if (fd != -1)
+			(void)close(fd);
+		return -1;
+	}
+	errno = 0;
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		/* Cheap tests first: most names are not ours, or older. */
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' ||
+		    parse_name(de->d_name, &o) == -1 || !o.tagged ||
+		    o.account != account ||
+		    o.sec * 1000000 + o.usec <= since ||
+		    o.hostlen != strlen(host) ||
+		    memcmp(o.host, host, o.hostlen) != 0)
+			continue;
+		(void)snprintf(name, sizeof(name), "%.*s",
+		    (int)(o.host - de->d_name + o.hostlen), de->d_name);
+		r = found(arg, sub, name, o.uid, err);
+		errno = 0;
+	}
+	if (r == 0 && errno != 0)
+		r = error_set(err, ERR_IO, "%s/%s: %s", dir, sub,
+		    strerror(errno));
+	closedir(d);
+	return r;
+}
+
+int
+maildir_ours(const char *target, unsigned long account, long long since,
+    int all, deliver_found *found, void *arg, struct error *err)
+{
+	char host[128];
+	struct stat sb;
+	int dfd, r;
+
+	if ((dfd = open_dir(AT_FDCWD, target)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return error_set(err, ERR_IO, "%s: %s", target,
+		    strerror(errno));
+	}
+	/* new/ unchanged since: a stat instead of reading 100,000 names.
+	 * Its time is the kernel's coarse clock, never ahead of the one
+	 * the state's save time was read from. */
+	if (!all && since > 0 && fstatat(dfd, "new", &sb, 0) == 0 &&
+	    (long long)sb.st_mtim.tv_sec * 1000000 +
+	    sb.st_mtim.tv_nsec / 1000 < since) {
+		(void)close(dfd);
+		return 0;
+	}
+	host_part(host, sizeof(host));
+	r = ours_in(dfd, target, "new", host, account, since, found, arg,
+	    err);
+	if (r == 0 && all)
+		r = ours_in(dfd, target, "cur", host, account, since, found,
+		    arg, err);
+	(void)close(dfd);
+	return r;
 }
 
 const struct backend maildir_backend = {

@@ -98,8 +98,9 @@ expand(const char *cmd, const char *sender)
 }
 
 static const char *
-mda_prepare(void *h, struct error *err)
+mda_prepare(void *h, const char *tag, struct error *err)
 {
+	(void)tag;
 	(void)h;
 	(void)err;
 	return "";
