@@ -1094,7 +1094,8 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
 	char *acct;
 	int r;
 
-	if (fp->dp.kind != DELIVER_MAILDIR)
+	/* The state command without a target: nothing to look at. */
+	if (fp->dp.kind != DELIVER_MAILDIR || fp->dp.target == NULL)
 		return 0;
 	memset(&l, 0, sizeof(l));
 	l.st = st;

@@ -236,9 +236,10 @@ adopt(struct cli_settings *s, struct state *st, struct error *err)
 	char *acct, *esc;
 	int r = -1;
 
-	if (s->fp.dp.kind != DELIVER_MAILDIR)
+	if (s->fp.dp.kind != DELIVER_MAILDIR || s->fp.dp.target == NULL)
 		return error_set(err, ERR_USAGE, "state adopt needs the "
-		    "maildir the messages were stored in, as for fetch");
+		    "maildir the messages were stored in: --%s DIR, as for "
+		    "fetch", cli_name(O_MAILDIR));
 	memset(&o, 0, sizeof(o));
 	o.nhave = state_uid_hashes(st, deliver_hash, &o.have);
 	acct = fetch_account(&s->sp);

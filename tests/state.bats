@@ -88,11 +88,13 @@ count_new() {
 	run pf flip --state "$W/st" --maildir "$W/Mail"
 	[ "$status" -eq 0 ]
 	cp "$W/st" "$W/good"
-	# Line 2 is "U FIRST SEEN UID": flip the UID's last character, a
-	# digit of FIRST, and a digit of the trailer's checksum.
-	for edit in '2s/.$/z/' '2s/^U 1/U 2/' '$s/.$/x/'; do
+	# Line 2 is "S SAVED", line 3 "U FIRST SEEN UID": flip a digit of
+	# SAVED, the UID's last character, a digit of FIRST, and a digit of
+	# the trailer's checksum.
+	for edit in '2s/^S 1/S 2/' '3s/.$/z/' '3s/^U 1/U 2/' '$s/.$/x/'; do
 		sed "$edit" "$W/good" > "$W/st"
-		! cmp -s "$W/st" "$W/good"
+		run cmp -s "$W/st" "$W/good"
+		[ "$status" -eq 1 ]
 		run pf flip --state "$W/st" --maildir "$W/Mail"
 		echo "$edit: $output"
 		[ "$status" -eq 78 ]
