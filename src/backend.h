@@ -155,7 +155,8 @@ struct backend {
 
 /* maildir.c: deliver_ours for a maildir. */
 int	maildir_ours(const char *target, unsigned long account,
-	    long long since, int all, deliver_found *found, void *arg,
+	    long long since, int all, const struct deliver_seen *last,
+	    struct deliver_seen *seen, deliver_found *found, void *arg,
 	    struct error *);
 
 extern const struct backend maildir_backend;	/* maildir.c */

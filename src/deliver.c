@@ -123,12 +123,15 @@ deliver_tag(char *buf, const char *account, const char *uid)
 
 int
 deliver_ours(const struct deliver_params *p, unsigned long account,
-    long long since, int all, deliver_found *found, void *arg,
+    long long since, int all, const struct deliver_seen *last,
+    struct deliver_seen *seen, deliver_found *found, void *arg,
     struct error *err)
 {
+	memset(seen, 0, sizeof(*seen));
 	if (p->kind != DELIVER_MAILDIR)
 		return 0;
-	return maildir_ours(p->target, account, since, all, found, arg, err);
+	return maildir_ours(p->target, account, since, all, last, seen, found,
+	    arg, err);
 }
 
 /* Bytes for the backend, hashed on the way. */

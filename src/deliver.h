@@ -93,17 +93,27 @@ unsigned long	 deliver_hash(const char *s);
 typedef int deliver_found(void *arg, const char *sub, const char *name,
 		    unsigned long uid, struct error *);
 
+/* What new/ looked like: its device, inode and modification time. */
+struct deliver_seen {
+	unsigned long long	 dev, ino;
+	long long		 mtime_ns;
+};
+
 /*
  * The files popfetch stored on this host in p's maildir for account
  * (its deliver_hash), named later than since (microseconds since the
  * epoch; 0: any time): found is called for each in new/ (and in cur/
  * too if all), sub being "new" or "cur".  Unless all, new/ is not read
- * at all if it was last modified before since: nothing can have been
- * stored there after it.  A missing maildir, or a target that is not a
- * maildir, has none.  Returns 0, or -1 with ERR_IO or what found set.
+ * at all if it was last modified before since (nothing can have been
+ * stored there after it) or if it looks as last says (not NULL: what
+ * *seen was when the caller last read it).  *seen is what new/ looked
+ * like before it was read, or all zero if it was not.  A missing
+ * maildir, or a target that is not a maildir, has none.  Returns 0, or
+ * -1 with ERR_IO or what found set.
  */
 int		 deliver_ours(const struct deliver_params *p,
 		    unsigned long account, long long since, int all,
+		    const struct deliver_seen *last, struct deliver_seen *seen,
 		    deliver_found *found, void *arg, struct error *);
 
 /*

@@ -1075,6 +1075,35 @@ fetch_cmp_hash(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The note "lost-check SAVED DEV INO MTIME_NS": 1 with *last filled if
+ * it is one and SAVED is saved. */
+static int
+parse_note(const char *note, long long saved, struct deliver_seen *last)
+{
+	unsigned long long v[4];
+	const char *p = note, *sp;
+	size_t len;
+	int i;
+
+	if (strncmp(p, "lost-check ", 11) != 0)
+		return 0;
+	p += 11;
+	for (i = 0; i < 4; i++) {
+		sp = strchr(p, ' ');
+		len = sp != NULL ? (size_t)(sp - p) : strlen(p);
+		if ((sp == NULL) != (i == 3) ||
+		    parse_u64(p, len, LLONG_MAX, &v[i]) == -1)
+			return 0;
+		p += len + 1;
+	}
+	if ((long long)v[0] != saved)
+		return 0;
+	last->dev = v[1];
+	last->ino = v[2];
+	last->mtime_ns = (long long)v[3];
+	return 1;
+}
+
 /*
  * Records lost: a file popfetch stored in the maildir for this account
  * after the snapshot was written (its name says so: deliver_tag, and
@@ -1091,19 +1120,35 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
     const struct fetch_params *fp, const char *path, struct error *err)
 {
 	struct lost l;
-	char *acct;
-	int r;
+	struct deliver_seen last, seen;
+	char *acct, note[STATE_NOTE_MAX];
+	long long saved = state_saved(st);
+	int r, haslast;
 
 	/* The state command without a target: nothing to look at. */
 	if (fp->dp.kind != DELIVER_MAILDIR || fp->dp.target == NULL)
 		return 0;
 	memset(&l, 0, sizeof(l));
 	l.st = st;
+	/* The note says what new/ looked like when a run last read it and
+	 * found nothing lost against this very snapshot and an empty
+	 * journal: unchanged since, it holds nothing new (a run that
+	 * publishes changes it; an older state has another save time). */
+	haslast = parse_note(state_note(st), saved, &last);
 	acct = fetch_account(sp);
-	r = deliver_ours(&fp->dp, deliver_hash(acct), state_saved(st), 0,
-	    lost_one, &l, err);
+	r = deliver_ours(&fp->dp, deliver_hash(acct), saved, 0,
+	    haslast ? &last : NULL, &seen, lost_one, &l, err);
 	free(acct);
 	free(l.have);
+	/* Only against the snapshot alone: a record in the journal may be
+	 * all that accounts for a file, and the journal can still be lost
+	 * without new/ changing. */
+	if (r == 0 && l.n == 0 && seen.ino != 0 &&
+	    state_journal_records(st) == 0) {
+		(void)snprintf(note, sizeof(note), "lost-check %lld %llu %llu "
+		    "%lld", saved, seen.dev, seen.ino, seen.mtime_ns);
+		state_set_note(st, note);
+	}
 	if (r == -1 || l.n == 0)
 		return r;
 	error_set(err, ERR_CONFIG, "%s: records lost: %zu message%s popfetch "

@@ -744,26 +744,39 @@ ours_in(int dfd, const char *dir, const char *sub, const char *host,
 
 int
 maildir_ours(const char *target, unsigned long account, long long since,
-    int all, deliver_found *found, void *arg, struct error *err)
+    int all, const struct deliver_seen *last, struct deliver_seen *seen,
+    deliver_found *found, void *arg, struct error *err)
 {
 	char host[128];
 	struct stat sb;
+	struct deliver_seen now;
 	int dfd, r;
 
 	/* Only read: the user's own link to a maildir is followed, and
 	 * anything maildir_open would refuse is left for it to say. */
 	if ((dfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return 0;
-	/* new/ unchanged since: a stat instead of reading 100,000 names.
-	 * Its time is the kernel's coarse clock, never ahead of the one
-	 * the state's save time was read from. */
-	if (!all && since > 0 && fstatat(dfd, "new", &sb,
-	    AT_SYMLINK_NOFOLLOW) == 0 &&
-	    (long long)sb.st_mtim.tv_sec * 1000000 +
-	    sb.st_mtim.tv_nsec / 1000 < since) {
+	if (fstatat(dfd, "new", &sb, AT_SYMLINK_NOFOLLOW) == -1) {
 		(void)close(dfd);
 		return 0;
 	}
+	now.dev = (unsigned long long)sb.st_dev;
+	now.ino = (unsigned long long)sb.st_ino;
+	now.mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000 +
+	    sb.st_mtim.tv_nsec;
+	/* new/ unchanged since the state was written, or since it was last
+	 * read: a stat instead of reading 100,000 names.  Its time is the
+	 * kernel's coarse clock, never ahead of the one the state's save
+	 * time was read from. */
+	if (!all && ((since > 0 && now.mtime_ns / 1000 < since) ||
+	    (last != NULL && last->dev == now.dev && last->ino == now.ino &&
+	    last->mtime_ns == now.mtime_ns))) {
+		(void)close(dfd);
+		return 0;
+	}
+	/* Taken before the names are read: whatever is added meanwhile
+	 * changes the time, so the next run reads them again. */
+	*seen = now;
 	host_part(host, sizeof(host));
 	r = ours_in(dfd, target, "new", host, account, since, found, arg,
 	    err);

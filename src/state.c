@@ -109,6 +109,7 @@ struct state {
 	size_t		 njournal;	/* records replayed */
 	int		 changed;	/* since the snapshot was read */
 	long long	 saved;		/* the snapshot's S line, or 0 */
+	char		 note[STATE_NOTE_MAX];	/* in the lock file */
 };
 
 /*
@@ -883,6 +884,47 @@ check_new(struct state *st, struct error *err)
 	return 0;
 }
 
+/* The note: one line at the start of the lock file, if any. */
+static void
+read_note(struct state *st)
+{
+	ssize_t n;
+
+	char *nl;
+
+	n = pread(st->lockfd, st->note, sizeof(st->note) - 1, 0);
+	st->note[n > 0 ? n : 0] = '\0';
+	/* Without its LF, a write cut short: no note. */
+	if ((nl = strchr(st->note, '\n')) == NULL)
+		st->note[0] = '\0';
+	else
+		*nl = '\0';
+}
+
+const char *
+state_note(const struct state *st)
+{
+	return st->note;
+}
+
+void
+state_set_note(struct state *st, const char *text)
+{
+	char line[STATE_NOTE_MAX + 1];
+	int n;
+
+	if (st->lockfd == -1 || strcmp(st->note, text) == 0)
+		return;
+	n = snprintf(line, sizeof(line), "%s\n", text);
+	if (n < 0 || (size_t)n >= sizeof(line) || strchr(text, '\n') != NULL)
+		return;
+	/* Cut first: a note cut short by a crash reads as no note. */
+	if (ftruncate(st->lockfd, 0) == -1 ||
+	    pwrite(st->lockfd, line, (size_t)n, 0) != n)
+		return;
+	(void)strlcpy(st->note, text, sizeof(st->note));
+}
+
 struct state *
 state_open(const char *path, const char *identity, int readonly,
     struct error *err)
@@ -914,6 +956,7 @@ state_open(const char *path, const char *identity, int readonly,
 		}
 		if (check_new(st, err) == -1)
 			goto fail;
+		read_note(st);
 	}
 	if (load_snapshot(st, err) == -1 || replay_journal(st, err) == -1)
 		goto fail;

@@ -136,6 +136,15 @@ long long	 state_saved(const struct state *);
 size_t		 state_uid_hashes(const struct state *,
 		    unsigned long (*hash)(const char *), unsigned long **out);
 
+/* A line of text the caller keeps beside the state (in path.lock, so
+ * it goes with the state and costs no file of its own): what it was at
+ * state_open, "" if none or readonly.  state_set_note replaces it,
+ * without waiting for the disk: a note may be lost, so it can only
+ * save work, never be relied on. */
+#define STATE_NOTE_MAX	128
+const char	*state_note(const struct state *);
+void		 state_set_note(struct state *, const char *);
+
 /* Makes the next state_save write a snapshot even if nothing else
  * changed (a new state_saved). */
 void		 state_touch(struct state *);

@@ -224,6 +224,7 @@ static int
 adopt(struct cli_settings *s, struct state *st, struct error *err)
 {
 	struct orphans o;
+	struct deliver_seen seen;
 	struct session *sess = NULL;
 	struct pop3_msg *m = NULL;
 	struct error e;
@@ -244,7 +245,7 @@ adopt(struct cli_settings *s, struct state *st, struct error *err)
 	o.nhave = state_uid_hashes(st, deliver_hash, &o.have);
 	acct = fetch_account(&s->sp);
 	r = deliver_ours(&s->fp.dp, deliver_hash(acct), state_saved(st), 1,
-	    orphan, &o, err);
+	    NULL, &seen, orphan, &o, err);
 	free(acct);
 	if (r == -1)
 		goto out;
