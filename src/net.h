@@ -7,6 +7,8 @@
 #ifndef NET_H
 #define NET_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include "tls.h"
@@ -56,6 +58,12 @@ struct net	*net_connect(const char *host, const char *port, int timeout,
 /* Wraps a descriptor that is already connected (tests); the connection
  * owns it from now on and is owned by the caller.  Never fails. */
 struct net	*net_from_fd(int fd, int timeout);
+
+/* The process at the other end (a --connect-command), in a process
+ * group of its own: net_close gives it two seconds to go after its
+ * input closes, then ends the group (SIGTERM, then SIGKILL) and reaps
+ * it, so that none outlives popfetch's connection. */
+void		 net_set_child(struct net *, pid_t pid);
 
 /* From now on nothing more happens after max_time seconds (0: no
  * limit), as for net_connect; for a connection made by net_from_fd. */
