@@ -54,6 +54,15 @@
  * off before the end: there a crash repeats a message only between the
  * server's reply and step 3, and that window is one message wide too.
  * Without UIDL there are no UIDs to record; see FALLBACK_PREFIX below.
+ *
+ * The argument needs the records to survive.  A crash only ever tears
+ * the journal's last record, which nothing relied on; but a journal cut
+ * at a record boundary or deleted, or a state replaced by an older copy,
+ * loses records whole, and their messages would be fetched again.  For
+ * a maildir this is caught before anything is fetched: each file's name
+ * carries a checksum of the account and of its UID, so the files stored
+ * after the snapshot was written that no record accounts for are lost
+ * records (fetch_check_lost), and the run stops with ERR_CONFIG.
  */
 #include <errno.h>
 #include <limits.h>

@@ -12,6 +12,12 @@
  * for NAME in new/, cur/ (where a reader may have moved it, with flags)
  * and tmp/.
  *
+ * NAME's unique part ends with the tag fetch.c gives (deliver_tag:
+ * "F" and a checksum of the account, "U" and one of the UID), so that
+ * maildir_ours can tell, from a readdir of new/ and nothing else, which
+ * files popfetch stored for an account and whose messages they hold:
+ * fetch.c looks for those its state lost the records of.
+ *
  * Someone else may write the directory holding the maildir (root
  * delivering into a user's home): the maildir (unless it is a link the
  * user made) and its tmp/, new/ and cur/ are opened without following
@@ -141,6 +147,8 @@ hex8(const char **p, unsigned long *v)
 	return 0;
 }
 
+/* Splits a name into its parts; -1 if popfetch never gives one like
+ * it. */
 static int
 parse_name(const char *name, struct ourname *o)
 {
