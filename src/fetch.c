@@ -1160,10 +1160,11 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
 	}
 	if (r == -1 || l.n == 0)
 		return r;
+	/* The files last: a long path cuts them, not what happened. */
 	error_set(err, ERR_CONFIG, "%s: records lost: %zu message%s popfetch "
-	    "stored in %s/new %s in neither this state nor its journal (%s%s)"
-	    ": the journal was cut short or deleted, or the state replaced "
-	    "by an older copy; nothing was fetched", path, l.n,
+	    "stored in %s/new %s in neither this state nor its journal, "
+	    "which was cut short or deleted, or the state replaced by an "
+	    "older copy; nothing was fetched (%s%s)", path, l.n,
 	    l.n == 1 ? "" : "s", fp->dp.target, l.n == 1 ? "is" : "are",
 	    l.names, l.n > 3 ? ", ..." : "");
 	return error_hint(err, HINT_STATE_LOST);

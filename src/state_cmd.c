@@ -286,7 +286,7 @@ adopt(struct cli_settings *s, struct state *st, struct error *err)
 		if (k == 0)
 			gone++;
 		else if (k > 1)
-			twice++;
+			twice += k;
 		else {
 			if (state_delivered(st, m[srv[j].idx].uid, 0, NULL,
 			    err) == -1)
@@ -299,11 +299,11 @@ adopt(struct cli_settings *s, struct state *st, struct error *err)
 		goto out;
 	r = 0;
 	if (!s->co.quiet)
-		printf("%zu files adopted (%s%s): %zu messages recorded as "
+		printf("%zu file%s adopted (%s%s): %zu recorded as "
 		    "delivered, %zu no longer on the server, %zu to be fetched "
-		    "again (their UIDs share a checksum); none downloaded\n",
-		    o.n, o.names, o.shown < o.n ? ", ..." : "",
-		    added, gone, twice);
+		    "again (UIDs that share a checksum); none downloaded\n",
+		    o.n, o.n == 1 ? "" : "s", o.names, o.shown < o.n ? ", ..." :
+		    "", added, gone, twice);
 out:
 	/* Nothing was deleted: ending either way commits nothing. */
 	if (sess != NULL && session_end(sess, r == 0, r == 0 ? err : &e) == -1)

@@ -441,11 +441,14 @@ time.sleep(60)' "$W/mbox" "$W/locked" &
 # Records lost (issue 12): a journal cut at a record boundary or deleted,
 # or a state replaced by an older copy, against a fake server whose log
 # shows every RETR.  lost_server N: it lists u1..uN, on the same port
-# each time (the port is part of the account).
+# each time (the port is part of the account); lost_server N UID...:
+# those UIDs instead.
 lost_server() {
-	local n=$1 i u='' l=''
+	local n=$1 i u='' l='' uids
+	shift
+	uids=("$@")
 	for i in $(seq 1 "$n"); do
-		u="$u$i u$i\\r\\n"
+		u="$u$i ${uids[i - 1]:-u$i}\\r\\n"
 		l="$l$i 40\\r\\n"
 	done
 	fake_stop
@@ -456,7 +459,7 @@ lost_server() {
 			'QUIT => +OK\r\n'
 		for i in $(seq 1 "$n"); do
 			printf '%s\n' "RETR $i => +OK\\r\\nSubject: lost $i\\r\\n\\r\\nbody $i\\r\\n.\\r\\n" \
-				"LIST $i => +OK $i 40\\r\\n" "UIDL $i => +OK $i u$i\\r\\n" \
+				"LIST $i => +OK $i 40\\r\\n" "UIDL $i => +OK $i ${uids[i - 1]:-u$i}\\r\\n" \
 				"DELE $i => +OK\\r\\n"
 		done)
 	LOST_PORT=$FAKE_PORT
@@ -506,7 +509,7 @@ lost_way_out() {
 	run lpf state adopt
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == "$1 files adopted ("*"): $1 messages recorded as delivered, 0 no longer on the server, 0 to be fetched again"* ]]
+	[[ "$output" =~ ^$1\ files?\ adopted\ \(.*\):\ $1\ recorded\ as\ delivered,\ 0\ no\ longer\ on\ the\ server,\ 0\ to\ be\ fetched\ again ]]
 	! grep -q RETR "$W/fake.log"
 	run lpf
 	echo "$output"
@@ -529,7 +532,7 @@ lost_way_out() {
 	run lpf
 	echo "$output"
 	[ "$status" -eq 78 ]
-	[[ "$output" == *"$W/st: records lost: 1 message popfetch stored in $W/Mail/new is in neither this state nor its journal ($(lost_file u4))"* ]]
+	[[ "$output" == *"$W/st: records lost: 1 message popfetch stored in $W/Mail/new is in neither this state nor its journal, which was cut short or deleted, or the state replaced by an older copy; nothing was fetched ($(lost_file u4))"* ]]
 	[[ "$output" == *"popfetch state adopt records"* ]]
 	! grep -q RETR "$W/fake.log"
 	cmp "$W/st" "$W/st.before"	# nothing written over the evidence
@@ -551,7 +554,7 @@ lost_way_out() {
 	run lpf
 	echo "$output"
 	[ "$status" -eq 78 ]
-	[[ "$output" == *"$W/st: records lost: 2 messages popfetch stored in $W/Mail/new are in neither this state nor its journal ("* ]]
+	[[ "$output" == *"$W/st: records lost: 2 messages popfetch stored in $W/Mail/new are in neither this state nor its journal, which was cut short"* ]]
 	[[ "$output" == *"$(lost_file u3)"* && "$output" == *"$(lost_file u4)"* ]]
 	[[ "$output" != *"$(lost_file u1)"* ]]
 	! grep -q RETR "$W/fake.log"
@@ -595,12 +598,37 @@ lost_way_out() {
 	run lpf state adopt
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == "3 files adopted ("*"): 2 messages recorded as delivered, 1 no longer on the server, 0 to be fetched again"* ]]
+	[[ "$output" == "3 files adopted ("*"): 2 recorded as delivered, 1 no longer on the server, 0 to be fetched again"* ]]
 	run lpf
 	[ "$status" -eq 0 ]
 	[[ "$output" == "no new messages ("* ]]
 	! grep -q RETR "$W/fake.log"
 	lost_once 3
+}
+
+@test "records lost: state adopt leaves two UIDs that share a checksum to be fetched again, loses neither" {
+	# CRC-32("c699378") = CRC-32("c18020006") = 4a2b4309.
+	lost_server 3 u1 c699378 c18020006
+	run lpf
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | grep -c U4a2b4309)" -eq 2 ]
+	rm "$W/st" "$W/st.journal"
+	run lpf
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"records lost: 3 messages"* ]]
+	run lpf state adopt
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "3 files adopted ("*"): 1 recorded as delivered, 0 no longer on the server, 2 to be fetched again"* ]]
+	[ "$(grep -c '^U ' "$W/st")" -eq 1 ]
+	: > "$W/fake.log"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "2 new messages, "* ]]
+	[ "$(grep -c '^RETR' "$W/fake.log")" -eq 2 ]
+	! grep -q '^RETR 1$' "$W/fake.log"
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 5 ]
 }
 
 @test "records lost: never for files moved to cur/ or removed, other programs', accounts' and hosts', old names, or messages forgotten" {
