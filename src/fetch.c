@@ -1040,7 +1040,7 @@ fetch_state_open(const struct session_params *sp,
 	return st;
 }
 
-/* What check_lost found. */
+/* What fetch_check_lost found. */
 struct lost {
 	unsigned long	*have;		/* state_uid_hashes, once needed */
 	size_t		 nhave;
@@ -1419,12 +1419,10 @@ fetch_run(const struct session_params *sp, const struct fetch_params *fp,
 out:
 	/* Records left pending must reach the next recovery: the journal
 	 * stays as it is, with them, instead of a snapshot. */
-	if (r.nosave)
-		;
-	else if (r.unsure && r.st != NULL) {
+	if (r.unsure && r.st != NULL) {
 		e.cls = ERR_NONE;
 		(void)state_sync(r.st, &e);
-	} else if (r.st != NULL && !fp->dry_run &&
+	} else if (r.st != NULL && !fp->dry_run && !r.nosave &&
 	    state_save(r.st, &e) == -1 && rv == 0) {
 		*err = e;
 		rv = -1;
