@@ -49,7 +49,7 @@ struct deliver {
 	struct digest		*dg;
 	char			 sha[DIGEST_HEX];
 	unsigned long long	 size;
-	char			 where[256];	/* escaped */
+	char			 where[3 * 256 + 1];	/* escaped */
 	char			 msgid[3 * DIGEST_MSGID_MAX + 1];
 	size_t			 hlen;
 	char			 hdr[HDR_MAX];

@@ -127,7 +127,8 @@ struct stored {
 	int			 has;
 	unsigned long long	 size;
 	char			 sha[DIGEST_HEX];
-	char			 where[256];
+	char			 where[3 * 256 + 1];	/* escaped: a long
+						 * host name, tripled */
 	char			 msgid[3 * DIGEST_MSGID_MAX + 1];
 };
 

@@ -714,3 +714,25 @@ reads_new() {
 	[[ "$(cat "$W/out")" == *"records lost: 2 messages"* ]]
 	! grep -q RETR "$W/fake.log"
 }
+
+@test "records lost: a long host name: what was stored is still recorded, and lost records are still caught" {
+	unshare --uts true 2>/dev/null || skip "needs unshare --uts"
+	lost_server 1
+	long=h$(printf 'x%.0s' $(seq 1 50)).example.org
+	uts() {
+		unshare --uts sh -c 'hostname "$1" && shift && exec "$@"' sh "$long" \
+			"$POPFETCH" --tls none --allow-plaintext --timeout 5 --host 127.0.0.1 \
+			-p "$LOST_PORT" -u lost --state "$W/st" --maildir "$W/Mail" "$@"
+	}
+	run uts
+	echo "$output"
+	[ "$status" -eq 0 ]
+	f=$(lost_file u1)
+	[[ "$f" == *".$long" ]]
+	# U FIRST SEEN UID SIZE SHA256 WHERE MSGID
+	[ "$(grep '^U ' "$W/st" | cut -d' ' -f7)" = "$f" ]
+	rm "$W/st" "$W/st.journal"
+	run uts
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"records lost: 1 message"* ]]
+}
