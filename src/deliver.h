@@ -87,11 +87,11 @@ void		 deliver_tag(char *buf, const char *account, const char *uid);
 /* CRC-32 of s, as the tags have it. */
 unsigned long	 deliver_hash(const char *s);
 
-/* Receives one file of deliver_ours: its name (without ":2," flags)
- * and the deliver_hash of the UID it holds.  Returns 0 to go on, -1 to
- * stop with err set. */
-typedef int deliver_found(void *arg, const char *sub, const char *name,
-		    unsigned long uid, struct error *);
+/* Receives one file of deliver_ours: its name as it is in sub, that
+ * name without ":2," and flags, and the deliver_hash of the UID it
+ * holds.  Returns 0 to go on, -1 to stop with err set. */
+typedef int deliver_found(void *arg, const char *sub, const char *file,
+		    const char *name, unsigned long uid, struct error *);
 
 /* What new/ looked like: its device, inode and modification time. */
 struct deliver_seen {

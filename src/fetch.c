@@ -1052,13 +1052,14 @@ struct lost {
 };
 
 static int
-lost_one(void *arg, const char *sub, const char *name, unsigned long uid,
-    struct error *err)
+lost_one(void *arg, const char *sub, const char *file, const char *name,
+    unsigned long uid, struct error *err)
 {
 	struct lost *l = arg;
 	size_t len;
 
 	(void)sub;
+	(void)file;
 	(void)err;
 	/* Built only when a file may be unaccounted for: a run that finds
 	 * new/ unchanged never hashes the 100,000 UIDs. */

@@ -740,7 +740,7 @@ ours_in(int dfd, const char *dir, const char *sub, const char *host,
 			continue;
 		(void)snprintf(name, sizeof(name), "%.*s",
 		    (int)(o.host - de->d_name + o.hostlen), de->d_name);
-		r = found(arg, sub, name, o.uid, err);
+		r = found(arg, sub, de->d_name, name, o.uid, err);
 		errno = 0;
 	}
 	if (r == 0 && errno != 0)

@@ -10,15 +10,18 @@
  * popfetch stored that the state lost (fetch_check_lost), by matching
  * the UID hash in their names against the server's UIDL.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "digest.h"
 #include "fetch.h"
 #include "import.h"
 #include "report.h"
@@ -179,34 +182,90 @@ mark_seen(struct cli_settings *s, struct state *st, struct error *err)
 	return r;
 }
 
+/* One file adopt looks at; the hash first, for fetch_cmp_hash. */
+struct orphan {
+	unsigned long	 uid;		/* the hash of its UID */
+	char		*path;		/* sub/file, in the maildir */
+	char		*name;		/* without flags */
+};
+
 /* The files adopt looks at: those no record accounts for. */
 struct orphans {
 	unsigned long	*have;		/* state_uid_hashes */
 	size_t		 nhave;
-	unsigned long	*uid;		/* per file, the hash of its UID */
+	struct orphan	*v;
 	size_t		 n, shown;
 	char		 names[200];	/* the first few, for messages */
 };
 
 static int
-orphan(void *arg, const char *sub, const char *name, unsigned long uid,
-    struct error *err)
+orphan(void *arg, const char *sub, const char *file, const char *name,
+    unsigned long uid, struct error *err)
 {
 	struct orphans *o = arg;
-	size_t len = strlen(o->names);
+	size_t len = strlen(o->names), plen;
 
 	(void)err;
 	if (bsearch(&uid, o->have, o->nhave, sizeof(*o->have),
 	    fetch_cmp_hash) != NULL)
 		return 0;
-	o->uid = xreallocarray(o->uid, o->n + 1, sizeof(*o->uid));
-	o->uid[o->n++] = uid;
+	o->v = xreallocarray(o->v, o->n + 1, sizeof(*o->v));
+	o->v[o->n].uid = uid;
+	plen = strlen(sub) + strlen(file) + 2;
+	o->v[o->n].path = xmalloc(plen);
+	(void)snprintf(o->v[o->n].path, plen, "%s/%s", sub, file);
+	o->v[o->n++].name = xstrdup(name);
 	if (o->shown == o->n - 1 &&
 	    len + strlen(sub) + strlen(name) + 4 < sizeof(o->names)) {
 		(void)snprintf(o->names + len, sizeof(o->names) - len,
 		    "%s%s/%s", len > 0 ? ", " : "", sub, name);
 		o->shown++;
 	}
+	return 0;
+}
+
+/*
+ * What was stored in the maildir file path (sub/file under dir): its
+ * digest, size, name and Message-ID, as a delivery records them, into
+ * rec (strings in the buffers given).  -1 if it cannot be read: then the
+ * message is recorded without them.
+ */
+static int
+stored(const char *dir, const struct orphan *f, struct state_rec *rec,
+    char sha[DIGEST_HEX], char msgid[3 * DIGEST_MSGID_MAX + 1],
+    char **where)
+{
+	char buf[65536], path[PATH_MAX];
+	struct digest *d;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, f->path) >=
+	    (int)sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	d = digest_new(0);
+	msgid[0] = '\0';
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		/* The Message-ID from the header, which the first read
+		 * holds unless it is longer than 64 KiB. */
+		if (got == 0)
+			digest_msgid(buf, (size_t)n, msgid);
+		got += (size_t)n;
+		digest_update(d, buf, (size_t)n);
+	}
+	(void)close(fd);
+	digest_final(d, sha, &rec->size);
+	digest_free(d);
+	if (n == -1)
+		return -1;
+	if (msgid[0] == '\0')
+		(void)strlcpy(msgid, "-", 2);
+	*where = state_escape(f->name, strlen(f->name));
+	rec->sha = sha;
+	rec->where = *where;
+	rec->msgid = msgid;
 	return 0;
 }
 
@@ -274,23 +333,36 @@ adopt(struct cli_settings *s, struct state *st, struct error *err)
 		free(esc);
 	}
 	qsort(srv, ns, sizeof(*srv), fetch_cmp_hash);
-	qsort(o.uid, o.n, sizeof(*o.uid), fetch_cmp_hash);
+	qsort(o.v, o.n, sizeof(*o.v), fetch_cmp_hash);
 	/* Both sorted: one merge. */
 	for (i = 0, j = 0; i < o.n; i++) {
-		if (i > 0 && o.uid[i] == o.uid[i - 1])
+		if (i > 0 && o.v[i].uid == o.v[i - 1].uid)
 			continue;
-		while (j < ns && srv[j].hash < o.uid[i])
+		while (j < ns && srv[j].hash < o.v[i].uid)
 			j++;
-		for (k = 0; j + k < ns && srv[j + k].hash == o.uid[i]; k++)
+		for (k = 0; j + k < ns && srv[j + k].hash == o.v[i].uid; k++)
 			;
 		if (k == 0)
 			gone++;
 		else if (k > 1)
 			twice += k;
 		else {
-			if (state_delivered(st, m[srv[j].idx].uid, 0, NULL,
-			    err) == -1)
+			struct state_rec rec;
+			char sha[DIGEST_HEX], msgid[3 * DIGEST_MSGID_MAX + 1];
+			char *where = NULL;
+			int ok;
+
+			/* What was stored too, so that verify can check
+			 * it; the first file, if the message is there
+			 * twice. */
+			ok = stored(s->fp.dp.target, &o.v[i], &rec, sha,
+			    msgid, &where) == 0;
+			r = state_delivered(st, m[srv[j].idx].uid, 0,
+			    ok ? &rec : NULL, err);
+			free(where);
+			if (r == -1)
 				goto out;
+			r = -1;
 			added++;
 		}
 	}
@@ -312,7 +384,11 @@ out:
 		pop3_msgs_free(m, nm, 1);
 	free(srv);
 	free(o.have);
-	free(o.uid);
+	for (i = 0; i < o.n; i++) {
+		free(o.v[i].path);
+		free(o.v[i].name);
+	}
+	free(o.v);
 	return r;
 }
 

@@ -502,8 +502,10 @@ lost_run2() {
 	grep -q '^D u4 ' "$W/st.journal"
 }
 
-# lost_way_out N: state adopt records what the files hold; the next run
-# fetches nothing and every message is there once.
+# lost_way_out N [INTACT]: state adopt records what the N files hold;
+# the next run fetches nothing, every message is there once, and verify
+# finds INTACT (4) copies intact (one that recovery resolved is recorded
+# without what was stored).
 lost_way_out() {
 	: > "$W/fake.log"
 	run lpf state adopt
@@ -519,6 +521,11 @@ lost_way_out() {
 	lost_once 4
 	run lpf state check
 	[ "$status" -eq 0 ]
+	# Adopted with what was stored: verify finds every copy intact.
+	run lpf verify --offline
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *": ${2:-4} intact, 0 missing, 0 changed"* ]]
 }
 
 @test "records lost: a journal cut at a record boundary after a batch's renames: 78, nothing fetched; state adopt, then each message once" {
@@ -543,7 +550,7 @@ lost_way_out() {
 	run lpf state check
 	[ "$status" -eq 78 ]
 	[[ "$output" == *"$W/st: records lost: 1 message"* ]]
-	lost_way_out 1
+	lost_way_out 1 3
 }
 
 @test "records lost: a deleted journal: 78 naming both files, nothing fetched; state adopt, then each message once" {
