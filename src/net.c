@@ -574,6 +574,17 @@ net_tlsinfo(struct net *n, struct tls_sessinfo *si, struct error *err)
 }
 
 const char *
+net_channel_binding(struct net *n, unsigned char *cb, size_t *len,
+    struct error *err)
+{
+	if (n->tls == NULL) {
+		error_set(err, ERR_SOFTWARE, "the connection is not TLS");
+		return NULL;
+	}
+	return tls_channel_binding(n->tls, cb, len, err);
+}
+
+const char *
 net_peer(const struct net *n, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;

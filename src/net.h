@@ -95,6 +95,12 @@ int		 net_certinfo(struct net *, struct tls_certinfo *,
 int		 net_tlsinfo(struct net *, struct tls_sessinfo *,
 		    struct error *);
 
+/* The session's channel binding (tls_channel_binding): its type's
+ * name, or NULL with err: ERR_SOFTWARE without TLS, or the errors of
+ * tls_channel_binding. */
+const char	*net_channel_binding(struct net *, unsigned char *cb,
+		    size_t *len, struct error *);
+
 /* The address and port connected to, as "192.0.2.1 995" or "::1 995",
  * into buf; "?" if unknown. */
 const char	*net_peer(const struct net *, char *buf, size_t len);
