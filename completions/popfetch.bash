@@ -63,7 +63,7 @@ _popfetch()
 	--oauth2-client-secret-command|--oauth2-scope|--oauth2-tenant) return ;;
 	esac
 	if [[ $prev == state ]]; then
-		COMPREPLY=($(compgen -W "show check mark-seen import" -- "$cur"))
+		COMPREPLY=($(compgen -W "show check mark-seen adopt import" -- "$cur"))
 	elif [[ $prev == oauth2 ]]; then
 		COMPREPLY=($(compgen -W "login status logout" -- "$cur"))
 	elif [[ $cur == -* ]]; then

@@ -96,11 +96,14 @@ struct backend {
 	void		*(*open)(const struct deliver_params *p,
 			    struct error *);
 
-	/* Names the next message.  Returns the token body (without the
-	 * backend's name, at most BACKEND_TOKEN_MAX bytes, no NUL; owned
-	 * by the handle, valid until the next prepare or close), or NULL
-	 * with ERR_IO or ERR_CANTCREAT. */
-	const char	*(*prepare)(void *h, struct error *);
+	/* Names the next message; tag (deliver_tag, or "") goes into the
+	 * name where the target has one (a maildir file's).  Returns the
+	 * token body (without the backend's name, at most
+	 * BACKEND_TOKEN_MAX bytes, no NUL; owned by the handle, valid
+	 * until the next prepare or close), or NULL with ERR_IO or
+	 * ERR_CANTCREAT. */
+	const char	*(*prepare)(void *h, const char *tag,
+			    struct error *);
 
 	/* Starts the message named by the last prepare.  sender is the
 	 * envelope sender, already reduced to characters safe in an mbox
@@ -161,6 +164,12 @@ struct backend {
 			    int *delivered, deliver_warn *warn, void *arg,
 			    struct error *);
 };
+
+/* maildir.c: deliver_ours for a maildir. */
+int	maildir_ours(const char *target, unsigned long account,
+	    long long since, int all, const struct deliver_seen *last,
+	    struct deliver_seen *seen, deliver_found *found, void *arg,
+	    struct error *);
 
 extern const struct backend maildir_backend;	/* maildir.c */
 extern const struct backend mbox_backend;	/* mbox.c */

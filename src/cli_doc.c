@@ -42,6 +42,10 @@ static const struct {
 	{ HINT_STATE_FOREIGN, "use %o with this account's own file, or move "
 	    "this one away and run popfetch state mark-seen",
 	    { { O_STATE, -1 } } },
+	{ HINT_STATE_LOST, "popfetch state adopt records the messages those "
+	    "files hold as delivered, matching their names against the "
+	    "server's UIDL, without downloading anything; or remove the files "
+	    "to have them fetched again", { { O_STATE, -1 } } },
 	{ HINT_PASSWORD_SOURCE, "use %o, %o, POPFETCH_PASSWORD or ~/.netrc",
 	    { { O_PASSWORD_COMMAND, -1 }, { O_PASSWORD_FILE, -1 } } },
 	{ HINT_AUTH_METHOD, "use %o, or %o", { { O_AUTH, AUTH_AUTO },

@@ -341,7 +341,7 @@ static const struct command commands[] = {
 	{ "noop", CMD_POP3, 0, 0, 1, "noop", run_noop, 1 },
 	{ "batch", CMD_BATCH, 0, 0, 1, "batch", NULL, 1 },
 	{ "state", CMD_STATE, 1, 2, 0,
-	    "state show|check|mark-seen|import --from PROGRAM FILE", NULL, 1 },
+	    "state show|check|mark-seen|adopt|import --from PROGRAM FILE", NULL, 1 },
 	{ "verify", CMD_VERIFY, 0, 0, 0, "verify", NULL, 1 },
 	{ "accounts", CMD_ACCOUNTS, 0, 0, 0, "accounts", NULL, 1 },
 	{ "config-check", CMD_CONFIG_CHECK, 0, 0, 0, "config-check", NULL,

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <zlib.h>
+
 #include "backend.h"
 #include "deliver.h"
 #include "digest.h"
@@ -50,7 +52,7 @@ struct deliver {
 	struct digest		*dg;
 	char			 sha[DIGEST_HEX];
 	unsigned long long	 size;
-	char			 where[256];	/* escaped */
+	char			 where[3 * 256 + 1];	/* escaped */
 	char			 loc[TOKEN_MAX];	/* the maildir or mbox,
 						 * from the first token */
 	char			 msgid[3 * DIGEST_MSGID_MAX + 1];
@@ -82,7 +84,7 @@ deliver_open(const struct deliver_params *p, struct error *err)
 }
 
 const char *
-deliver_prepare(struct deliver *d, struct error *err)
+deliver_prepare(struct deliver *d, const char *tag, struct error *err)
 {
 	const char *body;
 	int n;
@@ -93,7 +95,8 @@ deliver_prepare(struct deliver *d, struct error *err)
 	d->sha[0] = '\0';
 	d->msgid[0] = '\0';
 	digest_reset(d->dg, d->be->kind == DELIVER_MBOX);
-	if ((body = d->be->prepare(d->h, err)) == NULL)
+	if ((body = d->be->prepare(d->h, tag != NULL ? tag : "",
+	    err)) == NULL)
 		return NULL;
 	n = (int)strcspn(body, " ");
 	if ((size_t)n * 3 + 1 > sizeof(d->where) || n == 0)
@@ -112,6 +115,32 @@ deliver_prepare(struct deliver *d, struct error *err)
 		return NULL;
 	}
 	return d->token;
+}
+
+unsigned long
+deliver_hash(const char *s)
+{
+	return crc32(0L, (const Bytef *)s, (uInt)strlen(s));
+}
+
+void
+deliver_tag(char *buf, const char *account, const char *uid)
+{
+	(void)snprintf(buf, DELIVER_TAG_MAX, "F%08lxU%08lx",
+	    deliver_hash(account), deliver_hash(uid));
+}
+
+int
+deliver_ours(const struct deliver_params *p, unsigned long account,
+    long long since, int all, const struct deliver_seen *last,
+    struct deliver_seen *seen, deliver_found *found, void *arg,
+    struct error *err)
+{
+	memset(seen, 0, sizeof(*seen));
+	if (p->kind != DELIVER_MAILDIR)
+		return 0;
+	return maildir_ours(p->target, account, since, all, last, seen, found,
+	    arg, err);
 }
 
 /* Bytes for the backend, hashed on the way. */

@@ -64,12 +64,57 @@ struct deliver	*deliver_open(const struct deliver_params *p,
 		    struct error *);
 
 /*
- * Names the next message and forgets any earlier one.  Returns its
+ * Names the next message and forgets any earlier one; tag (from
+ * deliver_tag, or "") goes into a maildir file's name.  Returns its
  * token, the backend's name and what it needs to find the message after
  * a crash (owned by d, valid until the next prepare or close), or NULL
  * with ERR_IO, ERR_CANTCREAT or ERR_SOFTWARE.
  */
-const char	*deliver_prepare(struct deliver *d, struct error *);
+const char	*deliver_prepare(struct deliver *d, const char *tag,
+		    struct error *);
+
+/*
+ * The tag of the message with UID uid of an account (both as the state
+ * writes them, percent-escaped): "F" and the deliver_hash of account,
+ * "U" and that of uid, each eight lower-case hex digits.  A maildir
+ * puts it in the unique part of the file's name, so that the files
+ * popfetch stored for an account, and which UID each holds, can be
+ * told from the name alone (deliver_ours).  buf: DELIVER_TAG_MAX bytes.
+ */
+#define DELIVER_TAG_MAX	20
+void		 deliver_tag(char *buf, const char *account, const char *uid);
+
+/* CRC-32 of s, as the tags have it. */
+unsigned long	 deliver_hash(const char *s);
+
+/* Receives one file of deliver_ours: its name as it is in sub, that
+ * name without ":2," and flags, and the deliver_hash of the UID it
+ * holds.  Returns 0 to go on, -1 to stop with err set. */
+typedef int deliver_found(void *arg, const char *sub, const char *file,
+		    const char *name, unsigned long uid, struct error *);
+
+/* What new/ looked like: its device, inode and modification time. */
+struct deliver_seen {
+	unsigned long long	 dev, ino;
+	long long		 mtime_ns;
+};
+
+/*
+ * The files popfetch stored on this host in p's maildir for account
+ * (its deliver_hash), named later than since (microseconds since the
+ * epoch; 0: any time): found is called for each in new/ (and in cur/
+ * too if all), sub being "new" or "cur".  Unless all, new/ is not read
+ * at all if it was last modified before since (nothing can have been
+ * stored there after it) or if it looks as last says (not NULL: what
+ * *seen was when the caller last read it).  *seen is what new/ looked
+ * like before it was read, or all zero if it was not.  A missing
+ * maildir, or a target that is not a maildir, has none.  Returns 0, or
+ * -1 with ERR_IO or what found set.
+ */
+int		 deliver_ours(const struct deliver_params *p,
+		    unsigned long account, long long since, int all,
+		    const struct deliver_seen *last, struct deliver_seen *seen,
+		    deliver_found *found, void *arg, struct error *);
 
 /*
  * Appends message bytes (LF line ends); a pop3_sink, so d is void *.

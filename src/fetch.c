@@ -54,6 +54,15 @@
  * off before the end: there a crash repeats a message only between the
  * server's reply and step 3, and that window is one message wide too.
  * Without UIDL there are no UIDs to record; see FALLBACK_PREFIX below.
+ *
+ * The argument needs the records to survive.  A crash only ever tears
+ * the journal's last record, which nothing relied on; but a journal cut
+ * at a record boundary or deleted, or a state replaced by an older copy,
+ * loses records whole, and their messages would be fetched again.  For
+ * a maildir this is caught before anything is fetched: each file's name
+ * carries a checksum of the account and of its UID, so the files stored
+ * after the snapshot was written that no record accounts for are lost
+ * records (fetch_check_lost), and the run stops with ERR_CONFIG.
  */
 #include <errno.h>
 #include <limits.h>
@@ -92,12 +101,16 @@ struct run {
 	int				 unresolved;	/* recovery failed */
 	int				 unsure;	/* records left pending
 						 * for the next recovery */
+	int				 nosave;	/* records lost: the
+						 * state stays as it is */
 	struct plan			 pl;	/* the listing and the plan */
 	struct logindelay		 delay;	/* beside the state */
 	unsigned long long		 got;	/* of this message */
 	int				 oversize; /* got > max_size */
 	uint32_t			*old;	/* the plan's old and what the
 						 * filter deletes */
+	char				*acct;	/* the account, escaped, for
+						 * deliver_tag */
 	struct verify			*vf;	/* the store read back, for
 						 * refetch_missing and
 						 * verified_delete */
@@ -114,7 +127,8 @@ struct stored {
 	int			 has;
 	unsigned long long	 size;
 	char			 sha[DIGEST_HEX];
-	char			 where[256];
+	char			 where[3 * 256 + 1];	/* escaped: a long
+						 * host name, tripled */
 	char			 msgid[3 * DIGEST_MSGID_MAX + 1];
 	char			 reply[288];	/* the target's answer */
 };
@@ -369,7 +383,7 @@ static int
 receive_one(struct run *r, size_t idx, struct error *err)
 {
 	const char *token, *uid;
-	char pseudo[PSEUDO_MAX];
+	char pseudo[PSEUDO_MAX], tag[DELIVER_TAG_MAX];
 	struct error e;
 
 	uid = journal_uid(r, idx, pseudo);
@@ -377,8 +391,18 @@ receive_one(struct run *r, size_t idx, struct error *err)
 	r->oversize = 0;
 	if (pop3_recv_status(r->p, ERR_REFUSED, err) == -1)
 		return -1;
+	/* The name of a maildir file tells whose message it holds
+	 * (fetch_check_lost); a pseudo-UID is never recorded, so its file
+	 * is not tagged. */
+	tag[0] = '\0';
+	if (uid != pseudo && r->acct != NULL) {
+		char *e = state_escape(uid, strlen(uid));
+
+		deliver_tag(tag, r->acct, e);
+		free(e);
+	}
 	/* The journal entry comes before the first byte is written. */
-	if ((token = deliver_prepare(r->d, err)) == NULL ||
+	if ((token = deliver_prepare(r->d, tag, err)) == NULL ||
 	    state_begin(r->st, uid, token, deliver_durable_token(r->d),
 	    err) == -1 ||
 	    add_headers(r, uid == pseudo ? NULL : uid, err) == -1) {
@@ -997,15 +1021,38 @@ planned(void *arg, enum fetch_event_kind kind, const struct plan *pl,
 	event(r, kind, pl->list[i].num, pl->uids[i], pl->list[i].size, NULL);
 }
 
+/* The identity of the account, user@host:port (the caller frees it). */
+static char *
+account_id(const struct session_params *sp)
+{
+	const char *port = session_port(sp);
+	const char *user = sp->auth.user != NULL ? sp->auth.user : "";
+	size_t len;
+	char *id;
+
+	len = strlen(user) + strlen(sp->host) + strlen(port) + 3;
+	id = xmalloc(len);
+	(void)snprintf(id, len, "%s@%s:%s", user, sp->host, port);
+	return id;
+}
+
+char *
+fetch_account(const struct session_params *sp)
+{
+	char *id = account_id(sp), *e;
+
+	e = state_escape(id, strlen(id));
+	free(id);
+	return e;
+}
+
 struct state *
 fetch_state_open(const struct session_params *sp,
     const struct fetch_params *fp, int readonly, char *used, size_t usedsz,
     struct error *err)
 {
 	const char *path = fp->state_path, *port = session_port(sp);
-	const char *user = sp->auth.user != NULL ? sp->auth.user : "";
 	char buf[PATH_MAX], *id;
-	size_t len;
 	struct state *st;
 
 	if (path == NULL) {
@@ -1016,12 +1063,141 @@ fetch_state_open(const struct session_params *sp,
 	}
 	if (used != NULL)
 		(void)strlcpy(used, path, usedsz);
-	len = strlen(user) + strlen(sp->host) + strlen(port) + 3;
-	id = xmalloc(len);
-	(void)snprintf(id, len, "%s@%s:%s", user, sp->host, port);
+	id = account_id(sp);
 	st = state_open(path, id, readonly, err);
 	free(id);
 	return st;
+}
+
+/* What fetch_check_lost found. */
+struct lost {
+	unsigned long	*have;		/* state_uid_hashes, once needed */
+	size_t		 nhave;
+	int		 built;
+	const struct state *st;
+	size_t		 n;		/* files no record accounts for */
+	char		 names[200];	/* the first of them */
+};
+
+static int
+lost_one(void *arg, const char *sub, const char *file, const char *name,
+    unsigned long uid, struct error *err)
+{
+	struct lost *l = arg;
+	size_t len;
+
+	(void)sub;
+	(void)file;
+	(void)err;
+	/* Built only when a file may be unaccounted for: a run that finds
+	 * new/ unchanged never hashes the 100,000 UIDs. */
+	if (!l->built) {
+		l->nhave = state_uid_hashes(l->st, deliver_hash, &l->have);
+		l->built = 1;
+	}
+	if (bsearch(&uid, l->have, l->nhave, sizeof(*l->have),
+	    fetch_cmp_hash) != NULL)
+		return 0;
+	len = strlen(l->names);
+	if (l->n++ < 3 && len + strlen(name) + 3 < sizeof(l->names))
+		(void)snprintf(l->names + len, sizeof(l->names) - len, "%s%s",
+		    len > 0 ? ", " : "", name);
+	return 0;
+}
+
+int
+fetch_cmp_hash(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The note "lost-check SAVED DEV INO MTIME_NS": 1 with *last filled if
+ * it is one and SAVED is saved. */
+static int
+parse_note(const char *note, long long saved, struct deliver_seen *last)
+{
+	unsigned long long v[4];
+	const char *p = note, *sp;
+	size_t len;
+	int i;
+
+	if (strncmp(p, "lost-check ", 11) != 0)
+		return 0;
+	p += 11;
+	for (i = 0; i < 4; i++) {
+		sp = strchr(p, ' ');
+		len = sp != NULL ? (size_t)(sp - p) : strlen(p);
+		if ((sp == NULL) != (i == 3) ||
+		    parse_u64(p, len, LLONG_MAX, &v[i]) == -1)
+			return 0;
+		p += len + 1;
+	}
+	if ((long long)v[0] != saved)
+		return 0;
+	last->dev = v[1];
+	last->ino = v[2];
+	last->mtime_ns = (long long)v[3];
+	return 1;
+}
+
+/*
+ * Records lost: a file popfetch stored in the maildir for this account
+ * after the snapshot was written (its name says so: deliver_tag, and
+ * its time) whose UID neither the snapshot nor the journal has.  A
+ * crash never makes one: the journal's B record is durable before the
+ * file is published, and recovery turns it into a D.  So the journal
+ * was cut at a record boundary or deleted, or the state was replaced by
+ * an older copy, and the files' messages would be fetched again.
+ * Files the user moved to cur/ or removed, and those of other programs,
+ * other accounts and other hosts, are not looked at.
+ */
+int
+fetch_check_lost(struct state *st, const struct session_params *sp,
+    const struct fetch_params *fp, const char *path, struct error *err)
+{
+	struct lost l;
+	struct deliver_seen last, seen;
+	char *acct, note[STATE_NOTE_MAX];
+	long long saved = state_saved(st);
+	int r, haslast;
+
+	/* The state command without a target: nothing to look at. */
+	if (fp->dp.kind != DELIVER_MAILDIR || fp->dp.target == NULL)
+		return 0;
+	memset(&l, 0, sizeof(l));
+	l.st = st;
+	/* The note says what new/ looked like when a run last read it and
+	 * found nothing lost against this very snapshot and an empty
+	 * journal: unchanged since, it holds nothing new (a run that
+	 * publishes changes it; an older state has another save time). */
+	haslast = parse_note(state_note(st), saved, &last);
+	acct = fetch_account(sp);
+	r = deliver_ours(&fp->dp, deliver_hash(acct), saved, 0,
+	    haslast ? &last : NULL, &seen, lost_one, &l, err);
+	free(acct);
+	free(l.have);
+	/* Only against the snapshot alone: a record in the journal may be
+	 * all that accounts for a file, and the journal can still be lost
+	 * without new/ changing. */
+	if (r == 0 && l.n == 0 && seen.ino != 0 &&
+	    state_journal_records(st) == 0) {
+		(void)snprintf(note, sizeof(note), "lost-check %lld %llu %llu "
+		    "%lld", saved, seen.dev, seen.ino, seen.mtime_ns);
+		state_set_note(st, note);
+	}
+	if (r == -1 || l.n == 0)
+		return r;
+	/* The files last: a long path cuts them, not what happened. */
+	error_set(err, ERR_CONFIG, "%s: records lost: %zu message%s popfetch "
+	    "stored in %s/new %s in neither this state nor its journal, "
+	    "which was cut short or deleted, or the state replaced by an "
+	    "older copy; nothing was fetched (%s%s)", path, l.n,
+	    l.n == 1 ? "" : "s", fp->dp.target, l.n == 1 ? "is" : "are",
+	    l.names, l.n > 3 ? ", ..." : "");
+	return error_hint(err, HINT_STATE_LOST);
 }
 
 /* The state (locked, unfinished deliveries resolved) and the delivery
@@ -1036,6 +1212,12 @@ open_local(struct run *r, const struct session_params *sp,
 	    sizeof(r->res->state_path), err)) == NULL)
 		return -1;
 	logindelay_open(&r->delay, r->res->state_path);
+	/* Before recovery too: a pending record accounts for its file. */
+	if (fetch_check_lost(r->st, sp, fp, r->res->state_path, err) == -1) {
+		/* A snapshot written now would hide the lost records. */
+		r->nosave = 1;
+		return -1;
+	}
 	if (fp->dry_run)
 		return 0;
 	if (recover(r, err) == -1) {
@@ -1043,6 +1225,7 @@ open_local(struct run *r, const struct session_params *sp,
 		r->unresolved = 1;
 		return -1;
 	}
+	r->acct = fetch_account(sp);
 	if ((r->d = deliver_open(&fp->dp, err)) == NULL)
 		return -1;
 	if (!fp->refetch_missing && !(fp->verified_delete && (fp->delete ||
@@ -1269,7 +1452,7 @@ out:
 	if (r.unsure && r.st != NULL) {
 		e.cls = ERR_NONE;
 		(void)state_sync(r.st, &e);
-	} else if (r.st != NULL && !fp->dry_run &&
+	} else if (r.st != NULL && !fp->dry_run && !r.nosave &&
 	    state_save(r.st, &e) == -1 && rv == 0) {
 		*err = e;
 		rv = -1;
@@ -1279,6 +1462,7 @@ out:
 		rv = -1;
 	}
 	deliver_close(r.d);
+	free(r.acct);
 	verify_close(r.vf);
 	logindelay_close(&r.delay);
 	state_close(r.st);

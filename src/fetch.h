@@ -125,6 +125,21 @@ struct state	*fetch_state_open(const struct session_params *,
 		    const struct fetch_params *, int readonly, char *used,
 		    size_t usedsz, struct error *);
 
+/* The account's identity as the state writes it (user@host:port,
+ * escaped), for deliver_tag; the caller frees it. */
+char		*fetch_account(const struct session_params *);
+
+/* Whether the maildir holds files popfetch stored for this account that
+ * neither the state nor its journal records (see fetch.c): ERR_CONFIG
+ * with HINT_STATE_LOST, naming path (the state's) and a few of them;
+ * also ERR_IO.  0 for any other target. */
+int		 fetch_check_lost(struct state *, const struct session_params *,
+		    const struct fetch_params *, const char *path,
+		    struct error *);
+
+/* Compares two unsigned longs, for qsort and bsearch. */
+int		 fetch_cmp_hash(const void *, const void *);
+
 int	fetch_run(const struct session_params *, const struct fetch_params *,
 	    fetch_reporter *, void *arg, struct fetch_result *res,
 	    struct error *);

@@ -75,8 +75,9 @@ smtp_open(const struct deliver_params *p, struct error *err)
 }
 
 static const char *
-relay_prepare(void *h, struct error *err)
+relay_prepare(void *h, const char *tag, struct error *err)
 {
+	(void)tag;
 	(void)h;
 	(void)err;
 	return "";

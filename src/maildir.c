@@ -12,6 +12,12 @@
  * for NAME in new/, cur/ (where a reader may have moved it, with flags)
  * and tmp/.
  *
+ * NAME's unique part ends with the tag fetch.c gives (deliver_tag:
+ * "F" and a checksum of the account, "U" and one of the UID), so that
+ * maildir_ours can tell, from a readdir of new/ and nothing else, which
+ * files popfetch stored for an account and whose messages they hold:
+ * fetch.c looks for those its state lost the records of.
+ *
  * Someone else may write the directory holding the maildir (root
  * delivering into a user's home): the maildir (unless it is a link the
  * user made) and its tmp/, new/ and cur/ are opened without following
@@ -96,39 +102,98 @@ host_part(char *out, size_t outlen)
 		(void)strlcpy(out, "localhost", outlen);
 }
 
+/* A name popfetch gives, in parts: SEC.MUSECPpidQn.HOST, with its tag
+ * (deliver_tag) after n when it has one, and maybe ":2," and flags. */
+struct ourname {
+	long long	 sec;
+	long		 usec;
+	long		 pid;
+	int		 tagged;
+	unsigned long	 account;	/* the tag's two hashes */
+	unsigned long	 uid;
+	const char	*host;		/* up to hostlen bytes */
+	size_t		 hostlen;
+};
+
+/* Decimal digits at *p, at most max: -1 if none or too many. */
+static long long
+digits(const char **p, int max)
+{
+	long long v = 0;
+	int k = 0;
+
+	while (**p >= '0' && **p <= '9' && k < max) {
+		v = v * 10 + (**p - '0');
+		(*p)++;
+		k++;
+	}
+	return k == 0 || (**p >= '0' && **p <= '9') ? -1 : v;
+}
+
+/* Eight lower-case hex digits at *p. */
+static int
+hex8(const char **p, unsigned long *v)
+{
+	int i, d;
+
+	*v = 0;
+	for (i = 0; i < 8; i++) {
+		if ((d = hex_digit((unsigned char)(*p)[i])) < 0 ||
+		    ((*p)[i] >= 'A' && (*p)[i] <= 'F'))
+			return -1;
+		*v = *v << 4 | (unsigned long)d;
+	}
+	*p += 8;
+	return 0;
+}
+
+/* Splits a name into its parts; -1 if popfetch never gives one like
+ * it. */
+static int
+parse_name(const char *name, struct ourname *o)
+{
+	const char *p = name;
+	long long v;
+
+	memset(o, 0, sizeof(*o));
+	if ((o->sec = digits(&p, 18)) == -1 || *p++ != '.' || *p++ != 'M' ||
+	    (v = digits(&p, 6)) == -1 || *p++ != 'P')
+		return -1;
+	o->usec = (long)v;
+	if ((v = digits(&p, 10)) <= 0 || *p++ != 'Q')
+		return -1;
+	o->pid = (long)v;
+	if (digits(&p, 10) == -1)
+		return -1;
+	if (*p == 'F') {
+		p++;
+		if (hex8(&p, &o->account) == -1 || *p++ != 'U' ||
+		    hex8(&p, &o->uid) == -1)
+			return -1;
+		o->tagged = 1;
+	}
+	if (*p++ != '.')
+		return -1;
+	o->host = p;
+	o->hostlen = strcspn(p, ":");
+	return o->hostlen == 0 ? -1 : 0;
+}
+
 /* Whether name in tmp/ is an orphan of a popfetch on this host: our
- * pattern, SEC.MUSECPpidQn.HOST, and the process gone. */
+ * pattern, and the process gone. */
 static int
 our_orphan(const struct maildir *m, const char *name, time_t mtime)
 {
-	const char *p = name, *host;
-	char *end;
-	long pid;
+	struct ourname o;
 
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (p == name || *p++ != '.' || *p++ != 'M')
-		return 0;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (*p++ != 'P')
-		return 0;
-	errno = 0;
-	pid = strtol(p, &end, 10);
-	if (end == p || errno != 0 || pid <= 0 || *end != 'Q')
-		return 0;
-	for (p = end + 1; *p >= '0' && *p <= '9'; p++)
-		;
-	if (p == end + 1 || *p++ != '.')
-		return 0;
-	host = p;
-	if (strcmp(host, m->host) != 0)
+	if (parse_name(name, &o) == -1 || o.host[o.hostlen] != '\0' ||
+	    strcmp(o.host, m->host) != 0)
 		return 0;
 	if (time(NULL) - mtime > ORPHAN_SECONDS)
 		return 1;
-	if (pid == m->pid)
+	if (o.pid == m->pid)
 		return 0;
-	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+	return kill((pid_t)o.pid, 0) == -1 && errno == ESRCH;
 }
 
 /* Removes popfetch's orphans from tmp/ (see the top of the file).  A
@@ -339,7 +404,7 @@ maildir_open(const struct deliver_params *p, struct error *err)
 }
 
 static const char *
-maildir_prepare(void *h, struct error *err)
+maildir_prepare(void *h, const char *tag, struct error *err)
 {
 	struct maildir *m = h;
 	struct timeval tv;
@@ -349,9 +414,9 @@ maildir_prepare(void *h, struct error *err)
 	if (m->tmpfd == -1 && attach(m, 1, err) != 0)
 		return NULL;
 	(void)gettimeofday(&tv, NULL);
-	n = snprintf(m->name, sizeof(m->name), "%lld.M%ldP%ldQ%u.%s",
+	n = snprintf(m->name, sizeof(m->name), "%lld.M%ldP%ldQ%u%s.%s",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, m->pid, ++m->counter,
-	    m->host);
+	    tag, m->host);
 	if (n < 0 || (size_t)n >= sizeof(m->name)) {
 		error_set(err, ERR_SOFTWARE, "maildir: file name too long");
 		return NULL;
@@ -568,12 +633,13 @@ present(int dfd, const char *dir, const char *sub, const char *name,
 	DIR *d;
 	int fd, found = 0;
 
-	if ((fd = open_dir(dfd, sub)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (errno == ENOENT)
-			return 0;
+	/* Not a directory, a link, not ours to read: maildir_open says
+	 * what is wrong with it, before anything is fetched. */
+	if ((fd = open_dir(dfd, sub)) == -1)
+		return 0;
+	if ((d = fdopendir(fd)) == NULL) {
 		error_set(err, ERR_IO, "%s/%s: %s", dir, sub, strerror(errno));
-		if (fd != -1)
-			(void)close(fd);
+		(void)close(fd);
 		return -1;
 	}
 	while (!found && (de = readdir(d)) != NULL)
@@ -639,6 +705,94 @@ maildir_recover(const char **bodies, size_t n, int *delivered,
 		if (recover_one(bodies[i], &delivered[i], err) == -1)
 			return -1;
 	return 0;
+}
+
+/* One subdirectory's files for maildir_ours. */
+static int
+ours_in(int dfd, const char *dir, const char *sub, const char *host,
+    unsigned long account, long long since, deliver_found *found,
+    void *arg, struct error *err)
+{
+	char name[NAME_LEN];
+	struct ourname o;
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	/* Not a directory, a link, not ours to read: maildir_open says
+	 * what is wrong with it, before anything is fetched. */
+	if ((fd = open_dir(dfd, sub)) == -1)
+		return 0;
+	if ((d = fdopendir(fd)) == NULL) {
+		error_set(err, ERR_IO, "%s/%s: %s", dir, sub, strerror(errno));
+		(void)close(fd);
+		return -1;
+	}
+	errno = 0;
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		/* Cheap tests first: most names are not ours, or older. */
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' ||
+		    parse_name(de->d_name, &o) == -1 || !o.tagged ||
+		    o.account != account ||
+		    o.sec * 1000000 + o.usec <= since ||
+		    o.hostlen != strlen(host) ||
+		    memcmp(o.host, host, o.hostlen) != 0)
+			continue;
+		(void)snprintf(name, sizeof(name), "%.*s",
+		    (int)(o.host - de->d_name + o.hostlen), de->d_name);
+		r = found(arg, sub, de->d_name, name, o.uid, err);
+		errno = 0;
+	}
+	if (r == 0 && errno != 0)
+		r = error_set(err, ERR_IO, "%s/%s: %s", dir, sub,
+		    strerror(errno));
+	closedir(d);
+	return r;
+}
+
+int
+maildir_ours(const char *target, unsigned long account, long long since,
+    int all, const struct deliver_seen *last, struct deliver_seen *seen,
+    deliver_found *found, void *arg, struct error *err)
+{
+	char host[128];
+	struct stat sb;
+	struct deliver_seen now;
+	int dfd, r;
+
+	/* Only read: the user's own link to a maildir is followed, and
+	 * anything maildir_open would refuse is left for it to say. */
+	if ((dfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return 0;
+	if (fstatat(dfd, "new", &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		(void)close(dfd);
+		return 0;
+	}
+	now.dev = (unsigned long long)sb.st_dev;
+	now.ino = (unsigned long long)sb.st_ino;
+	now.mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000 +
+	    sb.st_mtim.tv_nsec;
+	/* new/ unchanged since the state was written, or since it was last
+	 * read: a stat instead of reading 100,000 names.  Its time is the
+	 * kernel's coarse clock, never ahead of the one the state's save
+	 * time was read from. */
+	if (!all && ((since > 0 && now.mtime_ns / 1000 < since) ||
+	    (last != NULL && last->dev == now.dev && last->ino == now.ino &&
+	    last->mtime_ns == now.mtime_ns))) {
+		(void)close(dfd);
+		return 0;
+	}
+	/* Taken before the names are read: whatever is added meanwhile
+	 * changes the time, so the next run reads them again. */
+	*seen = now;
+	host_part(host, sizeof(host));
+	r = ours_in(dfd, target, "new", host, account, since, found, arg,
+	    err);
+	if (r == 0 && all)
+		r = ours_in(dfd, target, "cur", host, account, since, found,
+		    arg, err);
+	(void)close(dfd);
+	return r;
 }
 
 const struct backend maildir_backend = {

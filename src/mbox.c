@@ -440,11 +440,12 @@ mbox_open(const struct deliver_params *p, struct error *err)
 }
 
 static const char *
-mbox_prepare(void *h, struct error *err)
+mbox_prepare(void *h, const char *tag, struct error *err)
 {
 	struct mbox *m = h;
 	int n;
 
+	(void)tag;
 	if (!m->opened && attach(m, 1, err) == -1)
 		return NULL;
 	dotlock_touch(m);

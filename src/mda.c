@@ -64,8 +64,9 @@ mda_open(const struct deliver_params *p, struct error *err)
 }
 
 static const char *
-mda_prepare(void *h, struct error *err)
+mda_prepare(void *h, const char *tag, struct error *err)
 {
+	(void)tag;
 	(void)h;
 	(void)err;
 	return "";

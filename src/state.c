@@ -3,6 +3,10 @@
  *
  * Snapshot format, version 2 (path):
  *	popfetch-state 2 <identity>
+ *	S <saved>			when this snapshot was written, in
+ *					microseconds since the epoch (what
+ *					was stored since is looked for in the
+ *					store: fetch.c, check_lost)
  *	U <first> <seen> <uid> [<size> <sha256> <where> <msgid>]
  *					delivered at first, last listed at seen;
  *					what was stored (state.h, struct
@@ -104,6 +108,8 @@ struct state {
 	size_t		 npend;
 	size_t		 njournal;	/* records replayed */
 	int		 changed;	/* since the snapshot was read */
+	long long	 saved;		/* the snapshot's S line, or 0 */
+	char		 note[STATE_NOTE_MAX];	/* in the lock file */
 };
 
 /*
@@ -238,6 +244,16 @@ escape_tmp(struct state *st, const char *s)
 	}
 	pct_encode(st->ebuf, s, len, NULL);
 	return st->ebuf;
+}
+
+/* The wall clock in microseconds, as a maildir file's name has it. */
+static long long
+now_us(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Splits a line in place into exactly n space-separated fields. */
@@ -539,7 +555,7 @@ load_v2(struct state *st, const char *buf, char *p, char *end,
 	unsigned long long count;
 	struct state_rec rec;
 	size_t n = 0;
-	int lineno = 1, k, i;
+	int lineno = 1, k, i, have_saved = 0;
 	time_t t, seen;
 
 	for (; p < end; p = nl + 1) {
@@ -565,9 +581,22 @@ load_v2(struct state *st, const char *buf, char *p, char *end,
 			if (crc != want)
 				return damaged(st, "", err, "checksum "
 				    "mismatch");
+			/* Written before the S line: rewritten at the next
+			 * save, so that it has one. */
+			if (!have_saved)
+				st->changed = 1;
 			return 0;
 		}
 		*nl = '\0';
+		if (p[0] == 'S' && n == 0 && !have_saved) {
+			if (fields(p, f, 2) == -1 || parse_time(f[1], &t) == -1)
+				return damaged(st, "", err, "line %d", lineno);
+			st->saved = (long long)t;
+			have_saved = 1;
+			f[1][-1] = ' ';
+			*nl = '\n';
+			continue;
+		}
 		k = fields_range(p, f, 4, 8);
 		if ((k != 4 && k != 8) || strcmp(f[0], "U") != 0 ||
 		    parse_time(f[1], &t) == -1 ||
@@ -855,6 +884,47 @@ check_new(struct state *st, struct error *err)
 	return 0;
 }
 
+/* The note: one line at the start of the lock file, if any. */
+static void
+read_note(struct state *st)
+{
+	ssize_t n;
+
+	char *nl;
+
+	n = pread(st->lockfd, st->note, sizeof(st->note) - 1, 0);
+	st->note[n > 0 ? n : 0] = '\0';
+	/* Without its LF, a write cut short: no note. */
+	if ((nl = strchr(st->note, '\n')) == NULL)
+		st->note[0] = '\0';
+	else
+		*nl = '\0';
+}
+
+const char *
+state_note(const struct state *st)
+{
+	return st->note;
+}
+
+void
+state_set_note(struct state *st, const char *text)
+{
+	char line[STATE_NOTE_MAX + 1];
+	int n;
+
+	if (st->lockfd == -1 || strcmp(st->note, text) == 0)
+		return;
+	n = snprintf(line, sizeof(line), "%s\n", text);
+	if (n < 0 || (size_t)n >= sizeof(line) || strchr(text, '\n') != NULL)
+		return;
+	/* Cut first: a note cut short by a crash reads as no note. */
+	if (ftruncate(st->lockfd, 0) == -1 ||
+	    pwrite(st->lockfd, line, (size_t)n, 0) != n)
+		return;
+	(void)strlcpy(st->note, text, sizeof(st->note));
+}
+
 struct state *
 state_open(const char *path, const char *identity, int readonly,
     struct error *err)
@@ -886,6 +956,7 @@ state_open(const char *path, const char *identity, int readonly,
 		}
 		if (check_new(st, err) == -1)
 			goto fail;
+		read_note(st);
 	}
 	if (load_snapshot(st, err) == -1 || replay_journal(st, err) == -1)
 		goto fail;
@@ -1190,6 +1261,44 @@ state_entry(const struct state *st, size_t *pos, time_t *first,
 	return NULL;
 }
 
+long long
+state_saved(const struct state *st)
+{
+	return st->saved;
+}
+
+static int
+cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t
+state_uid_hashes(const struct state *st, unsigned long (*hash)(const char *),
+    unsigned long **out)
+{
+	size_t i, n = 0;
+
+	*out = xcalloc(st->used + st->npend + 1, sizeof(**out));
+	for (i = 0; i < st->cap; i++)
+		if (st->tab[i].uid != NULL)
+			(*out)[n++] = hash(st->tab[i].uid);
+	for (i = 0; i < st->npend; i++)
+		if (!st->pend[i].done)
+			(*out)[n++] = hash(st->pend[i].uid);
+	qsort(*out, n, sizeof(**out), cmp_ulong);
+	return n;
+}
+
+void
+state_touch(struct state *st)
+{
+	st->changed = 1;
+}
+
 size_t
 state_count(const struct state *st)
 {
@@ -1294,6 +1403,7 @@ state_save(struct state *st, struct error *err)
 	FILE *f = NULL;
 	size_t i, count = 0, k;
 	int fd, n, pending = 0;
+	long long saved;
 
 	if (st->readonly)
 		return 0;
@@ -1329,6 +1439,11 @@ state_save(struct state *st, struct error *err)
 		goto fail;
 	}
 	put(o, line, n);
+	/* After everything this snapshot records was published: a file
+	 * stored later than this is accounted for by the journal. */
+	saved = now_us();
+	n = snprintf(line, sizeof(line), "S %lld\n", saved);
+	put(o, line, n);
 	for (i = 0; i < st->cap; i++) {
 		if (st->tab[i].uid == NULL || st->absent[i])
 			continue;
@@ -1361,6 +1476,8 @@ state_save(struct state *st, struct error *err)
 		goto fail;
 	}
 	st->version = 2;
+	st->saved = saved;
+	st->changed = 0;
 	if (fsync(st->dfd) == -1)
 		return error_set(err, ERR_IO, "%s: fsync of its directory: %s",
 		    st->path, strerror(errno));

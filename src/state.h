@@ -125,6 +125,30 @@ void		 state_forget_absent(struct state *, char **present, size_t n,
 const char	*state_entry(const struct state *, size_t *pos, time_t *first,
 		    time_t *seen);
 
+/* When the snapshot read was written (state_save), in microseconds
+ * since the epoch; 0 if there is none, or it predates the record of
+ * it.  Everything stored before then is in the snapshot; whatever was
+ * stored later has its records in the journal. */
+long long	 state_saved(const struct state *);
+
+/* hash(uid) of every uid recorded or pending (escaped), sorted, in a
+ * new array *out (the caller frees it); returns how many. */
+size_t		 state_uid_hashes(const struct state *,
+		    unsigned long (*hash)(const char *), unsigned long **out);
+
+/* A line of text the caller keeps beside the state (in path.lock, so
+ * it goes with the state and costs no file of its own): what it was at
+ * state_open, "" if none or readonly.  state_set_note replaces it,
+ * without waiting for the disk: a note may be lost, so it can only
+ * save work, never be relied on. */
+#define STATE_NOTE_MAX	128
+const char	*state_note(const struct state *);
+void		 state_set_note(struct state *, const char *);
+
+/* Makes the next state_save write a snapshot even if nothing else
+ * changed (a new state_saved). */
+void		 state_touch(struct state *);
+
 /* How many uids are recorded, and how many journal records were
  * replayed. */
 size_t		 state_count(const struct state *);

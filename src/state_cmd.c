@@ -6,15 +6,22 @@
  * Part of the front end: results go to stdout, errors back to main.c.
  * show and check only read (no lock, nothing written); mark-seen logs
  * in and asks for UIDL only; import reads another program's UID file
- * and talks to no server.
+ * and talks to no server; adopt records the messages of maildir files
+ * popfetch stored that the state lost (fetch_check_lost), by matching
+ * the UID hash in their names against the server's UIDL.
  */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "digest.h"
 #include "fetch.h"
 #include "import.h"
 #include "report.h"
@@ -22,7 +29,7 @@
 #include "state.h"
 
 static const char *const subcommands[] = {
-	"show", "check", "mark-seen", "import", NULL
+	"show", "check", "mark-seen", "import", "adopt", NULL
 };
 
 int
@@ -35,7 +42,7 @@ state_cmd_check(char **argv, int argc, struct error *err)
 			break;
 	if (argc == 0 || subcommands[i] == NULL)
 		return error_set(err, ERR_USAGE, "usage: state show|check|"
-		    "mark-seen|import --from PROGRAM FILE");
+		    "mark-seen|adopt|import --from PROGRAM FILE");
 	if ((strcmp(argv[0], "import") == 0) != (argc == 2))
 		return error_set(err, ERR_USAGE, strcmp(argv[0], "import") ==
 		    0 ? "usage: state import --from mpop|fetchmail|getmail "
@@ -175,6 +182,216 @@ mark_seen(struct cli_settings *s, struct state *st, struct error *err)
 	return r;
 }
 
+/* One file adopt looks at; the hash first, for fetch_cmp_hash. */
+struct orphan {
+	unsigned long	 uid;		/* the hash of its UID */
+	char		*path;		/* sub/file, in the maildir */
+	char		*name;		/* without flags */
+};
+
+/* The files adopt looks at: those no record accounts for. */
+struct orphans {
+	unsigned long	*have;		/* state_uid_hashes */
+	size_t		 nhave;
+	struct orphan	*v;
+	size_t		 n, shown;
+	char		 names[200];	/* the first few, for messages */
+};
+
+static int
+orphan(void *arg, const char *sub, const char *file, const char *name,
+    unsigned long uid, struct error *err)
+{
+	struct orphans *o = arg;
+	size_t len = strlen(o->names), plen;
+
+	(void)err;
+	if (bsearch(&uid, o->have, o->nhave, sizeof(*o->have),
+	    fetch_cmp_hash) != NULL)
+		return 0;
+	o->v = xreallocarray(o->v, o->n + 1, sizeof(*o->v));
+	o->v[o->n].uid = uid;
+	plen = strlen(sub) + strlen(file) + 2;
+	o->v[o->n].path = xmalloc(plen);
+	(void)snprintf(o->v[o->n].path, plen, "%s/%s", sub, file);
+	o->v[o->n++].name = xstrdup(name);
+	if (o->shown == o->n - 1 &&
+	    len + strlen(sub) + strlen(name) + 4 < sizeof(o->names)) {
+		(void)snprintf(o->names + len, sizeof(o->names) - len,
+		    "%s%s/%s", len > 0 ? ", " : "", sub, name);
+		o->shown++;
+	}
+	return 0;
+}
+
+/*
+ * What was stored in the maildir file path (sub/file under dir): its
+ * digest, size, name and Message-ID, as a delivery records them, into
+ * rec (strings in the buffers given).  -1 if it cannot be read: then the
+ * message is recorded without them.
+ */
+static int
+stored(const char *dir, const struct orphan *f, struct state_rec *rec,
+    char sha[DIGEST_HEX], char msgid[3 * DIGEST_MSGID_MAX + 1],
+    char **where)
+{
+	char buf[65536], path[PATH_MAX];
+	struct digest *d;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, f->path) >=
+	    (int)sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	d = digest_new(0);
+	msgid[0] = '\0';
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		/* The Message-ID from the header, which the first read
+		 * holds unless it is longer than 64 KiB. */
+		if (got == 0)
+			digest_msgid(buf, (size_t)n, msgid);
+		got += (size_t)n;
+		digest_update(d, buf, (size_t)n);
+	}
+	(void)close(fd);
+	digest_final(d, sha, &rec->size);
+	digest_free(d);
+	if (n == -1)
+		return -1;
+	if (msgid[0] == '\0')
+		(void)strlcpy(msgid, "-", 2);
+	*where = state_escape(f->name, strlen(f->name));
+	rec->sha = sha;
+	rec->where = *where;
+	rec->msgid = msgid;
+	return 0;
+}
+
+/*
+ * adopt: each file in new/ or cur/ that popfetch stored for this account
+ * after the snapshot was written and that no record accounts for holds
+ * the message whose UID hashes to the one in its name.  A UID the server
+ * lists, not recorded, alone with that hash among them: recorded as
+ * delivered.  Two such UIDs: neither (one would never be fetched); both
+ * are fetched again.  None: the server no longer has the message, so it
+ * cannot be fetched again either.  The snapshot is written in any case,
+ * so later runs no longer count these files as lost.
+ */
+static int
+adopt(struct cli_settings *s, struct state *st, struct error *err)
+{
+	struct orphans o;
+	struct deliver_seen seen;
+	struct session *sess = NULL;
+	struct pop3_msg *m = NULL;
+	struct error e;
+	/* The hash first: fetch_cmp_hash compares the first field. */
+	struct srv {
+		unsigned long	 hash;
+		size_t		 idx;
+	} *srv = NULL;
+	size_t nm = 0, ns = 0, i, j, k, h, added = 0, gone = 0, twice = 0;
+	char *acct, *esc;
+	int r = -1;
+
+	if (s->fp.dp.kind != DELIVER_MAILDIR || s->fp.dp.target == NULL)
+		return error_set(err, ERR_USAGE, "state adopt needs the "
+		    "maildir the messages were stored in: --%s DIR, as for "
+		    "fetch", cli_name(O_MAILDIR));
+	memset(&o, 0, sizeof(o));
+	o.nhave = state_uid_hashes(st, deliver_hash, &o.have);
+	acct = fetch_account(&s->sp);
+	r = deliver_ours(&s->fp.dp, deliver_hash(acct), state_saved(st), 1,
+	    NULL, &seen, orphan, &o, err);
+	free(acct);
+	if (r == -1)
+		goto out;
+	r = -1;
+	if (o.n == 0) {
+		if (!s->co.quiet)
+			printf("nothing to adopt: every message popfetch "
+			    "stored in %s is recorded\n", s->fp.dp.target);
+		r = 0;
+		goto out;
+	}
+	s->errhost = s->sp.host;
+	if ((sess = session_open(&s->sp, 1, err)) == NULL)
+		goto out;
+	if (pop3_uidl(session_pop3(sess), 0, &m, &nm, err) == -1)
+		goto out;
+	/* The hash of each UID the server lists and the state lacks,
+	 * sorted, then each distinct hash of the files looked up in it. */
+	srv = xcalloc(nm + 1, sizeof(*srv));
+	for (h = 0; h < nm; h++) {
+		if (m[h].uid == NULL || state_lookup(st, m[h].uid) != 0)
+			continue;
+		esc = state_escape(m[h].uid, strlen(m[h].uid));
+		srv[ns].hash = deliver_hash(esc);
+		srv[ns++].idx = h;
+		free(esc);
+	}
+	qsort(srv, ns, sizeof(*srv), fetch_cmp_hash);
+	qsort(o.v, o.n, sizeof(*o.v), fetch_cmp_hash);
+	/* Both sorted: one merge. */
+	for (i = 0, j = 0; i < o.n; i++) {
+		if (i > 0 && o.v[i].uid == o.v[i - 1].uid)
+			continue;
+		while (j < ns && srv[j].hash < o.v[i].uid)
+			j++;
+		for (k = 0; j + k < ns && srv[j + k].hash == o.v[i].uid; k++)
+			;
+		if (k == 0)
+			gone++;
+		else if (k > 1)
+			twice += k;
+		else {
+			struct state_rec rec;
+			char sha[DIGEST_HEX], msgid[3 * DIGEST_MSGID_MAX + 1];
+			char *where = NULL;
+			int ok;
+
+			/* What was stored too, so that verify can check
+			 * it; the first file, if the message is there
+			 * twice. */
+			ok = stored(s->fp.dp.target, &o.v[i], &rec, sha,
+			    msgid, &where) == 0;
+			r = state_delivered(st, m[srv[j].idx].uid, 0,
+			    ok ? &rec : NULL, err);
+			free(where);
+			if (r == -1)
+				goto out;
+			r = -1;
+			added++;
+		}
+	}
+	state_touch(st);
+	if (state_sync(st, err) == -1 || state_save(st, err) == -1)
+		goto out;
+	r = 0;
+	if (!s->co.quiet)
+		printf("%zu file%s adopted (%s%s): %zu recorded as "
+		    "delivered, %zu no longer on the server, %zu to be fetched "
+		    "again (UIDs that share a checksum); none downloaded\n",
+		    o.n, o.n == 1 ? "" : "s", o.names, o.shown < o.n ? ", ..." :
+		    "", added, gone, twice);
+out:
+	/* Nothing was deleted: ending either way commits nothing. */
+	if (sess != NULL && session_end(sess, r == 0, r == 0 ? err : &e) == -1)
+		r = -1;
+	if (m != NULL)
+		pop3_msgs_free(m, nm, 1);
+	free(srv);
+	free(o.have);
+	for (i = 0; i < o.n; i++) {
+		free(o.v[i].path);
+		free(o.v[i].name);
+	}
+	free(o.v);
+	return r;
+}
+
 static int
 import(struct cli_settings *s, struct state *st, const char *file,
     struct error *err)
@@ -200,6 +417,7 @@ state_cmd_run(struct cli_settings *s, char **argv, int argc,
     struct error *err)
 {
 	const char *sub = argv[0];
+	char path[PATH_MAX];
 	int readonly, r;
 	struct state *st;
 
@@ -213,14 +431,21 @@ state_cmd_run(struct cli_settings *s, char **argv, int argc,
 		    "program that wrote the file: --%s %s", cli_name(O_FROM),
 		    "mpop|fetchmail|getmail");
 	readonly = strcmp(sub, "show") == 0 || strcmp(sub, "check") == 0;
-	if ((st = fetch_state_open(&s->sp, &s->fp, readonly, NULL, 0, err)) == NULL)
+	if ((st = fetch_state_open(&s->sp, &s->fp, readonly, path,
+	    sizeof(path), err)) == NULL)
 		return -1;
 	if (strcmp(sub, "show") == 0)
 		r = show(st, &s->co, err);
 	else if (strcmp(sub, "check") == 0)
-		r = check(st, s->fp.state_path, &s->co, err);
+		r = fetch_check_lost(st, &s->sp, &s->fp, path, err) == -1 ?
+		    -1 : check(st, s->fp.state_path, &s->co, err);
 	else if (strcmp(sub, "mark-seen") == 0)
 		r = mark_seen(s, st, err);
+	else if (strcmp(sub, "adopt") == 0)
+		r = adopt(s, st, err);
+	else if (fetch_check_lost(st, &s->sp, &s->fp, path, err) == -1)
+		/* Its snapshot would hide the files lost records name. */
+		r = -1;
 	else
 		r = import(s, st, argv[1], err);
 	state_close(st);

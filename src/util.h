@@ -71,6 +71,7 @@ enum err_hint {
 	HINT_UTF8,		/* --no-utf8 */
 	HINT_STATE_DAMAGED,	/* state check, state mark-seen */
 	HINT_STATE_FOREIGN,	/* --state, or state mark-seen */
+	HINT_STATE_LOST,	/* state adopt */
 	HINT_OAUTH2_LOGIN	/* popfetch -a NAME oauth2 login */
 };
 

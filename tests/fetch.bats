@@ -45,7 +45,7 @@ pf() {
 	same_messages "$W/Mail/new" "${HARD[@]}"
 	[ -z "$(ls -A "$W/Mail/tmp")" ] && [ -z "$(ls -A "$W/Mail/cur")" ]
 	for f in "$W"/Mail/new/*; do
-		[[ "$(basename "$f")" =~ ^[0-9]+\.M[0-9]+P[0-9]+Q[0-9]+\.[^/:]+$ ]]
+		[[ "$(basename "$f")" =~ ^[0-9]+\.M[0-9]+P[0-9]+Q[0-9]+F[0-9a-f]{8}U[0-9a-f]{8}\.[^/:]+$ ]]
 	done
 	[ "$(stat -c %a "$W/Mail/new/$(ls "$W/Mail/new" | head -1)")" = 600 ]
 	[ "$(dovecot_count rt)" -eq "${#HARD[@]}" ]	# --keep is the default

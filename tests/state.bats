@@ -88,11 +88,13 @@ count_new() {
 	run pf flip --state "$W/st" --maildir "$W/Mail"
 	[ "$status" -eq 0 ]
 	cp "$W/st" "$W/good"
-	# Line 2 is "U FIRST SEEN UID": flip the UID's last character, a
-	# digit of FIRST, and a digit of the trailer's checksum.
-	for edit in '2s/.$/z/' '2s/^U 1/U 2/' '$s/.$/x/'; do
+	# Line 2 is "S SAVED", line 3 "U FIRST SEEN UID": flip a digit of
+	# SAVED, the UID's last character, a digit of FIRST, and a digit of
+	# the trailer's checksum.
+	for edit in '2s/^S 1/S 2/' '3s/.$/z/' '3s/^U 1/U 2/' '$s/.$/x/'; do
 		sed "$edit" "$W/good" > "$W/st"
-		! cmp -s "$W/st" "$W/good"
+		run cmp -s "$W/st" "$W/good"
+		[ "$status" -eq 1 ]
 		run pf flip --state "$W/st" --maildir "$W/Mail"
 		echo "$edit: $output"
 		[ "$status" -eq 78 ]
@@ -434,4 +436,310 @@ time.sleep(60)' "$W/mbox" "$W/locked" &
 	[ "$status" -eq 0 ]
 	[ "$(count_new)" -eq 4 ]
 	[ "$(grep -c '^U ' "$W/st")" -eq 4 ]
+}
+
+# Records lost (issue 12): a journal cut at a record boundary or deleted,
+# or a state replaced by an older copy, against a fake server whose log
+# shows every RETR.  lost_server N: it lists u1..uN, on the same port
+# each time (the port is part of the account); lost_server N UID...:
+# those UIDs instead.
+lost_server() {
+	local n=$1 i u='' l='' uids
+	shift
+	uids=("$@")
+	for i in $(seq 1 "$n"); do
+		u="$u$i ${uids[i - 1]:-u$i}\\r\\n"
+		l="$l$i 40\\r\\n"
+	done
+	fake_stop
+	FAKE_BIND=${LOST_PORT:-0} fake_start "$W" < <(
+		printf '%s\n' 'CAPA => +OK\r\nUSER\r\nUIDL\r\n.\r\n' \
+			'USER .* => +OK\r\n' 'PASS .* => +OK\r\n' \
+			"UIDL => +OK\\r\\n$u.\\r\\n" "LIST => +OK\\r\\n$l.\\r\\n" \
+			'QUIT => +OK\r\n'
+		for i in $(seq 1 "$n"); do
+			printf '%s\n' "RETR $i => +OK\\r\\nSubject: lost $i\\r\\n\\r\\nbody $i\\r\\n.\\r\\n" \
+				"LIST $i => +OK $i 40\\r\\n" "UIDL $i => +OK $i ${uids[i - 1]:-u$i}\\r\\n" \
+				"DELE $i => +OK\\r\\n"
+		done)
+	LOST_PORT=$FAKE_PORT
+}
+
+# lpf ARGS: popfetch against the fake server, into $W/Mail.
+lpf() {
+	"$POPFETCH" --tls none --allow-plaintext --timeout 5 --host 127.0.0.1 \
+		-p "$LOST_PORT" -u lost --state "$W/st" --maildir "$W/Mail" "$@"
+}
+
+# lost_file UID: the name of the file in new/ holding UID (its tag).
+lost_file() {
+	local h
+	h=$(python3 -c 'import sys, zlib; print("%08x" % zlib.crc32(sys.argv[1].encode()))' "$1")
+	ls "$W/Mail/new" | grep "U$h\\."
+}
+
+# lost_once N: new/ and cur/ hold messages 1..N, each exactly once.
+lost_once() {
+	local got
+	got=$(cat "$W"/Mail/new/* "$W"/Mail/cur/* 2>/dev/null | grep '^Subject:' | sort)
+	[ "$got" = "$(for i in $(seq 1 "$1"); do echo "Subject: lost $i"; done | sort)" ]
+}
+
+# lost_run2: u1, u2 fetched; then u3, u4 fetched by a run killed at its
+# second fdatasync of the journal, the one that makes the batch's D
+# records durable: after the batch's renames into new/.
+lost_run2() {
+	lost_server 2
+	run lpf
+	[ "$status" -eq 0 ]
+	lost_server 4
+	run strace -f -qq -o /dev/null -e trace=fdatasync \
+		-e inject=fdatasync:signal=SIGKILL:when=2 \
+		"$POPFETCH" --tls none --allow-plaintext --timeout 5 --host 127.0.0.1 \
+		-p "$LOST_PORT" -u lost --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 137 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 4 ]
+	grep -q '^D u4 ' "$W/st.journal"
+}
+
+# lost_way_out N [INTACT]: state adopt records what the N files hold;
+# the next run fetches nothing, every message is there once, and verify
+# finds INTACT (4) copies intact (one that recovery resolved is recorded
+# without what was stored).
+lost_way_out() {
+	: > "$W/fake.log"
+	run lpf state adopt
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^$1\ files?\ adopted\ \(.*\):\ $1\ recorded\ as\ delivered,\ 0\ no\ longer\ on\ the\ server,\ 0\ to\ be\ fetched\ again ]]
+	! grep -q RETR "$W/fake.log"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "no new messages ("* ]]
+	! grep -q RETR "$W/fake.log"
+	lost_once 4
+	run lpf state check
+	[ "$status" -eq 0 ]
+	# Adopted with what was stored: verify finds every copy intact.
+	run lpf verify --offline
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *": ${2:-4} intact, 0 missing, 0 changed"* ]]
+}
+
+@test "records lost: a journal cut at a record boundary after a batch's renames: 78, nothing fetched; state adopt, then each message once" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	lost_run2
+	# Cut after "B u3": u3 is recovered from its file, u4 is lost.
+	head -n 2 "$W/st.journal" > "$W/j" && cat "$W/j" > "$W/st.journal"
+	grep -q '^B u3 ' "$W/st.journal"
+	cp "$W/st" "$W/st.before"
+	: > "$W/fake.log"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$W/st: records lost: 1 message popfetch stored in $W/Mail/new is in neither this state nor its journal, which was cut short or deleted, or the state replaced by an older copy; nothing was fetched ($(lost_file u4))"* ]]
+	[[ "$output" == *"popfetch state adopt records"* ]]
+	! grep -q RETR "$W/fake.log"
+	cmp "$W/st" "$W/st.before"	# nothing written over the evidence
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 4 ]
+	# The same from a dry run and from state check.
+	run lpf --dry-run
+	[ "$status" -eq 78 ]
+	run lpf state check
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$W/st: records lost: 1 message"* ]]
+	lost_way_out 1 3
+}
+
+@test "records lost: a deleted journal: 78 naming both files, nothing fetched; state adopt, then each message once" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	lost_run2
+	rm "$W/st.journal"
+	: > "$W/fake.log"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$W/st: records lost: 2 messages popfetch stored in $W/Mail/new are in neither this state nor its journal, which was cut short"* ]]
+	[[ "$output" == *"$(lost_file u3)"* && "$output" == *"$(lost_file u4)"* ]]
+	[[ "$output" != *"$(lost_file u1)"* ]]
+	! grep -q RETR "$W/fake.log"
+	lost_way_out 2
+}
+
+@test "records lost: a state swapped for an older copy: 78, nothing fetched; state adopt, then each message once" {
+	lost_server 2
+	run lpf
+	[ "$status" -eq 0 ]
+	cp "$W/st" "$W/st.old"
+	lost_server 4
+	run lpf
+	[ "$status" -eq 0 ]
+	[[ "$output" == "2 new messages, "* ]]
+	cp "$W/st.old" "$W/st"
+	: > "$W/fake.log"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$W/st: records lost: 2 messages popfetch stored in $W/Mail/new are in neither"* ]]
+	! grep -q RETR "$W/fake.log"
+	# Moved to cur/ meanwhile (a mail reader), it is adopted too.
+	f=$(lost_file u3)
+	mv "$W/Mail/new/$f" "$W/Mail/cur/$f:2,S"
+	lost_way_out 2
+}
+
+@test "records lost: a deleted state is one that lost every record; a file whose message is gone from the server needs none" {
+	lost_server 3
+	run lpf --delete
+	[ "$status" -eq 0 ]
+	rm "$W/st" "$W/st.journal"
+	lost_server 2	# u3 was deleted, u1 and u2 are back (say)
+	: > "$W/fake.log"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"records lost: 3 messages"* ]]
+	! grep -q RETR "$W/fake.log"
+	run lpf state adopt
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "3 files adopted ("*"): 2 recorded as delivered, 1 no longer on the server, 0 to be fetched again"* ]]
+	run lpf
+	[ "$status" -eq 0 ]
+	[[ "$output" == "no new messages ("* ]]
+	! grep -q RETR "$W/fake.log"
+	lost_once 3
+}
+
+@test "records lost: state adopt leaves two UIDs that share a checksum to be fetched again, loses neither" {
+	# CRC-32("c699378") = CRC-32("c18020006") = 4a2b4309.
+	lost_server 3 u1 c699378 c18020006
+	run lpf
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | grep -c U4a2b4309)" -eq 2 ]
+	rm "$W/st" "$W/st.journal"
+	run lpf
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"records lost: 3 messages"* ]]
+	run lpf state adopt
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "3 files adopted ("*"): 1 recorded as delivered, 0 no longer on the server, 2 to be fetched again"* ]]
+	[ "$(grep -c '^U ' "$W/st")" -eq 1 ]
+	: > "$W/fake.log"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "2 new messages, "* ]]
+	[ "$(grep -c '^RETR' "$W/fake.log")" -eq 2 ]
+	! grep -q '^RETR 1$' "$W/fake.log"
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 5 ]
+}
+
+@test "records lost: never for files moved to cur/ or removed, other programs', accounts' and hosts', old names, or messages forgotten" {
+	lost_server 4
+	run lpf
+	[ "$status" -eq 0 ]
+	a=$(lost_file u1)
+	b=$(lost_file u2)
+	c=$(lost_file u3)
+	mv "$W/Mail/new/$a" "$W/Mail/cur/$a:2,S"
+	rm "$W/Mail/new/$b"
+	# Another program's, popfetch's before names had tags, another
+	# account's and another host's, all dated after the state and
+	# holding a UID the state lacks.
+	t=$(( $(date +%s) + 5 ))
+	host=${c#*.*.}
+	acct=${c#*F}; acct=${acct%%U*}
+	printf 'Subject: x\n\nx\n' > "$W/Mail/new/$t.M1P1Q1.otherprog"
+	cp "$W/Mail/new/$c" "$W/Mail/new/$t.M2P1Q1.$host"
+	cp "$W/Mail/new/$c" "$W/Mail/new/$t.M3P1Q1F00000000U0badf00d.$host"
+	cp "$W/Mail/new/$c" "$W/Mail/new/$t.M5P1Q1F${acct}U0badf00d.otherhost"
+	# (The same name on this host is lost: the test can fail.)
+	cp "$W/Mail/new/$c" "$W/Mail/new/$t.M6P1Q1F${acct}U0badf00d.$host"
+	run lpf
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"records lost: 1 message "*"($t.M6P1Q1F${acct}U0badf00d.$host)"* ]]
+	rm "$W/Mail/new/$t.M6P1Q1F${acct}U0badf00d.$host"
+	: > "$W/fake.log"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "no new messages ("* ]]
+	run lpf state check
+	[ "$status" -eq 0 ]
+	rm "$W/Mail/new/$t".*
+	# Deleted on the server, then forgotten at once: its file stays.
+	run lpf --delete
+	[ "$status" -eq 0 ]
+	lost_server 0
+	run lpf --forget-after 0
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^U ' "$W/st")" -eq 0 ]
+	run lpf
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
+}
+
+# reads_new: whether a run read the names in new/ (strace).
+reads_new() {
+	strace -f -qq -y -e trace=getdents64 -o "$W/tr" "$POPFETCH" --tls none \
+		--allow-plaintext --timeout 5 --host 127.0.0.1 -p "$LOST_PORT" \
+		-u lost --state "$W/st" --maildir "$W/Mail" > "$W/out" 2>&1 || true
+	grep -q 'getdents64([0-9]*</[^>]*/Mail/new>' "$W/tr"
+}
+
+@test "records lost: new/ is read only when it changed since the state was written or last read; an older state is still caught" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	lost_server 2
+	run lpf
+	[ "$status" -eq 0 ]
+	cp "$W/st" "$W/st.old"
+	lost_server 4
+	run lpf
+	[ "$status" -eq 0 ]
+	run reads_new
+	[ "$status" -eq 1 ]
+	# Changed since (a mail reader took one): read once, nothing lost,
+	# and what new/ looked like is noted beside the state.
+	f=$(lost_file u1)
+	mv "$W/Mail/new/$f" "$W/Mail/cur/$f:2,S"
+	run reads_new
+	[ "$status" -eq 0 ]
+	[[ "$(cat "$W/out")" == "no new messages ("* ]]
+	[[ "$(cat "$W/st.lock")" == "lost-check "* ]]
+	run reads_new
+	[ "$status" -eq 1 ]
+	# The note is for that state only: an older copy is read against.
+	cp "$W/st.old" "$W/st"
+	: > "$W/fake.log"
+	run reads_new
+	[ "$status" -eq 0 ]
+	[[ "$(cat "$W/out")" == *"records lost: 2 messages"* ]]
+	! grep -q RETR "$W/fake.log"
+}
+
+@test "records lost: a long host name: what was stored is still recorded, and lost records are still caught" {
+	unshare --uts true 2>/dev/null || skip "needs unshare --uts"
+	lost_server 1
+	long=h$(printf 'x%.0s' $(seq 1 50)).example.org
+	uts() {
+		unshare --uts sh -c 'hostname "$1" && shift && exec "$@"' sh "$long" \
+			"$POPFETCH" --tls none --allow-plaintext --timeout 5 --host 127.0.0.1 \
+			-p "$LOST_PORT" -u lost --state "$W/st" --maildir "$W/Mail" "$@"
+	}
+	run uts
+	echo "$output"
+	[ "$status" -eq 0 ]
+	f=$(lost_file u1)
+	[[ "$f" == *".$long" ]]
+	# U FIRST SEEN UID SIZE SHA256 WHERE MSGID
+	[ "$(grep '^U ' "$W/st" | cut -d' ' -f7)" = "$f" ]
+	rm "$W/st" "$W/st.journal"
+	run uts
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"records lost: 1 message"* ]]
 }

@@ -12,7 +12,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="swa swb swc swd swe swf"
+USERS="swa swb swc swd swe swf swg"
 
 setup_file() {
 	load lib/common
@@ -94,6 +94,26 @@ errors() {
 
 @test "crash sweep: maildir --keep --new" {
 	crash maildir-keep swb --maildir "$W/Mail" --keep --new
+}
+
+# second_pre USER: a first run fetched the seed and kept it; SWEEP_N
+# more messages have arrived since.  The swept run is the second, with a
+# state and the first run's files there.
+second_pre() {
+	local i
+	sweep_pf "$1" --maildir "$W/Mail" --keep > /dev/null 2>&1
+	if [ ! -d "$W/seed2" ]; then
+		mkdir -p "$W/seed2"
+		for i in $(seq 1 "$SWEEP_N"); do
+			printf 'From: s@example.org\nSubject: second %s\n\nlater %s\n' \
+				"$i" "$i" > "$W/seed2/$i.eml"
+		done
+	fi
+	dovecot_seed "$1" "$W/seed2"/*.eml
+}
+
+@test "crash sweep: maildir --keep, a second run over the first one's state and files (never 78)" {
+	SWEEP_PRE=second_pre crash maildir-second swg --maildir "$W/Mail" --keep
 }
 
 @test "crash sweep: mbox --delete" {

@@ -60,7 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)unlink(path);
 	if ((m = be->open(&dp, &err)) == NULL)
 		abort();
-	if (be->prepare(m, &err) == NULL || be->begin(m, "a@b", &err) == -1)
+	if (be->prepare(m, "", &err) == NULL || be->begin(m, "a@b", &err) == -1)
 		abort();
 	while (off < inlen) {
 		seed = seed * 1103515245 + 12345;

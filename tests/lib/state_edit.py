@@ -47,7 +47,7 @@ def main():
             if f[0] != b"E" and ln:
                 out.append(b" ".join(f))
         body = b"\n".join(out) + b"\n"
-        n = len(out) - 1
+        n = sum(1 for ln in out[1:] if ln.startswith(b"U "))
         body += b"E %d %08x\n" % (n, zlib.crc32(body))
         open(path, "wb").write(body)
         return

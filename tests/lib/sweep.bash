@@ -26,7 +26,8 @@ sweep_pf() {
 }
 
 # sweep_reset USER: the server holds the scenario's messages again, and
-# nothing is left locally.
+# nothing is left locally; then SWEEP_PRE USER, if set, runs (say, a
+# first fetch for the swept run to come after).
 sweep_reset() {
 	local u=$1 i
 	rm -rf "$W/Mail" "$W/mbox" "$W"/mbox.lock "$W"/state* "$W/mda"
@@ -40,6 +41,7 @@ sweep_reset() {
 		done
 	fi
 	dovecot_seed "$u" "$W/seed"/*.eml
+	if [ -n "${SWEEP_PRE:-}" ]; then "$SWEEP_PRE" "$u"; fi
 }
 
 # sweep_calls USER ARGS...: runs the scenario once under strace -f -y and
@@ -104,7 +106,9 @@ PY
 # and coreutils: it runs after every point.
 sweep_check() {
 	local u=$1 kind=$2 want got
-	want=$(sha256sum "$W/seed"/*.eml | cut -d' ' -f1 | sort)
+	# $W/seed2: messages that came after a first run (SWEEP_PRE).
+	want=$(sha256sum "$W/seed"/*.eml ${SWEEP_PRE:+"$W/seed2"/*.eml} |
+		cut -d' ' -f1 | sort)
 	case $kind in
 	maildir-*)
 		if [ -n "$(ls -A "$W/Mail/tmp")" ]; then
