@@ -100,7 +100,7 @@ int		 state_record(struct state *, const char *uid,
 		    struct state_rec *rec);
 
 /* As state_entry, with everything recorded of the uid in *rec. */
-const char	*state_entry_rec(const struct state *, size_t *pos,
+const char	*state_entry_rec(struct state *, size_t *pos,
 		    struct state_rec *rec);
 
 /* Makes every journal record written so far durable.  ERR_IO. */
