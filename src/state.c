@@ -794,8 +794,8 @@ count_hint(int fd, off_t size)
 	char tail[64], *p;
 	unsigned long long v;
 	ssize_t r;
-	off_t at = size > (off_t)sizeof(tail) ? size -
-	    (off_t)sizeof(tail) : 0;
+	off_t at = size > (off_t)sizeof(tail) - 1 ? size -
+	    ((off_t)sizeof(tail) - 1) : 0;
 
 	if ((r = pread(fd, tail, sizeof(tail) - 1, at)) <= 1 ||
 	    tail[r - 1] != '\n')
@@ -1436,12 +1436,54 @@ state_abort(struct state *st, const char *uid, struct error *err)
 	return r;
 }
 
+/*
+ * Puts the entries in the order of the listing, those it does not list
+ * after them, when the snapshot is to be written anyway.  Lookups come
+ * in that order, so they then walk the entries from start to end
+ * rather than jump across them: with a snapshot in hash order (as
+ * popfetch wrote it before), a nothing-new run over 100,000 UIDs spent
+ * three times the CPU in cache misses.  New deliveries are added in
+ * listing order, so this happens about once.
+ */
+static void
+listing_order(struct state *st, char **present, size_t n)
+{
+	struct entry *ne, *e;
+	unsigned char *na, *placed;
+	size_t i, j, k = 0;
+
+	ne = xreallocarray(NULL, st->entcap, sizeof(*ne));
+	na = xreallocarray(NULL, st->entcap, 1);
+	placed = xcalloc(st->nent, 1);
+	for (i = 0; i < n; i++) {
+		if (present[i] == NULL ||
+		    (e = find(st, escape_tmp(st, present[i]))) == NULL ||
+		    placed[j = (size_t)(e - st->ent)])
+			continue;
+		placed[j] = 1;
+		na[k] = st->absent[j];
+		ne[k++] = *e;
+	}
+	for (j = 0; j < st->nent; j++)
+		if (!placed[j]) {
+			na[k] = st->absent[j];
+			ne[k++] = st->ent[j];
+		}
+	free(placed);
+	free(st->ent);
+	free(st->absent);
+	st->ent = ne;
+	st->absent = na;
+	index_grow(st, st->nent);
+}
+
 void
 state_forget_absent(struct state *st, char **present, size_t n,
     time_t now, time_t after)
 {
 	struct entry *e;
-	size_t i;
+	size_t i, last = 0;
+	int inorder = 1;
 
 	/* Absent for long enough: the server no longer has it.  Absent
 	 * from one listing only (a server that listed nothing, or part of
@@ -1457,9 +1499,14 @@ state_forget_absent(struct state *st, char **present, size_t n,
 				st->changed = 1;
 			}
 			st->absent[e - st->ent] = 0;
+			if ((size_t)(e - st->ent) < last)
+				inorder = 0;
+			last = (size_t)(e - st->ent);
 		}
 	for (i = 0; i < st->nent && !st->changed; i++)
 		st->changed = st->absent[i];
+	if (st->changed && !inorder)
+		listing_order(st, present, n);
 }
 
 /* The line at off in the snapshot read, into st->lbuf (NUL for its
@@ -1592,8 +1639,8 @@ decimal(char *p, unsigned long long v)
 	return p;
 }
 
-/* The snapshot read, read back in order by a save for the fields left
- * in it (X_FILE): the entries are in the order of its lines, so this
+/* The snapshot read, read back by a save for the fields left in it
+ * (X_FILE): the entries are mostly in the order of its lines, so this
  * reads it once more from start to end, a chunk at a time. */
 struct back {
 	int	 fd;
@@ -1607,18 +1654,29 @@ static const char *
 back_line(struct back *b, uint32_t off, size_t *len)
 {
 	const char *nl;
+	size_t want;
 	ssize_t r;
 
 	if ((off_t)off < b->base || (off_t)off >= b->base + (off_t)b->len ||
 	    (nl = memchr(b->buf + (off - b->base), '\n', b->len - (size_t)(off -
 	    b->base))) == NULL) {
-		do
-			r = pread(b->fd, b->buf, sizeof(b->buf), (off_t)off);
-		while (r == -1 && errno == EINTR);
-		b->base = off;
-		b->len = r > 0 ? (size_t)r : 0;
-		if ((nl = memchr(b->buf, '\n', b->len)) == NULL)
-			return NULL;
+		/* Reading on from the chunk before: the next chunk.  Out
+		 * of order (entries put in listing order): a line's worth,
+		 * unless the line is longer. */
+		want = (off_t)off >= b->base && (off_t)off <= b->base +
+		    (off_t)b->len + 4096 ? sizeof(b->buf) : 1024;
+		for (;;) {
+			do
+				r = pread(b->fd, b->buf, want, (off_t)off);
+			while (r == -1 && errno == EINTR);
+			b->base = off;
+			b->len = r > 0 ? (size_t)r : 0;
+			if ((nl = memchr(b->buf, '\n', b->len)) != NULL)
+				break;
+			if (want == sizeof(b->buf) || b->len < want)
+				return NULL;
+			want = sizeof(b->buf);
+		}
 	}
 	*len = (size_t)(nl - (b->buf + (off - b->base)));
 	return b->buf + (off - b->base);
