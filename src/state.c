@@ -128,6 +128,7 @@ struct state {
 					 * ibits and entry + 1 below */
 	size_t		 icap;
 	unsigned	 ibits;
+	size_t		 next;		/* the entry find tries first */
 	char		*ubuf;		/* the uids, each NUL-terminated */
 	size_t		 ulen, ucap;
 	struct stored	*sto;
@@ -253,12 +254,25 @@ find_len(struct state *st, const char *uid, size_t len, uint64_t h)
 	return NULL;
 }
 
+/*
+ * Lookups come in the order of the server's listing, and the entries
+ * are kept in that order (listing_order): the entry after the one
+ * found last is tried first, which makes a run over a long listing a
+ * walk through the table rather than a hash lookup per UID.
+ */
 static struct entry *
 find(struct state *st, const char *uid)
 {
-	size_t len = strlen(uid);
+	size_t len;
+	struct entry *e;
 
-	return find_len(st, uid, len, hash(uid, len));
+	if (st->next < st->nent &&
+	    strcmp(st->ubuf + st->ent[st->next].uid, uid) == 0)
+		return &st->ent[st->next++];
+	len = strlen(uid);
+	if ((e = find_len(st, uid, len, hash(uid, len))) != NULL)
+		st->next = (size_t)(e - st->ent) + 1;
+	return e;
 }
 
 /* What was stored, copied into the state for e (a later delivery of
