@@ -38,7 +38,7 @@ _popfetch()
 	fi
 	case $opt in
 	--tls) COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur")); return ;;
-	--auth) COMPREPLY=($(compgen -W "auto user apop rpop plain login cram-md5 scram-sha-1 scram-sha-256 external xoauth2 oauthbearer" -- "$cur")); return ;;
+	--auth) COMPREPLY=($(compgen -W "auto user apop rpop plain login cram-md5 scram-sha-1 scram-sha-256 scram-sha-1-plus scram-sha-256-plus external xoauth2 oauthbearer" -- "$cur")); return ;;
 	--debug|-d) COMPREPLY=($(compgen -W "0 1 2" -- "$cur")); return ;;
 	--from) COMPREPLY=($(compgen -W "mpop fetchmail getmail" -- "$cur")); return ;;
 	--oauth2-flow) COMPREPLY=($(compgen -W "device loopback" -- "$cur")); return ;;

@@ -11,7 +11,7 @@ complete -c popfetch -l tls -x -a 'implicit starttls none' -d 'how to secure the
 complete -c popfetch -l ca-file -r -F -d 'trusted CA certificates'
 complete -c popfetch -l timeout -x -d 'timeout in seconds'
 complete -c popfetch -l max-time -x -d 'limit for a whole session in seconds'
-complete -c popfetch -l auth -x -a 'auto user apop rpop plain login cram-md5 scram-sha-1 scram-sha-256 external xoauth2 oauthbearer' -d 'login method'
+complete -c popfetch -l auth -x -a 'auto user apop rpop plain login cram-md5 scram-sha-1 scram-sha-256 scram-sha-1-plus scram-sha-256-plus external xoauth2 oauthbearer' -d 'login method'
 complete -c popfetch -l allow-plaintext -d 'allow a password without TLS'
 complete -c popfetch -l no-initial-response -d 'always use the two-step SASL form'
 complete -c popfetch -l utf8 -d 'require UTF8'

@@ -28,6 +28,7 @@
 
 #include "auth.h"
 #include "crypto.h"
+#include "net.h"
 #include "sasl.h"
 
 #define PASSWORD_MAX	4096
@@ -544,6 +545,61 @@ offers(const struct pop3_capa *c, enum sasl_mech m)
 	return 0;
 }
 
+/*
+ * The TLS session's channel binding, found once a login: type NULL
+ * without TLS, or when none can be had (why says why).
+ */
+struct binding {
+	const char	*type;
+	unsigned char	 data[TLS_CB_MAX];
+	size_t		 len;
+	struct error	 why;
+};
+
+static void
+binding_get(struct pop3 *p, struct binding *b)
+{
+	memset(b, 0, sizeof(*b));
+	if (net_is_tls(pop3_net(p)))
+		b->type = net_channel_binding(pop3_net(p), b->data, &b->len,
+		    &b->why);
+	else
+		error_set(&b->why, ERR_USAGE, "the connection has no TLS");
+}
+
+/* The -PLUS form of a SCRAM mechanism, or m itself. */
+static enum sasl_mech
+plus_of(enum sasl_mech m)
+{
+	if (m == SASL_SCRAM_SHA1)
+		return SASL_SCRAM_SHA1_PLUS;
+	if (m == SASL_SCRAM_SHA256)
+		return SASL_SCRAM_SHA256_PLUS;
+	return m;
+}
+
+/*
+ * The GS2 flag of SCRAM (RFC 5802 section 6): a -PLUS mechanism binds;
+ * plain SCRAM says "y" (could bind, the server seems not to) when a
+ * binding is to be had and the server did not offer this mechanism's
+ * -PLUS form, else "n" (no TLS, or the user chose plain SCRAM although
+ * the server offers -PLUS).
+ */
+static void
+set_binding(struct sasl_params *sp, const struct pop3_capa *c,
+    enum sasl_mech m, const struct binding *b)
+{
+	if (!sasl_is_scram(m) || b->type == NULL)
+		return;
+	if (!sasl_binds(m) && c->known && offers(c, plus_of(m)))
+		return;
+	sp->cb_type = b->type;
+	if (sasl_binds(m)) {
+		sp->cb_data = b->data;
+		sp->cb_len = b->len;
+	}
+}
+
 /* Cancels an exchange with "*" (RFC 5034), keeping the first error. */
 static int
 sasl_cancel(struct pop3 *p)
@@ -571,7 +627,8 @@ from_store(const struct auth_params *a, enum sasl_mech m)
  */
 static int
 login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
-    int refresh, int *stored, int *refused, struct error *err)
+    const struct binding *bind, int refresh, int *stored, int *refused,
+    struct error *err)
 {
 	const struct pop3_capa *c = pop3_capabilities(p);
 	struct sasl_params sp;
@@ -584,6 +641,10 @@ login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
 	int r, rounds, local = 0;
 
 	*refused = 0;
+	if (sasl_binds(m) && bind->type == NULL) {
+		*err = bind->why;
+		return error_prefix(err, "AUTH %s: no channel binding", name);
+	}
 	if (from_store(a, m)) {
 		if ((secret = a->token.get(a->token.arg, refresh, err)) ==
 		    NULL)
@@ -598,6 +659,12 @@ login_sasl(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
 	sp.secret = secret;
 	sp.host = a->host;
 	sp.port = a->port;
+	set_binding(&sp, c, m, bind);
+	if (sasl_binds(m))
+		pop3_note(p, "AUTH %s: channel binding %s", name, sp.cb_type);
+	else if (sasl_is_scram(m))
+		pop3_note(p, "AUTH %s: no channel binding (GS2 flag %s)", name,
+		    sp.cb_type != NULL ? "y: the server offers no -PLUS" : "n");
 	s = sasl_new(&sp, err);
 	secret_free(secret);
 	if (s == NULL)
@@ -669,21 +736,21 @@ insecure(struct error *err, const char *what)
  */
 static int
 login_auto(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
-    int verified, struct error *err)
+    const struct binding *bind, int verified, struct error *err)
 {
 	const struct pop3_capa *c = pop3_capabilities(p);
 	const char *then;
 	int refused, stored = 0, r;
 
-	r = login_sasl(p, a, m, 0, &stored, &refused, err);
-	if (r == 0 || !refused || !verified ||
-	    (m != SASL_SCRAM_SHA256 && m != SASL_SCRAM_SHA1))
+	r = login_sasl(p, a, m, bind, 0, &stored, &refused, err);
+	if (r == 0 || !refused || !verified || !sasl_is_scram(m))
 		return r;
 	if (offers(c, SASL_PLAIN)) {
 		then = "AUTH PLAIN";
 		pop3_note(p, "AUTH %s refused; trying %s over verified TLS",
 		    sasl_name(m), then);
-		r = login_sasl(p, a, SASL_PLAIN, 0, &stored, &refused, err);
+		r = login_sasl(p, a, SASL_PLAIN, bind, 0, &stored, &refused,
+		    err);
 	} else {
 		then = "USER/PASS";
 		pop3_note(p, "AUTH %s refused; trying %s over verified TLS",
@@ -698,27 +765,32 @@ login_auto(struct pop3 *p, const struct auth_params *a, enum sasl_mech m,
 
 /* What --auth auto uses: the strongest offered mechanism that needs
  * nothing but a password and does not show it to an eavesdropper, or
- * -1 for USER/PASS. */
+ * -1 for USER/PASS.  The -PLUS mechanisms come first where the TLS
+ * session gives a channel binding (as mpop's since 1.4.19): with them a
+ * man in the middle cannot relay the login even if it holds a
+ * certificate the client trusts. */
 static int
-auto_mech(const struct pop3_capa *c, int clear_ok)
+auto_mech(const struct pop3_capa *c, int clear_ok, int bindable)
 {
 	static const enum sasl_mech prefer[] = {
+		SASL_SCRAM_SHA256_PLUS, SASL_SCRAM_SHA1_PLUS,
 		SASL_SCRAM_SHA256, SASL_SCRAM_SHA1, SASL_PLAIN, SASL_LOGIN
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(prefer) / sizeof(prefer[0]); i++)
 		if (offers(c, prefer[i]) &&
-		    (clear_ok || !sasl_reveals_secret(prefer[i])))
+		    (clear_ok || !sasl_reveals_secret(prefer[i])) &&
+		    (bindable || !sasl_binds(prefer[i])))
 			return (int)prefer[i];
 	return -1;
 }
 
 const char *
 auth_auto_choice(const struct pop3_capa *c, const struct auth_params *a,
-    int secure)
+    int secure, int bindable)
 {
-	int m = auto_mech(c, secure || a->allow_plaintext);
+	int m = auto_mech(c, secure || a->allow_plaintext, bindable);
 
 	return m == -1 ? "USER" : sasl_name((enum sasl_mech)m);
 }
@@ -737,6 +809,7 @@ auth_login_token(struct pop3 *p, const struct auth_params *a, int secure,
     int verified, int refresh, int *retry, struct error *err)
 {
 	const struct pop3_capa *c = pop3_capabilities(p);
+	struct binding bind;
 	int clear_ok = secure || a->allow_plaintext, stored = 0, refused, m, r;
 	size_t i;
 
@@ -753,6 +826,7 @@ auth_login_token(struct pop3 *p, const struct auth_params *a, int secure,
 	if (a->user != NULL && strlen(a->user) > 240)
 		return error_set(err, ERR_USAGE,
 		    "the user name is longer than 240 bytes");
+	binding_get(p, &bind);
 	switch (a->method) {
 	case AUTH_APOP:
 		/* A man in the middle chooses the timestamp and can then
@@ -771,6 +845,14 @@ auth_login_token(struct pop3 *p, const struct auth_params *a, int secure,
 			return insecure(err, a->mech == SASL_XOAUTH2 ||
 			    a->mech == SASL_OAUTHBEARER ? "a bearer token" :
 			    "a password");
+		/* --allow-plaintext does not help: there is no channel to
+		 * bind. */
+		if (sasl_binds(a->mech) && !secure)
+			return error_set(err, ERR_USAGE, "AUTH %s binds the "
+			    "login to the TLS session, and this connection has "
+			    "no TLS; nothing was sent (without TLS, use the "
+			    "mechanism without -PLUS)", sasl_name(a->mech)),
+			    error_hint(err, HINT_TLS_IMPLICIT);
 		/* With CAPA known, no SASL line means no AUTH at all
 		 * (RFC 5034 section 3): refused here, so that a server's
 		 * "-ERR Not implemented" never looks like a bad password. */
@@ -790,7 +872,8 @@ auth_login_token(struct pop3 *p, const struct auth_params *a, int secure,
 			return error_set(err, ERR_USAGE, "AUTH EXTERNAL needs "
 			    "TLS and a client certificate"),
 			    error_hint(err, HINT_CLIENT_CERT);
-		r = login_sasl(p, a, a->mech, refresh, &stored, &refused, err);
+		r = login_sasl(p, a, a->mech, &bind, refresh, &stored,
+		    &refused, err);
 		*retry = r == -1 && stored && err->cls == ERR_AUTH;
 		return r;
 	case AUTH_AUTO:
@@ -803,14 +886,14 @@ auth_login_token(struct pop3 *p, const struct auth_params *a, int secure,
 				continue;
 			if (!clear_ok)
 				return insecure(err, "a bearer token");
-			r = login_sasl(p, a, tm, refresh, &stored, &refused,
-			    err);
+			r = login_sasl(p, a, tm, &bind, refresh, &stored,
+			    &refused, err);
 			*retry = r == -1 && stored && err->cls == ERR_AUTH;
 			return r;
 		}
-		if ((m = auto_mech(c, clear_ok)) != -1)
-			return login_auto(p, a, (enum sasl_mech)m, verified,
-			    err);
+		if ((m = auto_mech(c, clear_ok, bind.type != NULL)) != -1)
+			return login_auto(p, a, (enum sasl_mech)m, &bind,
+			    verified, err);
 		break;
 	case AUTH_USER:
 		break;

@@ -93,17 +93,20 @@ char	*auth_password(const struct cred_params *, const char *host,
  * is not offered, or CAPA has no SASL line at all: HINT_AUTH_METHOD,
  * nothing sent), ERR_USAGE (no user name, HINT_USER; CR, LF or over
  * 240 bytes in it; EXTERNAL without TLS and a client certificate,
- * HINT_CLIENT_CERT), ERR_CONFIG (no password), ERR_PROTO (a malformed
+ * HINT_CLIENT_CERT; a -PLUS mechanism without TLS, HINT_TLS_IMPLICIT),
+ * ERR_TLS (a -PLUS mechanism on a TLS session with no channel
+ * binding), ERR_CONFIG (no password), ERR_PROTO (a malformed
  * SASL challenge, or one too many), and the errors of pop3.h.
  */
 int	 auth_login(struct pop3 *, const struct auth_params *, int secure,
 	    int verified,
 	    struct error *);
 
-/* The method --auth auto would use with capabilities c: a SASL
+/* The method --auth auto would use with capabilities c, over TLS
+ * (secure) that gives a channel binding (bindable) or not: a SASL
  * mechanism's name, or "USER".  A static string. */
 const char *auth_auto_choice(const struct pop3_capa *c,
-	    const struct auth_params *a, int secure);
+	    const struct auth_params *a, int secure, int bindable);
 
 /*
  * auth_login, and then what a refused OAuth token asks for: when the

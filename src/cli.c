@@ -56,6 +56,8 @@ static const struct cli_value auth_values[] = {
 	{ "cram-md5", AUTH_SASL, SASL_CRAM_MD5 },
 	{ "scram-sha-1", AUTH_SASL, SASL_SCRAM_SHA1 },
 	{ "scram-sha-256", AUTH_SASL, SASL_SCRAM_SHA256 },
+	{ "scram-sha-1-plus", AUTH_SASL, SASL_SCRAM_SHA1_PLUS },
+	{ "scram-sha-256-plus", AUTH_SASL, SASL_SCRAM_SHA256_PLUS },
 	{ "external", AUTH_SASL, SASL_EXTERNAL },
 	{ "xoauth2", AUTH_SASL, SASL_XOAUTH2 },
 	{ "oauthbearer", AUTH_SASL, SASL_OAUTHBEARER },

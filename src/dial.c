@@ -10,6 +10,7 @@
  * exits at once and is reaped here, so the command can never be left a
  * zombie of popfetch; it ends when popfetch closes its end.
  */
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -29,53 +30,6 @@
 #include "dial.h"
 #include "proxy.h"
 
-/* Appends s to the growing string at *out, single-quoted for sh. */
-static void
-quote(char **out, size_t *n, size_t *cap, const char *s)
-{
-	size_t need = 4 * strlen(s) + 3;
-
-	if (*n + need + 1 > *cap) {
-		*cap = (*n + need + 1) * 2;
-		*out = xreallocarray(*out, *cap, 1);
-	}
-	(*out)[(*n)++] = '\'';
-	for (; *s != '\0'; s++) {
-		if (*s == '\'') {
-			memcpy(*out + *n, "'\\''", 4);
-			*n += 4;
-		} else
-			(*out)[(*n)++] = *s;
-	}
-	(*out)[(*n)++] = '\'';
-}
-
-/* The command with %h, %p and %% replaced. */
-static char *
-expand(const char *cmd, const char *host, const char *port)
-{
-	size_t cap = strlen(cmd) + 64, n = 0;
-	char *out = xmalloc(cap);
-	const char *p;
-
-	for (p = cmd; *p != '\0'; p++) {
-		if (n + 2 >= cap) {
-			cap *= 2;
-			out = xreallocarray(out, cap, 1);
-		}
-		if (p[0] == '%' && (p[1] == 'h' || p[1] == 'p')) {
-			quote(&out, &n, &cap, p[1] == 'h' ? host : port);
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			out[n++] = '%';
-			p++;
-		} else
-			out[n++] = *p;
-	}
-	out[n] = '\0';
-	return out;
-}
-
 static void
 set_timeouts(int fd, int timeout)
 {
@@ -91,15 +45,16 @@ static struct net *
 via_command(const char *command, const char *host, const char *port,
     int timeout, struct error *err)
 {
+	struct net *n;
 	char *cmd;
-	int sv[2], st;
-	pid_t pid;
+	int sv[2];
+	pid_t pid, parent = getpid();
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		error_set(err, ERR_IO, "socketpair: %s", strerror(errno));
 		return NULL;
 	}
-	cmd = expand(command, host, port);
+	cmd = sh_expand(command, "hp", (const char *const[]){ host, port });
 	if ((pid = fork()) == -1) {
 		error_set(err, ERR_IO, "fork: %s", strerror(errno));
 		free(cmd);
@@ -108,8 +63,12 @@ via_command(const char *command, const char *host, const char *port,
 		return NULL;
 	}
 	if (pid == 0) {
-		if (fork() != 0)
-			_exit(0);
+		/* Its own process group, ended with the connection (see
+		 * net_set_child) or with popfetch, whichever goes first. */
+		(void)setpgid(0, 0);
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() != parent)
+			_exit(127);
 		(void)signal(SIGPIPE, SIG_DFL);
 		(void)unsetenv("POPFETCH_PASSWORD");
 		if (dup2(sv[1], STDIN_FILENO) == -1 ||
@@ -118,12 +77,13 @@ via_command(const char *command, const char *host, const char *port,
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	(void)setpgid(pid, pid);	/* either side may win the race */
 	free(cmd);
 	(void)close(sv[1]);
-	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-		;
 	set_timeouts(sv[0], timeout);
-	return net_from_fd(sv[0], timeout);
+	n = net_from_fd(sv[0], timeout);
+	net_set_child(n, pid);
+	return n;
 }
 
 /* One address, bound to src (of its family) if given, connected within

@@ -119,7 +119,7 @@ put_opt(json_t *j, const char *key, const char *label, const char *val)
  * "after"). */
 static void
 describe_capa(json_t *j, const struct pop3_capa *c, const char *when,
-    const struct cli_settings *s, int tls)
+    const struct cli_settings *s, int tls, int cb)
 {
 	char key[64], label[64], *text;
 
@@ -140,9 +140,29 @@ describe_capa(json_t *j, const struct pop3_capa *c, const char *when,
 	put(j, "sasl", "sasl mechanisms", c->sasl != NULL ? c->sasl :
 	    "(none)");
 	put(j, "auth_auto", "--auth auto would use",
-	    auth_auto_choice(c, &s->sp.auth, tls));
+	    auth_auto_choice(c, &s->sp.auth, tls, cb));
 	put_opt(j, "login_delay", "login-delay", capa_arg(c, "LOGIN-DELAY"));
 	put_opt(j, "expire", "expire", capa_arg(c, "EXPIRE"));
+}
+
+/* The channel binding SCRAM's -PLUS mechanisms would use: 1, or 0
+ * (then it says why not). */
+static int
+describe_cb(json_t *j, struct net *n)
+{
+	unsigned char cb[TLS_CB_MAX];
+	const char *type;
+	char why[600];
+	size_t len;
+	struct error e;
+
+	if ((type = net_channel_binding(n, cb, &len, &e)) != NULL) {
+		put(j, "channel_binding", "channel binding", type);
+		return 1;
+	}
+	(void)snprintf(why, sizeof(why), "none (%s)", e.msg);
+	put(j, "channel_binding", "channel binding", why);
+	return 0;
 }
 
 static void
@@ -214,7 +234,7 @@ info_run(struct cli_settings *s, struct error *err)
 	struct error qerr;
 	char peer[1100], src[PATH_MAX + 64];
 	json_t *j = s->co.json ? json_object() : NULL;
-	int tls, r;
+	int tls, cb = 0, r;
 
 	s->errhost = s->sp.host;
 	if ((sess = session_open(&s->sp, 0, err)) == NULL) {
@@ -231,8 +251,10 @@ info_run(struct cli_settings *s, struct error *err)
 	    TLSMODE_DEFAULT ? (strcmp(session_port(&s->sp), "995") == 0 ?
 	    TLSMODE_IMPLICIT : TLSMODE_STARTTLS) : s->sp.tls));
 	describe_tls(j, pop3_net(p));
+	if (tls)
+		cb = describe_cb(j, pop3_net(p));
 	put(j, "greeting", "greeting", pop3_welcome(p));
-	describe_capa(j, pop3_capabilities(p), "before", s, tls);
+	describe_capa(j, pop3_capabilities(p), "before", s, tls, cb);
 	put(j, "user", "user", s->sp.auth.user);
 	put(j, "password_source", "password source",
 	    password_source(&s->sp.auth.cred, src, sizeof(src)));
@@ -243,7 +265,7 @@ info_run(struct cli_settings *s, struct error *err)
 	if (r == 0)
 		r = pop3_capa(p, err);
 	if (r == 0)
-		describe_capa(j, pop3_capabilities(p), "after", s, tls);
+		describe_capa(j, pop3_capabilities(p), "after", s, tls, cb);
 	if (j != NULL) {
 		json_object_set_new(j, "login", json_boolean(r == 0));
 		if (report_json_print(stdout, j, r == 0 ? err : &qerr) == -1)

@@ -377,7 +377,7 @@ maildir_begin(void *h, const char *sender, struct error *err)
 		    m->dir, m->name, strerror(errno));
 	m->intmp = 1;
 	m->w.len = 0;
-	if (safefile_chown(m->w.fd, &m->msb, m->name, err) == -1) {
+	if (safefile_chown(m->w.fd, &m->msb, NULL, m->name, err) == -1) {
 		maildir_abort(m);
 		return -1;
 	}

@@ -366,7 +366,8 @@ attach(struct mbox *m, int create, struct error *err)
 	}
 	if (!made && open_mbox(m, 0, err) == -1)
 		return !create && errno == ENOENT ? 1 : -1;
-	if (made && (safefile_chown(m->w.fd, &m->dsb, m->path, err) == -1 ||
+	if (made && (safefile_chown(m->w.fd, &m->dsb, m->name, m->path,
+	    err) == -1 ||
 	    fsync(m->dfd) == -1)) {
 		if (err->cls == ERR_NONE)
 			error_set(err, safefile_class(errno), "%s: %s",
@@ -374,7 +375,7 @@ attach(struct mbox *m, int create, struct error *err)
 		(void)unlinkat(m->dfd, m->name, 0);
 		return -1;
 	}
-	if (safefile_check(m->w.fd, &m->dsb, 0, m->path, err) == -1)
+	if (safefile_check(m->w.fd, &m->dsb, m->name, 0, m->path, err) == -1)
 		return -1;
 	if (lock_file(m, m->timeout, err) == -1)
 		return -1;

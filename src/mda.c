@@ -63,40 +63,6 @@ mda_open(const struct deliver_params *p, struct error *err)
 	return m;
 }
 
-/* The command with %F replaced and %% turned into %. */
-static char *
-expand(const char *cmd, const char *sender)
-{
-	size_t cap, n = 0, sl;
-	char *out;
-	const char *p;
-
-	if (sender[0] == '-')
-		sender = "MAILER-DAEMON";
-	sl = strlen(sender);
-	cap = strlen(cmd) + 1;
-	out = xmalloc(cap);
-	for (p = cmd; *p != '\0'; p++) {
-		if (n + sl + 4 >= cap) {
-			cap = (cap + sl + 4) * 2;
-			out = xreallocarray(out, cap, 1);
-		}
-		if (p[0] == '%' && p[1] == 'F') {
-			out[n++] = '\'';
-			memcpy(out + n, sender, sl);
-			n += sl;
-			out[n++] = '\'';
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			out[n++] = '%';
-			p++;
-		} else
-			out[n++] = *p;
-	}
-	out[n] = '\0';
-	return out;
-}
-
 static const char *
 mda_prepare(void *h, struct error *err)
 {
@@ -139,7 +105,9 @@ mda_begin(void *h, const char *sender, struct error *err)
 		    "message: %s", strerror(errno));
 	m->w.len = 0;
 	free(m->cmd);
-	m->cmd = expand(m->command, sender);
+	/* %F: a sender that could pass for an option is not given. */
+	m->cmd = sh_expand(m->command, "F", (const char *const[]){
+	    sender[0] == '-' ? "MAILER-DAEMON" : sender });
 	return 0;
 }
 

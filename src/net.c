@@ -53,6 +53,7 @@ struct net {
 	struct error	 werr;		/* why a wait in TLS failed */
 	int		 wfailed;
 	struct tls	*tls;
+	pid_t		 child;		/* the command at the other end; 0: none */
 	size_t		 start;		/* first unread byte */
 	size_t		 end;		/* one past the last received byte */
 	char		 buf[NET_BUFSIZE + 1];
@@ -573,6 +574,17 @@ net_tlsinfo(struct net *n, struct tls_sessinfo *si, struct error *err)
 }
 
 const char *
+net_channel_binding(struct net *n, unsigned char *cb, size_t *len,
+    struct error *err)
+{
+	if (n->tls == NULL) {
+		error_set(err, ERR_SOFTWARE, "the connection is not TLS");
+		return NULL;
+	}
+	return tls_channel_binding(n->tls, cb, len, err);
+}
+
+const char *
 net_peer(const struct net *n, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
@@ -764,11 +776,43 @@ net_getchunk(struct net *n, char **data, size_t *len, int *eol,
 
 
 void
+net_set_child(struct net *n, pid_t pid)
+{
+	n->child = pid;
+}
+
+/* Reaps pid within ms milliseconds: 1, or 0 if it is still running. */
+static int
+reap_within(pid_t pid, int ms)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid || (r == -1 && errno != EINTR))
+			return 1;
+		if (ms <= 0)
+			return 0;
+		(void)nanosleep(&ts, NULL);
+		ms -= 20;
+	}
+}
+
+void
 net_close(struct net *n)
 {
 	if (n == NULL)
 		return;
 	tls_free(n->tls);
 	(void)close(n->fd);
+	if (n->child > 0 && !reap_within(n->child, 2000)) {
+		(void)kill(-n->child, SIGTERM);
+		if (!reap_within(n->child, 1000)) {
+			(void)kill(-n->child, SIGKILL);
+			(void)reap_within(n->child, 5000);
+		}
+	}
 	free(n);
 }

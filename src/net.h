@@ -7,6 +7,8 @@
 #ifndef NET_H
 #define NET_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include "tls.h"
@@ -57,6 +59,12 @@ struct net	*net_connect(const char *host, const char *port, int timeout,
  * owns it from now on and is owned by the caller.  Never fails. */
 struct net	*net_from_fd(int fd, int timeout);
 
+/* The process at the other end (a --connect-command), in a process
+ * group of its own: net_close gives it two seconds to go after its
+ * input closes, then ends the group (SIGTERM, then SIGKILL) and reaps
+ * it, so that none outlives popfetch's connection. */
+void		 net_set_child(struct net *, pid_t pid);
+
 /* From now on nothing more happens after max_time seconds (0: no
  * limit), as for net_connect; for a connection made by net_from_fd. */
 void		 net_set_max_time(struct net *, int max_time);
@@ -86,6 +94,12 @@ int		 net_certinfo(struct net *, struct tls_certinfo *,
  * without TLS. */
 int		 net_tlsinfo(struct net *, struct tls_sessinfo *,
 		    struct error *);
+
+/* The session's channel binding (tls_channel_binding): its type's
+ * name, or NULL with err: ERR_SOFTWARE without TLS, or the errors of
+ * tls_channel_binding. */
+const char	*net_channel_binding(struct net *, unsigned char *cb,
+		    size_t *len, struct error *);
 
 /* The address and port connected to, as "192.0.2.1 995" or "::1 995",
  * into buf; "?" if unknown. */

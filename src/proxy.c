@@ -168,22 +168,14 @@ static const char *const replies[] = {
 	"TTL expired", "command not supported", "address type not supported"
 };
 
-int
-proxy_socks5(int fd, const struct proxy *p, const char *host,
-    const char *port, int timeout, struct error *err)
+/* The method negotiation: none, or RFC 1929 user and password when the
+ * proxy URL names a user. */
+static int
+negotiate(int fd, const struct proxy *p, struct error *err)
 {
-	unsigned char req[4 + 1 + 255 + 2], rep[4 + 16 + 2], m[2];
-	struct addrinfo hints, *res;
-	const char *errstr;
-	size_t n = 0, hl = strlen(host), skip;
-	long long num;
-	int r;
+	unsigned char req[4], m[2];
+	size_t n = 0;
 
-	num = strtonum(port, 1, 65535, &errstr);
-	if (errstr != NULL)
-		return error_set(err, ERR_CONFIG, "proxy: port %s is %s",
-		    port, errstr);
-	/* Methods: none, and username/password if there is a user. */
 	req[n++] = 5;
 	req[n++] = p->user != NULL ? 2 : 1;
 	req[n++] = 0;
@@ -197,52 +189,69 @@ proxy_socks5(int fd, const struct proxy *p, const char *host,
 		return error_set(err, ERR_CONFIG, "proxy: it wants "
 		    "credentials%s", p->user != NULL ? " popfetch cannot "
 		    "give" : "; give USER@ in the proxy URL");
-	if (m[1] == 2 && p->user != NULL) {
-		if (userpass(fd, p, err) == -1)
-			return -1;
-	} else if (m[1] != 0)
+	if (m[1] == 2 && p->user != NULL)
+		return userpass(fd, p, err);
+	if (m[1] != 0)
 		return error_set(err, ERR_PROTO, "proxy: it chose a method "
 		    "popfetch did not offer");
-	n = 0;
-	req[n++] = 5;
-	req[n++] = 1;		/* CONNECT */
-	req[n++] = 0;
+	return 0;
+}
+
+/* Appends the CONNECT request's address to req at *n: the name itself
+ * (socks5h), or the address it has here (socks5). */
+static int
+put_address(unsigned char *req, size_t *n, const struct proxy *p,
+    const char *host, int timeout, struct error *err)
+{
+	struct addrinfo hints, *res;
+	size_t hl = strlen(host);
+	int r;
+
 	if (p->remote_dns) {
 		if (hl == 0 || hl > 255)
 			return error_set(err, ERR_CONFIG, "proxy: a host name "
 			    "of 1 to 255 bytes");
-		req[n++] = 3;
-		req[n++] = (unsigned char)hl;
-		memcpy(req + n, host, hl);
-		n += hl;
-	} else {
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		r = net_lookup(host, NULL, &hints, timeout, &res);
-		if (r == NET_LOOKUP_TIMEOUT)
-			return error_set(err, ERR_NET, "the name lookup of "
-			    "%.255s took longer than %d second%s", host,
-			    timeout, timeout == 1 ? "" : "s");
-		if (r != 0)
-			return error_set(err, r == EAI_AGAIN ||
-			    r == EAI_SYSTEM ? ERR_NET : ERR_NOHOST,
-			    "host not found: %s", gai_strerror(r));
-		if (res->ai_family == AF_INET6) {
-			req[n++] = 4;
-			memcpy(req + n, &((struct sockaddr_in6 *)
-			    (void *)res->ai_addr)->sin6_addr, 16);
-			n += 16;
-		} else {
-			req[n++] = 1;
-			memcpy(req + n, &((struct sockaddr_in *)
-			    (void *)res->ai_addr)->sin_addr, 4);
-			n += 4;
-		}
-		net_lookup_free(res);
+		req[(*n)++] = 3;
+		req[(*n)++] = (unsigned char)hl;
+		memcpy(req + *n, host, hl);
+		*n += hl;
+		return 0;
 	}
-	req[n++] = (unsigned char)(num >> 8);
-	req[n++] = (unsigned char)(num & 0xff);
-	if (put_all(fd, req, n, err) == -1 || get_all(fd, rep, 4, err) == -1)
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	r = net_lookup(host, NULL, &hints, timeout, &res);
+	if (r == NET_LOOKUP_TIMEOUT)
+		return error_set(err, ERR_NET, "the name lookup of %.255s took "
+		    "longer than %d second%s", host, timeout,
+		    timeout == 1 ? "" : "s");
+	if (r != 0)
+		return error_set(err, r == EAI_AGAIN || r == EAI_SYSTEM ?
+		    ERR_NET : ERR_NOHOST, "host not found: %s",
+		    gai_strerror(r));
+	if (res->ai_family == AF_INET6) {
+		req[(*n)++] = 4;
+		memcpy(req + *n, &((struct sockaddr_in6 *)
+		    (void *)res->ai_addr)->sin6_addr, 16);
+		*n += 16;
+	} else {
+		req[(*n)++] = 1;
+		memcpy(req + *n, &((struct sockaddr_in *)
+		    (void *)res->ai_addr)->sin_addr, 4);
+		*n += 4;
+	}
+	net_lookup_free(res);
+	return 0;
+}
+
+/* The CONNECT reply: its status, then the bound address, which nothing
+ * here needs, read and dropped. */
+static int
+get_reply(int fd, const char *port, struct error *err)
+{
+	unsigned char rep[4 + 16 + 2];
+	size_t skip;
+
+	if (get_all(fd, rep, 4, err) == -1)
 		return -1;
 	if (rep[0] != 5)
 		return error_set(err, ERR_PROTO, "proxy: not a SOCKS5 reply");
@@ -254,7 +263,6 @@ proxy_socks5(int fd, const struct proxy *p, const char *host,
 		    "%s", port, rep[1] < 9 ? replies[rep[1]] :
 		    "unknown error");
 	}
-	/* The bound address, which nothing here needs. */
 	if (rep[3] == 1)
 		skip = 4 + 2;
 	else if (rep[3] == 4)
@@ -274,4 +282,31 @@ proxy_socks5(int fd, const struct proxy *p, const char *host,
 		skip -= k;
 	}
 	return 0;
+}
+
+int
+proxy_socks5(int fd, const struct proxy *p, const char *host,
+    const char *port, int timeout, struct error *err)
+{
+	unsigned char req[4 + 1 + 255 + 2];
+	const char *errstr;
+	size_t n = 0;
+	long long num;
+
+	num = strtonum(port, 1, 65535, &errstr);
+	if (errstr != NULL)
+		return error_set(err, ERR_CONFIG, "proxy: port %s is %s",
+		    port, errstr);
+	if (negotiate(fd, p, err) == -1)
+		return -1;
+	req[n++] = 5;
+	req[n++] = 1;		/* CONNECT */
+	req[n++] = 0;
+	if (put_address(req, &n, p, host, timeout, err) == -1)
+		return -1;
+	req[n++] = (unsigned char)(num >> 8);
+	req[n++] = (unsigned char)(num & 0xff);
+	if (put_all(fd, req, n, err) == -1)
+		return -1;
+	return get_reply(fd, port, err);
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,20 +27,44 @@ safefile_class(int e)
 	}
 }
 
-/* Whether a file owned by uid may be used by us in parent. */
+/*
+ * The mail spool convention (/var/mail/alice): root delivering to a file
+ * named after a user, in a directory root owns, delivers for that user.
+ * Sets *uid to the user's and returns 1 then.  Only the named user can
+ * own such a file (a member of group mail can plant one, but owned by
+ * itself), so a planted file is still refused.
+ */
 static int
-owner_ok(uid_t uid, const struct stat *parent)
+spool_user(const struct stat *parent, const char *name, uid_t *uid)
 {
-	uid_t me = geteuid();
+	struct passwd *pw;
+
+	if (name == NULL || parent == NULL || geteuid() != 0 ||
+	    parent->st_uid != 0 || strchr(name, '/') != NULL)
+		return 0;
+	if ((pw = getpwnam(name)) == NULL || pw->pw_uid == 0)
+		return 0;
+	*uid = pw->pw_uid;
+	return 1;
+}
+
+/* Whether a file owned by uid, named name (NULL: not a mailbox) in
+ * parent, may be used by us. */
+static int
+owner_ok(uid_t uid, const struct stat *parent, const char *name)
+{
+	uid_t me = geteuid(), spool;
 
 	if (uid == me)
 		return 1;
-	return me == 0 && parent != NULL && uid == parent->st_uid;
+	if (me == 0 && parent != NULL && uid == parent->st_uid)
+		return 1;
+	return spool_user(parent, name, &spool) && uid == spool;
 }
 
 int
-safefile_check(int fd, const struct stat *parent, int dir, const char *shown,
-    struct error *err)
+safefile_check(int fd, const struct stat *parent, const char *name, int dir,
+    const char *shown, struct error *err)
 {
 	struct stat sb;
 
@@ -53,7 +78,7 @@ safefile_check(int fd, const struct stat *parent, int dir, const char *shown,
 	if (!dir && sb.st_nlink != 1)
 		return error_set(err, ERR_CANTCREAT, "%s: has %ju hard links; "
 		    "refusing to write to it", shown, (uintmax_t)sb.st_nlink);
-	if (!owner_ok(sb.st_uid, parent) &&
+	if (!owner_ok(sb.st_uid, parent, dir ? NULL : name) &&
 	    !(parent == NULL && sb.st_uid == 0))
 		return error_set(err, ERR_CANTCREAT, "%s: owned by uid %ju, "
 		    "not by the user popfetch runs as; refusing to use it",
@@ -85,7 +110,7 @@ safefile_opendir(int at, const char *name, const struct stat *parent,
 		return error_set(err, safefile_class(errno), "%s: %s", shown,
 		    strerror(errno));
 	}
-	if (safefile_check(fd, parent, 1, shown, err) == -1) {
+	if (safefile_check(fd, parent, NULL, 1, shown, err) == -1) {
 		(void)close(fd);
 		return -1;
 	}
@@ -93,12 +118,18 @@ safefile_opendir(int at, const char *name, const struct stat *parent,
 }
 
 int
-safefile_chown(int fd, const struct stat *parent, const char *shown,
-    struct error *err)
+safefile_chown(int fd, const struct stat *parent, const char *name,
+    const char *shown, struct error *err)
 {
-	if (geteuid() != 0 || parent == NULL || parent->st_uid == 0)
+	uid_t uid;
+
+	if (spool_user(parent, name, &uid))
+		;
+	else if (geteuid() != 0 || parent == NULL || parent->st_uid == 0)
 		return 0;
-	if (fchown(fd, parent->st_uid, parent->st_gid) == -1)
+	else
+		uid = parent->st_uid;
+	if (fchown(fd, uid, parent->st_gid) == -1)
 		return error_set(err, safefile_class(errno), "%s: chown: %s",
 		    shown, strerror(errno));
 	return 0;
@@ -120,7 +151,7 @@ safefile_mkdir(int at, const struct stat *parent, const char *name,
 	    O_CLOEXEC)) == -1)
 		return error_set(err, safefile_class(errno), "%s: %s", shown,
 		    strerror(errno));
-	r = safefile_chown(fd, parent, shown, err);
+	r = safefile_chown(fd, parent, NULL, shown, err);
 	(void)close(fd);
 	if (r == -1)
 		return -1;

@@ -9,7 +9,10 @@
  * root works inside a directory that belongs to another user, to that
  * directory's owner; what popfetch creates there as root is given to
  * the directory's owner (procmail's convention), so the user can read
- * the mail.
+ * the mail.  A mailbox named after a user in a directory root owns
+ * (/var/mail/alice) is that user's: root may use it when that user owns
+ * it, and one root creates there is given to that user (and the
+ * directory's group).
  *
  * Every function returns 0 (or a descriptor) or -1 with err; shown is
  * the name used in messages.  Error classes follow safefile_class.
@@ -28,9 +31,10 @@ enum err_class	safefile_class(int e);
 
 /* Checks an opened descriptor: a directory if dir, else a regular file
  * with one link, owned as the rule above says, where parent is what
- * fstat said of the directory holding it.  ERR_CANTCREAT. */
-int	safefile_check(int fd, const struct stat *parent, int dir,
-	    const char *shown, struct error *);
+ * fstat said of the directory holding it and name its name there if it
+ * is a mailbox (NULL otherwise).  ERR_CANTCREAT. */
+int	safefile_check(int fd, const struct stat *parent, const char *name,
+	    int dir, const char *shown, struct error *);
 
 /* Opens the directory name in at (AT_FDCWD: name may be a path whose
  * earlier components are followed; the last never is) and checks it
@@ -50,8 +54,10 @@ int	safefile_mkdir(int at, const struct stat *parent, const char *name,
 int	safefile_mkparents(const char *path, struct error *);
 
 /* Gives fd, just created in a directory described by parent, to that
- * directory's owner if root created it there for another user. */
-int	safefile_chown(int fd, const struct stat *parent, const char *shown,
-	    struct error *);
+ * directory's owner if root created it there for another user, or, for
+ * a mailbox named name in a directory root owns, to the user it is
+ * named after (name NULL: not a mailbox). */
+int	safefile_chown(int fd, const struct stat *parent, const char *name,
+	    const char *shown, struct error *);
 
 #endif

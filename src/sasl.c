@@ -3,17 +3,25 @@
  *
  * SCRAM (RFC 5802) in brief, since it is the one with parsing and
  * arithmetic:
- *   client-first  = "n,," "n=" user ",r=" cnonce
+ *   client-first  = gs2-header "n=" user ",r=" cnonce
+ *   gs2-header    = "n,," (no TLS), "y,," (TLS, but the server offered
+ *                   no -PLUS) or "p=" cb-type ",," (a -PLUS mechanism)
  *   server-first  = "r=" cnonce snonce ",s=" salt ",i=" iterations
  *   SaltedPassword = PBKDF2(Normalize(password), salt, iterations)
  *   ClientKey = HMAC(SaltedPassword, "Client Key"), StoredKey = H(ClientKey)
  *   AuthMessage = client-first-bare "," server-first "," final-no-proof
  *   ClientProof = ClientKey XOR HMAC(StoredKey, AuthMessage)
- *   client-final  = "c=biws,r=" nonce ",p=" base64(ClientProof)
+ *   client-final  = "c=" base64(gs2-header cb-data) ",r=" nonce
+ *                   ",p=" base64(ClientProof)   ("c=biws" for "n,,")
  *   server-final  = "v=" base64(HMAC(HMAC(SaltedPassword, "Server Key"),
  *                   AuthMessage))
  * The client checks the server's signature: a server (or a man in the
  * middle) that does not know the password cannot complete the exchange.
+ * With channel binding the AuthMessage holds c=, so the signature also
+ * proves that the server saw the same TLS session: a man in the middle
+ * with two sessions, even one knowing the password, cannot bring the
+ * client's binding to the server (it would not match the server's own)
+ * nor sign the client's with the server's key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +55,9 @@ struct sasl {
 	/* SCRAM */
 	enum crypto_hash hash;
 	char		 cnonce[64];
+	char		 gs2[40];	/* the GS2 header, "n,," ... */
+	unsigned char	*cbind;		/* gs2, then the binding data */
+	size_t		 cbindlen;
 	char		*first_bare;
 	unsigned char	 server_sig[CRYPTO_HASH_MAX];
 	char		 server_error[256];
@@ -61,6 +72,8 @@ static const struct {
 	{ "CRAM-MD5",		SASL_CRAM_MD5 },
 	{ "SCRAM-SHA-1",	SASL_SCRAM_SHA1 },
 	{ "SCRAM-SHA-256",	SASL_SCRAM_SHA256 },
+	{ "SCRAM-SHA-1-PLUS",	SASL_SCRAM_SHA1_PLUS },
+	{ "SCRAM-SHA-256-PLUS",	SASL_SCRAM_SHA256_PLUS },
 	{ "EXTERNAL",		SASL_EXTERNAL },
 	{ "XOAUTH2",		SASL_XOAUTH2 },
 	{ "OAUTHBEARER",	SASL_OAUTHBEARER },
@@ -101,6 +114,19 @@ int
 sasl_needs_secret(enum sasl_mech m)
 {
 	return m != SASL_EXTERNAL;
+}
+
+int
+sasl_is_scram(enum sasl_mech m)
+{
+	return m == SASL_SCRAM_SHA1 || m == SASL_SCRAM_SHA256 ||
+	    sasl_binds(m);
+}
+
+int
+sasl_binds(enum sasl_mech m)
+{
+	return m == SASL_SCRAM_SHA1_PLUS || m == SASL_SCRAM_SHA256_PLUS;
 }
 
 static void
@@ -228,6 +254,8 @@ make_initial(struct sasl *s, struct error *err)
 	}
 	case SASL_SCRAM_SHA1:
 	case SASL_SCRAM_SHA256:
+	case SASL_SCRAM_SHA1_PLUS:
+	case SASL_SCRAM_SHA256_PLUS:
 		if (s->cnonce[0] == '\0') {
 			if (crypto_random(rnd, sizeof(rnd)) == -1)
 				return error_set(err, ERR_SOFTWARE,
@@ -238,19 +266,55 @@ make_initial(struct sasl *s, struct error *err)
 		}
 		esc = gs2_escape(u);
 		{
-			const char *p[] = { "n,,", "n=", esc, ",r=",
+			const char *p[] = { s->gs2, "n=", esc, ",r=",
 			    s->cnonce };
-			size_t l[] = { 3, 2, strlen(esc), 3,
+			size_t l[] = { strlen(s->gs2), 2, strlen(esc), 3,
 			    strlen(s->cnonce) };
 
 			set_initial(s, p, 5, l);
 		}
 		free(esc);
-		s->first_bare = xstrdup((char *)s->initial + 3);
+		s->first_bare = xstrdup((char *)s->initial + strlen(s->gs2));
 		break;
 	case SASL_CRAM_MD5:
 		break;
 	}
+	return 0;
+}
+
+/*
+ * The GS2 header and the c= input (RFC 5802 sections 6 and 7).  The
+ * type's name is a cb-name: letters, digits, "." and "-" only, so that
+ * no comma or "=" can end up in the header.
+ */
+static int
+scram_binding(struct sasl *s, const struct sasl_params *p,
+    struct error *err)
+{
+	const char *t = p->cb_type;
+	int n;
+
+	if (t != NULL && (t[0] == '\0' || strspn(t, "abcdefghijklmnopqrstu"
+	    "vwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(t)))
+		return error_set(err, ERR_SOFTWARE, "bad channel binding "
+		    "type");
+	if (sasl_binds(p->mech) && (t == NULL || p->cb_data == NULL ||
+	    p->cb_len == 0))
+		return error_set(err, ERR_SOFTWARE, "%s needs channel "
+		    "binding data", sasl_name(p->mech));
+	if (!sasl_binds(p->mech))
+		n = snprintf(s->gs2, sizeof(s->gs2), "%s", t != NULL ?
+		    "y,," : "n,,");
+	else
+		n = snprintf(s->gs2, sizeof(s->gs2), "p=%s,,", t);
+	if (n < 0 || (size_t)n >= sizeof(s->gs2))
+		return error_set(err, ERR_SOFTWARE, "bad channel binding "
+		    "type");
+	s->cbindlen = (size_t)n + (sasl_binds(p->mech) ? p->cb_len : 0);
+	s->cbind = xmalloc(s->cbindlen);
+	memcpy(s->cbind, s->gs2, (size_t)n);
+	if (sasl_binds(p->mech))
+		memcpy(s->cbind + n, p->cb_data, p->cb_len);
 	return 0;
 }
 
@@ -265,7 +329,12 @@ sasl_new(const struct sasl_params *p, struct error *err)
 	s->host = p->host != NULL ? xstrdup(p->host) : NULL;
 	s->port = p->port != NULL ? xstrdup(p->port) : NULL;
 	s->max_iter = p->max_iter ? p->max_iter : SCRAM_ITER_MAX;
-	s->hash = p->mech == SASL_SCRAM_SHA1 ? HASH_SHA1 : HASH_SHA256;
+	s->hash = p->mech == SASL_SCRAM_SHA1 || p->mech ==
+	    SASL_SCRAM_SHA1_PLUS ? HASH_SHA1 : HASH_SHA256;
+	if (sasl_is_scram(p->mech) && scram_binding(s, p, err) == -1) {
+		sasl_free(s);
+		return NULL;
+	}
 	if (p->nonce != NULL) {
 		if (strlen(p->nonce) >= sizeof(s->cnonce) ||
 		    strpbrk(p->nonce, ",") != NULL || p->nonce[0] == '\0') {
@@ -300,6 +369,7 @@ sasl_free(struct sasl *s)
 	wipe_free(s->out, s->outlen);
 	wipe_free(s->initial, s->initlen);
 	free(s->first_bare);
+	free(s->cbind);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 }
@@ -331,6 +401,8 @@ sasl_server_error(const struct sasl *s)
  * SCRAM server-first: "r=nonce,s=salt,i=count[,ext...]".  Fills the
  * nonce (within chal), the decoded salt and the count.
  */
+static int	scram_server_error(const char *, size_t, struct error *);
+
 struct scram_first {
 	const char	*nonce;
 	size_t		 noncelen;
@@ -364,6 +436,10 @@ scram_parse_first(struct sasl *s, const char *m, size_t len,
 	size_t pos = 0, vl, i, cl = strlen(s->cnonce);
 
 	memset(f, 0, sizeof(*f));
+	/* Not in RFC 5802's grammar of server-first, but servers that fail
+	 * client-first at once (its GS2 flag) say why this way. */
+	if (scram_server_error(m, len, err))
+		return -1;
 	if (len > 0 && m[0] == 'm')
 		return error_set(err, ERR_PROTO, "SCRAM: the server requires "
 		    "an extension popfetch does not know");
@@ -420,17 +496,20 @@ scram_final(struct sasl *s, const char *m, size_t len, struct error *err)
 	    skey[CRYPTO_HASH_MAX];
 	struct scram_first f;
 	size_t hl = crypto_hash_len(s->hash), nl, ml, rl, i;
-	char *pw, *noproof, *authmsg, *proof, *resp;
+	char *pw, *noproof, *authmsg, *proof, *resp, *c;
 	int r = -1;
 
 	if (scram_parse_first(s, m, len, &f, err) == -1)
 		return -1;
 	pw = crypto_password_normalize(s->secret);
-	nl = 9 + f.noncelen;
-	noproof = xmalloc(nl + 1);
-	memcpy(noproof, "c=biws,r=", 9);
-	memcpy(noproof + 9, f.nonce, f.noncelen);
-	noproof[nl] = '\0';
+	c = crypto_b64_encode(s->cbind, s->cbindlen);
+	{
+		const char *p[] = { "c=", c, ",r=", f.nonce };
+		size_t l[] = { 2, strlen(c), 3, f.noncelen };
+
+		noproof = join(p, l, 4, &nl);
+	}
+	free(c);
 	{
 		const char *p[] = { s->first_bare, ",", m, ",", noproof };
 		size_t l[] = { strlen(s->first_bare), 1, len, 1, nl };
@@ -474,6 +553,36 @@ out:
 	return r;
 }
 
+/* The server's "e=error" (RFC 5802 section 7): 1 with err (ERR_AUTH),
+ * or 0 if m is none. */
+static int
+scram_server_error(const char *m, size_t len, struct error *err)
+{
+	size_t pos = 0, vl;
+	const char *v, *why;
+	char vis[128];
+
+	if (scram_attr(m, len, &pos, 'e', &v, &vl) == 0) {
+		/* The two errors of RFC 5802 section 7 that mean someone
+		 * may sit between client and server. */
+		if (vl == 27 && memcmp(v, "channel-bindings-dont-match",
+		    vl) == 0)
+			why = " (the server's TLS session is not ours: a "
+			    "man in the middle?)";
+		else if (vl == 35 && memcmp(v,
+		    "server-does-support-channel-binding", vl) == 0)
+			why = " (its CAPA offered no -PLUS mechanism, yet it "
+			    "binds channels: someone may have removed the "
+			    "offer on the way)";
+		else
+			why = "";
+		(void)error_set(err, ERR_AUTH, "SCRAM: the server says: %s%s",
+		    vis_text(vis, sizeof(vis), v, vl), why);
+		return 1;
+	}
+	return 0;
+}
+
 /* server-final: "v=signature" or "e=error". */
 static int
 scram_verify(struct sasl *s, const char *m, size_t len, struct error *err)
@@ -481,28 +590,24 @@ scram_verify(struct sasl *s, const char *m, size_t len, struct error *err)
 	unsigned char *sig;
 	size_t siglen, pos = 0, vl, hl = crypto_hash_len(s->hash), i;
 	const char *v;
-	char vis[128];
 	unsigned diff = 0;
 
-	if (scram_attr(m, len, &pos, 'e', &v, &vl) == 0)
-		return error_set(err, ERR_AUTH, "SCRAM: the server says: %s",
-		    vis_text(vis, sizeof(vis), v, vl));
-	pos = 0;
+	if (scram_server_error(m, len, err))
+		return -1;
 	if (scram_attr(m, len, &pos, 'v', &v, &vl) == -1 ||
 	    crypto_b64_decode(v, vl, &sig, &siglen) == -1)
 		return error_set(err, ERR_PROTO, "SCRAM: bad final message "
 		    "from the server");
-	if (siglen != hl) {
-		free(sig);
-		return error_set(err, ERR_AUTH, "SCRAM: the server's "
-		    "signature is wrong: it does not know the password");
-	}
-	for (i = 0; i < hl; i++)
-		diff |= (unsigned)(sig[i] ^ s->server_sig[i]);
+	if (siglen == hl)
+		for (i = 0; i < hl; i++)
+			diff |= (unsigned)(sig[i] ^ s->server_sig[i]);
 	free(sig);
-	if (diff != 0)
+	if (siglen != hl || diff != 0)
 		return error_set(err, ERR_AUTH, "SCRAM: the server's "
-		    "signature is wrong: it does not know the password");
+		    "signature is wrong: it does not know the password%s",
+		    sasl_binds(s->mech) ? ", or it signed another channel "
+		    "binding than this TLS session's (a man in the middle?)" :
+		    "");
 	return 0;
 }
 
@@ -578,6 +683,8 @@ sasl_step(struct sasl *s, const unsigned char *chal, size_t chlen,
 		goto done;
 	case SASL_SCRAM_SHA1:
 	case SASL_SCRAM_SHA256:
+	case SASL_SCRAM_SHA1_PLUS:
+	case SASL_SCRAM_SHA256_PLUS:
 		if (s->step == ST_SENT) {
 			if (scram_final(s, m, chlen, err) == -1) {
 				s->step = ST_FAILED;
@@ -610,8 +717,7 @@ done:
 int
 sasl_finish(struct sasl *s, struct error *err)
 {
-	if ((s->mech == SASL_SCRAM_SHA1 || s->mech == SASL_SCRAM_SHA256) &&
-	    s->step != ST_DONE)
+	if (sasl_is_scram(s->mech) && s->step != ST_DONE)
 		return error_set(err, ERR_AUTH, "%s: the server accepted the "
 		    "login without proving that it knows the password",
 		    sasl_name(s->mech));

@@ -8,7 +8,11 @@
  *   PLAIN        RFC 4616
  *   LOGIN        draft-murchison-sasl-login
  *   CRAM-MD5     RFC 2195
- *   SCRAM-SHA-1, SCRAM-SHA-256   RFC 5802, RFC 7677 (no channel binding)
+ *   SCRAM-SHA-1, SCRAM-SHA-256   RFC 5802, RFC 7677
+ *   SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS   the same with channel binding
+ *                (RFC 5802 section 6): the caller brings the binding,
+ *                tls-exporter (RFC 9266) or tls-server-end-point
+ *                (RFC 5929), from tls.c
  *   EXTERNAL     RFC 4422 appendix A (identity from the client certificate)
  *   XOAUTH2      Google's and Microsoft's description
  *   OAUTHBEARER  RFC 7628
@@ -26,6 +30,8 @@ enum sasl_mech {
 	SASL_CRAM_MD5,
 	SASL_SCRAM_SHA1,
 	SASL_SCRAM_SHA256,
+	SASL_SCRAM_SHA1_PLUS,
+	SASL_SCRAM_SHA256_PLUS,
 	SASL_EXTERNAL,
 	SASL_XOAUTH2,
 	SASL_OAUTHBEARER
@@ -46,6 +52,18 @@ struct sasl_params {
 	const char	*port;		/* OAUTHBEARER only */
 	unsigned	 max_iter;	/* SCRAM; 0: SCRAM_ITER_MAX */
 	const char	*nonce;		/* SCRAM client nonce; NULL: random */
+	/*
+	 * SCRAM channel binding, the GS2 header's flag (RFC 5802 section
+	 * 6).  A -PLUS mechanism needs all three: the header says
+	 * "p=cb_type" and c= carries cb_data after it.  For SCRAM without
+	 * -PLUS, a cb_type says that the client could bind but the server
+	 * offered no -PLUS ("y": a server that does support binding then
+	 * sees the downgrade and fails the exchange); NULL that the client
+	 * cannot ("n": no TLS).  cb_data is copied.
+	 */
+	const char		*cb_type;
+	const unsigned char	*cb_data;
+	size_t			 cb_len;
 };
 
 struct sasl;
@@ -59,10 +77,15 @@ int		 sasl_lookup(const char *, enum sasl_mech *);
 int		 sasl_reveals_secret(enum sasl_mech);
 /* Whether it needs a password or token at all (all but EXTERNAL). */
 int		 sasl_needs_secret(enum sasl_mech);
+/* Whether it is one of the SCRAM mechanisms, with or without -PLUS. */
+int		 sasl_is_scram(enum sasl_mech);
+/* Whether it binds the TLS channel (the -PLUS mechanisms). */
+int		 sasl_binds(enum sasl_mech);
 
 /* A mechanism at its start, owned by the caller (sasl_free); copies
  * what it needs from p.  NULL with err: ERR_CONFIG (no secret for a
- * mechanism that needs one), ERR_SOFTWARE (a bad nonce, no randomness). */
+ * mechanism that needs one), ERR_SOFTWARE (a bad nonce, no randomness,
+ * a -PLUS mechanism without binding data, or a bad binding type). */
 struct sasl	*sasl_new(const struct sasl_params *, struct error *);
 /* Wipes every secret and frees; NULL is fine. */
 void		 sasl_free(struct sasl *);

@@ -592,6 +592,39 @@ tls_sessinfo(struct tls *t, struct tls_sessinfo *si)
 		    "?", sizeof(si->kx));
 }
 
+const char *
+tls_channel_binding(struct tls *t, unsigned char *cb, size_t *len,
+    struct error *err)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	gnutls_channel_binding_t type;
+	const char *name;
+	int r;
+
+	if (gnutls_protocol_get_version(t->session) == GNUTLS_TLS1_3) {
+		type = GNUTLS_CB_TLS_EXPORTER;
+		name = "tls-exporter";
+	} else {
+		type = GNUTLS_CB_TLS_SERVER_END_POINT;
+		name = "tls-server-end-point";
+	}
+	if ((r = gnutls_session_channel_binding(t->session, type, &d)) < 0) {
+		error_set(err, ERR_TLS, "no %s channel binding for this "
+		    "session: %s", name, gnutls_strerror(r));
+		return NULL;
+	}
+	if (d.size == 0 || d.size > TLS_CB_MAX) {
+		gnutls_free(d.data);
+		error_set(err, ERR_TLS, "%s channel binding of %u bytes",
+		    name, d.size);
+		return NULL;
+	}
+	memcpy(cb, d.data, d.size);
+	*len = d.size;
+	gnutls_free(d.data);
+	return name;
+}
+
 int
 tls_priority_weaker(const char *prio, char *why, size_t len)
 {

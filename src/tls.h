@@ -91,6 +91,26 @@ struct tls_sessinfo {
 /* Fills the caller's si; never fails. */
 void		 tls_sessinfo(struct tls *, struct tls_sessinfo *si);
 
+/* The most bytes of channel-binding data tls_channel_binding gives: a
+ * SHA-512 digest (tls-server-end-point); tls-exporter gives 32. */
+#define TLS_CB_MAX	64
+
+/*
+ * Channel binding (RFC 5056) for SCRAM's -PLUS mechanisms: the type
+ * suited to the session and its data, into the caller's cb (TLS_CB_MAX
+ * bytes) with *len.  Under TLS 1.3 "tls-exporter" (RFC 9266: 32 bytes
+ * exported with the label "EXPORTER-Channel-Binding" and no context);
+ * under older versions "tls-server-end-point" (RFC 5929: the hash of
+ * the server's certificate, SHA-256 where it is signed with MD5 or
+ * SHA-1), because tls-exporter is safe there only with the extended
+ * master secret (RFC 9266 section 4.2) and tls-unique not at all.
+ * Returns the type's name, a static string, or NULL with err (ERR_TLS)
+ * when no binding can be had: a certificate whose signature names no
+ * single hash (Ed25519 under TLS 1.2), or a GnuTLS failure.
+ */
+const char	*tls_channel_binding(struct tls *, unsigned char *cb,
+		    size_t *len, struct error *);
+
 /* Parses a pin, "sha256:" and 64 hex digits (colons allowed, any
  * case), into the caller's 32 bytes; 0 or -1. */
 int		 tls_parse_fingerprint(const char *, unsigned char[32]);

@@ -243,6 +243,48 @@ hex_decode(const char *s, unsigned char *out, size_t outlen,
 	return n == outlen && hi == -1 ? 0 : -1;
 }
 
+/* Appends len bytes of s to *out (of *n bytes, room for *cap), growing
+ * it as needed. */
+static void
+grow_put(char **out, size_t *n, size_t *cap, const char *s, size_t len)
+{
+	if (*n + len + 1 > *cap) {
+		*cap = (*n + len + 1) * 2;
+		*out = xreallocarray(*out, *cap, 1);
+	}
+	memcpy(*out + *n, s, len);
+	*n += len;
+}
+
+char *
+sh_expand(const char *tmpl, const char *keys, const char *const *vals)
+{
+	size_t cap = strlen(tmpl) + 64, n = 0;
+	char *out = xmalloc(cap);
+	const char *p, *k, *v;
+
+	for (p = tmpl; *p != '\0'; p++) {
+		if (p[0] == '%' && p[1] != '\0' &&
+		    (k = strchr(keys, p[1])) != NULL) {
+			grow_put(&out, &n, &cap, "'", 1);
+			for (v = vals[k - keys]; *v != '\0'; v++) {
+				if (*v == '\'')
+					grow_put(&out, &n, &cap, "'\\''", 4);
+				else
+					grow_put(&out, &n, &cap, v, 1);
+			}
+			grow_put(&out, &n, &cap, "'", 1);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			grow_put(&out, &n, &cap, "%", 1);
+			p++;
+		} else
+			grow_put(&out, &n, &cap, p, 1);
+	}
+	out[n] = '\0';
+	return out;
+}
+
 void
 pct_encode(char *dst, const void *src, size_t len, const char *also)
 {

@@ -133,6 +133,15 @@ int	 hex_decode(const char *, unsigned char *out, size_t outlen,
 void	 pct_encode(char *dst, const void *src, size_t len, const char *also);
 int	 pct_decode(char *dst, const char *src, size_t len, size_t *outlen);
 
+/*
+ * The one expander of a command template for sh -c: each %c in tmpl
+ * whose c is keys[i] becomes vals[i] single-quoted for the shell (so a
+ * value is always one word, whatever it holds), %% becomes %, anything
+ * else is kept.  Returns a new string.
+ */
+char	*sh_expand(const char *tmpl, const char *keys,
+	    const char *const *vals);
+
 /* Wipes and frees a secret string; NULL is fine. */
 void	 secret_free(char *);
 

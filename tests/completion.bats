@@ -51,7 +51,7 @@ in_fish() {
 	[ "$(in_bash popfetch stat '')" = "" ]
 	[ "$(in_bash popfetch --tls = st)" = "starttls" ]
 	[ "$(in_bash popfetch --tls =)" = "implicit none starttls" ]
-	[ "$(in_bash popfetch --auth=scram)" = "scram-sha-1 scram-sha-256" ]
+	[ "$(in_bash popfetch --auth=scram)" = "scram-sha-1 scram-sha-1-plus scram-sha-256 scram-sha-256-plus" ]
 	[ "$(in_bash popfetch -d '')" = "0 1 2" ]
 	[ "$(in_bash popfetch --sys)" = "--syslog" ]
 	[ "$(in_bash popfetch -a '')" = "home work" ]

@@ -294,5 +294,5 @@ EOF2
 	run "$POPFETCH" --host h --timeout x stat
 	[ "$output" = 'popfetch: --timeout "x" is invalid (1 to 86400)' ]
 	run "$POPFETCH" --host h --auth nonsense stat
-	[ "$output" = 'popfetch: --auth takes auto, user, apop, rpop, plain, login, cram-md5, scram-sha-1, scram-sha-256, external, xoauth2 or oauthbearer' ]
+	[ "$output" = 'popfetch: --auth takes auto, user, apop, rpop, plain, login, cram-md5, scram-sha-1, scram-sha-256, scram-sha-1-plus, scram-sha-256-plus, external, xoauth2 or oauthbearer' ]
 }

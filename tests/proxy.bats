@@ -70,11 +70,18 @@ pf() {
 	echo "$output"
 	[ "$status" -eq 75 ]
 	[[ "$output" == *"the server closed the connection during the TLS handshake"* ]]
-	run pf --timeout 1 --connect-command "exec sleep 30" --tls none \
+	# A command that ignores its closed input does not outlive the
+	# run: it is ended with its process group (and does not keep the
+	# output open, which would hold this test for 300 seconds).
+	SECONDS=0
+	run pf --timeout 1 --connect-command "sleep 300; echo x" --tls none \
 		--allow-plaintext --host localhost --user pu stat
 	echo "$output"
 	[ "$status" -eq 75 ]
 	[[ "$output" == *"timed out"* ]]
+	[ "$SECONDS" -lt 30 ]
+	! pgrep -f "sleep 300; echo x"
+	! pgrep -x -f "sleep 300"
 }
 
 @test "-4, -6 and --source-address choose how the connection is made" {

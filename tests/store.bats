@@ -8,7 +8,7 @@
 bats_require_minimum_version 1.5.0
 
 USERS="ln1 ln2 ln3 hl own1 own2 own3 par emp bad ord orph eio dbl xc1 xc2 xc3
-xc4 xc5 lk1 lk2 lk3 lk4 gt"
+xc4 xc5 lk1 lk2 lk3 lk4 gt sp1 sp2 sp3"
 
 setup_file() {
 	load lib/common
@@ -160,6 +160,62 @@ journal_of() {
 	[[ "$output" == *"spool/nobody: owned by uid $(id -u daemon), not by the user popfetch runs as"* ]]
 	cmp "$W/spool/nobody" "$W/before"
 	[ "$(dovecot_count own3)" -eq 1 ]
+}
+
+# spool DIR: a mail spool as Debian's /var/mail is: root's, group mail,
+# group-writable, not sticky.
+spool() {
+	mkdir "$1"
+	chown root:mail "$1"
+	chmod 2775 "$1"
+}
+
+@test "root into a spool (/var/mail/USER): the user's own mailbox is used" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	seed sp1 1
+	spool "$W/mail"
+	printf 'From x Mon Jan  1 00:00:00 2026\n\nold\n\n' > "$W/mail/nobody"
+	chown nobody:mail "$W/mail/nobody"
+	chmod 660 "$W/mail/nobody"
+	run pf sp1 --mbox "$W/mail/nobody" --delete
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^From ' "$W/mail/nobody")" -eq 2 ]
+	grep -q '^Subject: sp1 1$' "$W/mail/nobody"
+	[ "$(stat -c %U:%G "$W/mail/nobody")" = nobody:mail ]
+	[ ! -e "$W/mail/nobody.lock" ]
+	[ "$(dovecot_count sp1)" -eq 0 ]
+}
+
+@test "root into a spool: a new mailbox named after a user is that user's" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	seed sp2 1
+	spool "$W/mail"
+	run pf sp2 --mbox "$W/mail/nobody" --delete
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %U:%G:%a "$W/mail/nobody")" = nobody:mail:600 ]
+	grep -q '^Subject: sp2 1$' "$W/mail/nobody"
+}
+
+@test "root into a spool: a mailbox a group-mail neighbour planted is refused" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	seed sp3 1
+	spool "$W/mail"
+	# daemon plants nobody's mailbox (so as to read nobody's mail), and
+	# a file that is nobody's under a name that is no user's.
+	: > "$W/mail/nobody"
+	chown daemon:mail "$W/mail/nobody"
+	run pf sp3 --mbox "$W/mail/nobody" --delete
+	[ "$status" -eq 73 ]
+	[[ "$output" == *"mail/nobody: owned by uid $(id -u daemon), not by the user popfetch runs as"* ]]
+	[ ! -s "$W/mail/nobody" ]
+	: > "$W/mail/inbox"
+	chown nobody:mail "$W/mail/inbox"
+	run pf sp3 --mbox "$W/mail/inbox" --delete
+	[ "$status" -eq 73 ]
+	[[ "$output" == *"mail/inbox: owned by uid $(id -u nobody), not by the user popfetch runs as"* ]]
+	[ ! -s "$W/mail/inbox" ]
+	[ "$(dovecot_count sp3)" -eq 1 ]
 }
 
 @test "missing parents are made 0700, fsync'd, and the maildir with the first message" {

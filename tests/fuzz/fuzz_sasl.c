@@ -39,12 +39,18 @@ mech(enum sasl_mech m, const unsigned char *chal, size_t len,
     const unsigned char *second, size_t slen, int initial)
 {
 	struct sasl_params p = { m, "alice", "secret", "localhost", "995",
-	    16, "fuzznonce" };
+	    16, "fuzznonce", NULL, NULL, 0 };
+	static const unsigned char cb[32];
 	const unsigned char *out;
 	struct error err;
 	struct sasl *s;
 	size_t olen;
 
+	if (sasl_binds(m)) {
+		p.cb_type = "tls-exporter";
+		p.cb_data = cb;
+		p.cb_len = sizeof(cb);
+	}
 	if ((s = sasl_new(&p, &err)) == NULL)
 		abort();
 	if (initial)
@@ -72,6 +78,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mech(SASL_SCRAM_SHA256, data, first, nl != NULL ? nl + 1 : NULL,
 	    nl != NULL ? size - first - 1 : 0, 1);
 	mech(SASL_SCRAM_SHA1, data, first, nl != NULL ? nl + 1 : NULL,
+	    nl != NULL ? size - first - 1 : 0, 1);
+	mech(SASL_SCRAM_SHA256_PLUS, data, first, nl != NULL ? nl + 1 : NULL,
 	    nl != NULL ? size - first - 1 : 0, 1);
 	mech(SASL_CRAM_MD5, data, size, NULL, 0, 0);
 	mech(SASL_LOGIN, data, size, data, size, 1);

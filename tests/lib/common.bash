@@ -32,13 +32,36 @@ test_dir() {
 	echo "$d"
 }
 
+# fake_python: a python3 with pyOpenSSL (Debian's python3-openssl is
+# /usr/bin/python3's, which may not be the first python3 on PATH), or
+# fails.
+fake_python() {
+	local py
+	for py in python3 /usr/bin/python3; do
+		if "$py" -c 'import OpenSSL' 2>/dev/null; then
+			echo "$py"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # fake_start DIR [CERT KEY] < script
 fake_start() {
+	local py=python3
 	FAKE_DIR=$1
 	cat > "$FAKE_DIR/fake.script"
 	: > "$FAKE_DIR/fake.log"
-	rm -f "$FAKE_DIR/fake.port"
-	python3 "$TESTS_LIB/fakepop.py" "$FAKE_DIR/fake.script" \
+	rm -f "$FAKE_DIR/fake.port" "$FAKE_DIR/fake.log.scram"
+	# Only scripts that say "pyopenssl" need pyOpenSSL.
+	if grep -q '^pyopenssl' "$FAKE_DIR/fake.script"; then
+		py=$(fake_python) || {
+			echo "fake_start: no python3 with pyOpenSSL" \
+				"(apt-get install python3-openssl)" >&2
+			return 1
+		}
+	fi
+	"$py" "$TESTS_LIB/fakepop.py" "$FAKE_DIR/fake.script" \
 		"$FAKE_DIR/fake.port" "$FAKE_DIR/fake.log" "${2:-}" "${3:-}" \
 		2>"$FAKE_DIR/fake.err" &
 	FAKE_PID=$!

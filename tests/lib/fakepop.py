@@ -18,12 +18,18 @@ SCRIPT holds one rule a line:   REGEX => RESPONSE [!action ...]
             !slow=S  send the response one byte every S seconds
             !trickle=S  send the response one line every S seconds
             !sleep=S wait S seconds before sending
-            !scram=MODE  (on an AUTH SCRAM-SHA-1/-256 line, RESPONSE unused)
-                     play the server side of SCRAM with the password
-                     "secret": MODE ok, badsig (a wrong server signature),
-                     nosig (+OK without proving anything), iter=N,
-                     badnonce (a nonce that does not extend the client's),
-                     error (e=invalid-proof)
+            !scram=MODE  (on an AUTH SCRAM-SHA-1/-256[-PLUS] line, RESPONSE
+                     unused) play the server side of SCRAM with the
+                     password "secret": MODE ok, badsig (a wrong server
+                     signature), nosig (+OK without proving anything),
+                     iter=N, badnonce (a nonce that does not extend the
+                     client's), error (e=invalid-proof); and for channel
+                     binding: badcb (the server's own binding differs
+                     from the client's, as behind a man in the middle:
+                     e=channel-bindings-dont-match), othercb (no check,
+                     and the signature covers the server's differing
+                     binding), addp (the signature covers a p= binding
+                     the client did not ask for)
 A rule may start with "?F " (only when flag F is set) or "?!F " (only when
 it is not); flag "connN" is set on the Nth connection (from 1), "afterN"
 on every connection after the Nth.  A line "repeat N RULE" adds the rule N
@@ -32,7 +38,15 @@ The environment variable FAKE_BIND names the port to listen on (a
 restarted server keeps its port); without it any free port is used.
 The special REGEX "greeting" gives the greeting (default +OK with a
 timestamp).  "implicit" alone on a line makes the server start TLS at
-once.  Rules are tried in order; unmatched commands get -ERR.  Every line
+once.  "pyopenssl" alone on a line (or "pyopenssl 1.2": no newer than
+TLS 1.2) makes TLS go through pyOpenSSL instead of the ssl module, so
+that the SCRAM player can compute channel bindings from its own session
+(tls-exporter, RFC 9266; tls-server-end-point, RFC 5929) and checks them
+as a server that binds: then a client's "y" flag fails the exchange
+(e=server-does-support-channel-binding, RFC 5802 section 6).  What the
+player saw goes to LOGFILE.scram, one "key: value" a line: gs2 (the
+client's GS2 header), cbind (whether c= matched the server's own
+binding: match, mismatch), cbdata (the server's binding data, hex).  Rules are tried in order; unmatched commands get -ERR.  Every line
 received is appended to LOGFILE.  The server serves connections one after
 another until it is killed, and appends a line to LOGFILE.closed each time
 a connection has ended (so that a test can wait until the client's last
@@ -48,8 +62,65 @@ import ssl
 import sys
 import time
 
+try:
+    from OpenSSL import SSL
+except ImportError:  # only scripts that say "pyopenssl" need it
+    SSL = None
+
+
+PYOPENSSL = None  # None: the ssl module; else "1.2" or "" (any version)
+
+
+class OpenSSLConn:
+    """A pyOpenSSL server connection with the socket calls serve() uses."""
+
+    def __init__(self, sock, cert, key):
+        ctx = SSL.Context(SSL.TLS_SERVER_METHOD)
+        ctx.use_certificate_chain_file(cert)
+        ctx.use_privatekey_file(key)
+        if PYOPENSSL == "1.2":
+            ctx.set_max_proto_version(SSL.TLS1_2_VERSION)
+        self.cert = cert
+        self.conn = SSL.Connection(ctx, sock)
+        self.conn.set_accept_state()
+        self.conn.do_handshake()
+
+    def recv(self, n):
+        try:
+            return self.conn.recv(n)
+        except (SSL.ZeroReturnError, SSL.SysCallError):
+            return b""
+
+    def sendall(self, data):
+        self.conn.sendall(data)
+
+    def close(self):
+        self.conn.close()
+
+    def binding(self, kind):
+        """This session's channel binding of type kind, or None."""
+        if kind == "tls-exporter":
+            return self.conn.export_keying_material(b"EXPORTER-Channel-Binding", 32, b"")
+        if kind == "tls-server-end-point":
+            # RFC 5929 section 4.1: the hash of the certificate's
+            # signature algorithm, SHA-256 in place of MD5 and SHA-1.
+            from OpenSSL import crypto
+            x509 = crypto.load_certificate(crypto.FILETYPE_PEM, open(self.cert, "rb").read())
+            algo = x509.get_signature_algorithm().decode().lower()
+            name = re.search(r"sha(1|224|256|384|512)|md5", algo).group(0)
+            name = {"md5": "sha256", "sha1": "sha256"}.get(name, name)
+            return hashlib.new(name, crypto.dump_certificate(crypto.FILETYPE_ASN1, x509)).digest()
+        return None
+
+
+def start_tls(conn, ctx, cert):
+    if PYOPENSSL is not None:
+        return OpenSSLConn(conn, cert[0], cert[1])
+    return ctx.wrap_socket(conn, server_side=True)
+
 
 def parse(path):
+    global PYOPENSSL
     rules, greeting, implicit = [], [b"+OK fake ready <1896.697170952@dbc.mtview.ca.us>\r\n", []], False
     for raw in open(path, encoding="utf-8"):
         line = raw.rstrip("\n")
@@ -57,6 +128,9 @@ def parse(path):
             continue
         if line.strip() == "implicit":
             implicit = True
+            continue
+        if line.split(" ")[0] == "pyopenssl":
+            PYOPENSSL = line[10:].strip()
             continue
         count = 1
         m = re.match(r"repeat (\d+) ", line)
@@ -131,17 +205,42 @@ def recv_line(conn, buf, log):
     return text, buf
 
 
+def note(log, key, value):
+    with open(log + ".scram", "a", encoding="latin-1") as f:
+        f.write("%s: %s\n" % (key, value))
+
+
 def scram(conn, text, mode, buf, log):
     """The server side of RFC 5802, with faults on request."""
     words = text.split(" ")
-    algo = hashlib.sha256 if words[1].upper() == "SCRAM-SHA-256" else hashlib.sha1
+    mech = words[1].upper()
+    plus = mech.endswith("-PLUS")
+    algo = hashlib.sha256 if mech.startswith("SCRAM-SHA-256") else hashlib.sha1
     if len(words) > 2:
         first = base64.b64decode(words[2]).decode()
     else:
         conn.sendall(b"+ \r\n")
         line, buf = recv_line(conn, buf, log)
         first = base64.b64decode(line).decode()
-    bare = first.split(",", 2)[2]
+    flag, authzid, bare = first.split(",", 2)
+    gs2 = flag + "," + authzid + ","
+    note(log, "gs2", gs2)
+    # RFC 5802 section 6, as a server that binds when its TLS can.
+    # A failure found in client-first goes out as server-final's e=.
+    binds, error = isinstance(conn, OpenSSLConn), None
+    cbdata = b""
+    if plus != flag.startswith("p="):
+        error = "channel-binding-not-supported"
+    elif flag.startswith("p="):
+        cbdata = conn.binding(flag[2:]) if binds else None
+        if cbdata is None:
+            error, cbdata = "unsupported-channel-binding-type", b""
+        else:
+            note(log, "cbdata", cbdata.hex())
+        if mode in ("badcb", "othercb") and cbdata:
+            cbdata = bytes([cbdata[0] ^ 1]) + cbdata[1:]
+    elif flag == "y" and binds and mode != "addp":
+        error = "server-does-support-channel-binding"
     cnonce = dict(kv.split("=", 1) for kv in bare.split(","))["r"]
     nonce = ("X" if mode == "badnonce" else cnonce) + "srvnonce"
     salt = b"popfetch-salt"
@@ -156,6 +255,23 @@ def scram(conn, text, mode, buf, log):
         return buf
     final = base64.b64decode(line).decode()
     noproof = final.rsplit(",p=", 1)[0]
+    cattr = base64.b64decode(noproof.split(",")[0][2:])
+    match = cattr == gs2.encode() + cbdata
+    note(log, "cbind", "match" if match else "mismatch")
+    if mode == "othercb":
+        # Sign what the server's own session says, unchecked.
+        noproof = "c=" + base64.b64encode(gs2.encode() + cbdata).decode() + noproof[noproof.index(","):]
+    elif mode == "addp":
+        p = "p=tls-exporter,,"
+        extra = conn.binding("tls-exporter") if binds else bytes(32)
+        noproof = "c=" + base64.b64encode(p.encode() + extra).decode() + noproof[noproof.index(","):]
+    elif not match and error is None:
+        error = "channel-bindings-dont-match"
+    if error is not None:
+        conn.sendall(b"+ " + base64.b64encode(("e=" + error).encode()) + b"\r\n")
+        line, buf = recv_line(conn, buf, log)
+        conn.sendall(b"-ERR [AUTH] failed\r\n")
+        return buf
     authmsg = ",".join([bare, sfirst, noproof]).encode()
     salted = hashlib.pbkdf2_hmac(algo().name, b"secret", salt, iters)
     skey = hmac.new(salted, b"Server Key", algo).digest()
@@ -170,7 +286,8 @@ def scram(conn, text, mode, buf, log):
     line, buf = recv_line(conn, buf, log)
     if line is None:
         return buf
-    conn.sendall(b"+OK logged in\r\n" if line == "" and mode == "ok" else b"-ERR [AUTH] failed\r\n")
+    conn.sendall(b"+OK logged in\r\n" if line == "" and mode in ("ok", "addp", "othercb")
+                 else b"-ERR [AUTH] failed\r\n")
     return buf
 
 
@@ -182,10 +299,10 @@ def applies(cond, flags):
     return cond in flags
 
 
-def serve(conn, rules, greeting, implicit, ctx, log, nconn):
+def serve(conn, rules, greeting, implicit, ctx, log, nconn, cert):
     flags = {"conn%d" % nconn} | {"after%d" % i for i in range(nconn)}
     if implicit:
-        conn = ctx.wrap_socket(conn, server_side=True)
+        conn = start_tls(conn, ctx, cert)
     buf = b""
     send(conn, greeting[0], greeting[1])
     if "close" in greeting[1]:
@@ -212,16 +329,21 @@ def serve(conn, rules, greeting, implicit, ctx, log, nconn):
         if "close" in acts:
             return
         if "tls" in acts:
-            conn = ctx.wrap_socket(conn, server_side=True)
+            conn = start_tls(conn, ctx, cert)
 
 
 def main():
     script, portfile, log = sys.argv[1:4]
-    ctx = None
-    if len(sys.argv) > 5 and sys.argv[4]:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    ctx, cert = None, None
     rules, greeting, implicit = parse(script)
+    if len(sys.argv) > 5 and sys.argv[4]:
+        cert = (sys.argv[4], sys.argv[5])
+        if PYOPENSSL is None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+        elif SSL is None:
+            sys.exit("fakepop.py: the script says pyopenssl, and pyOpenSSL is "
+                     "missing (apt-get install python3-openssl)")
     open(log + ".closed", "w").close()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -237,8 +359,8 @@ def main():
         conn, _ = srv.accept()
         nconn += 1
         try:
-            serve(conn, rules, greeting, implicit, ctx, log, nconn)
-        except (OSError, ssl.SSLError):
+            serve(conn, rules, greeting, implicit, ctx, log, nconn, cert)
+        except (OSError, ssl.SSLError) + ((SSL.Error,) if SSL else ()):
             pass
         finally:
             try:
