@@ -70,8 +70,9 @@ int		 state_begin(struct state *, const char *uid, const char *token,
 
 /*
  * What was stored of one delivered uid, for verify.  sha NULL: recorded
- * without it (before popfetch kept it, or resolved by recovery), so the
- * message cannot be checked.  sha: the digest.h SHA-256, 64 lower-case
+ * without it (before popfetch kept it, or resolved by recovery), or
+ * what was recorded does not check out when read back from the
+ * snapshot, so the message cannot be checked.  sha: the digest.h SHA-256, 64 lower-case
  * hex digits; size: the bytes it covers; where: the first word of the
  * target's token (a maildir file's name in new/, up to any ":2," flags;
  * an mbox's offset at delivery); msgid: the Message-ID, or "-".  where
@@ -99,8 +100,9 @@ int		 state_delivered(struct state *, const char *uid, int sync,
 int		 state_record(struct state *, const char *uid,
 		    struct state_rec *rec);
 
-/* As state_entry, with everything recorded of the uid in *rec. */
-const char	*state_entry_rec(const struct state *, size_t *pos,
+/* As state_entry, with everything recorded of the uid in *rec (read
+ * back from the snapshot, so not const). */
+const char	*state_entry_rec(struct state *, size_t *pos,
 		    struct state_rec *rec);
 
 /* Makes every journal record written so far durable.  ERR_IO. */

@@ -7,7 +7,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="cut flip torn mid bob alice tok rec sym own link v1 cmd chk same"
+USERS="cut flip torn mid bob alice tok rec sym own link v1 cmd chk same ord cnt"
 
 setup_file() {
 	load lib/common
@@ -742,4 +742,54 @@ reads_new() {
 	run uts
 	[ "$status" -eq 78 ]
 	[[ "$output" == *"records lost: 1 message"* ]]
+}
+
+@test "a snapshot rewritten keeps what was stored of each UID as it was, and lists the UIDs in the server's order" {
+	seeded ord 5
+	run pf ord --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(count_new)" -eq 5 ]
+	# Every field but the last listing time, per UID, before.
+	awk '$1 == "U" { $3 = ""; print }' "$W/st" | sort > "$W/fields.before"
+	[ "$(awk '$1 == "U" && NF == 8' "$W/st" | wc -l)" -eq 5 ]
+	# Out of the server's order, and listed long enough ago that the
+	# next run writes the snapshot again.
+	$EDIT reverse-stale "$W/st"
+	seeded ord 1
+	run pf ord --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(count_new)" -eq 6 ]
+	[ ! -s "$W/st.journal" ]
+	# The five copied over unchanged, the sixth added, every one listed
+	# just now.
+	awk '$1 == "U" { $3 = ""; print }' "$W/st" | sort > "$W/fields.after"
+	[ "$(comm -23 "$W/fields.before" "$W/fields.after" | wc -l)" -eq 0 ]
+	[ "$(comm -13 "$W/fields.before" "$W/fields.after" | wc -l)" -eq 1 ]
+	[ "$(awk -v t="$(( $(date +%s) - 60 ))" '$1 == "U" && $3 >= t' "$W/st" | wc -l)" -eq 6 ]
+	# In the order of the server's listing.
+	pf ord --state "$W/st" uidl | awk '{ print $2 }' > "$W/listed"
+	awk '$1 == "U" { print $4 }' "$W/st" > "$W/recorded"
+	cmp "$W/listed" "$W/recorded"
+	run pf ord --state "$W/st" verify --maildir "$W/Mail"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "verify: 6 on the server: 6 intact, 0 missing, 0 changed, 0 not yet delivered, 0 unrecorded; 0 kept only locally" ]
+}
+
+@test "a trailer whose count is wrong, even far too large: 78, nothing fetched" {
+	seeded cnt 3
+	run pf cnt --state "$W/st" --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	cp "$W/st" "$W/good"
+	for n in 2 4 4000000000; do
+		cp "$W/good" "$W/st"
+		$EDIT set-count "$W/st" "$n"
+		! cmp -s "$W/st" "$W/good"
+		seeded cnt 1
+		run pf cnt --state "$W/st" --maildir "$W/Mail"
+		echo "$n: $output"
+		[ "$status" -eq 78 ]
+		[[ "$output" == *"$W/st: damaged state file (3 records where its trailer says $n); nothing was fetched"* ]]
+		[ "$(count_new)" -eq 3 ]
+	done
 }

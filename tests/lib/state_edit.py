@@ -7,11 +7,19 @@
                                           digest, place, Message-ID) from
                                           every U line, as a state written
                                           before #19; trailer recomputed
+  state_edit.py reverse-stale FILE        reverse the order of the U lines
+                                          and set each one's last listing
+                                          two hours back, so that the next
+                                          run rewrites it; trailer
+                                          recomputed
+  state_edit.py set-count FILE N          make the trailer say N records
+                                          (its checksum left as it is)
   state_edit.py ident FILE                print the identity of a snapshot
   state_edit.py record TEXT...            print each TEXT as a journal
                                           record: TEXT, a space, its CRC-32
 """
 import sys
+import time
 import zlib
 
 
@@ -31,6 +39,22 @@ def main():
     lines = data.split(b"\n")
     if op == "ident":
         print(lines[0].split(b" ")[2].decode())
+        return
+    if op == "set-count":
+        f = lines[-2].split(b" ")
+        f[1] = sys.argv[3].encode()
+        lines[-2] = b" ".join(f)
+        open(path, "wb").write(b"\n".join(lines))
+        return
+    if op == "reverse-stale":
+        recs = [ln.split(b" ") for ln in lines[1:] if ln.startswith(b"U ")]
+        stale = b"%d" % (int(time.time()) - 7200)
+        for f in recs:
+            f[2] = stale
+        body = lines[0] + b"\n" + b"".join(b" ".join(f) + b"\n"
+                                          for f in reversed(recs))
+        body += b"E %d %08x\n" % (len(recs), zlib.crc32(body))
+        open(path, "wb").write(body)
         return
     if op in ("set-first", "strip-stored"):
         if op == "set-first":
