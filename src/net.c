@@ -777,6 +777,27 @@ net_getchunk(struct net *n, char **data, size_t *len, int *eol,
 	}
 }
 
+int
+net_window(struct net *n, char **data, size_t *len, int more,
+    struct error *err)
+{
+	/* A line still coming is moved down before the buffer runs out, so
+	 * that reads stay large (a TLS record is up to 16 KB). */
+	if (more && NET_BUFSIZE - n->end < NET_BUFSIZE / 4)
+		compact(n);
+	if ((more || n->end == n->start) && read_more(n, err) == -1)
+		return -1;
+	*data = n->buf + n->start;
+	*len = n->end - n->start;
+	return 0;
+}
+
+void
+net_consume(struct net *n, size_t len)
+{
+	n->start += len;
+}
+
 
 void
 net_set_child(struct net *n, pid_t pid)

@@ -127,6 +127,18 @@ int		 net_getline(struct net *, char **line, size_t *len, size_t max,
 int		 net_getchunk(struct net *, char **data, size_t *len, int *eol,
 		    struct error *);
 
+/*
+ * The bytes received and not yet taken, for a reader that takes many
+ * lines at once: *data and *len, after reading once more if there are
+ * none or if more is set (when what is there is not enough: the unread
+ * bytes are moved to the front of the buffer first if it is full).  The
+ * data stays valid, and may be modified in place, until the next read;
+ * net_consume(len) then takes len of them.  Errors as for net_getline.
+ */
+int		 net_window(struct net *, char **data, size_t *len, int more,
+		    struct error *);
+void		 net_consume(struct net *, size_t len);
+
 /* Closes the connection (TLS close_notify first) and frees it; NULL is
  * fine. */
 void		 net_close(struct net *);

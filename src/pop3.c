@@ -465,6 +465,52 @@ read_status(struct pop3 *p, enum err_class dflt, int cont,
 }
 
 /*
+ * read_multi for a body whose lines are not traced: the bytes are taken
+ * as many lines at a time as have arrived, unstuffed in place, and go to
+ * fn in one piece, so that a message costs a few calls, not a few per
+ * line.  A line longer than half the buffer goes in parts, as in
+ * read_multi.
+ */
+static int
+read_body(struct pop3 *p, pop3_sink *fn, void *arg, struct error *err)
+{
+	struct pop3_unstuff u = { 1, 0, 0 };
+	struct error ferr = { .cls = ERR_NONE };
+	size_t len, used, olen;
+	char *d, *o;
+	int failed = 0, more = 0, end, eol;
+
+	for (;;) {
+		if (net_window(p->net, &d, &len, more, err) == -1)
+			return error_prefix(err, "%s", cur_name(p)),
+			    mark_broken(p, err);
+		end = pop3_parse_unstuff_lines(&u, d, len, &used, &olen);
+		o = d;
+		if (used == 0 && len >= NET_BUFSIZE / 2) {
+			/* No line end in half a buffer: a part of a long
+			 * line (net_getchunk never cuts a CRLF). */
+			if (net_getchunk(p->net, &d, &len, &eol, err) == -1)
+				return error_prefix(err, "%s", cur_name(p)),
+				    mark_broken(p, err);
+			end = pop3_parse_unstuff(&u, d, len, eol, &o, &olen);
+		} else
+			net_consume(p->net, used);
+		/* Nothing whole yet: wait for more. */
+		more = used == 0 && olen == 0 && !end;
+		if (!failed && olen > 0 && fn != NULL &&
+		    fn(arg, o, olen, &ferr) == -1)
+			failed = 1;
+		if (end)
+			break;
+	}
+	if (failed) {
+		*err = ferr;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The one multi-line reader: reads the lines announced by the +OK just
  * read up to the terminating ".", through the one unstuffer.  With
  * lines unset, each piece goes to fn as it comes (a body); with lines
@@ -489,6 +535,8 @@ read_multi(struct pop3 *p, int lines, pop3_sink *fn, void *arg,
 		return error_set(err, ERR_SOFTWARE, "%s: no lines to read",
 		    cur_name(p));
 	p->body = 0;
+	if (!lines && !pop3_trace_lines(&p->trace))
+		return read_body(p, fn, arg, err);
 	for (;;) {
 		if (net_getchunk(p->net, &d, &len, &eol, err) == -1)
 			return error_prefix(err, "%s", cur_name(p)),

@@ -326,3 +326,50 @@ pop3_parse_unstuff(struct pop3_unstuff *u, char *d, size_t len, int eol,
 	*outlen = len;
 	return 0;
 }
+
+int
+pop3_parse_unstuff_lines(struct pop3_unstuff *u, char *data, size_t len,
+    size_t *used, size_t *outlen)
+{
+	char *r = data, *w = data, *end = data + len, *lf, *s;
+	size_t n;
+	int stuffed;
+
+	/*
+	 * One pass: memchr finds each line end, and the line moves down by
+	 * what was dropped before it (a dot, a CR per line), so the bytes
+	 * are touched once and the sink gets them in one piece.
+	 */
+	while (r < end && (lf = memchr(r, '\n', (size_t)(end - r))) != NULL) {
+		s = r;
+		n = (size_t)(lf - r) + 1;
+		/* A dot that came alone in an earlier piece counts too. */
+		stuffed = u->dot;
+		u->dot = 0;
+		if (u->bol && *s == '.') {
+			s++;
+			n--;
+			stuffed = 1;
+		}
+		if (stuffed && (n == 1 || (n == 2 && s[0] == '\r'))) {
+			u->done = 1;
+			u->bol = 1;
+			*used = (size_t)(lf + 1 - data);
+			*outlen = (size_t)(w - data);
+			return 1;
+		}
+		if (n >= 2 && s[n - 2] == '\r') {
+			memmove(w, s, n - 2);
+			w += n - 2;
+			*w++ = '\n';
+		} else {
+			memmove(w, s, n);
+			w += n;
+		}
+		u->bol = 1;
+		r = lf + 1;
+	}
+	*used = (size_t)(r - data);
+	*outlen = (size_t)(w - data);
+	return 0;
+}

@@ -152,4 +152,20 @@ struct pop3_unstuff {
 int	pop3_parse_unstuff(struct pop3_unstuff *, char *data, size_t len,
 	    int eol, char **out, size_t *outlen);
 
+/*
+ * The same for many lines at once, for a body read a buffer at a time:
+ * data[0..len) is what has arrived, whole lines each ended by an LF,
+ * perhaps followed by the start of a line still coming, which is left
+ * alone.  The whole lines are unstuffed in place, the message's bytes
+ * moved to the front of data: *outlen of them.  *used is how many input
+ * bytes were taken: the whole lines up to and including the terminating
+ * "." line if it was among them, else all of them (0: not one whole
+ * line yet).  Returns 1 when the terminating line was seen (done is
+ * set; the bytes after it are not touched), else 0.  Pieces from
+ * pop3_parse_unstuff and from this function may alternate on one reply
+ * with one struct pop3_unstuff.
+ */
+int	pop3_parse_unstuff_lines(struct pop3_unstuff *, char *data,
+	    size_t len, size_t *used, size_t *outlen);
+
 #endif

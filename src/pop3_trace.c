@@ -53,6 +53,12 @@ pop3_trace_sent(const struct pop3_trace *t, const char *text)
 		emit(t, "> %s", text);
 }
 
+int
+pop3_trace_lines(const struct pop3_trace *t)
+{
+	return t->fn != NULL && t->level >= 2;
+}
+
 void
 pop3_trace_line(const struct pop3_trace *t, const char *data, size_t len)
 {

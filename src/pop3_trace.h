@@ -31,6 +31,8 @@ void	pop3_trace_sent(const struct pop3_trace *, const char *text);
 /* A line (or the start of one) of a multi-line reply, len bytes with
  * or without its line end: "< line" at level 2. */
 void	pop3_trace_line(const struct pop3_trace *, const char *, size_t len);
+/* Whether pop3_trace_line shows anything (lines are traced). */
+int	pop3_trace_lines(const struct pop3_trace *);
 
 /* A status line answering cmd (the redacted command, or "greeting"):
  * "cmd -> status" at level 1 (cut at 160 bytes), "< status" at level 2;

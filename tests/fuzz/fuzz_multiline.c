@@ -5,7 +5,10 @@
  * over, once a whole line at a time and once in pieces of random sizes
  * (a piece that does not end its line never ends in CR), and both must
  * give the bytes and the end that a plain line-by-line reading of RFC
- * 1939 section 3 gives.
+ * 1939 section 3 gives.  It is also fed the way read_body takes it,
+ * as much as has arrived at a time through pop3_parse_unstuff_lines
+ * (with parts of a line longer than LONG through pop3_parse_unstuff),
+ * which must give the same.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -124,6 +127,65 @@ feed(const char *s, size_t size, unsigned seed, struct out *o)
 	}
 }
 
+/* Half of the reader's buffer, scaled down so that long lines occur. */
+#define LONG	48
+
+/* Feeds what has "arrived", in random steps, as read_body does. */
+static void
+feed_lines(const char *s, size_t size, unsigned seed, struct out *o)
+{
+	struct pop3_unstuff u = { 1, 0, 0 };
+	size_t off = 0, avail = 0, len, used, outlen, n;
+	char *buf, *out;
+	int end;
+
+	while (off < size) {
+		if (avail < size) {
+			seed = seed * 1103515245 + 12345;
+			avail += 1 + (seed >> 16) % 100;
+			if (avail > size)
+				avail = size;
+		}
+		len = avail - off;
+		buf = malloc(len);
+		if (buf == NULL)
+			abort();
+		memcpy(buf, s + off, len);
+		end = pop3_parse_unstuff_lines(&u, buf, len, &used, &outlen);
+		if (used > len || outlen > used)
+			abort();
+		if (used == 0 && (len >= LONG || avail == size)) {
+			/* A part of a long line, or the tail at the end:
+			 * as net_getchunk hands it, without a last CR. */
+			n = len;
+			if (buf[n - 1] == '\r')
+				n--;
+			if (n == 0) {
+				free(buf);
+				if (avail == size)
+					return;
+				continue;
+			}
+			if (pop3_parse_unstuff(&u, buf, n, 0, &out,
+			    &outlen) == 1)
+				abort();
+			add(o, out, outlen);
+			off += n;
+		} else {
+			add(o, buf, outlen);
+			off += used;
+		}
+		free(buf);
+		if (end) {
+			if (!u.done)
+				abort();
+			o->done = 1;
+			o->used = off;
+			return;
+		}
+	}
+}
+
 static int
 same(const struct out *a, const struct out *b)
 {
@@ -135,7 +197,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct out r = { NULL, 0, 0, 0 }, w = { NULL, 0, 0, 0 },
-	    c = { NULL, 0, 0, 0 };
+	    c = { NULL, 0, 0, 0 }, b = { NULL, 0, 0, 0 };
 	const char *s = (const char *)data;
 	unsigned seed = 1;
 	size_t i;
@@ -147,8 +209,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reference(s, size, &r);
 	feed(s, size, 0, &w);
 	feed(s, size, seed | 1, &c);
-	if (!same(&r, &w) || !same(&r, &c))
+	feed_lines(s, size, seed | 1, &b);
+	if (!same(&r, &w) || !same(&r, &c) || !same(&r, &b))
 		abort();
+	free(b.buf);
 	free(r.buf);
 	free(w.buf);
 	free(c.buf);
