@@ -436,6 +436,16 @@ net_from_fd(int fd, int timeout)
  * period ran out with too little received (see the top of the file) or
  * the deadline passed.
  */
+/* Whether the deadline has passed: 0, or -1 with ERR_NET. */
+static int
+net_deadline(struct net *n, struct error *err)
+{
+	if (n->deadline != 0 && now_ms() >= n->deadline)
+		return error_set(err, ERR_NET, "the session took longer "
+		    "than its limit of %d seconds", n->max_time);
+	return 0;
+}
+
 static int
 net_wait(struct net *n, struct error *err)
 {
@@ -444,10 +454,8 @@ net_wait(struct net *n, struct error *err)
 	int r, ms, full;
 
 	for (;;) {
-		if (n->deadline != 0 && now_ms() >= n->deadline)
-			return error_set(err, ERR_NET, "the session took "
-			    "longer than its limit of %d seconds",
-			    n->max_time);
+		if (net_deadline(n, err) == -1)
+			return -1;
 		if (n->waited >= period) {
 			if (n->got < NET_MIN_BYTES)
 				return error_set(err, ERR_NET, n->got == 0 ?
@@ -479,11 +487,12 @@ net_wait(struct net *n, struct error *err)
 
 /* net_wait for GnuTLS's reads: the error waits in n->werr. */
 static int
-tls_wait(void *arg)
+tls_wait(void *arg, int check_only)
 {
 	struct net *n = arg;
 
-	if (net_wait(n, &n->werr) == -1) {
+	if ((check_only ? net_deadline(n, &n->werr) :
+	    net_wait(n, &n->werr)) == -1) {
 		n->wfailed = 1;
 		return -1;
 	}
@@ -651,23 +660,38 @@ quickack(struct net *n)
 static ssize_t
 fill(struct net *n, struct error *err)
 {
+	unsigned long before;
+	int sockread = 1;
 	ssize_t r;
 
 	if (n->start > 0 && n->start == n->end)
 		n->start = n->end = 0;
 	if (n->tls != NULL) {
 		n->wfailed = 0;
+		before = tls_socket_reads(n->tls);
 		r = tls_read(n->tls, n->buf + n->end, NET_BUFSIZE - n->end,
 		    err);
 		if (r < 0 && n->wfailed)
 			*err = n->werr;
+		/* A record from a read made before: the socket was not
+		 * read, so there is nothing to acknowledge. */
+		sockread = tls_socket_reads(n->tls) != before;
 	} else {
-		if (net_wait(n, err) == -1)
+		/* As in tls.c: no poll while bytes are waiting. */
+		if (net_deadline(n, err) == -1)
 			return -1;
 		do {
 			r = recv(n->fd, n->buf + n->end, NET_BUFSIZE - n->end,
-			    0);
+			    MSG_DONTWAIT);
 		} while (r == -1 && errno == EINTR);
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (net_wait(n, err) == -1)
+				return -1;
+			do {
+				r = recv(n->fd, n->buf + n->end,
+				    NET_BUFSIZE - n->end, 0);
+			} while (r == -1 && errno == EINTR);
+		}
 		if (r == -1)
 			return error_set(err, ERR_NET, "read failed: %s",
 			    errno == EAGAIN ? "timed out" : strerror(errno));
@@ -675,7 +699,8 @@ fill(struct net *n, struct error *err)
 	if (r > 0) {
 		n->got += (size_t)r;
 		n->total += (unsigned long long)r;
-		quickack(n);
+		if (sockread)
+			quickack(n);
 	}
 	return r;
 }

@@ -125,7 +125,8 @@ safefile_chown(int fd, const struct stat *parent, const char *name,
 
 	if (spool_user(parent, name, &uid))
 		;
-	else if (geteuid() != 0 || parent == NULL || parent->st_uid == 0)
+	else if (parent == NULL || parent->st_uid == 0 || geteuid() != 0)
+		/* The cheap tests first: this runs once a message. */
 		return 0;
 	else
 		uid = parent->st_uid;

@@ -46,6 +46,8 @@ struct tls {
 	 * large read. */
 	size_t					roff, rlen;
 	unsigned char				rbuf[65536];
+	unsigned long				reads;	/* recv calls
+							 * that got bytes */
 	/* The first bytes the peer sent, to tell a plain-text POP3
 	 * greeting from a broken handshake. */
 	unsigned char				first[4];
@@ -59,13 +61,25 @@ tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
 	ssize_t r;
 
 	if (t->roff == t->rlen) {
-		if (t->wait(t->warg) == -1) {
+		/* What has arrived is read without a poll first: one system
+		 * call a read while the server keeps up. */
+		if (t->wait(t->warg, 1) == -1) {
 			gnutls_transport_set_errno(t->session, ETIMEDOUT);
 			return -1;
 		}
 		do
-			r = recv(t->fd, t->rbuf, sizeof(t->rbuf), 0);
+			r = recv(t->fd, t->rbuf, sizeof(t->rbuf), MSG_DONTWAIT);
 		while (r == -1 && errno == EINTR);
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (t->wait(t->warg, 0) == -1) {
+				gnutls_transport_set_errno(t->session,
+				    ETIMEDOUT);
+				return -1;
+			}
+			do
+				r = recv(t->fd, t->rbuf, sizeof(t->rbuf), 0);
+			while (r == -1 && errno == EINTR);
+		}
 		if (r <= 0) {
 			if (r == -1)
 				gnutls_transport_set_errno(t->session, errno);
@@ -73,6 +87,7 @@ tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
 		}
 		t->roff = 0;
 		t->rlen = (size_t)r;
+		t->reads++;
 		while (t->nfirst < sizeof(t->first) && r-- > 0)
 			t->first[t->nfirst] = t->rbuf[t->nfirst], t->nfirst++;
 	}
@@ -96,7 +111,7 @@ tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 	if (t->roff < t->rlen)
 		return 1;
 	if (ms != 0)
-		return t->wait(t->warg) == 0 ? 1 : 0;
+		return t->wait(t->warg, 0) == 0 ? 1 : 0;
 	pfd.fd = t->fd;
 	pfd.events = POLLIN;
 	do
@@ -502,6 +517,12 @@ tls_write(struct tls *t, const void *buf, size_t n, struct error *err)
 		n -= (size_t)r;
 	}
 	return 0;
+}
+
+unsigned long
+tls_socket_reads(const struct tls *t)
+{
+	return t->reads;
 }
 
 size_t

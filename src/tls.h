@@ -39,11 +39,13 @@ struct tls_certinfo {
 };
 
 /*
- * Before each read from the socket, tls calls wait(arg), which returns
- * 0 when fd has data, or -1 when the caller's time bounds ran out (the
- * read then fails; the caller keeps its own reason).
+ * Before each read from the socket, tls calls wait(arg, 1), which
+ * returns -1 when the caller's time bounds ran out (the read then fails;
+ * the caller keeps its own reason), else 0; if nothing has arrived yet,
+ * it then calls wait(arg, 0), which returns 0 when fd has data, or -1
+ * as before.
  */
-typedef int tls_waiter(void *arg);
+typedef int tls_waiter(void *arg, int check_only);
 
 /*
  * Runs a client handshake on fd, bounded by timeout_ms milliseconds and
@@ -68,6 +70,10 @@ int		 tls_write(struct tls *, const void *, size_t, struct error *);
 
 /* Bytes already decrypted and waiting in the TLS layer; never fails. */
 size_t		 tls_pending(struct tls *);
+
+/* How many reads from the socket have returned bytes so far (a record
+ * may come from one made earlier); never fails. */
+unsigned long	 tls_socket_reads(const struct tls *);
 
 /* Sends close_notify (best effort) and frees the session; NULL is
  * fine.  The descriptor stays open. */
