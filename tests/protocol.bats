@@ -356,3 +356,40 @@ LOGGED_IN=$'CAPA\nUSER alice\nPASS secret'
 	grep -q '^Subject: m17$' "$W"/Mail/new/*
 	[ "$(transcript)" = "$LOGGED_IN"$'\nUIDL\nLIST 17\nRETR 17\nQUIT' ]
 }
+
+# A body is taken as many lines at a time as have arrived (read_body):
+# these check the unstuffing across what one read holds.
+@test "retr: dot-stuffed lines, bare LFs and lines longer than the read buffer come out whole" {
+	W=$BATS_TEST_TMPDIR
+	y=$(head -c 40000 /dev/zero | tr '\0' 'y')
+	z=$(head -c 100000 /dev/zero | tr '\0' 'z')
+	fake "PASS .* => +OK\\r\\n" \
+	    "RETR 1 => +OK\\r\\nSubject: x\\r\\n\\r\\n..a\\r\\n..\\r\\nb\\n$y\\r\\n..$z\\r\\n...\\r\\n.\\r\\n"
+	pf_fake retr 1 > "$W/got"
+	printf 'Subject: x\n\n.a\n.\nb\n%s\n.%s\n..\n' "$y" "$z" > "$W/want"
+	cmp "$W/want" "$W/got"
+}
+
+@test "fetch: pipelined replies read together are split at their ends, each message byte for byte" {
+	W=$BATS_TEST_TMPDIR
+	fake "PASS .* => +OK\\r\\n" \
+	    'CAPA => +OK\r\nUSER\r\nUIDL\r\nPIPELINING\r\n.\r\n' \
+	    'LIST => +OK\r\n1 40\r\n2 40\r\n3 40\r\n.\r\n' \
+	    'UIDL => +OK\r\n1 a\r\n2 b\r\n3 c\r\n.\r\n' \
+	    'RETR 1 => +OK\r\nSubject: one\r\n\r\n..\r\n.\r\n' \
+	    'RETR 2 => +OK\r\nSubject: two\r\n\r\n.\r\n' \
+	    'RETR 3 => +OK\r\nSubject: three\r\n\r\n...end\r\nlast\n.\r\n'
+	run pf_fake --maildir "$W/Mail" --state "$W/state"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(transcript)" = "$LOGGED_IN"$'\nUIDL\nLIST\nRETR 1\nRETR 2\nRETR 3\nQUIT' ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 3 ]
+	[ "$(cat "$W"/Mail/new/* | grep -c '^Subject:')" -eq 3 ]
+	printf 'Subject: one\n\n.\n' > "$W/one"
+	printf 'Subject: two\n\n' > "$W/two"
+	printf 'Subject: three\n\n..end\nlast\n' > "$W/three"
+	for m in one two three; do
+		f=$(grep -l "^Subject: $m\$" "$W"/Mail/new/*)
+		cmp "$W/$m" "$f"
+	done
+}
