@@ -528,6 +528,29 @@ lost_way_out() {
 	[[ "$output" == *": ${2:-4} intact, 0 missing, 0 changed"* ]]
 }
 
+@test "recovery that cannot read new/ (a planted link) keeps its records pending: 73, and once new/ is back, each message once" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	lost_run2
+	cp "$W/st.journal" "$W/j.before"
+	mv "$W/Mail/new" "$W/Mail/new.real"
+	ln -s new.real "$W/Mail/new"
+	: > "$W/fake.log"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 73 ]
+	[[ "$output" == *"Mail/new: is a symbolic link; refusing to follow it"* ]]
+	# Nothing rolled back, nothing fetched.
+	cmp "$W/st.journal" "$W/j.before"
+	! grep -q RETR "$W/fake.log"
+	rm "$W/Mail/new"
+	mv "$W/Mail/new.real" "$W/Mail/new"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 0 ]
+	! grep -q RETR "$W/fake.log"
+	lost_once 4
+}
+
 @test "records lost: a journal cut at a record boundary after a batch's renames: 78, nothing fetched; state adopt, then each message once" {
 	command -v strace >/dev/null || skip "strace is not installed"
 	lost_run2
