@@ -156,7 +156,9 @@ parse_name(const char *name, struct ourname *o)
 	long long v;
 
 	memset(o, 0, sizeof(*o));
-	if ((o->sec = digits(&p, 18)) == -1 || *p++ != '.' || *p++ != 'M' ||
+	/* Seconds of at most 12 digits (until the year 33658), so that
+	 * seconds * 1000000 + microseconds cannot overflow. */
+	if ((o->sec = digits(&p, 12)) == -1 || *p++ != '.' || *p++ != 'M' ||
 	    (v = digits(&p, 6)) == -1 || *p++ != 'P')
 		return -1;
 	o->usec = (long)v;
