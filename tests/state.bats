@@ -458,7 +458,9 @@ lost_server() {
 			"UIDL => +OK\\r\\n$u.\\r\\n" "LIST => +OK\\r\\n$l.\\r\\n" \
 			'QUIT => +OK\r\n'
 		for i in $(seq 1 "$n"); do
-			printf '%s\n' "RETR $i => +OK\\r\\nSubject: lost $i\\r\\n\\r\\nbody $i\\r\\n.\\r\\n" \
+			h="Subject: lost $i\\r\\nMessage-ID: <lost-$i${LOST_TAG:-}@example.org>\\r\\n"
+			printf '%s\n' "TOP $i 0 => +OK\\r\\n$h\\r\\n.\\r\\n" \
+				"RETR $i => +OK\\r\\n$h\\r\\nbody $i\\r\\n.\\r\\n" \
 				"LIST $i => +OK $i 40\\r\\n" "UIDL $i => +OK $i ${uids[i - 1]:-u$i}\\r\\n" \
 				"DELE $i => +OK\\r\\n"
 		done)
@@ -659,6 +661,29 @@ lost_way_out() {
 	[ "$(grep -c '^RETR' "$W/fake.log")" -eq 2 ]
 	! grep -q '^RETR 1$' "$W/fake.log"
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 5 ]
+}
+
+@test "records lost: state adopt does not take another message whose UID shares the checksum for the file's (their Message-IDs differ)" {
+	# CRC-32("c699378") = CRC-32("c18020006") = 4a2b4309.
+	LOST_TAG=.a lost_server 1 c699378
+	run lpf
+	[ "$status" -eq 0 ]
+	rm "$W/st" "$W/st.journal"
+	# The file's message has gone from the server; a new one, never
+	# fetched, has a UID of the same checksum.
+	LOST_TAG=.b lost_server 1 c18020006
+	run lpf state adopt
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "1 file adopted ("*"): 0 recorded as delivered, 0 no longer on the server, 1 to be fetched again"* ]]
+	grep -q '^TOP 1 0' "$W/fake.log"
+	: > "$W/fake.log"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q '^RETR 1$' "$W/fake.log"
+	[ "$(grep -l 'lost-1.b@' "$W"/Mail/new/* | wc -l)" -eq 1 ]
+	[ "$(grep -l 'lost-1.a@' "$W"/Mail/new/* | wc -l)" -eq 1 ]
 }
 
 @test "records lost: never for files moved to cur/ or removed, other programs', accounts' and hosts', old names, or messages forgotten" {
