@@ -1116,6 +1116,23 @@ fetch_cmp_hash(const void *a, const void *b)
 
 /* The note "lost-check SAVED DEV INO MTIME_NS": 1 with *last filled if
  * it is one and SAVED is saved. */
+/*
+ * Whether a directory modified at mtime_ns may change again within the
+ * same timestamp: on a filesystem whose times have a granularity of a
+ * second or two, a file published in the same second as the reading
+ * leaves new/'s time as it was.  Such a reading is not noted (git does
+ * the same with its index).
+ */
+static int
+racy(long long mtime_ns)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec -
+	    mtime_ns < 3LL * 1000000000LL;
+}
+
 static int
 parse_note(const char *note, long long saved, struct deliver_seen *last)
 {
@@ -1183,7 +1200,7 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
 	 * all that accounts for a file, and the journal can still be lost
 	 * without new/ changing. */
 	if (r == 0 && l.n == 0 && seen.ino != 0 &&
-	    state_journal_records(st) == 0) {
+	    state_journal_records(st) == 0 && !racy(seen.mtime_ns)) {
 		(void)snprintf(note, sizeof(note), "lost-check %lld %llu %llu "
 		    "%lld", saved, seen.dev, seen.ino, seen.mtime_ns);
 		state_set_note(st, note);

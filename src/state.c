@@ -116,6 +116,9 @@ struct pending {
 /* The snapshot is read this much at a time; twice the longest line a
  * save writes. */
 #define RBUF_SIZE	(2 * 65536)
+/* The longest record a save writes (struct out), and so the longest a
+ * load accepts: a longer one could be read but never written back. */
+#define REC_MAX		65536
 
 struct state {
 	char		*path;		/* as given, for messages */
@@ -261,7 +264,7 @@ find_len(struct state *st, const char *uid, size_t len, uint64_t h)
 		if (v >> st->ibits != tag)
 			continue;
 		e = &st->ent[(v & low) - 1];
-		if (memcmp(st->ubuf + e->uid, uid, len) == 0 &&
+		if (strncmp(st->ubuf + e->uid, uid, len) == 0 &&
 		    st->ubuf[e->uid + len] == '\0')
 			return e;
 	}
@@ -786,7 +789,7 @@ load_v2_line(struct state *st, struct load *ld, const char *p, size_t len,
 	size_t ul;
 	int k;
 
-	if (len < 2 || p[0] != 'U' || p[1] != ' ')
+	if (len < 2 || p[0] != 'U' || p[1] != ' ' || len + 48 > REC_MAX)
 		goto bad;
 	q = p + 2;
 	if ((s = memchr(q, ' ', (size_t)(e - q))) == NULL ||
@@ -1752,7 +1755,7 @@ struct out {
 	FILE		*f;
 	unsigned long	 crc;
 	size_t		 len;
-	char		 buf[65536];
+	char		 buf[REC_MAX];
 };
 
 static void
