@@ -1114,12 +1114,13 @@ fetch_cmp_hash(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The note "lost-check SAVED DEV INO MTIME_NS": 1 with *last filled if
- * it is one and SAVED is saved. */
+/* The note "lost-check SAVED JSIZE DEV INO MTIME_NS": 1 with *last
+ * filled if it is one, SAVED is saved and JSIZE jsize. */
 static int
-parse_note(const char *note, long long saved, struct deliver_seen *last)
+parse_note(const char *note, long long saved, long long jsize,
+    struct deliver_seen *last)
 {
-	unsigned long long v[4];
+	unsigned long long v[5];
 	const char *p = note, *sp;
 	size_t len;
 	int i;
@@ -1127,19 +1128,19 @@ parse_note(const char *note, long long saved, struct deliver_seen *last)
 	if (strncmp(p, "lost-check ", 11) != 0)
 		return 0;
 	p += 11;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		sp = strchr(p, ' ');
 		len = sp != NULL ? (size_t)(sp - p) : strlen(p);
-		if ((sp == NULL) != (i == 3) ||
+		if ((sp == NULL) != (i == 4) ||
 		    parse_u64(p, len, LLONG_MAX, &v[i]) == -1)
 			return 0;
 		p += len + 1;
 	}
-	if ((long long)v[0] != saved)
+	if ((long long)v[0] != saved || (long long)v[1] != jsize)
 		return 0;
-	last->dev = v[1];
-	last->ino = v[2];
-	last->mtime_ns = (long long)v[3];
+	last->dev = v[2];
+	last->ino = v[3];
+	last->mtime_ns = (long long)v[4];
 	return 1;
 }
 
@@ -1170,22 +1171,22 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
 	memset(&l, 0, sizeof(l));
 	l.st = st;
 	/* The note says what new/ looked like when a run last read it and
-	 * found nothing lost against this very snapshot and an empty
-	 * journal: unchanged since, it holds nothing new (a run that
-	 * publishes changes it; an older state has another save time). */
-	haslast = parse_note(state_note(st), saved, &last);
+	 * found nothing lost against this very snapshot and journal:
+	 * unchanged since, it holds nothing new (a run that publishes
+	 * changes it; an older state has another save time; the journal
+	 * only grows until a snapshot takes it in, so one cut short or
+	 * deleted since has another length). */
+	haslast = parse_note(state_note(st), saved, state_journal_size(st),
+	    &last);
 	acct = fetch_account(sp);
 	r = deliver_ours(&fp->dp, deliver_hash(acct), saved, 0,
 	    haslast ? &last : NULL, &seen, lost_one, &l, err);
 	free(acct);
 	free(l.have);
-	/* Only against the snapshot alone: a record in the journal may be
-	 * all that accounts for a file, and the journal can still be lost
-	 * without new/ changing. */
-	if (r == 0 && l.n == 0 && seen.ino != 0 &&
-	    state_journal_records(st) == 0) {
-		(void)snprintf(note, sizeof(note), "lost-check %lld %llu %llu "
-		    "%lld", saved, seen.dev, seen.ino, seen.mtime_ns);
+	if (r == 0 && l.n == 0 && seen.ino != 0) {
+		(void)snprintf(note, sizeof(note), "lost-check %lld %lld %llu "
+		    "%llu %lld", saved, state_journal_size(st), seen.dev,
+		    seen.ino, seen.mtime_ns);
 		state_set_note(st, note);
 	}
 	if (r == -1 || l.n == 0)

@@ -152,9 +152,17 @@ struct state {
 	char		*ebuf;		/* scratch for escaping */
 	size_t		 ebufcap;
 	struct pending	*pend;
-	size_t		 npend;
+	size_t		 npend, pendcap;
 	size_t		 njournal;	/* records replayed */
-	int		 changed;	/* since the snapshot was read */
+	off_t		 jsize;		/* the journal's bytes written out */
+	off_t		 jopen;		/* and at state_open */
+	off_t		 ssize;		/* the snapshot's, as read */
+	int		 jwrote;	/* records written since the last
+					 * fdatasync of the journal */
+	int		 changed;	/* the snapshot must be rewritten:
+					 * more than the journal can say
+					 * (a UID dropped or listed anew,
+					 * an old format, state_touch) */
 	long long	 saved;		/* the snapshot's S line, or 0 */
 	char		 note[STATE_NOTE_MAX];	/* in the lock file */
 };
@@ -921,8 +929,10 @@ load_snapshot(struct state *st, struct error *err)
 	memset(&ld, 0, sizeof(ld));
 	ld.now = time(NULL);
 	if (fstat(fd, &sb) == 0 && sb.st_size > 0 &&
-	    sb.st_size < STATE_FILE_MAX)
+	    sb.st_size < STATE_FILE_MAX) {
+		st->ssize = sb.st_size;
 		reserve(st, count_hint(fd, sb.st_size));
+	}
 	buf = xmalloc(RBUF_SIZE + 1);
 	while (!eof) {
 		if ((r = read(fd, buf + have, RBUF_SIZE - have)) == -1) {
@@ -1001,20 +1011,36 @@ fail:
 static void
 add_pending(struct state *st, const char *uid, const char *token)
 {
-	st->pend = xreallocarray(st->pend, st->npend + 1, sizeof(*st->pend));
+	if (st->npend == st->pendcap) {
+		st->pendcap = st->pendcap ? 2 * st->pendcap : 16;
+		st->pend = xreallocarray(st->pend, st->pendcap,
+		    sizeof(*st->pend));
+	}
 	st->pend[st->npend].uid = xstrdup(uid);
 	st->pend[st->npend].token = xstrdup(token);
 	st->pend[st->npend++].done = 0;
 }
 
+/*
+ * Ends the deliveries of uid begun so far.  Those ended at the back of
+ * the list go at once: a journal kept across runs holds a B and a D
+ * for each of thousands of deliveries, and the list stays as short as
+ * the batch of deliveries in flight rather than growing with it (which
+ * made replaying such a journal quadratic).
+ */
 static void
 end_pending(struct state *st, const char *uid)
 {
 	size_t i;
 
-	for (i = 0; i < st->npend; i++)
-		if (strcmp(st->pend[i].uid, uid) == 0)
+	for (i = st->npend; i-- > 0;)
+		if (!st->pend[i].done && strcmp(st->pend[i].uid, uid) == 0)
 			st->pend[i].done = 1;
+	while (st->npend > 0 && st->pend[st->npend - 1].done) {
+		st->npend--;
+		free(st->pend[st->npend].uid);
+		free(st->pend[st->npend].token);
+	}
 }
 
 /*
@@ -1120,6 +1146,7 @@ replay_journal(struct state *st, struct error *err)
 			    "check", lineno);
 	}
 	st->jheader = v2;
+	st->jsize = st->jopen = st->jtorn != -1 ? st->jtorn : (off_t)len;
 	free(buf);
 	return r;
 }
@@ -1357,6 +1384,7 @@ journal_flush(struct state *st, struct error *err)
 			    st->path, strerror(errno));
 		}
 		off += (size_t)w;
+		st->jsize += w;
 	}
 	st->jlen = 0;
 	return 0;
@@ -1399,7 +1427,7 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 
 	if (st->readonly)
 		return 0;
-	st->changed = 1;
+	st->jwrote = 1;
 	if (!st->jheader) {
 		n = snprintf(line, sizeof(line), "popfetch-journal 2 %s",
 		    st->ident != NULL ? st->ident : "-");
@@ -1424,6 +1452,8 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 	if (sync && fdatasync(st->jfd) == -1)
 		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));
+	if (sync)
+		st->jwrote = 0;
 	return 0;
 }
 
@@ -1522,6 +1552,7 @@ state_sync(struct state *st, struct error *err)
 	if (fdatasync(st->jfd) == -1)
 		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));
+	st->jwrote = 0;
 	return 0;
 }
 
@@ -1745,6 +1776,12 @@ state_journal_records(const struct state *st)
 	return st->njournal;
 }
 
+long long
+state_journal_size(const struct state *st)
+{
+	return (long long)st->jopen;
+}
+
 /* The snapshot on its way out: lines gather in buf, and each full
  * buffer is folded into the checksum and written at once (one CRC call
  * per line would cost more than the rest of a save). */
@@ -1888,6 +1925,10 @@ put(struct out *o, const char *line, int n)
 	o->len += (size_t)n;
 }
 
+/* The journal is folded into the snapshot once it is larger than this
+ * part of the snapshot. */
+#define JOURNAL_FRACTION	8
+
 int
 state_save(struct state *st, struct error *err)
 {
@@ -1898,17 +1939,28 @@ state_save(struct state *st, struct error *err)
 	size_t i, count = 0, k;
 	int fd, n, pending = 0;
 	long long saved;
+	off_t written = 0;
 
 	if (st->readonly)
 		return 0;
 	if (journal_flush(st, err) == -1)
 		return -1;
-	/* Nothing to add to a snapshot of this format and an empty
-	 * journal: the work of a run that finds nothing new is what it
-	 * listed, not what the state holds. */
-	if (!st->changed && st->version == 2 && st->njournal == 0 &&
-	    !st->jheader && st->jtorn == -1 && st->npend == 0)
+	/* What the journal holds is as durable as the snapshot, and
+	 * replayed on top of it: a run that delivers k messages leaves
+	 * their records there, and its work is proportional to k, not to
+	 * the 100,000 UIDs the snapshot holds.  The journal is folded into
+	 * a new snapshot once it has grown past JOURNAL_FRACTION of it (so
+	 * a load reads at most that much more), or when the snapshot says
+	 * too little (changed).  The S line stays that of the snapshot, so
+	 * what was stored since is still what the journal accounts for. */
+	if (!st->changed && st->version == 2 &&
+	    st->jsize <= st->ssize / JOURNAL_FRACTION) {
+		if (st->jwrote && fdatasync(st->jfd) == -1)
+			return error_set(err, ERR_IO, "%s.journal: %s",
+			    st->path, strerror(errno));
+		st->jwrote = 0;
 		return 0;
+	}
 	/* A .new left by a crash is stale: popfetch holds the lock, and
 	 * state_open refused anything but a file of ours. */
 	if (unlinkat(st->dfd, sibling(st, ".new", name), 0) == -1 &&
@@ -1959,7 +2011,8 @@ state_save(struct state *st, struct error *err)
 	free(o);
 	/* ferror too: a write that failed inside fprintf leaves nothing
 	 * for fflush to report. */
-	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) == -1) {
+	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) == -1 ||
+	    (written = ftello(f)) == -1) {
 		error_set(err, ERR_IO, "%s.new: %s", st->path, strerror(errno));
 		(void)fclose(f);
 		goto fail;
@@ -1968,6 +2021,7 @@ state_save(struct state *st, struct error *err)
 		error_set(err, ERR_IO, "%s.new: %s", st->path, strerror(errno));
 		goto fail;
 	}
+
 	/* The snapshot holds everything the journal said, so once it is
 	 * in place the journal may go; replaying it again is harmless. */
 	if (renameat(st->dfd, name, st->dfd, st->name) == -1) {
@@ -1977,6 +2031,7 @@ state_save(struct state *st, struct error *err)
 	st->version = 2;
 	st->saved = saved;
 	st->changed = 0;
+	st->ssize = written;
 	if (fsync(st->dfd) == -1)
 		return error_set(err, ERR_IO, "%s: fsync of its directory: %s",
 		    st->path, strerror(errno));
@@ -1992,6 +2047,8 @@ state_save(struct state *st, struct error *err)
 	/* Emptied: the next record comes after a new header, even if the
 	 * fsync below fails. */
 	st->jheader = 0;
+	st->jsize = 0;
+	st->jwrote = 0;
 	if (fsync(st->jfd) == -1)
 		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));

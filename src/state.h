@@ -156,7 +156,17 @@ void		 state_touch(struct state *);
 size_t		 state_count(const struct state *);
 size_t		 state_journal_records(const struct state *);
 
-/* Writes a new snapshot durably (path.new, fsync, rename, fsync of the
+/* The journal's length in bytes at state_open (after a torn last
+ * record was cut off).  The journal only grows until a snapshot takes
+ * its records, so with state_saved it tells whether the journal is the
+ * one seen before: one cut short or deleted since has another. */
+long long	 state_journal_size(const struct state *);
+
+/* Makes what changed durable.  What the journal can say stays there
+ * (synced), until the journal has grown past an eighth of the
+ * snapshot; then, or when the snapshot itself must change (a UID
+ * dropped or listed again after a while, an old format, state_touch),
+ * writes a new snapshot durably (path.new, fsync, rename, fsync of the
  * directory) and then empties the journal.  ERR_IO. */
 int		 state_save(struct state *, struct error *);
 
