@@ -82,8 +82,8 @@ struct entry {
 	time_t		 when;	/* first delivered */
 	time_t		 seen;	/* last listed by the server */
 	uint32_t	 uid;	/* offset of the escaped uid in ubuf */
-	uint32_t	 x;	/* what was stored: X_NONE, X_MEM(i) or
-				 * X_FILE(offset) */
+	uint32_t	 x;	/* what was stored: X_NONE, X_MEM(i),
+				 * X_FILE(offset) or X_JRN(offset) */
 };
 
 /* What was stored, parsed: in sto[], strings in the arena. */
@@ -94,11 +94,18 @@ struct stored {
 	char	*msgid;
 };
 
+/* In the snapshot read, at the first of the four fields of its U line
+ * (X_FILE); in sto[i] (X_MEM); or in the journal, in the D record that
+ * starts at the offset (X_JRN), so that a run delivering 100,000
+ * messages holds none of what it stored in memory. */
 #define X_NONE		0
-#define X_MEM(i)	((uint32_t)(i) << 1 | 1)
-#define X_FILE(off)	((uint32_t)(off) << 1)
-#define X_ISMEM(x)	(((x) & 1) != 0)
-#define X_ARG(x)	((x) >> 1)
+#define X_MEM(i)	((uint32_t)(i) << 2 | 1)
+#define X_FILE(off)	((uint32_t)(off) << 2)
+#define X_JRN(off)	((uint32_t)(off) << 2 | 2)
+#define X_KIND(x)	((x) & 3)
+#define X_ISMEM(x)	(X_KIND(x) == 1)
+#define X_ISJRN(x)	(X_KIND(x) == 2)
+#define X_ARG(x)	((x) >> 2)
 
 struct pending {
 	char	*uid;		/* escaped */
@@ -110,7 +117,7 @@ struct pending {
 #define SUFFIX_MAX	(sizeof(".journal") - 1)
 
 /* The largest snapshot or journal read (a million long UIDs).  An
- * offset into the snapshot fits in 31 bits (X_FILE). */
+ * offset into either fits in 30 bits (X_FILE, X_JRN). */
 #define STATE_FILE_MAX	((off_t)1 << 30)
 
 /* The snapshot is read this much at a time; twice the longest line a
@@ -126,7 +133,8 @@ struct state {
 	int		 readonly;
 	int		 version;	/* of the snapshot read, 0: none */
 	int		 lockfd;
-	int		 jfd;
+	int		 jfd;		/* read back too (X_JRN) */
+	int		 jrfd;		/* readonly: the journal read */
 	int		 sfd;		/* the snapshot read, kept open for
 					 * X_FILE fields; -1: none */
 	int		 jheader;	/* the journal has its v2 header */
@@ -155,6 +163,8 @@ struct state {
 	size_t		 npend, pendcap;
 	size_t		 njournal;	/* records replayed */
 	off_t		 jsize;		/* the journal's bytes written out */
+	off_t		 jrec;		/* where the last record journaled
+					 * starts in it */
 	off_t		 jopen;		/* and at state_open */
 	off_t		 ssize;		/* the snapshot's, as read */
 	int		 jwrote;	/* records written since the last
@@ -310,7 +320,7 @@ set_stored(struct state *st, struct entry *e, const struct state_rec *rec)
 		st->stocap = st->stocap ? 2 * st->stocap : 16;
 		st->sto = xreallocarray(st->sto, st->stocap, sizeof(*st->sto));
 	}
-	if (st->nsto >= (size_t)1 << 31)
+	if (st->nsto >= (size_t)1 << 30)
 		errx(71, "state: too many records");
 	s = &st->sto[st->nsto];
 	s->size = rec->size;
@@ -549,7 +559,7 @@ open_read(struct state *st, const char *suffix, int *fd, struct error *err)
  * bytes without it); a missing one gives *buf = NULL. */
 static int
 read_whole(struct state *st, const char *suffix, char **buf, size_t *len,
-    struct error *err)
+    int *keep, struct error *err)
 {
 	struct stat sb;
 	size_t n = 0, cap;
@@ -584,7 +594,10 @@ read_whole(struct state *st, const char *suffix, char **buf, size_t *len,
 			goto bad;
 		n += (size_t)r;
 	}
-	(void)close(fd);
+	if (keep != NULL)
+		*keep = fd;
+	else
+		(void)close(fd);
 	(*buf)[n] = '\0';
 	*len = n;
 	return 0;
@@ -1048,7 +1061,7 @@ end_pending(struct state *st, const char *uid)
  * not a whole, valid record.  v2: it carries its checksum.
  */
 static int
-journal_record(struct state *st, char *line, int v2)
+journal_record(struct state *st, char *line, int v2, off_t off)
 {
 	char *f[8], *sp;
 	struct state_rec rec;
@@ -1073,7 +1086,13 @@ journal_record(struct state *st, char *line, int v2)
 	else if ((n == 3 || (n == 7 && parse_stored(f + 3, &rec) == 0)) &&
 	    strcmp(f[0], "D") == 0 && valid_field(f[1]) &&
 	    parse_time(f[2], &t) == 0) {
-		insert(st, f[1], t, t, n == 7 ? &rec : NULL);
+		/* What was stored stays in the journal, as it does in the
+		 * snapshot. */
+		if (n == 7 && v2 && off < STATE_FILE_MAX)
+			insert_len(st, f[1], strlen(f[1]), t, t, NULL,
+			    X_JRN(off));
+		else
+			insert(st, f[1], t, t, n == 7 ? &rec : NULL);
 		end_pending(st, f[1]);
 	} else if (n == 2 && strcmp(f[0], "A") == 0 && valid_field(f[1]))
 		end_pending(st, f[1]);
@@ -1103,7 +1122,10 @@ replay_journal(struct state *st, struct error *err)
 	int lineno = 0, v2 = 0, r = 0;
 
 	st->jtorn = -1;
-	if (read_whole(st, ".journal", &buf, &len, err) == -1)
+	/* Kept open when nothing is written: what was stored of a D record
+	 * is read back from it (X_JRN). */
+	if (read_whole(st, ".journal", &buf, &len, st->readonly ?
+	    &st->jrfd : NULL, err) == -1)
 		return -1;
 	if (buf == NULL)
 		return 0;
@@ -1141,7 +1163,7 @@ replay_journal(struct state *st, struct error *err)
 					    err);
 				v2 = 1;
 			}
-		} else if (journal_record(st, p, v2) == -1)
+		} else if (journal_record(st, p, v2, (off_t)(p - buf)) == -1)
 			r = damaged(st, ".journal", err, "record %d fails its "
 			    "check", lineno);
 	}
@@ -1310,7 +1332,7 @@ state_open(const char *path, const char *identity, int readonly,
 
 	st->path = xstrdup(path);
 	st->readonly = readonly;
-	st->dfd = st->lockfd = st->jfd = st->sfd = -1;
+	st->dfd = st->lockfd = st->jfd = st->jrfd = st->sfd = -1;
 	st->jtorn = -1;
 	st->downer = geteuid();
 	if (identity != NULL)
@@ -1337,7 +1359,7 @@ state_open(const char *path, const char *identity, int readonly,
 	if (load_snapshot(st, err) == -1 || replay_journal(st, err) == -1)
 		goto fail;
 	if (!readonly) {
-		if ((st->jfd = open_own(st, ".journal", O_WRONLY | O_APPEND,
+		if ((st->jfd = open_own(st, ".journal", O_RDWR | O_APPEND,
 		    err)) == -1)
 			goto fail;
 		/* Cut a torn last record off, so the next one starts on a
@@ -1443,6 +1465,9 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(line) - 16)
 		return error_set(err, ERR_SOFTWARE, "journal record too long");
+	/* Where it will be in the file: a flush moves bytes from jbuf to
+	 * jsize, so this holds however the record goes out. */
+	st->jrec = st->jsize + (off_t)st->jlen;
 	if (journal_add(st, line, n, err) == -1)
 		return -1;
 	if (!sync && (line[0] == 'D' || line[0] == 'A') && st->jlen < JBUF_MAX)
@@ -1536,7 +1561,10 @@ state_delivered(struct state *st, const char *uid, int sync,
 		    rec->msgid);
 	else
 		r = journal(st, sync, err, "D %s %lld", u, (long long)now);
-	if (r == 0)
+	if (r == 0 && rec != NULL && st->jrec < STATE_FILE_MAX &&
+	    !st->readonly)
+		insert_len(st, u, strlen(u), now, now, NULL, X_JRN(st->jrec));
+	else if (r == 0)
 		insert(st, u, now, now, rec);
 	free(u);
 	return r;
@@ -1642,10 +1670,53 @@ state_forget_absent(struct state *st, char **present, size_t n,
 		listing_order(st, present, n);
 }
 
+/* The descriptor the journal is read back through. */
+static int
+jread_fd(const struct state *st)
+{
+	return st->jfd != -1 ? st->jfd : st->jrfd;
+}
+
+/*
+ * A D record read back from the journal (len bytes, without its LF):
+ * where its four fields of what was stored begin, and their length
+ * (*flen) up to the checksum; NULL if it is not a whole D record with
+ * its checksum, which a journal changed under a running popfetch would
+ * not be.
+ */
+static const char *
+jrec_fields(const char *line, size_t len, size_t *flen)
+{
+	const char *sp, *p = line;
+	unsigned long crc = 0;
+	size_t i;
+	int k, d;
+
+	if (len < 11 || line[0] != 'D' || line[len - 9] != ' ')
+		return NULL;
+	sp = line + len - 9;
+	for (i = 1; i <= 8; i++) {
+		if ((d = hex_digit((unsigned char)sp[i])) < 0)
+			return NULL;
+		crc = crc << 4 | (unsigned long)d;
+	}
+	if (crc_of(line, (size_t)(sp - line)) != crc)
+		return NULL;
+	for (k = 0; k < 3; k++)
+		if ((p = memchr(p, ' ', (size_t)(sp - p))) == NULL)
+			return NULL;
+		else
+			p++;
+	if (p >= sp)
+		return NULL;
+	*flen = (size_t)(sp - p);
+	return p;
+}
+
 /* The line at off in the snapshot read, into st->lbuf (NUL for its
  * LF); NULL if it cannot be read back whole. */
 static char *
-read_line_at(struct state *st, uint32_t off)
+read_line_at(struct state *st, int fd, uint32_t off)
 {
 	ssize_t r;
 	char *nl;
@@ -1653,7 +1724,7 @@ read_line_at(struct state *st, uint32_t off)
 	if (st->lbuf == NULL)
 		st->lbuf = xmalloc(RBUF_SIZE / 2 + 1);
 	do
-		r = pread(st->sfd, st->lbuf, RBUF_SIZE / 2, (off_t)off);
+		r = pread(fd, st->lbuf, RBUF_SIZE / 2, (off_t)off);
 	while (r == -1 && errno == EINTR);
 	if (r <= 0 || (nl = memchr(st->lbuf, '\n', (size_t)r)) == NULL)
 		return NULL;
@@ -1673,13 +1744,31 @@ fill_rec(struct state *st, struct entry *e, struct state_rec *rec)
 	struct state_rec r;
 	const struct stored *s;
 	char *line, *f[4];
+	size_t len;
 	int n;
 
 	memset(rec, 0, sizeof(*rec));
 	rec->when = e->when;
-	if (e->x != X_NONE && !X_ISMEM(e->x)) {
+	if (X_ISJRN(e->x)) {
+		struct error ignored;
+
+		/* Records held back go to the kernel first. */
+		if (st->jlen > 0 && journal_flush(st, &ignored) == -1)
+			return;
+		if ((line = read_line_at(st, jread_fd(st),
+		    X_ARG(e->x))) == NULL ||
+		    (line = (char *)jrec_fields(line, strlen(line),
+		    &len)) == NULL)
+			return;
+		line[len] = '\0';
+		e->x = X_NONE;
+		for (n = 0; n < 4 && (f[n] = strsep(&line, " ")) != NULL; n++)
+			;
+		if (n == 4 && line == NULL && parse_stored(f, &r) == 0)
+			set_stored(st, e, &r);
+	} else if (e->x != X_NONE && !X_ISMEM(e->x)) {
 		/* Not read back (an I/O error): kept for the next save. */
-		if ((line = read_line_at(st, X_ARG(e->x))) == NULL)
+		if ((line = read_line_at(st, st->sfd, X_ARG(e->x))) == NULL)
 			return;
 		e->x = X_NONE;
 		for (n = 0; n < 4 && (f[n] = strsep(&line, " ")) != NULL; n++)
@@ -1788,6 +1877,7 @@ state_journal_size(const struct state *st)
 struct out {
 	FILE		*f;
 	unsigned long	 crc;
+	off_t		 base;		/* of buf[0] in the file */
 	size_t		 len;
 	char		 buf[65536];
 };
@@ -1797,6 +1887,7 @@ out_flush(struct out *o)
 {
 	o->crc = crc32(o->crc, (const Bytef *)o->buf, (uInt)o->len);
 	(void)fwrite(o->buf, 1, o->len, o->f);
+	o->base += (off_t)o->len;
 	o->len = 0;
 }
 
@@ -1860,20 +1951,31 @@ back_line(struct back *b, uint32_t off, size_t *len)
 
 /* "U FIRST SEEN UID[ SIZE SHA WHERE MSGID]\n", formatted by hand: a
  * save of 100,000 UIDs spent most of its time in printf.  What was
- * stored comes from the state (X_MEM) or as it was in the snapshot
- * (X_FILE). */
+ * stored comes from the state (X_MEM), as it was in the snapshot
+ * (X_FILE), or from its D record in the journal (X_JRN, b for the
+ * snapshot and bj for the journal).  *nx: where the fields are in the
+ * new snapshot (X_FILE), or X_NONE. */
 static int
 put_record(struct out *o, const struct state *st, const struct entry *e,
-    struct back *b, struct error *err)
+    struct back *b, struct back *bj, uint32_t *nx, struct error *err)
 {
 	const char *uid = st->ubuf + e->uid, *xt = NULL;
 	const struct stored *s = NULL;
 	size_t ul = strlen(uid), xl = 0;
+	off_t at;
 	char *p;
 
+	*nx = X_NONE;
 	if (X_ISMEM(e->x)) {
 		s = &st->sto[X_ARG(e->x)];
 		xl = 24 + 64 + strlen(s->where) + strlen(s->msgid) + 4;
+	} else if (X_ISJRN(e->x)) {
+		if ((xt = back_line(bj, X_ARG(e->x), &xl)) == NULL ||
+		    (xt = jrec_fields(xt, xl, &xl)) == NULL)
+			return error_set(err, ERR_IO, "%s.journal: cannot read "
+			    "back a record written before (changed since?)",
+			    st->path);
+		xl++;
 	} else if (e->x != X_NONE) {
 		if ((xt = back_line(b, X_ARG(e->x), &xl)) == NULL)
 			return error_set(err, ERR_IO, "%s: cannot read back "
@@ -1894,6 +1996,13 @@ put_record(struct out *o, const struct state *st, const struct entry *e,
 	*p++ = ' ';
 	memcpy(p, uid, ul);
 	p += ul;
+	if (s != NULL || xt != NULL) {
+		at = o->base + (off_t)(p + 1 - o->buf);
+		if (at >= STATE_FILE_MAX)
+			return error_set(err, ERR_SOFTWARE, "state file too "
+			    "large");
+		*nx = X_FILE(at);
+	}
 	if (s != NULL) {
 		*p++ = ' ';
 		p = decimal(p, s->size);
@@ -1934,10 +2043,11 @@ state_save(struct state *st, struct error *err)
 {
 	char name[NAME_MAX + 1], line[JBUF_MAX];
 	struct out *o;
-	struct back *b;
+	struct back *b, *bj;
+	uint32_t *nx = NULL;
 	FILE *f = NULL;
 	size_t i, count = 0, k;
-	int fd, n, pending = 0;
+	int fd, rfd = -1, n, pending = 0;
 	long long saved;
 	off_t written = 0;
 
@@ -1967,8 +2077,15 @@ state_save(struct state *st, struct error *err)
 	    errno != ENOENT)
 		return error_set(err, ERR_IO, "%s.new: %s", st->path,
 		    strerror(errno));
-	if ((fd = open_own(st, ".new", O_WRONLY | O_EXCL, err)) == -1)
+	if ((fd = open_own(st, ".new", O_RDWR | O_EXCL, err)) == -1)
 		return -1;
+	/* Read from once it is in place, for the fields left in it. */
+	if ((rfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		error_set(err, ERR_IO, "%s.new: %s", st->path, strerror(errno));
+		(void)close(fd);
+		goto fail;
+	}
+	nx = xreallocarray(NULL, st->nent + 1, sizeof(*nx));
 	if ((f = fdopen(fd, "w")) == NULL) {
 		error_set(err, ERR_IO, "%s.new: %s", st->path, strerror(errno));
 		(void)close(fd);
@@ -1994,11 +2111,17 @@ state_save(struct state *st, struct error *err)
 	b->fd = st->sfd;
 	b->base = 0;
 	b->len = 0;
+	bj = xmalloc(sizeof(*bj));
+	bj->fd = jread_fd(st);
+	bj->base = 0;
+	bj->len = 0;
 	for (i = 0; i < st->nent; i++) {
+		nx[i] = X_NONE;
 		if (st->absent[i])
 			continue;
-		if (put_record(o, st, &st->ent[i], b, err) == -1) {
+		if (put_record(o, st, &st->ent[i], b, bj, &nx[i], err) == -1) {
 			free(b);
+			free(bj);
 			free(o);
 			(void)fclose(f);
 			goto fail;
@@ -2006,6 +2129,7 @@ state_save(struct state *st, struct error *err)
 		count++;
 	}
 	free(b);
+	free(bj);
 	out_flush(o);
 	fprintf(f, "E %zu %08lx\n", count, o->crc);
 	free(o);
@@ -2028,6 +2152,15 @@ state_save(struct state *st, struct error *err)
 		error_set(err, ERR_IO, "%s: %s", st->path, strerror(errno));
 		goto fail;
 	}
+	/* The journal is about to be emptied and the snapshot read is
+	 * gone: what was stored is now read back from the new one. */
+	for (i = 0; i < st->nent; i++)
+		if (!X_ISMEM(st->ent[i].x))
+			st->ent[i].x = nx[i];
+	free(nx);
+	if (st->sfd != -1)
+		(void)close(st->sfd);
+	st->sfd = rfd;
 	st->version = 2;
 	st->saved = saved;
 	st->changed = 0;
@@ -2054,6 +2187,8 @@ state_save(struct state *st, struct error *err)
 		    strerror(errno));
 	return 0;
 fail:
+	free(nx);
+	(void)close(rfd);
 	(void)unlinkat(st->dfd, name, 0);
 	return -1;
 }
@@ -2078,6 +2213,8 @@ state_close(struct state *st)
 		close(st->dfd);
 	if (st->sfd != -1)
 		close(st->sfd);
+	if (st->jrfd != -1)
+		close(st->jrfd);
 	arena_free(&st->arena);
 	free(st->ent);
 	free(st->absent);
