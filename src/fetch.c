@@ -1359,7 +1359,7 @@ one_session(struct run *r, const struct session_params *sp, int first,
 	if (first)
 		expire_warn(r, &in);
 	r->p = session_pop3(s);
-	if (plan_list(&r->pl, r->p, err) == -1)
+	if (plan_list(&r->pl, r->p, r->st, err) == -1)
 		goto out;
 	if (r->vf != NULL && r->fp->refetch_missing) {
 		r->pl.again = fetch_again;

@@ -17,6 +17,8 @@ push_uid(void *arg, unsigned long num, const char *uid, size_t len,
     struct error *err)
 {
 	struct plan *p = arg;
+	const char *known;
+	time_t when;
 
 	(void)err;
 	if (p->nl == p->cap) {
@@ -26,16 +28,23 @@ push_uid(void *arg, unsigned long num, const char *uid, size_t len,
 	}
 	p->list[p->nl].num = num;
 	p->list[p->nl].size = 0;
-	p->uids[p->nl++] = arena_strndup(&p->arena, uid, len);
+	/* Known before: the state's copy of the text serves. */
+	if (p->st != NULL && (known = state_text(p->st, uid, len,
+	    &when)) != NULL)
+		p->uids[p->nl++] = (char *)known;
+	else
+		p->uids[p->nl++] = arena_strndup(&p->arena, uid, len);
 	return 0;
 }
 
 int
-plan_list(struct plan *p, struct pop3 *pop, struct error *err)
+plan_list(struct plan *p, struct pop3 *pop, struct state *st,
+    struct error *err)
 {
 	struct error e;
 
 	memset(p, 0, sizeof(*p));
+	p->st = st;
 	p->have_uidl = 1;
 	if (pop3_uidl_each(pop, push_uid, p, &e) == 0) {
 		if (p->uids == NULL)

@@ -79,8 +79,8 @@
  * them from there as they are.
  */
 struct entry {
-	time_t		 when;	/* first delivered */
-	time_t		 seen;	/* last listed by the server */
+	uint32_t	 when;	/* first delivered (T32) */
+	uint32_t	 seen;	/* last listed by the server (T32) */
 	uint32_t	 uid;	/* offset of the escaped uid in ubuf */
 	uint32_t	 x;	/* what was stored: X_NONE, X_MEM(i),
 				 * X_FILE(offset) or X_JRN(offset) */
@@ -98,6 +98,11 @@ struct stored {
  * (X_FILE); in sto[i] (X_MEM); or in the journal, in the D record that
  * starts at the offset (X_JRN), so that a run delivering 100,000
  * messages holds none of what it stored in memory. */
+/* Times in entries are seconds since the epoch in 32 unsigned bits
+ * (until 2106), which keeps an entry at 16 bytes. */
+#define T32(t)	((t) < 0 ? 0 : (unsigned long long)(t) > UINT32_MAX ? \
+		    UINT32_MAX : (uint32_t)(t))
+
 #define X_NONE		0
 #define X_MEM(i)	((uint32_t)(i) << 2 | 1)
 #define X_FILE(off)	((uint32_t)(off) << 2)
@@ -151,6 +156,10 @@ struct state {
 	size_t		 next;		/* the entry find tries first */
 	char		*ubuf;		/* the uids, each NUL-terminated */
 	size_t		 ulen, ucap;
+	char		*ukeep;		/* ubuf as state_open left it, kept
+					 * whole until state_close for
+					 * state_text */
+	size_t		 ukeeplen;
 	struct stored	*sto;
 	size_t		 nsto, stocap;
 	struct arena	 arena;		/* the strings of sto */
@@ -345,8 +354,8 @@ insert_len(struct state *st, const char *uid, size_t len, time_t when,
 
 	if ((e = find_len(st, uid, len, h)) != NULL) {
 		st->absent[e - st->ent] = 0;
-		if (seen > e->seen)
-			e->seen = seen;
+		if (T32(seen) > e->seen)
+			e->seen = T32(seen);
 		if (rec == NULL && x != X_NONE)
 			e->x = x;
 		set_stored(st, e, rec);
@@ -362,15 +371,20 @@ insert_len(struct state *st, const char *uid, size_t len, time_t when,
 			st->ucap = st->ucap ? 2 * st->ucap : 4096;
 		if (st->ucap > UINT32_MAX)
 			errx(71, "state: too many UIDs");
-		st->ubuf = xreallocarray(st->ubuf, st->ucap, 1);
+		/* The text state_text handed out stays where it is. */
+		if (st->ukeep != NULL && st->ubuf == st->ukeep) {
+			st->ubuf = xmalloc(st->ucap);
+			memcpy(st->ubuf, st->ukeep, st->ulen);
+		} else
+			st->ubuf = xreallocarray(st->ubuf, st->ucap, 1);
 	}
 	e = &st->ent[st->nent];
 	e->uid = (uint32_t)st->ulen;
 	memcpy(st->ubuf + st->ulen, uid, len);
 	st->ubuf[st->ulen + len] = '\0';
 	st->ulen += len + 1;
-	e->when = when;
-	e->seen = seen;
+	e->when = T32(when);
+	e->seen = T32(seen);
 	e->x = rec == NULL ? x : X_NONE;
 	set_stored(st, e, rec);
 	st->absent[st->nent] = 0;
@@ -1371,6 +1385,8 @@ state_open(const char *path, const char *identity, int readonly,
 			goto fail;
 		}
 	}
+	st->ukeep = st->ubuf;
+	st->ukeeplen = st->ulen;
 	return st;
 fail:
 	state_close(st);
@@ -1517,6 +1533,32 @@ state_resolve(struct state *st, size_t i, int delivered, struct error *err)
 	return 0;
 }
 
+const char *
+state_text(struct state *st, const char *uid, size_t len, time_t *when)
+{
+	struct entry *e;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)uid[i] <= 0x20 ||
+		    (unsigned char)uid[i] >= 0x7f || uid[i] == '%' ||
+		    uid[i] == '\0')
+			return NULL;
+	/* The entry after the last one found first, as find does. */
+	if (st->next < st->nent && (e = &st->ent[st->next])->uid + len <
+	    st->ulen && memcmp(st->ubuf + e->uid, uid, len) == 0 &&
+	    st->ubuf[e->uid + len] == '\0')
+		st->next++;
+	else if ((e = find_len(st, uid, len, hash(uid, len))) != NULL)
+		st->next = (size_t)(e - st->ent) + 1;
+	else
+		return NULL;
+	if (e->uid >= st->ukeeplen)
+		return NULL;
+	*when = e->when;
+	return st->ukeep + e->uid;
+}
+
 time_t
 state_lookup(struct state *st, const char *uid)
 {
@@ -1656,7 +1698,7 @@ state_forget_absent(struct state *st, char **present, size_t n,
 		if (present[i] != NULL &&
 		    (e = find(st, escape_tmp(st, present[i]))) != NULL) {
 			if (now - e->seen >= SEEN_SLACK || e->seen > now) {
-				e->seen = now;
+				e->seen = T32(now);
 				st->changed = 1;
 			}
 			st->absent[e - st->ent] = 0;
@@ -1990,9 +2032,9 @@ put_record(struct out *o, const struct state *st, const struct entry *e,
 	p = o->buf + o->len;
 	*p++ = 'U';
 	*p++ = ' ';
-	p = decimal(p, (unsigned long long)(e->when < 0 ? 0 : e->when));
+	p = decimal(p, (unsigned long long)e->when);
 	*p++ = ' ';
-	p = decimal(p, (unsigned long long)(e->seen < 0 ? 0 : e->seen));
+	p = decimal(p, (unsigned long long)e->seen);
 	*p++ = ' ';
 	memcpy(p, uid, ul);
 	p += ul;
@@ -2219,6 +2261,8 @@ state_close(struct state *st)
 	free(st->ent);
 	free(st->absent);
 	free(st->idx);
+	if (st->ukeep != st->ubuf)
+		free(st->ukeep);
 	free(st->ubuf);
 	free(st->sto);
 	free(st->lbuf);

@@ -61,6 +61,15 @@ int		 state_resolve(struct state *, size_t i, int delivered,
 /* When uid (raw server text) was first delivered, or 0 if never. */
 time_t		 state_lookup(struct state *, const char *uid);
 
+/* The state's own copy of uid (len bytes of raw server text, not
+ * NUL-terminated), NUL-terminated and alive until state_close, with
+ * when it was first delivered: so that a listing of 100,000 UIDs known
+ * before need not hold them twice.  NULL if uid was not recorded when
+ * the state was opened, or is not stored as it is (it has bytes that
+ * state_escape changes). */
+const char	*state_text(struct state *, const char *uid, size_t len,
+		    time_t *when);
+
 /* Journals that the delivery of uid begins, with the target's token;
  * durable at once if sync, else by the next state_sync.  The record
  * reaches the kernel before this returns either way.  ERR_IO,
