@@ -1201,6 +1201,31 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
 	return error_hint(err, HINT_STATE_LOST);
 }
 
+/*
+ * After a run that recorded all it stored: new/ as it is now holds
+ * nothing that the snapshot and the journal do not account for (what
+ * was there at the start was checked, and the run's own files have
+ * their records in the journal, durable by now), so the next run need
+ * not read it, though the snapshot kept its old save time.
+ */
+static void
+note_after(struct run *r)
+{
+	struct deliver_seen seen;
+	char note[STATE_NOTE_MAX];
+
+	if (r->fp->dp.kind != DELIVER_MAILDIR || r->fp->dp.target == NULL ||
+	    r->d == NULL)
+		return;
+	deliver_look(&r->fp->dp, &seen);
+	if (seen.ino == 0)
+		return;
+	(void)snprintf(note, sizeof(note), "lost-check %lld %lld %llu %llu "
+	    "%lld", state_saved(r->st), state_journal_size(r->st), seen.dev,
+	    seen.ino, seen.mtime_ns);
+	state_set_note(r->st, note);
+}
+
 /* The state (locked, unfinished deliveries resolved) and the delivery
  * target, before any connection is made. */
 static int
@@ -1457,7 +1482,9 @@ out:
 	    state_save(r.st, &e) == -1 && rv == 0) {
 		*err = e;
 		rv = -1;
-	}
+	} else if (rv == 0 && r.st != NULL && !fp->dry_run && !r.nosave &&
+	    !r.unresolved && r.first.cls == ERR_NONE)
+		note_after(&r);
 	if (rv == 0 && r.first.cls != ERR_NONE) {
 		*err = r.first;
 		rv = -1;

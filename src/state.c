@@ -174,7 +174,6 @@ struct state {
 	off_t		 jsize;		/* the journal's bytes written out */
 	off_t		 jrec;		/* where the last record journaled
 					 * starts in it */
-	off_t		 jopen;		/* and at state_open */
 	off_t		 ssize;		/* the snapshot's, as read */
 	int		 jwrote;	/* records written since the last
 					 * fdatasync of the journal */
@@ -1182,7 +1181,7 @@ replay_journal(struct state *st, struct error *err)
 			    "check", lineno);
 	}
 	st->jheader = v2;
-	st->jsize = st->jopen = st->jtorn != -1 ? st->jtorn : (off_t)len;
+	st->jsize = st->jtorn != -1 ? st->jtorn : (off_t)len;
 	free(buf);
 	return r;
 }
@@ -1910,7 +1909,7 @@ state_journal_records(const struct state *st)
 long long
 state_journal_size(const struct state *st)
 {
-	return (long long)st->jopen;
+	return (long long)st->jsize;
 }
 
 /* The snapshot on its way out: lines gather in buf, and each full

@@ -165,10 +165,11 @@ void		 state_touch(struct state *);
 size_t		 state_count(const struct state *);
 size_t		 state_journal_records(const struct state *);
 
-/* The journal's length in bytes at state_open (after a torn last
- * record was cut off).  The journal only grows until a snapshot takes
- * its records, so with state_saved it tells whether the journal is the
- * one seen before: one cut short or deleted since has another. */
+/* The journal's length in bytes: at state_open (after a torn last
+ * record was cut off), and as written since.  The journal only grows
+ * until a snapshot takes its records, so with state_saved it tells
+ * whether the journal is the one seen before: one cut short or deleted
+ * since has another. */
 long long	 state_journal_size(const struct state *);
 
 /* Makes what changed durable.  What the journal can say stays there
