@@ -186,11 +186,26 @@ struct state {
 };
 
 /*
- * When the server last listed a UID is kept to the hour: --forget-after
+ * When the server last listed a UID is kept only roughly, to a
+ * sixteenth of --forget-after (at least an hour, at most a day): it
  * counts days, and a run that finds nothing new and no UID gone then
- * leaves the snapshot as it is instead of rewriting it.
+ * leaves the snapshot as it is instead of rewriting it, so that runs
+ * every few minutes write it at most once a day.  A UID is dropped only
+ * once it is absent for after plus that slack, so the rounding keeps a
+ * UID longer, never shorter.
  */
-#define SEEN_SLACK	3600
+#define SEEN_SLACK_MIN	3600
+#define SEEN_SLACK_MAX	86400
+
+static time_t
+seen_slack(time_t after)
+{
+	time_t s = after / 16;
+
+	return s < SEEN_SLACK_MIN ? SEEN_SLACK_MIN : s > SEEN_SLACK_MAX ?
+	    SEEN_SLACK_MAX : s;
+}
+
 
 char *
 state_escape(const char *s, size_t len)
@@ -1686,17 +1701,19 @@ state_forget_absent(struct state *st, char **present, size_t n,
 	struct entry *e;
 	size_t i, last = 0;
 	int inorder = 1;
+	time_t slack = seen_slack(after);
 
 	/* Absent for long enough: the server no longer has it.  Absent
 	 * from one listing only (a server that listed nothing, or part of
 	 * the mailbox): kept.  after 0: dropped at once, even if it was
 	 * listed a moment ago. */
 	for (i = 0; i < st->nent; i++)
-		st->absent[i] = after == 0 || st->ent[i].seen < now - after;
+		st->absent[i] = after == 0 ||
+		    st->ent[i].seen < now - after - slack;
 	for (i = 0; i < n; i++)
 		if (present[i] != NULL &&
 		    (e = find(st, escape_tmp(st, present[i]))) != NULL) {
-			if (now - e->seen >= SEEN_SLACK || e->seen > now) {
+			if (now - e->seen >= slack || e->seen > now) {
 				e->seen = T32(now);
 				st->changed = 1;
 			}
