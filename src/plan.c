@@ -198,9 +198,10 @@ int
 plan_check(const struct plan *p, const struct fetch_params *fp,
     struct error *err)
 {
+	const char *last = NULL;
 	uint32_t *tab;
-	size_t cap = 2, i, h;
-	int r = 0;
+	size_t cap = 2, i, h, n = 0;
+	int r = 0, known = 0;
 
 	if (!p->have_uidl) {
 		if (fp->all || fp->delete)
@@ -211,13 +212,34 @@ plan_check(const struct plan *p, const struct fetch_params *fp,
 	}
 	if (p->nl < 2)
 		return 0;
+	/* UIDs the state had are its text, one pointer per UID, and the
+	 * state is kept in listing order: while those pointers ascend no
+	 * two are one, and only the others need the table (a nothing-new
+	 * run over 100,000 UIDs then needs none).  A UID in the table is
+	 * never one the state had, since state_text answers alike for
+	 * the same text. */
+	for (i = 0; i < p->nl; i++)
+		if (p->st != NULL && state_owns(p->st, p->uids[i])) {
+			if (last != NULL && p->uids[i] <= last)
+				break;
+			last = p->uids[i];
+		} else
+			n++;
+	if (i == p->nl) {
+		if (n < 2)
+			return 0;
+		known = p->st != NULL;
+	} else
+		n = p->nl;
 	/* Two messages with one UID, by hashing: a table at most four
 	 * fifths full (with 100,000 UIDs, 512 KB rather than 1 MB at the
 	 * peak of a run), holding index + 1 (0 is empty). */
-	while (cap * 4 < 5 * p->nl)
+	while (cap * 4 < 5 * n)
 		cap *= 2;
 	tab = xcalloc(cap, sizeof(*tab));
 	for (i = 0; i < p->nl && r == 0; i++) {
+		if (known && state_owns(p->st, p->uids[i]))
+			continue;
 		for (h = str_hash(p->uids[i]) & (cap - 1); tab[h] != 0;
 		    h = (h + 1) & (cap - 1))
 			if (strcmp(p->uids[tab[h] - 1], p->uids[i]) == 0) {

@@ -1573,6 +1573,13 @@ state_text(struct state *st, const char *uid, size_t len, time_t *when)
 	return st->ukeep + e->uid;
 }
 
+int
+state_owns(const struct state *st, const char *s)
+{
+	return st->ukeep != NULL && s >= st->ukeep &&
+	    s < st->ukeep + st->ukeeplen;
+}
+
 time_t
 state_lookup(struct state *st, const char *uid)
 {

@@ -70,6 +70,10 @@ time_t		 state_lookup(struct state *, const char *uid);
 const char	*state_text(struct state *, const char *uid, size_t len,
 		    time_t *when);
 
+/* Whether s is text state_text handed out: one uid's text is always
+ * the same pointer, and two uids' never are. */
+int		 state_owns(const struct state *, const char *s);
+
 /* Journals that the delivery of uid begins, with the target's token;
  * durable at once if sync, else by the next state_sync.  The record
  * reaches the kernel before this returns either way.  ERR_IO,
