@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "dial.h"
@@ -41,6 +42,22 @@ set_timeouts(int fd, int timeout)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+/* Whether popfetch runs in the foreground of a terminal: then the
+ * command stays in popfetch's process group, where it may read the
+ * terminal (ssh asking for a passphrase or a host key) without being
+ * stopped; elsewhere it gets a group of its own, ended as a whole. */
+static int
+tty_foreground(void)
+{
+	int fd, r;
+
+	if ((fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC)) == -1)
+		return 0;
+	r = tcgetpgrp(fd) == getpgrp();
+	(void)close(fd);
+	return r;
+}
+
 static struct net *
 via_command(const char *command, const char *host, const char *port,
     int timeout, struct error *err)
@@ -49,6 +66,7 @@ via_command(const char *command, const char *host, const char *port,
 	char *cmd;
 	int sv[2];
 	pid_t pid, parent = getpid();
+	int own_group = !tty_foreground();
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		error_set(err, ERR_IO, "socketpair: %s", strerror(errno));
@@ -63,9 +81,10 @@ via_command(const char *command, const char *host, const char *port,
 		return NULL;
 	}
 	if (pid == 0) {
-		/* Its own process group, ended with the connection (see
-		 * net_set_child) or with popfetch, whichever goes first. */
-		(void)setpgid(0, 0);
+		/* Ended with the connection (see net_set_child) or with
+		 * popfetch, whichever goes first. */
+		if (own_group)
+			(void)setpgid(0, 0);
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
 		    getppid() != parent)
 			_exit(127);
@@ -77,12 +96,13 @@ via_command(const char *command, const char *host, const char *port,
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	(void)setpgid(pid, pid);	/* either side may win the race */
+	if (own_group)
+		(void)setpgid(pid, pid);	/* either side may win the race */
 	free(cmd);
 	(void)close(sv[1]);
 	set_timeouts(sv[0], timeout);
 	n = net_from_fd(sv[0], timeout);
-	net_set_child(n, pid);
+	net_set_child(n, pid, own_group);
 	return n;
 }
 

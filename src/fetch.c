@@ -1114,6 +1114,23 @@ fetch_cmp_hash(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Whether a directory modified at mtime_ns may change again within the
+ * same timestamp: on a filesystem whose times have a granularity of a
+ * second or two, a file published in the same second as the reading
+ * leaves new/'s time as it was.  Such a reading is not noted (git does
+ * the same with its index).
+ */
+static int
+racy(long long mtime_ns)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec -
+	    mtime_ns < 3LL * 1000000000LL;
+}
+
 /* The note "lost-check SAVED JSIZE DEV INO MTIME_NS": 1 with *last
  * filled if it is one, SAVED is saved and JSIZE jsize. */
 static int
@@ -1183,7 +1200,8 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
 	    haslast ? &last : NULL, &seen, lost_one, &l, err);
 	free(acct);
 	free(l.have);
-	if (r == 0 && l.n == 0 && seen.ino != 0) {
+	/* Not within seconds of new/'s last change (racy). */
+	if (r == 0 && l.n == 0 && seen.ino != 0 && !racy(seen.mtime_ns)) {
 		(void)snprintf(note, sizeof(note), "lost-check %lld %lld %llu "
 		    "%llu %lld", saved, state_journal_size(st), seen.dev,
 		    seen.ino, seen.mtime_ns);
@@ -1218,7 +1236,10 @@ note_after(struct run *r)
 	    r->d == NULL)
 		return;
 	deliver_look(&r->fp->dp, &seen);
-	if (seen.ino == 0)
+	/* Not just after the run's own renames, within new/'s timestamp
+	 * granularity (racy): the usual case, so the next run mostly reads
+	 * new/ after all. */
+	if (seen.ino == 0 || racy(seen.mtime_ns))
 		return;
 	(void)snprintf(note, sizeof(note), "lost-check %lld %lld %llu %llu "
 	    "%lld", state_saved(r->st), state_journal_size(r->st), seen.dev,

@@ -156,7 +156,9 @@ parse_name(const char *name, struct ourname *o)
 	long long v;
 
 	memset(o, 0, sizeof(*o));
-	if ((o->sec = digits(&p, 18)) == -1 || *p++ != '.' || *p++ != 'M' ||
+	/* Seconds of at most 12 digits (until the year 33658), so that
+	 * seconds * 1000000 + microseconds cannot overflow. */
+	if ((o->sec = digits(&p, 12)) == -1 || *p++ != '.' || *p++ != 'M' ||
 	    (v = digits(&p, 6)) == -1 || *p++ != 'P')
 		return -1;
 	o->usec = (long)v;
@@ -633,10 +635,21 @@ present(int dfd, const char *dir, const char *sub, const char *name,
 	DIR *d;
 	int fd, found = 0;
 
-	/* Not a directory, a link, not ours to read: maildir_open says
-	 * what is wrong with it, before anything is fetched. */
-	if ((fd = open_dir(dfd, sub)) == -1)
-		return 0;
+	/* Only a missing directory proves the message is not there: one
+	 * that cannot be read (a link, not ours, EMFILE, EIO) leaves the
+	 * delivery pending, never rolled back. */
+	if ((fd = open_dir(dfd, sub)) == -1) {
+		struct stat sb;
+
+		if (errno == ENOENT)
+			return 0;
+		if (fstatat(dfd, sub, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(sb.st_mode))
+			return error_set(err, ERR_CANTCREAT, "%s/%s: is a "
+			    "symbolic link; refusing to follow it", dir, sub);
+		return error_set(err, safefile_class(errno), "%s/%s: %s",
+		    dir, sub, strerror(errno));
+	}
 	if ((d = fdopendir(fd)) == NULL) {
 		error_set(err, ERR_IO, "%s/%s: %s", dir, sub, strerror(errno));
 		(void)close(fd);
@@ -719,10 +732,21 @@ ours_in(int dfd, const char *dir, const char *sub, const char *host,
 	DIR *d;
 	int fd, r = 0;
 
-	/* Not a directory, a link, not ours to read: maildir_open says
-	 * what is wrong with it, before anything is fetched. */
-	if ((fd = open_dir(dfd, sub)) == -1)
-		return 0;
+	/* Only a missing directory proves the message is not there: one
+	 * that cannot be read (a link, not ours, EMFILE, EIO) leaves the
+	 * delivery pending, never rolled back. */
+	if ((fd = open_dir(dfd, sub)) == -1) {
+		struct stat sb;
+
+		if (errno == ENOENT)
+			return 0;
+		if (fstatat(dfd, sub, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(sb.st_mode))
+			return error_set(err, ERR_CANTCREAT, "%s/%s: is a "
+			    "symbolic link; refusing to follow it", dir, sub);
+		return error_set(err, safefile_class(errno), "%s/%s: %s",
+		    dir, sub, strerror(errno));
+	}
 	if ((d = fdopendir(fd)) == NULL) {
 		error_set(err, ERR_IO, "%s/%s: %s", dir, sub, strerror(errno));
 		(void)close(fd);

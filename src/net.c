@@ -54,6 +54,7 @@ struct net {
 	int		 wfailed;
 	struct tls	*tls;
 	pid_t		 child;		/* the command at the other end; 0: none */
+	pid_t		 kill_id;	/* child, or -child for its group */
 	size_t		 start;		/* first unread byte */
 	size_t		 end;		/* one past the last received byte */
 	char		 buf[NET_BUFSIZE + 1];
@@ -779,9 +780,10 @@ net_getchunk(struct net *n, char **data, size_t *len, int *eol,
 
 
 void
-net_set_child(struct net *n, pid_t pid)
+net_set_child(struct net *n, pid_t pid, int group)
 {
 	n->child = pid;
+	n->kill_id = group ? -pid : pid;
 }
 
 /* Reaps pid within ms milliseconds: 1, or 0 if it is still running. */
@@ -811,9 +813,9 @@ net_close(struct net *n)
 	tls_free(n->tls);
 	(void)close(n->fd);
 	if (n->child > 0 && !reap_within(n->child, 2000)) {
-		(void)kill(-n->child, SIGTERM);
+		(void)kill(n->kill_id, SIGTERM);
 		if (!reap_within(n->child, 1000)) {
-			(void)kill(-n->child, SIGKILL);
+			(void)kill(n->kill_id, SIGKILL);
 			(void)reap_within(n->child, 5000);
 		}
 	}

@@ -59,11 +59,12 @@ struct net	*net_connect(const char *host, const char *port, int timeout,
  * owns it from now on and is owned by the caller.  Never fails. */
 struct net	*net_from_fd(int fd, int timeout);
 
-/* The process at the other end (a --connect-command), in a process
- * group of its own: net_close gives it two seconds to go after its
- * input closes, then ends the group (SIGTERM, then SIGKILL) and reaps
- * it, so that none outlives popfetch's connection. */
-void		 net_set_child(struct net *, pid_t pid);
+/* The process at the other end (a --connect-command), leading a
+ * process group of its own if group: net_close gives it two seconds to
+ * go after its input closes, then ends it, or its group (SIGTERM, then
+ * SIGKILL) and reaps it, so that it does not outlive popfetch's
+ * connection. */
+void		 net_set_child(struct net *, pid_t pid, int group);
 
 /* From now on nothing more happens after max_time seconds (0: no
  * limit), as for net_connect; for a connection made by net_from_fd. */

@@ -128,6 +128,9 @@ struct pending {
 /* The snapshot is read this much at a time; twice the longest line a
  * save writes. */
 #define RBUF_SIZE	(2 * 65536)
+/* The longest record a save writes (struct out), and so the longest a
+ * load accepts: a longer one could be read but never written back. */
+#define REC_MAX		65536
 
 struct state {
 	char		*path;		/* as given, for messages */
@@ -302,7 +305,7 @@ find_len(struct state *st, const char *uid, size_t len, uint64_t h)
 		if (v >> st->ibits != tag)
 			continue;
 		e = &st->ent[(v & low) - 1];
-		if (memcmp(st->ubuf + e->uid, uid, len) == 0 &&
+		if (strncmp(st->ubuf + e->uid, uid, len) == 0 &&
 		    st->ubuf[e->uid + len] == '\0')
 			return e;
 	}
@@ -835,7 +838,7 @@ load_v2_line(struct state *st, struct load *ld, const char *p, size_t len,
 	size_t ul;
 	int k;
 
-	if (len < 2 || p[0] != 'U' || p[1] != ' ')
+	if (len < 2 || p[0] != 'U' || p[1] != ' ' || len + 48 > REC_MAX)
 		goto bad;
 	q = p + 2;
 	if ((s = memchr(q, ' ', (size_t)(e - q))) == NULL ||
@@ -1944,7 +1947,7 @@ struct out {
 	unsigned long	 crc;
 	off_t		 base;		/* of buf[0] in the file */
 	size_t		 len;
-	char		 buf[65536];
+	char		 buf[REC_MAX];
 };
 
 static void

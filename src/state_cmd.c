@@ -269,6 +269,59 @@ stored(const char *dir, const struct orphan *f, struct state_rec *rec,
 	return 0;
 }
 
+/* The first 64 KiB of a TOP n 0 answer: the header. */
+struct hbuf {
+	size_t	 n;
+	char	 b[65536];
+};
+
+static int
+hbuf_sink(void *arg, const char *data, size_t len, struct error *err)
+{
+	struct hbuf *h = arg;
+	size_t room = sizeof(h->b) - h->n;
+
+	(void)err;
+	if (len > room)
+		len = room;
+	memcpy(h->b + h->n, data, len);
+	h->n += len;
+	return 0;
+}
+
+/*
+ * A UID's checksum is 32 bits: before message num is recorded as the
+ * file's, their Message-IDs must agree (msgid, the file's, "-" if it has
+ * none).  1 if they do, or cannot be compared (no Message-ID, no TOP);
+ * 0 if they differ; -1 with err if the connection is lost.
+ */
+static int
+same_message(struct pop3 *p, unsigned long num, const char *msgid,
+    struct error *err)
+{
+	char theirs[3 * DIGEST_MSGID_MAX + 1];
+	struct hbuf *h;
+	struct error e;
+	int r;
+
+	if (strcmp(msgid, "-") == 0)
+		return 1;
+	h = xmalloc(sizeof(*h));
+	h->n = 0;
+	if (pop3_top(p, num, 0, hbuf_sink, h, &e) == -1) {
+		free(h);
+		if (pop3_broken(p)) {
+			*err = e;
+			return -1;
+		}
+		return 1;
+	}
+	digest_msgid(h->b, h->n, theirs);
+	free(h);
+	r = strcmp(theirs, "-") == 0 || strcmp(theirs, msgid) == 0;
+	return r;
+}
+
 /*
  * adopt: each file in new/ or cur/ that popfetch stored for this account
  * after the snapshot was written and that no record accounts for holds
@@ -357,8 +410,18 @@ adopt(struct cli_settings *s, struct state *st, struct error *err)
 			 * twice. */
 			ok = stored(s->fp.dp.target, &o.v[i], &rec, sha,
 			    msgid, &where) == 0;
-			r = state_delivered(st, m[srv[j].idx].uid, 0,
-			    ok ? &rec : NULL, err);
+			/* Another message whose UID shares the checksum:
+			 * fetched again rather than taken for this one. */
+			r = same_message(session_pop3(sess), m[srv[j].idx].num,
+			    ok ? msgid : "-", err);
+			if (r == 0) {
+				free(where);
+				twice++;
+				continue;
+			}
+			if (r == 1)
+				r = state_delivered(st, m[srv[j].idx].uid, 0,
+				    ok ? &rec : NULL, err);
 			free(where);
 			if (r == -1)
 				goto out;
@@ -373,7 +436,8 @@ adopt(struct cli_settings *s, struct state *st, struct error *err)
 	if (!s->co.quiet)
 		printf("%zu file%s adopted (%s%s): %zu recorded as "
 		    "delivered, %zu no longer on the server, %zu to be fetched "
-		    "again (UIDs that share a checksum); none downloaded\n",
+		    "again (UIDs that share a checksum with another message); none "
+		    "downloaded\n",
 		    o.n, o.n == 1 ? "" : "s", o.names, o.shown < o.n ? ", ..." :
 		    "", added, gone, twice);
 out:

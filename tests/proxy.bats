@@ -84,6 +84,26 @@ pf() {
 	! pgrep -x -f "sleep 300"
 }
 
+@test "connect-command on a terminal: the command may ask there (as ssh does for a passphrase)" {
+	command -v socat >/dev/null || skip "socat is not installed"
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	# The command reads a line from the terminal before it connects; in
+	# a background process group it would be stopped (SIGTTIN) and the
+	# run would time out.
+	cat > "$W/cmd" <<EOF
+printf 'passphrase: ' >/dev/tty; read -r x </dev/tty; echo "got \$x" > "$W/answer"
+exec socat - TCP:127.0.0.1:$DOVECOT_POP3S
+EOF
+	run script -qec "'$POPFETCH' --ca-file '$DOVECOT_CA' --timeout 10 \
+		--state '$W/state' --connect-command '. $W/cmd' \
+		pop3s://pu@localhost:$DOVECOT_POP3S stat" /dev/null \
+		< <(sleep 1; printf 'hello\n'; sleep 5)
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$W/answer")" = "got hello" ]
+	[[ "$output" == *"${#CORPUS[@]} "* ]]
+}
+
 @test "-4, -6 and --source-address choose how the connection is made" {
 	# Dovecot listens on 127.0.0.1 only.
 	run pf -4 "pop3s://pu@localhost:$DOVECOT_POP3S" stat
