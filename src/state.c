@@ -40,13 +40,24 @@
  * cannot be verified.  A popfetch that predates them refuses a state
  * that has them as damaged, which is the safe way round.
  *
- * In memory (issue 16: 100,000 known UIDs, nothing new, in about 50
- * bytes each): the snapshot is read a chunk at a time and never held
- * whole; each UID is one small entry (struct entry) in an array kept in
- * the order of the server's listing, its text in one buffer, and an
- * index of 32-bit slots.  What was stored of a UID stays in the
- * snapshot, which is kept open, until the UID is acted on; a save
- * copies it from there.
+ * The journal is not emptied by every run (issue 16: work proportional
+ * to what is new): a run that delivers k messages among 100,000 known
+ * appends its 2k records and syncs them, and the snapshot, its S line
+ * with it, stays as it is; whatever was stored after S still has its
+ * records in the journal, which is what the lost-records check
+ * (fetch.c) relies on.  state_save folds the journal into a new
+ * snapshot once it has grown past an eighth of the snapshot, or when
+ * the snapshot must change anyway (a UID dropped, one listed again
+ * after the slack of seen_slack, an old format, state_touch).
+ *
+ * In memory (100,000 known UIDs, nothing new, in about 40 bytes each):
+ * the snapshot is read a chunk at a time and never held whole; each
+ * UID is one 16-byte entry (struct entry) in an array kept in the order
+ * of the server's listing, its text in one buffer (which the listing
+ * shares: state_text), and an index of 32-bit slots.  What was stored
+ * of a UID stays where it was written, in the snapshot (kept open) or
+ * in its journal D record, until the UID is acted on; a save copies it
+ * from there.
  *
  * The directory is opened once and the four files (path, path.journal,
  * path.lock, path.new) are opened relative to it, never through a
