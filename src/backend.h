@@ -171,6 +171,9 @@ int	maildir_ours(const char *target, unsigned long account,
 	    struct deliver_seen *seen, deliver_found *found, void *arg,
 	    struct error *);
 
+/* maildir.c: deliver_look for a maildir. */
+void	maildir_look(const char *target, struct deliver_seen *seen);
+
 extern const struct backend maildir_backend;	/* maildir.c */
 extern const struct backend mbox_backend;	/* mbox.c */
 extern const struct backend mda_backend;	/* mda.c */

@@ -143,6 +143,14 @@ deliver_ours(const struct deliver_params *p, unsigned long account,
 	    arg, err);
 }
 
+void
+deliver_look(const struct deliver_params *p, struct deliver_seen *seen)
+{
+	memset(seen, 0, sizeof(*seen));
+	if (p->kind == DELIVER_MAILDIR)
+		maildir_look(p->target, seen);
+}
+
 /* Bytes for the backend, hashed on the way. */
 static int
 pass(struct deliver *d, const char *data, size_t len, struct error *err)

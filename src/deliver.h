@@ -116,6 +116,11 @@ int		 deliver_ours(const struct deliver_params *p,
 		    const struct deliver_seen *last, struct deliver_seen *seen,
 		    deliver_found *found, void *arg, struct error *);
 
+/* What new/ of p's maildir looks like now, as deliver_ours would have
+ * it in *seen; all zero if there is none. */
+void		 deliver_look(const struct deliver_params *p,
+		    struct deliver_seen *seen);
+
 /*
  * Appends message bytes (LF line ends); a pop3_sink, so d is void *.
  * After a failure every later call fails too, until the next prepare.

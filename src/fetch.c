@@ -1114,8 +1114,6 @@ fetch_cmp_hash(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The note "lost-check SAVED DEV INO MTIME_NS": 1 with *last filled if
- * it is one and SAVED is saved. */
 /*
  * Whether a directory modified at mtime_ns may change again within the
  * same timestamp: on a filesystem whose times have a granularity of a
@@ -1133,10 +1131,13 @@ racy(long long mtime_ns)
 	    mtime_ns < 3LL * 1000000000LL;
 }
 
+/* The note "lost-check SAVED JSIZE DEV INO MTIME_NS": 1 with *last
+ * filled if it is one, SAVED is saved and JSIZE jsize. */
 static int
-parse_note(const char *note, long long saved, struct deliver_seen *last)
+parse_note(const char *note, long long saved, long long jsize,
+    struct deliver_seen *last)
 {
-	unsigned long long v[4];
+	unsigned long long v[5];
 	const char *p = note, *sp;
 	size_t len;
 	int i;
@@ -1144,19 +1145,19 @@ parse_note(const char *note, long long saved, struct deliver_seen *last)
 	if (strncmp(p, "lost-check ", 11) != 0)
 		return 0;
 	p += 11;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		sp = strchr(p, ' ');
 		len = sp != NULL ? (size_t)(sp - p) : strlen(p);
-		if ((sp == NULL) != (i == 3) ||
+		if ((sp == NULL) != (i == 4) ||
 		    parse_u64(p, len, LLONG_MAX, &v[i]) == -1)
 			return 0;
 		p += len + 1;
 	}
-	if ((long long)v[0] != saved)
+	if ((long long)v[0] != saved || (long long)v[1] != jsize)
 		return 0;
-	last->dev = v[1];
-	last->ino = v[2];
-	last->mtime_ns = (long long)v[3];
+	last->dev = v[2];
+	last->ino = v[3];
+	last->mtime_ns = (long long)v[4];
 	return 1;
 }
 
@@ -1187,22 +1188,23 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
 	memset(&l, 0, sizeof(l));
 	l.st = st;
 	/* The note says what new/ looked like when a run last read it and
-	 * found nothing lost against this very snapshot and an empty
-	 * journal: unchanged since, it holds nothing new (a run that
-	 * publishes changes it; an older state has another save time). */
-	haslast = parse_note(state_note(st), saved, &last);
+	 * found nothing lost against this very snapshot and journal:
+	 * unchanged since, it holds nothing new (a run that publishes
+	 * changes it; an older state has another save time; the journal
+	 * only grows until a snapshot takes it in, so one cut short or
+	 * deleted since has another length). */
+	haslast = parse_note(state_note(st), saved, state_journal_size(st),
+	    &last);
 	acct = fetch_account(sp);
 	r = deliver_ours(&fp->dp, deliver_hash(acct), saved, 0,
 	    haslast ? &last : NULL, &seen, lost_one, &l, err);
 	free(acct);
 	free(l.have);
-	/* Only against the snapshot alone: a record in the journal may be
-	 * all that accounts for a file, and the journal can still be lost
-	 * without new/ changing. */
-	if (r == 0 && l.n == 0 && seen.ino != 0 &&
-	    state_journal_records(st) == 0 && !racy(seen.mtime_ns)) {
-		(void)snprintf(note, sizeof(note), "lost-check %lld %llu %llu "
-		    "%lld", saved, seen.dev, seen.ino, seen.mtime_ns);
+	/* Not within seconds of new/'s last change (racy). */
+	if (r == 0 && l.n == 0 && seen.ino != 0 && !racy(seen.mtime_ns)) {
+		(void)snprintf(note, sizeof(note), "lost-check %lld %lld %llu "
+		    "%llu %lld", saved, state_journal_size(st), seen.dev,
+		    seen.ino, seen.mtime_ns);
 		state_set_note(st, note);
 	}
 	if (r == -1 || l.n == 0)
@@ -1215,6 +1217,34 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
 	    l.n == 1 ? "" : "s", fp->dp.target, l.n == 1 ? "is" : "are",
 	    l.names, l.n > 3 ? ", ..." : "");
 	return error_hint(err, HINT_STATE_LOST);
+}
+
+/*
+ * After a run that recorded all it stored: new/ as it is now holds
+ * nothing that the snapshot and the journal do not account for (what
+ * was there at the start was checked, and the run's own files have
+ * their records in the journal, durable by now), so the next run need
+ * not read it, though the snapshot kept its old save time.
+ */
+static void
+note_after(struct run *r)
+{
+	struct deliver_seen seen;
+	char note[STATE_NOTE_MAX];
+
+	if (r->fp->dp.kind != DELIVER_MAILDIR || r->fp->dp.target == NULL ||
+	    r->d == NULL)
+		return;
+	deliver_look(&r->fp->dp, &seen);
+	/* Not just after the run's own renames, within new/'s timestamp
+	 * granularity (racy): the usual case, so the next run mostly reads
+	 * new/ after all. */
+	if (seen.ino == 0 || racy(seen.mtime_ns))
+		return;
+	(void)snprintf(note, sizeof(note), "lost-check %lld %lld %llu %llu "
+	    "%lld", state_saved(r->st), state_journal_size(r->st), seen.dev,
+	    seen.ino, seen.mtime_ns);
+	state_set_note(r->st, note);
 }
 
 /* The state (locked, unfinished deliveries resolved) and the delivery
@@ -1375,7 +1405,7 @@ one_session(struct run *r, const struct session_params *sp, int first,
 	if (first)
 		expire_warn(r, &in);
 	r->p = session_pop3(s);
-	if (plan_list(&r->pl, r->p, err) == -1)
+	if (plan_list(&r->pl, r->p, r->st, err) == -1)
 		goto out;
 	if (r->vf != NULL && r->fp->refetch_missing) {
 		r->pl.again = fetch_again;
@@ -1473,7 +1503,9 @@ out:
 	    state_save(r.st, &e) == -1 && rv == 0) {
 		*err = e;
 		rv = -1;
-	}
+	} else if (rv == 0 && r.st != NULL && !fp->dry_run && !r.nosave &&
+	    !r.unresolved && r.first.cls == ERR_NONE)
+		note_after(&r);
 	if (rv == 0 && r.first.cls != ERR_NONE) {
 		*err = r.first;
 		rv = -1;

@@ -819,6 +819,23 @@ maildir_ours(const char *target, unsigned long account, long long since,
 	return r;
 }
 
+void
+maildir_look(const char *target, struct deliver_seen *seen)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	memset(seen, 0, sizeof(*seen));
+	if (snprintf(path, sizeof(path), "%s/new", target) >=
+	    (int)sizeof(path) || lstat(path, &sb) == -1 ||
+	    !S_ISDIR(sb.st_mode))
+		return;
+	seen->dev = (unsigned long long)sb.st_dev;
+	seen->ino = (unsigned long long)sb.st_ino;
+	seen->mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000 +
+	    sb.st_mtim.tv_nsec;
+}
+
 const struct backend maildir_backend = {
 	.name = "maildir",
 	.kind = DELIVER_MAILDIR,

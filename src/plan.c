@@ -17,6 +17,8 @@ push_uid(void *arg, unsigned long num, const char *uid, size_t len,
     struct error *err)
 {
 	struct plan *p = arg;
+	const char *known;
+	time_t when;
 
 	(void)err;
 	if (p->nl == p->cap) {
@@ -26,16 +28,23 @@ push_uid(void *arg, unsigned long num, const char *uid, size_t len,
 	}
 	p->list[p->nl].num = num;
 	p->list[p->nl].size = 0;
-	p->uids[p->nl++] = arena_strndup(&p->arena, uid, len);
+	/* Known before: the state's copy of the text serves. */
+	if (p->st != NULL && (known = state_text(p->st, uid, len,
+	    &when)) != NULL)
+		p->uids[p->nl++] = (char *)known;
+	else
+		p->uids[p->nl++] = arena_strndup(&p->arena, uid, len);
 	return 0;
 }
 
 int
-plan_list(struct plan *p, struct pop3 *pop, struct error *err)
+plan_list(struct plan *p, struct pop3 *pop, struct state *st,
+    struct error *err)
 {
 	struct error e;
 
 	memset(p, 0, sizeof(*p));
+	p->st = st;
 	p->have_uidl = 1;
 	if (pop3_uidl_each(pop, push_uid, p, &e) == 0) {
 		if (p->uids == NULL)
@@ -189,9 +198,10 @@ int
 plan_check(const struct plan *p, const struct fetch_params *fp,
     struct error *err)
 {
+	const char *last = NULL;
 	uint32_t *tab;
-	size_t cap = 2, i, h;
-	int r = 0;
+	size_t cap = 2, i, h, n = 0;
+	int r = 0, known = 0;
 
 	if (!p->have_uidl) {
 		if (fp->all || fp->delete)
@@ -202,13 +212,34 @@ plan_check(const struct plan *p, const struct fetch_params *fp,
 	}
 	if (p->nl < 2)
 		return 0;
+	/* UIDs the state had are its text, one pointer per UID, and the
+	 * state is kept in listing order: while those pointers ascend no
+	 * two are one, and only the others need the table (a nothing-new
+	 * run over 100,000 UIDs then needs none).  A UID in the table is
+	 * never one the state had, since state_text answers alike for
+	 * the same text. */
+	for (i = 0; i < p->nl; i++)
+		if (p->st != NULL && state_owns(p->st, p->uids[i])) {
+			if (last != NULL && p->uids[i] <= last)
+				break;
+			last = p->uids[i];
+		} else
+			n++;
+	if (i == p->nl) {
+		if (n < 2)
+			return 0;
+		known = p->st != NULL;
+	} else
+		n = p->nl;
 	/* Two messages with one UID, by hashing: a table at most four
 	 * fifths full (with 100,000 UIDs, 512 KB rather than 1 MB at the
 	 * peak of a run), holding index + 1 (0 is empty). */
-	while (cap * 4 < 5 * p->nl)
+	while (cap * 4 < 5 * n)
 		cap *= 2;
 	tab = xcalloc(cap, sizeof(*tab));
 	for (i = 0; i < p->nl && r == 0; i++) {
+		if (known && state_owns(p->st, p->uids[i]))
+			continue;
 		for (h = str_hash(p->uids[i]) & (cap - 1); tab[h] != 0;
 		    h = (h + 1) & (cap - 1))
 			if (strcmp(p->uids[tab[h] - 1], p->uids[i]) == 0) {

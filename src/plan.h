@@ -36,7 +36,8 @@ struct plan {
 	size_t		 nold, nfetch;
 	size_t		 nknown;	/* in the state: fetched before */
 	uint32_t	*v;		/* old and fetch point into it */
-	struct arena	 arena;		/* the UIDs */
+	struct arena	 arena;		/* the UIDs not in st */
+	struct state	*st;		/* whose text the others are */
 	/* Set by the caller after plan_list, or NULL: whether a message
 	 * the state calls delivered is to be fetched again all the same
 	 * (its stored copy is missing or changed). */
@@ -51,13 +52,15 @@ typedef void plan_reporter(void *arg, enum fetch_event_kind,
 
 /*
  * Fills p (which it zeroes first) with UIDL: each message's number and
- * UID, held once, whatever the number of messages; sizes are not known
- * yet (plan_sizes).  A server that refuses UIDL leaves have_uidl 0 and
+ * UID, held once, whatever the number of messages (a UID st recorded is
+ * its text in st, so st must outlive p; st may be NULL); sizes are not
+ * known yet (plan_sizes).  A server that refuses UIDL leaves have_uidl 0 and
  * the listing is LIST's, with sizes.  -1 with the server's error
  * (ERR_NET, ERR_BUSY, ERR_PROTO, ERR_REFUSED for LIST); p must be
  * freed either way.
  */
-int	plan_list(struct plan *p, struct pop3 *, struct error *);
+int	plan_list(struct plan *p, struct pop3 *, struct state *st,
+	    struct error *);
 
 /*
  * Whether plan_make may act on any message (one not in st, or fp->all,

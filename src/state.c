@@ -40,13 +40,24 @@
  * cannot be verified.  A popfetch that predates them refuses a state
  * that has them as damaged, which is the safe way round.
  *
- * In memory (issue 16: 100,000 known UIDs, nothing new, in about 50
- * bytes each): the snapshot is read a chunk at a time and never held
- * whole; each UID is one small entry (struct entry) in an array kept in
- * the order of the server's listing, its text in one buffer, and an
- * index of 32-bit slots.  What was stored of a UID stays in the
- * snapshot, which is kept open, until the UID is acted on; a save
- * copies it from there.
+ * The journal is not emptied by every run (issue 16: work proportional
+ * to what is new): a run that delivers k messages among 100,000 known
+ * appends its 2k records and syncs them, and the snapshot, its S line
+ * with it, stays as it is; whatever was stored after S still has its
+ * records in the journal, which is what the lost-records check
+ * (fetch.c) relies on.  state_save folds the journal into a new
+ * snapshot once it has grown past an eighth of the snapshot, or when
+ * the snapshot must change anyway (a UID dropped, one listed again
+ * after the slack of seen_slack, an old format, state_touch).
+ *
+ * In memory (100,000 known UIDs, nothing new, in about 40 bytes each):
+ * the snapshot is read a chunk at a time and never held whole; each
+ * UID is one 16-byte entry (struct entry) in an array kept in the order
+ * of the server's listing, its text in one buffer (which the listing
+ * shares: state_text), and an index of 32-bit slots.  What was stored
+ * of a UID stays where it was written, in the snapshot (kept open) or
+ * in its journal D record, until the UID is acted on; a save copies it
+ * from there.
  *
  * The directory is opened once and the four files (path, path.journal,
  * path.lock, path.new) are opened relative to it, never through a
@@ -79,11 +90,11 @@
  * them from there as they are.
  */
 struct entry {
-	time_t		 when;	/* first delivered */
-	time_t		 seen;	/* last listed by the server */
+	uint32_t	 when;	/* first delivered (T32) */
+	uint32_t	 seen;	/* last listed by the server (T32) */
 	uint32_t	 uid;	/* offset of the escaped uid in ubuf */
-	uint32_t	 x;	/* what was stored: X_NONE, X_MEM(i) or
-				 * X_FILE(offset) */
+	uint32_t	 x;	/* what was stored: X_NONE, X_MEM(i),
+				 * X_FILE(offset) or X_JRN(offset) */
 };
 
 /* What was stored, parsed: in sto[], strings in the arena. */
@@ -94,11 +105,23 @@ struct stored {
 	char	*msgid;
 };
 
+/* In the snapshot read, at the first of the four fields of its U line
+ * (X_FILE); in sto[i] (X_MEM); or in the journal, in the D record that
+ * starts at the offset (X_JRN), so that a run delivering 100,000
+ * messages holds none of what it stored in memory. */
+/* Times in entries are seconds since the epoch in 32 unsigned bits
+ * (until 2106), which keeps an entry at 16 bytes. */
+#define T32(t)	((t) < 0 ? 0 : (unsigned long long)(t) > UINT32_MAX ? \
+		    UINT32_MAX : (uint32_t)(t))
+
 #define X_NONE		0
-#define X_MEM(i)	((uint32_t)(i) << 1 | 1)
-#define X_FILE(off)	((uint32_t)(off) << 1)
-#define X_ISMEM(x)	(((x) & 1) != 0)
-#define X_ARG(x)	((x) >> 1)
+#define X_MEM(i)	((uint32_t)(i) << 2 | 1)
+#define X_FILE(off)	((uint32_t)(off) << 2)
+#define X_JRN(off)	((uint32_t)(off) << 2 | 2)
+#define X_KIND(x)	((x) & 3)
+#define X_ISMEM(x)	(X_KIND(x) == 1)
+#define X_ISJRN(x)	(X_KIND(x) == 2)
+#define X_ARG(x)	((x) >> 2)
 
 struct pending {
 	char	*uid;		/* escaped */
@@ -110,7 +133,7 @@ struct pending {
 #define SUFFIX_MAX	(sizeof(".journal") - 1)
 
 /* The largest snapshot or journal read (a million long UIDs).  An
- * offset into the snapshot fits in 31 bits (X_FILE). */
+ * offset into either fits in 30 bits (X_FILE, X_JRN). */
 #define STATE_FILE_MAX	((off_t)1 << 30)
 
 /* The snapshot is read this much at a time; twice the longest line a
@@ -129,7 +152,8 @@ struct state {
 	int		 readonly;
 	int		 version;	/* of the snapshot read, 0: none */
 	int		 lockfd;
-	int		 jfd;
+	int		 jfd;		/* read back too (X_JRN) */
+	int		 jrfd;		/* readonly: the journal read */
 	int		 sfd;		/* the snapshot read, kept open for
 					 * X_FILE fields; -1: none */
 	int		 jheader;	/* the journal has its v2 header */
@@ -146,6 +170,10 @@ struct state {
 	size_t		 next;		/* the entry find tries first */
 	char		*ubuf;		/* the uids, each NUL-terminated */
 	size_t		 ulen, ucap;
+	char		*ukeep;		/* ubuf as state_open left it, kept
+					 * whole until state_close for
+					 * state_text */
+	size_t		 ukeeplen;
 	struct stored	*sto;
 	size_t		 nsto, stocap;
 	struct arena	 arena;		/* the strings of sto */
@@ -155,19 +183,43 @@ struct state {
 	char		*ebuf;		/* scratch for escaping */
 	size_t		 ebufcap;
 	struct pending	*pend;
-	size_t		 npend;
+	size_t		 npend, pendcap;
 	size_t		 njournal;	/* records replayed */
-	int		 changed;	/* since the snapshot was read */
+	off_t		 jsize;		/* the journal's bytes written out */
+	off_t		 jrec;		/* where the last record journaled
+					 * starts in it */
+	off_t		 ssize;		/* the snapshot's, as read */
+	int		 jwrote;	/* records written since the last
+					 * fdatasync of the journal */
+	int		 changed;	/* the snapshot must be rewritten:
+					 * more than the journal can say
+					 * (a UID dropped or listed anew,
+					 * an old format, state_touch) */
 	long long	 saved;		/* the snapshot's S line, or 0 */
 	char		 note[STATE_NOTE_MAX];	/* in the lock file */
 };
 
 /*
- * When the server last listed a UID is kept to the hour: --forget-after
+ * When the server last listed a UID is kept only roughly, to a
+ * sixteenth of --forget-after (at least an hour, at most a day): it
  * counts days, and a run that finds nothing new and no UID gone then
- * leaves the snapshot as it is instead of rewriting it.
+ * leaves the snapshot as it is instead of rewriting it, so that runs
+ * every few minutes write it at most once a day.  A UID is dropped only
+ * once it is absent for after plus that slack, so the rounding keeps a
+ * UID longer, never shorter.
  */
-#define SEEN_SLACK	3600
+#define SEEN_SLACK_MIN	3600
+#define SEEN_SLACK_MAX	86400
+
+static time_t
+seen_slack(time_t after)
+{
+	time_t s = after / 16;
+
+	return s < SEEN_SLACK_MIN ? SEEN_SLACK_MIN : s > SEEN_SLACK_MAX ?
+	    SEEN_SLACK_MAX : s;
+}
+
 
 char *
 state_escape(const char *s, size_t len)
@@ -305,7 +357,7 @@ set_stored(struct state *st, struct entry *e, const struct state_rec *rec)
 		st->stocap = st->stocap ? 2 * st->stocap : 16;
 		st->sto = xreallocarray(st->sto, st->stocap, sizeof(*st->sto));
 	}
-	if (st->nsto >= (size_t)1 << 31)
+	if (st->nsto >= (size_t)1 << 30)
 		errx(71, "state: too many records");
 	s = &st->sto[st->nsto];
 	s->size = rec->size;
@@ -330,8 +382,8 @@ insert_len(struct state *st, const char *uid, size_t len, time_t when,
 
 	if ((e = find_len(st, uid, len, h)) != NULL) {
 		st->absent[e - st->ent] = 0;
-		if (seen > e->seen)
-			e->seen = seen;
+		if (T32(seen) > e->seen)
+			e->seen = T32(seen);
 		if (rec == NULL && x != X_NONE)
 			e->x = x;
 		set_stored(st, e, rec);
@@ -347,15 +399,20 @@ insert_len(struct state *st, const char *uid, size_t len, time_t when,
 			st->ucap = st->ucap ? 2 * st->ucap : 4096;
 		if (st->ucap > UINT32_MAX)
 			errx(71, "state: too many UIDs");
-		st->ubuf = xreallocarray(st->ubuf, st->ucap, 1);
+		/* The text state_text handed out stays where it is. */
+		if (st->ukeep != NULL && st->ubuf == st->ukeep) {
+			st->ubuf = xmalloc(st->ucap);
+			memcpy(st->ubuf, st->ukeep, st->ulen);
+		} else
+			st->ubuf = xreallocarray(st->ubuf, st->ucap, 1);
 	}
 	e = &st->ent[st->nent];
 	e->uid = (uint32_t)st->ulen;
 	memcpy(st->ubuf + st->ulen, uid, len);
 	st->ubuf[st->ulen + len] = '\0';
 	st->ulen += len + 1;
-	e->when = when;
-	e->seen = seen;
+	e->when = T32(when);
+	e->seen = T32(seen);
 	e->x = rec == NULL ? x : X_NONE;
 	set_stored(st, e, rec);
 	st->absent[st->nent] = 0;
@@ -544,7 +601,7 @@ open_read(struct state *st, const char *suffix, int *fd, struct error *err)
  * bytes without it); a missing one gives *buf = NULL. */
 static int
 read_whole(struct state *st, const char *suffix, char **buf, size_t *len,
-    struct error *err)
+    int *keep, struct error *err)
 {
 	struct stat sb;
 	size_t n = 0, cap;
@@ -579,7 +636,10 @@ read_whole(struct state *st, const char *suffix, char **buf, size_t *len,
 			goto bad;
 		n += (size_t)r;
 	}
-	(void)close(fd);
+	if (keep != NULL)
+		*keep = fd;
+	else
+		(void)close(fd);
 	(*buf)[n] = '\0';
 	*len = n;
 	return 0;
@@ -924,8 +984,10 @@ load_snapshot(struct state *st, struct error *err)
 	memset(&ld, 0, sizeof(ld));
 	ld.now = time(NULL);
 	if (fstat(fd, &sb) == 0 && sb.st_size > 0 &&
-	    sb.st_size < STATE_FILE_MAX)
+	    sb.st_size < STATE_FILE_MAX) {
+		st->ssize = sb.st_size;
 		reserve(st, count_hint(fd, sb.st_size));
+	}
 	buf = xmalloc(RBUF_SIZE + 1);
 	while (!eof) {
 		if ((r = read(fd, buf + have, RBUF_SIZE - have)) == -1) {
@@ -1004,20 +1066,36 @@ fail:
 static void
 add_pending(struct state *st, const char *uid, const char *token)
 {
-	st->pend = xreallocarray(st->pend, st->npend + 1, sizeof(*st->pend));
+	if (st->npend == st->pendcap) {
+		st->pendcap = st->pendcap ? 2 * st->pendcap : 16;
+		st->pend = xreallocarray(st->pend, st->pendcap,
+		    sizeof(*st->pend));
+	}
 	st->pend[st->npend].uid = xstrdup(uid);
 	st->pend[st->npend].token = xstrdup(token);
 	st->pend[st->npend++].done = 0;
 }
 
+/*
+ * Ends the deliveries of uid begun so far.  Those ended at the back of
+ * the list go at once: a journal kept across runs holds a B and a D
+ * for each of thousands of deliveries, and the list stays as short as
+ * the batch of deliveries in flight rather than growing with it (which
+ * made replaying such a journal quadratic).
+ */
 static void
 end_pending(struct state *st, const char *uid)
 {
 	size_t i;
 
-	for (i = 0; i < st->npend; i++)
-		if (strcmp(st->pend[i].uid, uid) == 0)
+	for (i = st->npend; i-- > 0;)
+		if (!st->pend[i].done && strcmp(st->pend[i].uid, uid) == 0)
 			st->pend[i].done = 1;
+	while (st->npend > 0 && st->pend[st->npend - 1].done) {
+		st->npend--;
+		free(st->pend[st->npend].uid);
+		free(st->pend[st->npend].token);
+	}
 }
 
 /*
@@ -1025,7 +1103,7 @@ end_pending(struct state *st, const char *uid)
  * not a whole, valid record.  v2: it carries its checksum.
  */
 static int
-journal_record(struct state *st, char *line, int v2)
+journal_record(struct state *st, char *line, int v2, off_t off)
 {
 	char *f[8], *sp;
 	struct state_rec rec;
@@ -1050,7 +1128,13 @@ journal_record(struct state *st, char *line, int v2)
 	else if ((n == 3 || (n == 7 && parse_stored(f + 3, &rec) == 0)) &&
 	    strcmp(f[0], "D") == 0 && valid_field(f[1]) &&
 	    parse_time(f[2], &t) == 0) {
-		insert(st, f[1], t, t, n == 7 ? &rec : NULL);
+		/* What was stored stays in the journal, as it does in the
+		 * snapshot. */
+		if (n == 7 && v2 && off < STATE_FILE_MAX)
+			insert_len(st, f[1], strlen(f[1]), t, t, NULL,
+			    X_JRN(off));
+		else
+			insert(st, f[1], t, t, n == 7 ? &rec : NULL);
 		end_pending(st, f[1]);
 	} else if (n == 2 && strcmp(f[0], "A") == 0 && valid_field(f[1]))
 		end_pending(st, f[1]);
@@ -1080,7 +1164,10 @@ replay_journal(struct state *st, struct error *err)
 	int lineno = 0, v2 = 0, r = 0;
 
 	st->jtorn = -1;
-	if (read_whole(st, ".journal", &buf, &len, err) == -1)
+	/* Kept open when nothing is written: what was stored of a D record
+	 * is read back from it (X_JRN). */
+	if (read_whole(st, ".journal", &buf, &len, st->readonly ?
+	    &st->jrfd : NULL, err) == -1)
 		return -1;
 	if (buf == NULL)
 		return 0;
@@ -1118,11 +1205,12 @@ replay_journal(struct state *st, struct error *err)
 					    err);
 				v2 = 1;
 			}
-		} else if (journal_record(st, p, v2) == -1)
+		} else if (journal_record(st, p, v2, (off_t)(p - buf)) == -1)
 			r = damaged(st, ".journal", err, "record %d fails its "
 			    "check", lineno);
 	}
 	st->jheader = v2;
+	st->jsize = st->jtorn != -1 ? st->jtorn : (off_t)len;
 	free(buf);
 	return r;
 }
@@ -1286,7 +1374,7 @@ state_open(const char *path, const char *identity, int readonly,
 
 	st->path = xstrdup(path);
 	st->readonly = readonly;
-	st->dfd = st->lockfd = st->jfd = st->sfd = -1;
+	st->dfd = st->lockfd = st->jfd = st->jrfd = st->sfd = -1;
 	st->jtorn = -1;
 	st->downer = geteuid();
 	if (identity != NULL)
@@ -1313,7 +1401,7 @@ state_open(const char *path, const char *identity, int readonly,
 	if (load_snapshot(st, err) == -1 || replay_journal(st, err) == -1)
 		goto fail;
 	if (!readonly) {
-		if ((st->jfd = open_own(st, ".journal", O_WRONLY | O_APPEND,
+		if ((st->jfd = open_own(st, ".journal", O_RDWR | O_APPEND,
 		    err)) == -1)
 			goto fail;
 		/* Cut a torn last record off, so the next one starts on a
@@ -1325,6 +1413,8 @@ state_open(const char *path, const char *identity, int readonly,
 			goto fail;
 		}
 	}
+	st->ukeep = st->ubuf;
+	st->ukeeplen = st->ulen;
 	return st;
 fail:
 	state_close(st);
@@ -1360,6 +1450,7 @@ journal_flush(struct state *st, struct error *err)
 			    st->path, strerror(errno));
 		}
 		off += (size_t)w;
+		st->jsize += w;
 	}
 	st->jlen = 0;
 	return 0;
@@ -1402,7 +1493,7 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 
 	if (st->readonly)
 		return 0;
-	st->changed = 1;
+	st->jwrote = 1;
 	if (!st->jheader) {
 		n = snprintf(line, sizeof(line), "popfetch-journal 2 %s",
 		    st->ident != NULL ? st->ident : "-");
@@ -1418,6 +1509,9 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(line) - 16)
 		return error_set(err, ERR_SOFTWARE, "journal record too long");
+	/* Where it will be in the file: a flush moves bytes from jbuf to
+	 * jsize, so this holds however the record goes out. */
+	st->jrec = st->jsize + (off_t)st->jlen;
 	if (journal_add(st, line, n, err) == -1)
 		return -1;
 	if (!sync && (line[0] == 'D' || line[0] == 'A') && st->jlen < JBUF_MAX)
@@ -1427,6 +1521,8 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 	if (sync && fdatasync(st->jfd) == -1)
 		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));
+	if (sync)
+		st->jwrote = 0;
 	return 0;
 }
 
@@ -1463,6 +1559,39 @@ state_resolve(struct state *st, size_t i, int delivered, struct error *err)
 		return -1;
 	end_pending(st, uid);
 	return 0;
+}
+
+const char *
+state_text(struct state *st, const char *uid, size_t len, time_t *when)
+{
+	struct entry *e;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)uid[i] <= 0x20 ||
+		    (unsigned char)uid[i] >= 0x7f || uid[i] == '%' ||
+		    uid[i] == '\0')
+			return NULL;
+	/* The entry after the last one found first, as find does. */
+	if (st->next < st->nent && (e = &st->ent[st->next])->uid + len <
+	    st->ulen && memcmp(st->ubuf + e->uid, uid, len) == 0 &&
+	    st->ubuf[e->uid + len] == '\0')
+		st->next++;
+	else if ((e = find_len(st, uid, len, hash(uid, len))) != NULL)
+		st->next = (size_t)(e - st->ent) + 1;
+	else
+		return NULL;
+	if (e->uid >= st->ukeeplen)
+		return NULL;
+	*when = e->when;
+	return st->ukeep + e->uid;
+}
+
+int
+state_owns(const struct state *st, const char *s)
+{
+	return st->ukeep != NULL && s >= st->ukeep &&
+	    s < st->ukeep + st->ukeeplen;
 }
 
 time_t
@@ -1509,7 +1638,10 @@ state_delivered(struct state *st, const char *uid, int sync,
 		    rec->msgid);
 	else
 		r = journal(st, sync, err, "D %s %lld", u, (long long)now);
-	if (r == 0)
+	if (r == 0 && rec != NULL && st->jrec < STATE_FILE_MAX &&
+	    !st->readonly)
+		insert_len(st, u, strlen(u), now, now, NULL, X_JRN(st->jrec));
+	else if (r == 0)
 		insert(st, u, now, now, rec);
 	free(u);
 	return r;
@@ -1525,6 +1657,7 @@ state_sync(struct state *st, struct error *err)
 	if (fdatasync(st->jfd) == -1)
 		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));
+	st->jwrote = 0;
 	return 0;
 }
 
@@ -1589,18 +1722,20 @@ state_forget_absent(struct state *st, char **present, size_t n,
 	struct entry *e;
 	size_t i, last = 0;
 	int inorder = 1;
+	time_t slack = seen_slack(after);
 
 	/* Absent for long enough: the server no longer has it.  Absent
 	 * from one listing only (a server that listed nothing, or part of
 	 * the mailbox): kept.  after 0: dropped at once, even if it was
 	 * listed a moment ago. */
 	for (i = 0; i < st->nent; i++)
-		st->absent[i] = after == 0 || st->ent[i].seen < now - after;
+		st->absent[i] = after == 0 ||
+		    st->ent[i].seen < now - after - slack;
 	for (i = 0; i < n; i++)
 		if (present[i] != NULL &&
 		    (e = find(st, escape_tmp(st, present[i]))) != NULL) {
-			if (now - e->seen >= SEEN_SLACK || e->seen > now) {
-				e->seen = now;
+			if (now - e->seen >= slack || e->seen > now) {
+				e->seen = T32(now);
 				st->changed = 1;
 			}
 			st->absent[e - st->ent] = 0;
@@ -1614,10 +1749,53 @@ state_forget_absent(struct state *st, char **present, size_t n,
 		listing_order(st, present, n);
 }
 
+/* The descriptor the journal is read back through. */
+static int
+jread_fd(const struct state *st)
+{
+	return st->jfd != -1 ? st->jfd : st->jrfd;
+}
+
+/*
+ * A D record read back from the journal (len bytes, without its LF):
+ * where its four fields of what was stored begin, and their length
+ * (*flen) up to the checksum; NULL if it is not a whole D record with
+ * its checksum, which a journal changed under a running popfetch would
+ * not be.
+ */
+static const char *
+jrec_fields(const char *line, size_t len, size_t *flen)
+{
+	const char *sp, *p = line;
+	unsigned long crc = 0;
+	size_t i;
+	int k, d;
+
+	if (len < 11 || line[0] != 'D' || line[len - 9] != ' ')
+		return NULL;
+	sp = line + len - 9;
+	for (i = 1; i <= 8; i++) {
+		if ((d = hex_digit((unsigned char)sp[i])) < 0)
+			return NULL;
+		crc = crc << 4 | (unsigned long)d;
+	}
+	if (crc_of(line, (size_t)(sp - line)) != crc)
+		return NULL;
+	for (k = 0; k < 3; k++)
+		if ((p = memchr(p, ' ', (size_t)(sp - p))) == NULL)
+			return NULL;
+		else
+			p++;
+	if (p >= sp)
+		return NULL;
+	*flen = (size_t)(sp - p);
+	return p;
+}
+
 /* The line at off in the snapshot read, into st->lbuf (NUL for its
  * LF); NULL if it cannot be read back whole. */
 static char *
-read_line_at(struct state *st, uint32_t off)
+read_line_at(struct state *st, int fd, uint32_t off)
 {
 	ssize_t r;
 	char *nl;
@@ -1625,7 +1803,7 @@ read_line_at(struct state *st, uint32_t off)
 	if (st->lbuf == NULL)
 		st->lbuf = xmalloc(RBUF_SIZE / 2 + 1);
 	do
-		r = pread(st->sfd, st->lbuf, RBUF_SIZE / 2, (off_t)off);
+		r = pread(fd, st->lbuf, RBUF_SIZE / 2, (off_t)off);
 	while (r == -1 && errno == EINTR);
 	if (r <= 0 || (nl = memchr(st->lbuf, '\n', (size_t)r)) == NULL)
 		return NULL;
@@ -1645,13 +1823,31 @@ fill_rec(struct state *st, struct entry *e, struct state_rec *rec)
 	struct state_rec r;
 	const struct stored *s;
 	char *line, *f[4];
+	size_t len;
 	int n;
 
 	memset(rec, 0, sizeof(*rec));
 	rec->when = e->when;
-	if (e->x != X_NONE && !X_ISMEM(e->x)) {
+	if (X_ISJRN(e->x)) {
+		struct error ignored;
+
+		/* Records held back go to the kernel first. */
+		if (st->jlen > 0 && journal_flush(st, &ignored) == -1)
+			return;
+		if ((line = read_line_at(st, jread_fd(st),
+		    X_ARG(e->x))) == NULL ||
+		    (line = (char *)jrec_fields(line, strlen(line),
+		    &len)) == NULL)
+			return;
+		line[len] = '\0';
+		e->x = X_NONE;
+		for (n = 0; n < 4 && (f[n] = strsep(&line, " ")) != NULL; n++)
+			;
+		if (n == 4 && line == NULL && parse_stored(f, &r) == 0)
+			set_stored(st, e, &r);
+	} else if (e->x != X_NONE && !X_ISMEM(e->x)) {
 		/* Not read back (an I/O error): kept for the next save. */
-		if ((line = read_line_at(st, X_ARG(e->x))) == NULL)
+		if ((line = read_line_at(st, st->sfd, X_ARG(e->x))) == NULL)
 			return;
 		e->x = X_NONE;
 		for (n = 0; n < 4 && (f[n] = strsep(&line, " ")) != NULL; n++)
@@ -1748,12 +1944,19 @@ state_journal_records(const struct state *st)
 	return st->njournal;
 }
 
+long long
+state_journal_size(const struct state *st)
+{
+	return (long long)st->jsize;
+}
+
 /* The snapshot on its way out: lines gather in buf, and each full
  * buffer is folded into the checksum and written at once (one CRC call
  * per line would cost more than the rest of a save). */
 struct out {
 	FILE		*f;
 	unsigned long	 crc;
+	off_t		 base;		/* of buf[0] in the file */
 	size_t		 len;
 	char		 buf[REC_MAX];
 };
@@ -1763,6 +1966,7 @@ out_flush(struct out *o)
 {
 	o->crc = crc32(o->crc, (const Bytef *)o->buf, (uInt)o->len);
 	(void)fwrite(o->buf, 1, o->len, o->f);
+	o->base += (off_t)o->len;
 	o->len = 0;
 }
 
@@ -1826,20 +2030,31 @@ back_line(struct back *b, uint32_t off, size_t *len)
 
 /* "U FIRST SEEN UID[ SIZE SHA WHERE MSGID]\n", formatted by hand: a
  * save of 100,000 UIDs spent most of its time in printf.  What was
- * stored comes from the state (X_MEM) or as it was in the snapshot
- * (X_FILE). */
+ * stored comes from the state (X_MEM), as it was in the snapshot
+ * (X_FILE), or from its D record in the journal (X_JRN, b for the
+ * snapshot and bj for the journal).  *nx: where the fields are in the
+ * new snapshot (X_FILE), or X_NONE. */
 static int
 put_record(struct out *o, const struct state *st, const struct entry *e,
-    struct back *b, struct error *err)
+    struct back *b, struct back *bj, uint32_t *nx, struct error *err)
 {
 	const char *uid = st->ubuf + e->uid, *xt = NULL;
 	const struct stored *s = NULL;
 	size_t ul = strlen(uid), xl = 0;
+	off_t at;
 	char *p;
 
+	*nx = X_NONE;
 	if (X_ISMEM(e->x)) {
 		s = &st->sto[X_ARG(e->x)];
 		xl = 24 + 64 + strlen(s->where) + strlen(s->msgid) + 4;
+	} else if (X_ISJRN(e->x)) {
+		if ((xt = back_line(bj, X_ARG(e->x), &xl)) == NULL ||
+		    (xt = jrec_fields(xt, xl, &xl)) == NULL)
+			return error_set(err, ERR_IO, "%s.journal: cannot read "
+			    "back a record written before (changed since?)",
+			    st->path);
+		xl++;
 	} else if (e->x != X_NONE) {
 		if ((xt = back_line(b, X_ARG(e->x), &xl)) == NULL)
 			return error_set(err, ERR_IO, "%s: cannot read back "
@@ -1854,12 +2069,19 @@ put_record(struct out *o, const struct state *st, const struct entry *e,
 	p = o->buf + o->len;
 	*p++ = 'U';
 	*p++ = ' ';
-	p = decimal(p, (unsigned long long)(e->when < 0 ? 0 : e->when));
+	p = decimal(p, (unsigned long long)e->when);
 	*p++ = ' ';
-	p = decimal(p, (unsigned long long)(e->seen < 0 ? 0 : e->seen));
+	p = decimal(p, (unsigned long long)e->seen);
 	*p++ = ' ';
 	memcpy(p, uid, ul);
 	p += ul;
+	if (s != NULL || xt != NULL) {
+		at = o->base + (off_t)(p + 1 - o->buf);
+		if (at >= STATE_FILE_MAX)
+			return error_set(err, ERR_SOFTWARE, "state file too "
+			    "large");
+		*nx = X_FILE(at);
+	}
 	if (s != NULL) {
 		*p++ = ' ';
 		p = decimal(p, s->size);
@@ -1891,35 +2113,58 @@ put(struct out *o, const char *line, int n)
 	o->len += (size_t)n;
 }
 
+/* The journal is folded into the snapshot once it is larger than this
+ * part of the snapshot. */
+#define JOURNAL_FRACTION	8
+
 int
 state_save(struct state *st, struct error *err)
 {
 	char name[NAME_MAX + 1], line[JBUF_MAX];
 	struct out *o;
-	struct back *b;
+	struct back *b, *bj;
+	uint32_t *nx = NULL;
 	FILE *f = NULL;
 	size_t i, count = 0, k;
-	int fd, n, pending = 0;
+	int fd, rfd = -1, n, pending = 0;
 	long long saved;
+	off_t written = 0;
 
 	if (st->readonly)
 		return 0;
 	if (journal_flush(st, err) == -1)
 		return -1;
-	/* Nothing to add to a snapshot of this format and an empty
-	 * journal: the work of a run that finds nothing new is what it
-	 * listed, not what the state holds. */
-	if (!st->changed && st->version == 2 && st->njournal == 0 &&
-	    !st->jheader && st->jtorn == -1 && st->npend == 0)
+	/* What the journal holds is as durable as the snapshot, and
+	 * replayed on top of it: a run that delivers k messages leaves
+	 * their records there, and its work is proportional to k, not to
+	 * the 100,000 UIDs the snapshot holds.  The journal is folded into
+	 * a new snapshot once it has grown past JOURNAL_FRACTION of it (so
+	 * a load reads at most that much more), or when the snapshot says
+	 * too little (changed).  The S line stays that of the snapshot, so
+	 * what was stored since is still what the journal accounts for. */
+	if (!st->changed && st->version == 2 &&
+	    st->jsize <= st->ssize / JOURNAL_FRACTION) {
+		if (st->jwrote && fdatasync(st->jfd) == -1)
+			return error_set(err, ERR_IO, "%s.journal: %s",
+			    st->path, strerror(errno));
+		st->jwrote = 0;
 		return 0;
+	}
 	/* A .new left by a crash is stale: popfetch holds the lock, and
 	 * state_open refused anything but a file of ours. */
 	if (unlinkat(st->dfd, sibling(st, ".new", name), 0) == -1 &&
 	    errno != ENOENT)
 		return error_set(err, ERR_IO, "%s.new: %s", st->path,
 		    strerror(errno));
-	if ((fd = open_own(st, ".new", O_WRONLY | O_EXCL, err)) == -1)
+	if ((fd = open_own(st, ".new", O_RDWR | O_EXCL, err)) == -1)
 		return -1;
+	/* Read from once it is in place, for the fields left in it. */
+	if ((rfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		error_set(err, ERR_IO, "%s.new: %s", st->path, strerror(errno));
+		(void)close(fd);
+		goto fail;
+	}
+	nx = xreallocarray(NULL, st->nent + 1, sizeof(*nx));
 	if ((f = fdopen(fd, "w")) == NULL) {
 		error_set(err, ERR_IO, "%s.new: %s", st->path, strerror(errno));
 		(void)close(fd);
@@ -1945,11 +2190,17 @@ state_save(struct state *st, struct error *err)
 	b->fd = st->sfd;
 	b->base = 0;
 	b->len = 0;
+	bj = xmalloc(sizeof(*bj));
+	bj->fd = jread_fd(st);
+	bj->base = 0;
+	bj->len = 0;
 	for (i = 0; i < st->nent; i++) {
+		nx[i] = X_NONE;
 		if (st->absent[i])
 			continue;
-		if (put_record(o, st, &st->ent[i], b, err) == -1) {
+		if (put_record(o, st, &st->ent[i], b, bj, &nx[i], err) == -1) {
 			free(b);
+			free(bj);
 			free(o);
 			(void)fclose(f);
 			goto fail;
@@ -1957,12 +2208,14 @@ state_save(struct state *st, struct error *err)
 		count++;
 	}
 	free(b);
+	free(bj);
 	out_flush(o);
 	fprintf(f, "E %zu %08lx\n", count, o->crc);
 	free(o);
 	/* ferror too: a write that failed inside fprintf leaves nothing
 	 * for fflush to report. */
-	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) == -1) {
+	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) == -1 ||
+	    (written = ftello(f)) == -1) {
 		error_set(err, ERR_IO, "%s.new: %s", st->path, strerror(errno));
 		(void)fclose(f);
 		goto fail;
@@ -1971,15 +2224,26 @@ state_save(struct state *st, struct error *err)
 		error_set(err, ERR_IO, "%s.new: %s", st->path, strerror(errno));
 		goto fail;
 	}
+
 	/* The snapshot holds everything the journal said, so once it is
 	 * in place the journal may go; replaying it again is harmless. */
 	if (renameat(st->dfd, name, st->dfd, st->name) == -1) {
 		error_set(err, ERR_IO, "%s: %s", st->path, strerror(errno));
 		goto fail;
 	}
+	/* The journal is about to be emptied and the snapshot read is
+	 * gone: what was stored is now read back from the new one. */
+	for (i = 0; i < st->nent; i++)
+		if (!X_ISMEM(st->ent[i].x))
+			st->ent[i].x = nx[i];
+	free(nx);
+	if (st->sfd != -1)
+		(void)close(st->sfd);
+	st->sfd = rfd;
 	st->version = 2;
 	st->saved = saved;
 	st->changed = 0;
+	st->ssize = written;
 	if (fsync(st->dfd) == -1)
 		return error_set(err, ERR_IO, "%s: fsync of its directory: %s",
 		    st->path, strerror(errno));
@@ -1995,11 +2259,15 @@ state_save(struct state *st, struct error *err)
 	/* Emptied: the next record comes after a new header, even if the
 	 * fsync below fails. */
 	st->jheader = 0;
+	st->jsize = 0;
+	st->jwrote = 0;
 	if (fsync(st->jfd) == -1)
 		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));
 	return 0;
 fail:
+	free(nx);
+	(void)close(rfd);
 	(void)unlinkat(st->dfd, name, 0);
 	return -1;
 }
@@ -2024,10 +2292,14 @@ state_close(struct state *st)
 		close(st->dfd);
 	if (st->sfd != -1)
 		close(st->sfd);
+	if (st->jrfd != -1)
+		close(st->jrfd);
 	arena_free(&st->arena);
 	free(st->ent);
 	free(st->absent);
 	free(st->idx);
+	if (st->ukeep != st->ubuf)
+		free(st->ukeep);
 	free(st->ubuf);
 	free(st->sto);
 	free(st->lbuf);

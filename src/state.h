@@ -61,6 +61,19 @@ int		 state_resolve(struct state *, size_t i, int delivered,
 /* When uid (raw server text) was first delivered, or 0 if never. */
 time_t		 state_lookup(struct state *, const char *uid);
 
+/* The state's own copy of uid (len bytes of raw server text, not
+ * NUL-terminated), NUL-terminated and alive until state_close, with
+ * when it was first delivered: so that a listing of 100,000 UIDs known
+ * before need not hold them twice.  NULL if uid was not recorded when
+ * the state was opened, or is not stored as it is (it has bytes that
+ * state_escape changes). */
+const char	*state_text(struct state *, const char *uid, size_t len,
+		    time_t *when);
+
+/* Whether s is text state_text handed out: one uid's text is always
+ * the same pointer, and two uids' never are. */
+int		 state_owns(const struct state *, const char *s);
+
 /* Journals that the delivery of uid begins, with the target's token;
  * durable at once if sync, else by the next state_sync.  The record
  * reaches the kernel before this returns either way.  ERR_IO,
@@ -156,7 +169,18 @@ void		 state_touch(struct state *);
 size_t		 state_count(const struct state *);
 size_t		 state_journal_records(const struct state *);
 
-/* Writes a new snapshot durably (path.new, fsync, rename, fsync of the
+/* The journal's length in bytes: at state_open (after a torn last
+ * record was cut off), and as written since.  The journal only grows
+ * until a snapshot takes its records, so with state_saved it tells
+ * whether the journal is the one seen before: one cut short or deleted
+ * since has another. */
+long long	 state_journal_size(const struct state *);
+
+/* Makes what changed durable.  What the journal can say stays there
+ * (synced), until the journal has grown past an eighth of the
+ * snapshot; then, or when the snapshot itself must change (a UID
+ * dropped or listed again after a while, an old format, state_touch),
+ * writes a new snapshot durably (path.new, fsync, rename, fsync of the
  * directory) and then empties the journal.  ERR_IO. */
 int		 state_save(struct state *, struct error *);
 

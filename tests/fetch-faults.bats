@@ -90,6 +90,27 @@ pf_fake() {
 	! grep -q RETR "$W/fake.log"
 }
 
+@test "duplicate UIDs the state knows, far apart or not: refused before anything is fetched or deleted (76)" {
+	# The listing's known UIDs are the state's own text, told apart by
+	# where that is: a UID known before, listed twice, is still caught.
+	fake 'UIDL => +OK\r\n1 same\r\n2 other\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' "$MSG1" "$MSG2"
+	run pf_fake --maildir "$W/Mail"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
+	for uidl in '1 same\r\n2 new\r\n3 other\r\n4 new' '1 same\r\n2 other\r\n3 same' '1 other\r\n2 same\r\n3 new\r\n4 other' '1 same\r\n2 same'; do
+		fake_stop
+		FAKE_BIND=$FAKE_PORT fake "UIDL => +OK\r\n$uidl\r\n.\r\n" \
+			'LIST => +OK\r\n1 40\r\n2 40\r\n3 40\r\n4 40\r\n.\r\n' \
+			"$MSG1" "$MSG2" 'RETR 3 => +OK\r\nSubject: three\r\n\r\n.\r\n'
+		run pf_fake --maildir "$W/Mail" --delete
+		echo "$uidl: $output"
+		[ "$status" -eq 76 ]
+		[[ "$output" == *"same UID"* ]]
+		! grep -qE 'RETR|DELE' "$W/fake.log"
+	done
+	[ "$(ls "$W/Mail/new" | wc -l)" -eq 2 ]
+}
+
 @test "duplicate UIDs: refused before anything is fetched (76)" {
 	fake 'UIDL => +OK\r\n1 same\r\n2 same\r\n.\r\n' 'LIST => +OK\r\n1 40\r\n2 40\r\n.\r\n' "$MSG1" "$MSG2"
 	run pf_fake --maildir "$W/Mail" --delete

@@ -848,3 +848,107 @@ reads_new() {
 		[ "$(count_new)" -eq 3 ]
 	done
 }
+
+# Issue 16: a run that delivers a few messages among many leaves the
+# snapshot as it is and their records in the journal, where everything
+# that reads the state finds them; the journal is folded into a new
+# snapshot once it outgrows an eighth of it.
+@test "a few delivered among many: the snapshot left as it is, the records kept in the journal and read from there; folded in past an eighth" {
+	lost_server 400
+	run lpf state mark-seen
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^U ' "$W/st")" -eq 400 ]
+	[ ! -s "$W/st.journal" ]
+	cp "$W/st" "$W/st.before"
+	before=$(stat -c '%i %s' "$W/st")
+	lost_server 403
+	: > "$W/fake.log"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^RETR ' "$W/fake.log")" -eq 3 ]
+	# The snapshot untouched; the three D records, with what was
+	# stored, in the journal.
+	[ "$(stat -c '%i %s' "$W/st")" = "$before" ]
+	cmp "$W/st" "$W/st.before"
+	[ "$(grep -c '^D u40[123] [0-9]* [0-9]* [0-9a-f]\{64\} ' "$W/st.journal")" -eq 3 ]
+	# Seen by the next run, state show, state check and verify.
+	: > "$W/fake.log"
+	run lpf
+	[ "$status" -eq 0 ]
+	[[ "$output" == "no new messages ("* ]]
+	! grep -q '^RETR' "$W/fake.log"
+	cmp "$W/st" "$W/st.before"
+	run lpf state show
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | wc -l)" -eq 403 ]
+	[ "$(echo "$output" | cut -d' ' -f3 | grep -c '^u40[123]$')" -eq 3 ]
+	run lpf state check
+	[ "$status" -eq 0 ]
+	[[ "$output" == "state ok: 403 UIDs, "*" journal records, 0 deliveries unfinished" ]]
+	[[ "$output" != *" 0 journal records"* ]]
+	run lpf verify --offline
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *": 3 intact, 0 missing, 0 changed"* ]]
+	# One of the three copies changed: verify reads its record from the
+	# journal and says so.
+	f=$(lost_file u402)
+	printf 'X' >> "$W/Mail/new/$f"
+	run lpf verify --offline
+	[ "$status" -ne 0 ]
+	[[ "$output" == *": 2 intact, 0 missing, 1 changed"* ]]
+	truncate -s -1 "$W/Mail/new/$f"
+	# Grown past an eighth of the snapshot: folded into a new one, the
+	# journal emptied, what was stored carried over as recorded.
+	grep '^D u40[123] ' "$W/st.journal" | cut -d' ' -f2,4-7 | sort > "$W/fields.jrn"
+	lost_server 440
+	run lpf
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^U ' "$W/st")" -eq 440 ]
+	[ ! -s "$W/st.journal" ]
+	[ "$(awk '$1 == "U" && NF == 8' "$W/st" | wc -l)" -eq 40 ]
+	awk '$1 == "U" && $4 ~ /^u40[123]$/ { print $4, $5, $6, $7, $8 }' "$W/st" | sort > "$W/fields.snap"
+	cmp "$W/fields.jrn" "$W/fields.snap"
+	run lpf verify --offline
+	[ "$status" -eq 0 ]
+	[[ "$output" == *": 40 intact, 0 missing, 0 changed"* ]]
+}
+
+@test "records lost from a journal kept across runs: caught, though the last runs noted new/ unchanged" {
+	lost_server 400
+	run lpf state mark-seen
+	[ "$status" -eq 0 ]
+	lost_server 403
+	run lpf
+	[ "$status" -eq 0 ]
+	grep -q '^D u403 ' "$W/st.journal"
+	# A run that finds nothing new, seconds after new/ last changed,
+	# reads it against the snapshot and the journal and notes what it
+	# looked like, so the next one need not read it.
+	sleep 3.1
+	run lpf
+	[ "$status" -eq 0 ]
+	[[ "$(cat "$W/st.lock")" == "lost-check "* ]]
+	if command -v strace >/dev/null; then
+		run reads_new
+		[ "$status" -eq 1 ]
+		[[ "$(cat "$W/out")" == "no new messages ("* ]]
+	fi
+	# The journal loses u403's records, new/ unchanged.
+	grep -v ' u403 ' "$W/st.journal" > "$W/j" && cat "$W/j" > "$W/st.journal"
+	cp "$W/st" "$W/st.before"
+	: > "$W/fake.log"
+	run lpf
+	echo "$output"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$W/st: records lost: 1 message popfetch stored in $W/Mail/new is in neither this state nor its journal"*"($(lost_file u403))"* ]]
+	! grep -q RETR "$W/fake.log"
+	cmp "$W/st" "$W/st.before"
+	# Deleted whole, the same.
+	rm "$W/st.journal"
+	run lpf
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"records lost: 3 messages"* ]]
+	! grep -q RETR "$W/fake.log"
+}

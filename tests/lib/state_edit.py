@@ -9,7 +9,7 @@
                                           before #19; trailer recomputed
   state_edit.py reverse-stale FILE        reverse the order of the U lines
                                           and set each one's last listing
-                                          two hours back, so that the next
+                                          two days back, so that the next
                                           run rewrites it; trailer
                                           recomputed
   state_edit.py set-count FILE N          make the trailer say N records
@@ -48,7 +48,7 @@ def main():
         return
     if op == "reverse-stale":
         recs = [ln.split(b" ") for ln in lines[1:] if ln.startswith(b"U ")]
-        stale = b"%d" % (int(time.time()) - 7200)
+        stale = b"%d" % (int(time.time()) - 2 * 86400)
         for f in recs:
             f[2] = stale
         body = lines[0] + b"\n" + b"".join(b" ".join(f) + b"\n"
