@@ -624,6 +624,39 @@ maildir_close(void *h)
 	free(m);
 }
 
+/*
+ * Opens dfd's subdirectory sub for reading into *dp: 0, 1 if it does
+ * not exist, or -1 with err.  Only a missing directory proves that no
+ * message is there: one that cannot be read (a link, not ours, EMFILE,
+ * EIO) is an error, so that recovery leaves a delivery pending rather
+ * than rolling it back, and the lost-records scan stops the run rather
+ * than finding nothing.
+ */
+static int
+open_sub(int dfd, const char *dir, const char *sub, DIR **dp,
+    struct error *err)
+{
+	struct stat sb;
+	int fd;
+
+	if ((fd = open_dir(dfd, sub)) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		if (fstatat(dfd, sub, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(sb.st_mode))
+			return error_set(err, ERR_CANTCREAT, "%s/%s: is a "
+			    "symbolic link; refusing to follow it", dir, sub);
+		return error_set(err, safefile_class(errno), "%s/%s: %s",
+		    dir, sub, strerror(errno));
+	}
+	if ((*dp = fdopendir(fd)) == NULL) {
+		error_set(err, ERR_IO, "%s/%s: %s", dir, sub, strerror(errno));
+		(void)close(fd);
+		return -1;
+	}
+	return 0;
+}
+
 /* Is NAME, or NAME followed by ":" and flags, in dfd's subdirectory
  * sub?  1, 0, or -1 with err. */
 static int
@@ -633,28 +666,10 @@ present(int dfd, const char *dir, const char *sub, const char *name,
 	size_t n = strlen(name);
 	struct dirent *de;
 	DIR *d;
-	int fd, found = 0;
+	int r, found = 0;
 
-	/* Only a missing directory proves the message is not there: one
-	 * that cannot be read (a link, not ours, EMFILE, EIO) leaves the
-	 * delivery pending, never rolled back. */
-	if ((fd = open_dir(dfd, sub)) == -1) {
-		struct stat sb;
-
-		if (errno == ENOENT)
-			return 0;
-		if (fstatat(dfd, sub, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISLNK(sb.st_mode))
-			return error_set(err, ERR_CANTCREAT, "%s/%s: is a "
-			    "symbolic link; refusing to follow it", dir, sub);
-		return error_set(err, safefile_class(errno), "%s/%s: %s",
-		    dir, sub, strerror(errno));
-	}
-	if ((d = fdopendir(fd)) == NULL) {
-		error_set(err, ERR_IO, "%s/%s: %s", dir, sub, strerror(errno));
-		(void)close(fd);
-		return -1;
-	}
+	if ((r = open_sub(dfd, dir, sub, &d, err)) != 0)
+		return r == 1 ? 0 : -1;
 	while (!found && (de = readdir(d)) != NULL)
 		found = strncmp(de->d_name, name, n) == 0 &&
 		    (de->d_name[n] == '\0' || de->d_name[n] == ':');
@@ -730,28 +745,10 @@ ours_in(int dfd, const char *dir, const char *sub, const char *host,
 	struct ourname o;
 	struct dirent *de;
 	DIR *d;
-	int fd, r = 0;
+	int r;
 
-	/* Only a missing directory proves the message is not there: one
-	 * that cannot be read (a link, not ours, EMFILE, EIO) leaves the
-	 * delivery pending, never rolled back. */
-	if ((fd = open_dir(dfd, sub)) == -1) {
-		struct stat sb;
-
-		if (errno == ENOENT)
-			return 0;
-		if (fstatat(dfd, sub, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISLNK(sb.st_mode))
-			return error_set(err, ERR_CANTCREAT, "%s/%s: is a "
-			    "symbolic link; refusing to follow it", dir, sub);
-		return error_set(err, safefile_class(errno), "%s/%s: %s",
-		    dir, sub, strerror(errno));
-	}
-	if ((d = fdopendir(fd)) == NULL) {
-		error_set(err, ERR_IO, "%s/%s: %s", dir, sub, strerror(errno));
-		(void)close(fd);
-		return -1;
-	}
+	if ((r = open_sub(dfd, dir, sub, &d, err)) != 0)
+		return r == 1 ? 0 : -1;
 	errno = 0;
 	while (r == 0 && (de = readdir(d)) != NULL) {
 		/* Cheap tests first: most names are not ours, or older. */
