@@ -18,7 +18,6 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <termios.h>
 #include <time.h>
 #include <readpassphrase.h>
 #include <stdio.h>
@@ -77,20 +76,6 @@ first_line(char *buf, size_t len, const char *what, struct error *err)
 	return xstrdup(buf);
 }
 
-/* Whether popfetch runs in the foreground of a terminal, where a
- * command may want to ask the user something. */
-static int
-foreground(void)
-{
-	int fd, r;
-
-	if ((fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC)) == -1)
-		return 0;
-	r = tcgetpgrp(fd) == getpgrp();
-	(void)close(fd);
-	return r;
-}
-
 /*
  * Runs cmd under /bin/sh, with stdout on a close-on-exec pipe, and
  * reads its output until it exits; whatever it left running in the
@@ -110,7 +95,7 @@ run_command(const char *cmd, int timeout, char *buf, size_t cap,
 	long long deadline = now_ms() + (long long)timeout * 1000;
 	pid_t pid, parent = getpid(), r;
 	ssize_t n;
-	int fds[2], ms, exited = 0, group = !foreground();
+	int fds[2], ms, exited = 0, group = !tty_foreground();
 
 	*len = 0;
 	if (pipe2(fds, O_CLOEXEC) == -1)

@@ -25,7 +25,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "dial.h"
@@ -42,22 +41,6 @@ set_timeouts(int fd, int timeout)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* Whether popfetch runs in the foreground of a terminal: then the
- * command stays in popfetch's process group, where it may read the
- * terminal (ssh asking for a passphrase or a host key) without being
- * stopped; elsewhere it gets a group of its own, ended as a whole. */
-static int
-tty_foreground(void)
-{
-	int fd, r;
-
-	if ((fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC)) == -1)
-		return 0;
-	r = tcgetpgrp(fd) == getpgrp();
-	(void)close(fd);
-	return r;
-}
-
 static struct net *
 via_command(const char *command, const char *host, const char *port,
     int timeout, struct error *err)
@@ -66,6 +49,10 @@ via_command(const char *command, const char *host, const char *port,
 	char *cmd;
 	int sv[2];
 	pid_t pid, parent = getpid();
+	/* From a terminal the command stays in popfetch's process group,
+	 * where it may ask there (ssh for a passphrase or a host key)
+	 * without being stopped; elsewhere it gets a group of its own,
+	 * ended as a whole. */
 	int own_group = !tty_foreground();
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {

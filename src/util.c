@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <fcntl.h>
+#include <termios.h>
 #include <unistd.h>
 #include <err.h>
 #include <errno.h>
@@ -283,6 +284,18 @@ sh_expand(const char *tmpl, const char *keys, const char *const *vals)
 	}
 	out[n] = '\0';
 	return out;
+}
+
+int
+tty_foreground(void)
+{
+	int fd, r;
+
+	if ((fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC)) == -1)
+		return 0;
+	r = tcgetpgrp(fd) == getpgrp();
+	(void)close(fd);
+	return r;
 }
 
 void

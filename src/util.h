@@ -143,6 +143,10 @@ int	 pct_decode(char *dst, const char *src, size_t len, size_t *outlen);
 char	*sh_expand(const char *tmpl, const char *keys,
 	    const char *const *vals);
 
+/* Whether popfetch runs in the foreground of its controlling terminal,
+ * where a command it starts may want to ask the user something. */
+int	 tty_foreground(void);
+
 /* Wipes and frees a secret string; NULL is fine. */
 void	 secret_free(char *);
 
