@@ -323,6 +323,32 @@ same_message(struct pop3 *p, unsigned long num, const char *msgid,
 }
 
 /*
+ * The file f holds the message m, the one listed UID with its checksum:
+ * records it as delivered with what the file holds, and returns 1; or 0
+ * if its Message-ID says it is another message (left to be fetched); or
+ * -1 with err.
+ */
+static int
+adopt_one(const char *dir, const struct orphan *f, struct state *st,
+    struct pop3 *p, const struct pop3_msg *m, struct error *err)
+{
+	struct state_rec rec;
+	char sha[DIGEST_HEX], msgid[3 * DIGEST_MSGID_MAX + 1];
+	char *where = NULL;
+	int ok, r;
+
+	/* What was stored too, so that verify can check it; the first
+	 * file, if the message is there twice. */
+	ok = stored(dir, f, &rec, sha, msgid, &where) == 0;
+	r = same_message(p, m->num, ok ? msgid : "-", err);
+	if (r == 1 && state_delivered(st, m->uid, 0, ok ? &rec : NULL,
+	    err) == -1)
+		r = -1;
+	free(where);
+	return r;
+}
+
+/*
  * adopt: each file in new/ or cur/ that popfetch stored for this account
  * after the snapshot was written and that no record accounts for holds
  * the message whose UID hashes to the one in its name.  A UID the server
@@ -400,33 +426,15 @@ adopt(struct cli_settings *s, struct state *st, struct error *err)
 		else if (k > 1)
 			twice += k;
 		else {
-			struct state_rec rec;
-			char sha[DIGEST_HEX], msgid[3 * DIGEST_MSGID_MAX + 1];
-			char *where = NULL;
-			int ok;
-
-			/* What was stored too, so that verify can check
-			 * it; the first file, if the message is there
-			 * twice. */
-			ok = stored(s->fp.dp.target, &o.v[i], &rec, sha,
-			    msgid, &where) == 0;
-			/* Another message whose UID shares the checksum:
-			 * fetched again rather than taken for this one. */
-			r = same_message(session_pop3(sess), m[srv[j].idx].num,
-			    ok ? msgid : "-", err);
-			if (r == 0) {
-				free(where);
-				twice++;
-				continue;
-			}
-			if (r == 1)
-				r = state_delivered(st, m[srv[j].idx].uid, 0,
-				    ok ? &rec : NULL, err);
-			free(where);
+			r = adopt_one(s->fp.dp.target, &o.v[i], st,
+			    session_pop3(sess), &m[srv[j].idx], err);
 			if (r == -1)
 				goto out;
+			if (r == 0)
+				twice++;
+			else
+				added++;
 			r = -1;
-			added++;
 		}
 	}
 	state_touch(st);
