@@ -1195,6 +1195,16 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
 	 * deleted since has another length). */
 	haslast = parse_note(state_note(st), saved, state_journal_size(st),
 	    &last);
+	/* Nor when new/'s time it records is within seconds of now: on a
+	 * filesystem with coarse timestamps this run could publish a file
+	 * without changing that time.  Such a note is cleared before
+	 * anything is published, so a run that starts seconds after the
+	 * last one reads new/, and one that starts later may trust the
+	 * note the last one left (note_after). */
+	if (haslast && racy(last.mtime_ns))
+		haslast = 0;
+	if (!haslast && state_note(st)[0] != '\0')
+		state_set_note(st, "");
 	acct = fetch_account(sp);
 	r = deliver_ours(&fp->dp, deliver_hash(acct), saved, 0,
 	    haslast ? &last : NULL, &seen, lost_one, &l, err);
@@ -1224,7 +1234,10 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
  * nothing that the snapshot and the journal do not account for (what
  * was there at the start was checked, and the run's own files have
  * their records in the journal, durable by now), so the next run need
- * not read it, though the snapshot kept its old save time.
+ * not read it, though the snapshot kept its old save time.  The note is
+ * written even just after the run's own renames: the next run trusts it
+ * only if it starts seconds after new/'s time (fetch_check_lost), when
+ * a file it publishes changes that time even on a coarse filesystem.
  */
 static void
 note_after(struct run *r)
@@ -1236,10 +1249,7 @@ note_after(struct run *r)
 	    r->d == NULL)
 		return;
 	deliver_look(&r->fp->dp, &seen);
-	/* Not just after the run's own renames, within new/'s timestamp
-	 * granularity (racy): the usual case, so the next run mostly reads
-	 * new/ after all. */
-	if (seen.ino == 0 || racy(seen.mtime_ns))
+	if (seen.ino == 0)
 		return;
 	(void)snprintf(note, sizeof(note), "lost-check %lld %lld %llu %llu "
 	    "%lld", state_saved(r->st), state_journal_size(r->st), seen.dev,
