@@ -290,8 +290,16 @@ for sc in $scenarios; do
 		for tool in $tools; do
 			# The slow peers run once.
 			case $tool in fetchmail|getmail) [ "$i" -gt 1 ] && continue ;; esac
-			run "$tool" >> "$work/$tool.times"
-			check "$tool"
+			run "$tool" > "$work/one"
+			# s_client now and then drops the tail of a long reply
+			# at close (check says so): that run of the baseline is
+			# taken again, once.
+			if ! check "$tool"; then
+				[ "$tool" = raw ] || exit 1
+				run "$tool" > "$work/one"
+				check "$tool"
+			fi
+			cat "$work/one" >> "$work/$tool.times"
 		done
 	done
 	declare -A wall cpu rss srv
