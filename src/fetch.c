@@ -1197,26 +1197,26 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
 	    &last);
 	/* Nor when new/'s time it records is within seconds of now: on a
 	 * filesystem with coarse timestamps this run could publish a file
-	 * without changing that time.  Such a note is cleared before
-	 * anything is published, so a run that starts seconds after the
-	 * last one reads new/, and one that starts later may trust the
-	 * note the last one left (note_after). */
+	 * without changing that time.  Such a note is replaced or cleared
+	 * below, before anything is published, so a run that starts
+	 * seconds after the last one reads new/, and one that starts later
+	 * may trust the note the last one left (note_after). */
 	if (haslast && racy(last.mtime_ns))
 		haslast = 0;
-	if (!haslast && state_note(st)[0] != '\0')
-		state_set_note(st, "");
 	acct = fetch_account(sp);
 	r = deliver_ours(&fp->dp, deliver_hash(acct), saved, 0,
 	    haslast ? &last : NULL, &seen, lost_one, &l, err);
 	free(acct);
 	free(l.have);
-	/* Not within seconds of new/'s last change (racy). */
+	/* Not within seconds of new/'s last change (racy): this run may
+	 * still publish within that timestamp. */
 	if (r == 0 && l.n == 0 && seen.ino != 0 && !racy(seen.mtime_ns)) {
 		(void)snprintf(note, sizeof(note), "lost-check %lld %lld %llu "
 		    "%llu %lld", saved, state_journal_size(st), seen.dev,
 		    seen.ino, seen.mtime_ns);
 		state_set_note(st, note);
-	}
+	} else if (!haslast)
+		state_set_note(st, "");
 	if (r == -1 || l.n == 0)
 		return r;
 	/* The files last: a long path cuts them, not what happened. */
