@@ -285,7 +285,7 @@ journal_uid(const struct run *r, size_t idx, char *buf)
 	if (r->pl.uids[idx] != NULL)
 		return r->pl.uids[idx];
 	n = snprintf(buf, PSEUDO_MAX, "%s%lu", FALLBACK_PREFIX,
-	    r->pl.list[idx].num);
+	    plan_num(&r->pl, idx));
 	/* Cannot happen (see above); never journal a cut number. */
 	if (n < 0 || n >= PSEUDO_MAX)
 		abort();
@@ -534,9 +534,9 @@ fetched(struct run *r, size_t idx, const struct stored *s)
 
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = FETCH_FETCHED;
-	ev.num = r->pl.list[idx].num;
+	ev.num = plan_num(&r->pl, idx);
 	ev.uid = r->pl.uids[idx];
-	ev.size = r->pl.list[idx].size;
+	ev.size = plan_size(&r->pl, idx);
 	ev.offset = -1;
 	if (s->has && deliver_place(r->d, s->where, file, sizeof(file), path,
 	    sizeof(path), &ev.offset) == 0) {
@@ -579,7 +579,7 @@ verified(struct run *r, size_t idx, const struct state_rec *rec)
 	if (vs == VERIFY_INTACT)
 		return 1;
 	(void)snprintf(msg, sizeof(msg), "message %lu (UID %s) stays on the "
-	    "server: its stored copy is %s", r->pl.list[idx].num,
+	    "server: its stored copy is %s", plan_num(&r->pl, idx),
 	    uid != NULL ? vis_text(vis, sizeof(vis), uid, strlen(uid)) : "-",
 	    vs == VERIFY_MISSING ? "missing" : vs == VERIFY_CHANGED ?
 	    "changed" : "not recorded, so it cannot be verified");
@@ -775,14 +775,14 @@ refill(struct run *r, struct pipe *pp, struct error *err)
 			it.idx = dq_pop(&pp->dq);
 		} else if (!pp->stop && pp->nextf < pp->nfetch &&
 		    (pp->tail == pp->head || pp->out +
-		    r->pl.list[pp->fetch[pp->nextf]].size <= PIPE_BYTES)) {
+		    plan_size(&r->pl, pp->fetch[pp->nextf]) <= PIPE_BYTES)) {
 			it.retr = 1;
 			it.idx = pp->fetch[pp->nextf++];
-			pp->out += r->pl.list[it.idx].size;
+			pp->out += plan_size(&r->pl, it.idx);
 		} else
 			break;
 		if (pop3_queue(r->p, err, "%s %lu", it.retr ? "RETR" :
-		    "DELE", r->pl.list[it.idx].num) == -1)
+		    "DELE", plan_num(&r->pl, it.idx)) == -1)
 			return -1;
 		pp->q[pp->tail++ % pp->window] = it;
 	}
@@ -797,8 +797,8 @@ recv_dele(struct run *r, size_t idx, struct error *err)
 
 	if (pop3_recv_status(r->p, ERR_REFUSED, &e) == 0) {
 		r->res->deleted++;
-		event(r, FETCH_DELETED, r->pl.list[idx].num, r->pl.uids[idx],
-		    r->pl.list[idx].size, NULL);
+		event(r, FETCH_DELETED, plan_num(&r->pl, idx), r->pl.uids[idx],
+		    plan_size(&r->pl, idx), NULL);
 	} else if (pop3_broken(r->p)) {
 		*err = e;
 		return -1;
@@ -839,7 +839,7 @@ recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
 		/* Rolled back, not recorded: reported like a LIST size over
 		 * the limit, with the bytes that came before giving up. */
 		r->res->skipped++;
-		event(r, FETCH_SKIPPED, r->pl.list[idx].num, r->pl.uids[idx],
+		event(r, FETCH_SKIPPED, plan_num(&r->pl, idx), r->pl.uids[idx],
 		    r->got, NULL);
 	} else if (e.cls == ERR_REFUSED)	/* -ERR to RETR */
 		defer(r, &e);
@@ -906,7 +906,7 @@ pipeline(struct run *r, struct error *err)
 		if (!it.retr)
 			rv = recv_dele(r, it.idx, err);
 		else {
-			pp->out -= r->pl.list[it.idx].size;
+			pp->out -= plan_size(&r->pl, it.idx);
 			rv = pp->stop ? recv_dropped(r) :
 			    recv_retr(r, pp, it.idx, err);
 		}
@@ -966,7 +966,7 @@ apply_filter(struct run *r, struct error *err)
 	enum filter_verdict v;
 	struct error e;
 	size_t k, kept = 0, nold = r->pl.nold, idx;
-	const struct pop3_msg *m;
+	unsigned long num;
 
 	r->old = xreallocarray(NULL, r->pl.nold + r->pl.nfetch + 1,
 	    sizeof(uint32_t));
@@ -974,11 +974,11 @@ apply_filter(struct run *r, struct error *err)
 		memcpy(r->old, r->pl.old, r->pl.nold * sizeof(uint32_t));
 	for (k = 0; k < r->pl.nfetch; k++) {
 		idx = r->pl.fetch[k];
-		m = &r->pl.list[idx];
+		num = plan_num(&r->pl, idx);
 		h->len = 0;
 		h->end = 0;
 		h->bol = 1;
-		if (pop3_top(r->p, m->num, 0, hdr_sink, h, &e) == -1) {
+		if (pop3_top(r->p, num, 0, hdr_sink, h, &e) == -1) {
 			if (pop3_broken(r->p)) {
 				*err = e;
 				free(h);
@@ -987,9 +987,9 @@ apply_filter(struct run *r, struct error *err)
 			defer(r, &e);
 			continue;
 		}
-		if (filter_run(r->fp->filter, r->fp->filter_timeout, m->num,
-		    m->size, r->pl.uids[idx], h->buf, h->len, &v, &e) == -1) {
-			error_prefix(&e, "message %lu", m->num);
+		if (filter_run(r->fp->filter, r->fp->filter_timeout, num,
+		    plan_size(&r->pl, idx), r->pl.uids[idx], h->buf, h->len, &v, &e) == -1) {
+			error_prefix(&e, "message %lu", num);
 			defer(r, &e);
 			continue;
 		}
@@ -1018,7 +1018,7 @@ planned(void *arg, enum fetch_event_kind kind, const struct plan *pl,
 		r->res->would_fetch++;
 	else
 		r->res->would_delete++;
-	event(r, kind, pl->list[i].num, pl->uids[i], pl->list[i].size, NULL);
+	event(r, kind, plan_num(pl, i), pl->uids[i], plan_size(pl, i), NULL);
 }
 
 /* The identity of the account, user@host:port (the caller frees it). */

@@ -23,11 +23,11 @@ push_uid(void *arg, unsigned long num, const char *uid, size_t len,
 	(void)err;
 	if (p->nl == p->cap) {
 		p->cap = p->cap ? p->cap + p->cap / 2 : 256;
-		p->list = xreallocarray(p->list, p->cap, sizeof(*p->list));
+		p->num = xreallocarray(p->num, p->cap, sizeof(*p->num));
 		p->uids = xreallocarray(p->uids, p->cap + 1, sizeof(char *));
 	}
-	p->list[p->nl].num = num;
-	p->list[p->nl].size = 0;
+	/* pop3.c holds numbers to POP3_MSG_MAX. */
+	p->num[p->nl] = (uint32_t)num;
 	/* Known before: the state's copy of the text serves. */
 	if (p->st != NULL && (known = state_text(p->st, uid, len,
 	    &when)) != NULL)
@@ -41,7 +41,9 @@ int
 plan_list(struct plan *p, struct pop3 *pop, struct state *st,
     struct error *err)
 {
+	struct pop3_msg *l;
 	struct error e;
+	size_t i;
 
 	memset(p, 0, sizeof(*p));
 	p->st = st;
@@ -57,19 +59,26 @@ plan_list(struct plan *p, struct pop3 *pop, struct state *st,
 	}
 	/* Without UIDL, LIST is the listing. */
 	p->have_uidl = 0;
-	free(p->list);
+	free(p->num);
 	free(p->uids);
 	arena_free(&p->arena);
-	p->list = NULL;
+	p->num = NULL;
 	p->nl = 0;
-	if (pop3_list(pop, 0, &p->list, &p->nl, err) == -1)
+	if (pop3_list(pop, 0, &l, &p->nl, err) == -1)
 		return -1;
+	p->num = xreallocarray(NULL, p->nl + 1, sizeof(*p->num));
+	p->size = xreallocarray(NULL, p->nl + 1, sizeof(*p->size));
+	for (i = 0; i < p->nl; i++) {
+		p->num[i] = (uint32_t)l[i].num;
+		p->size[i] = l[i].size;
+	}
+	pop3_msgs_free(l, p->nl, 0);
 	p->uids = xcalloc(p->nl + 1, sizeof(char *));
 	p->sized = 1;
 	return 0;
 }
 
-/* Whether list[i] may be acted on, so that its size is needed. */
+/* Whether message i may be acted on, so that its size is needed. */
 static int
 acts_on(const struct plan *p, size_t i, struct state *st,
     const struct fetch_params *fp, time_t now)
@@ -117,11 +126,15 @@ sizes_each(struct plan *p, struct pop3 *pop, const uint32_t *want,
 	const char *t;
 	size_t i, j, end;
 
+	/* The others read as 0: untouched pages of a large zeroed block
+	 * cost no memory. */
+	if (p->size == NULL)
+		p->size = xcalloc(p->nl + 1, sizeof(*p->size));
 	for (i = 0; i < n; i = end) {
 		end = n - i > LIST_BURST ? i + LIST_BURST : n;
 		for (j = i; j < end; j++)
 			if (pop3_queue(pop, err, "LIST %lu",
-			    p->list[want[j]].num) == -1)
+			    plan_num(p, want[j])) == -1)
 				return -1;
 		if (pop3_flush(pop, err) == -1)
 			return -1;
@@ -130,15 +143,42 @@ sizes_each(struct plan *p, struct pop3 *pop, const uint32_t *want,
 			 * UIDL named has a size (RFC 1939). */
 			if (pop3_recv_status(pop, ERR_REFUSED, err) == -1)
 				return error_prefix(err, "LIST %lu",
-				    p->list[want[j]].num);
+				    plan_num(p, want[j]));
 			t = pop3_reply_text(pop);
 			if (pop3_parse_scan(t, strlen(t), &num, &size) == -1 ||
-			    num != p->list[want[j]].num)
+			    num != p->num[want[j]])
 				return error_set(err, ERR_PROTO, "LIST %lu: "
-				    "malformed reply", p->list[want[j]].num);
-			p->list[want[j]].size = size;
+				    "malformed reply", plan_num(p, want[j]));
+			p->size[want[j]] = size;
 		}
 	}
+	return 0;
+}
+
+/* The state of the walk of LIST beside the UIDL listing. */
+struct join {
+	struct plan	*p;
+	size_t		 j, k;	/* next in UIDL, next to keep */
+};
+
+/* Both listings ascend: walk them side by side.  A message only in
+ * UIDL (deleted in between) is of no use; one only in LIST has no UID
+ * to record.  k never passes j, so the listing is compacted in place. */
+static int
+join_size(void *arg, unsigned long num, unsigned long long size,
+    struct error *err)
+{
+	struct join *jn = arg;
+	struct plan *p = jn->p;
+
+	while (jn->j < p->nl && p->num[jn->j] < num)
+		jn->j++;
+	if (jn->j == p->nl || p->num[jn->j] != num)
+		return error_set(err, ERR_PROTO, "message %lu is in LIST but "
+		    "not in UIDL", num);
+	p->num[jn->k] = (uint32_t)num;
+	p->size[jn->k] = size;
+	p->uids[jn->k++] = p->uids[jn->j++];
 	return 0;
 }
 
@@ -146,51 +186,35 @@ int
 plan_sizes(struct plan *p, struct pop3 *pop, struct state *st,
     const struct fetch_params *fp, struct error *err)
 {
-	struct pop3_msg *l;
+	struct join jn = { p, 0, 0 };
 	uint32_t *want;
 	time_t now = time(NULL);
-	size_t nl, i, j = 0, k = 0, n = 0;
+	size_t i, n = 0, most = p->nl / 8;
 	int r;
 
 	if (p->sized)
 		return 0;
 	/* A few among many, and a server that pipelines: one LIST each. */
 	if (pop3_capabilities(pop)->flags & CAPA_PIPELINING) {
-		want = xcalloc(p->nl + 1, sizeof(*want));
-		for (i = 0; i < p->nl; i++)
-			if (acts_on(p, i, st, fp, now))
-				want[n++] = (uint32_t)i;
-		r = 1;
-		if (n <= p->nl / 8)
-			r = sizes_each(p, pop, want, n, err);
+		want = xcalloc(most + 1, sizeof(*want));
+		for (i = 0; i < p->nl && n <= most; i++)
+			if (acts_on(p, i, st, fp, now) && n++ < most)
+				want[n - 1] = (uint32_t)i;
+		r = n <= most ? sizes_each(p, pop, want, n, err) : 1;
 		free(want);
 		if (r <= 0) {
 			p->sized = r == 0;
 			return r;
 		}
 	}
-	if (pop3_list(pop, 0, &l, &nl, err) == -1)
+	/* LIST lists at most what UIDL did. */
+	free(p->size);
+	p->size = xcalloc(p->nl + 1, sizeof(*p->size));
+	if (pop3_list_each(pop, join_size, &jn, err) == -1)
 		return -1;
-	/* Both listings ascend: walk them side by side.  A message only in
-	 * UIDL (deleted in between) is of no use; one only in LIST has no
-	 * UID to record. */
-	for (i = 0; i < nl; i++) {
-		while (j < p->nl && p->list[j].num < l[i].num)
-			j++;
-		if (j == p->nl || p->list[j].num != l[i].num) {
-			error_set(err, ERR_PROTO, "message %lu is in LIST but "
-			    "not in UIDL", l[i].num);
-			pop3_msgs_free(l, nl, 0);
-			return -1;
-		}
-		p->list[k].num = l[i].num;
-		p->list[k].size = l[i].size;
-		p->uids[k++] = p->uids[j++];
-	}
-	p->nl = k;
-	p->uids[k] = NULL;
+	p->nl = jn.k;
+	p->uids[jn.k] = NULL;
 	p->sized = 1;
-	pop3_msgs_free(l, nl, 0);
 	return 0;
 }
 
@@ -286,7 +310,7 @@ plan_make(struct plan *p, struct state *st, const struct fetch_params *fp,
 				p->old[p->nold++] = (uint32_t)i;
 			continue;
 		}
-		if (fp->max_size > 0 && p->list[i].size > fp->max_size) {
+		if (fp->max_size > 0 && plan_size(p, i) > fp->max_size) {
 			report(arg, FETCH_SKIPPED, p, i);
 			continue;
 		}
@@ -316,6 +340,7 @@ plan_free(struct plan *p)
 	free(p->uids);
 	arena_free(&p->arena);
 	free(p->v);
-	pop3_msgs_free(p->list, p->nl, 0);
+	free(p->num);
+	free(p->size);
 	memset(p, 0, sizeof(*p));
 }

@@ -19,19 +19,23 @@
 #include "util.h"
 
 /*
- * list[0..nl) is the listing, in ascending order, its sizes 0 until
- * sized; uids[i] is the UID of list[i] (raw server text), all NULL
- * without UIDL.  old[0..nold) are the indices of messages delivered
+ * num[0..nl) is the listing's message numbers, in ascending order
+ * (at most POP3_MSG_MAX, so 32 bits hold one); size[i] is the size of
+ * num[i], or NULL until sized, when every size reads as 0 (plan_size):
+ * a long listing with nothing to do costs 4 bytes a message and a
+ * pointer to its UID, not a LIST entry of 16.  uids[i] is the UID of
+ * num[i] (raw server text), all NULL without UIDL.  old[0..nold) are the indices of messages delivered
  * before that are to be deleted now; fetch[0..nfetch) those to fetch,
  * in listing order.  The rest is the plan's own.
  */
 struct plan {
-	struct pop3_msg	*list;
+	uint32_t	*num;
+	unsigned long long *size;
 	size_t		 nl;
 	char		**uids;
 	int		 have_uidl;
-	int		 sized;		/* list[].size is known */
-	size_t		 cap;		/* of list and uids */
+	int		 sized;		/* size[] is known */
+	size_t		 cap;		/* of num and uids */
 	uint32_t	*old, *fetch;
 	size_t		 nold, nfetch;
 	size_t		 nknown;	/* in the state: fetched before */
@@ -45,8 +49,21 @@ struct plan {
 	void		*again_arg;
 };
 
+/* The message number and the size (0 if not known) of message i. */
+static inline unsigned long
+plan_num(const struct plan *p, size_t i)
+{
+	return p->num[i];
+}
+
+static inline unsigned long long
+plan_size(const struct plan *p, size_t i)
+{
+	return p->size != NULL ? p->size[i] : 0;
+}
+
 /* Told what the plan decides without acting on it: FETCH_SKIPPED, or in
- * a dry run FETCH_WOULD_FETCH and FETCH_WOULD_DELETE, for list[idx]. */
+ * a dry run FETCH_WOULD_FETCH and FETCH_WOULD_DELETE, for message idx. */
 typedef void plan_reporter(void *arg, enum fetch_event_kind,
     const struct plan *, size_t idx);
 

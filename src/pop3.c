@@ -743,6 +743,8 @@ struct walk {
 	struct pop3_listing	 l;
 	pop3_uid_fn		*fn;		/* UIDL: where each uid goes,
 						 * NULL: into msgs */
+	pop3_size_fn		*sfn;		/* LIST: where each size
+						 * goes, NULL: into msgs */
 	void			*arg;
 	struct pop3_msg		*msgs;		/* what pop3_list and pop3_uidl
 						 * keep */
@@ -773,6 +775,8 @@ walk_line(void *arg, const char *line, size_t len, struct error *err)
 		return mark_broken(w->p, err);
 	if (w->l.uidl && w->fn != NULL)
 		return w->fn(w->arg, m.num, line + off, len - off, err);
+	if (!w->l.uidl && w->sfn != NULL)
+		return w->sfn(w->arg, m.num, m.size, err);
 	if (w->l.uidl)
 		m.uid = xstrndup(line + off, len - off);
 	walk_push(w, &m);
@@ -783,7 +787,7 @@ static int
 listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
     size_t *n, struct error *err)
 {
-	struct walk w = { p, { uidl, 0 }, NULL, NULL, NULL, 0, 0 };
+	struct walk w = { p, { uidl, 0 }, NULL, NULL, NULL, NULL, 0, 0 };
 	const char *cmd = uidl ? "UIDL" : "LIST";
 
 	*msgs = NULL;
@@ -817,9 +821,20 @@ int
 pop3_uidl_each(struct pop3 *p, pop3_uid_fn *fn, void *arg,
     struct error *err)
 {
-	struct walk w = { p, { 1, 0 }, fn, arg, NULL, 0, 0 };
+	struct walk w = { p, { 1, 0 }, fn, NULL, arg, NULL, 0, 0 };
 
 	if (pop3_command(p, ERR_REFUSED, err, "UIDL") == -1)
+		return -1;
+	return read_multi(p, 1, walk_line, &w, err);
+}
+
+int
+pop3_list_each(struct pop3 *p, pop3_size_fn *fn, void *arg,
+    struct error *err)
+{
+	struct walk w = { p, { 0, 0 }, NULL, fn, arg, NULL, 0, 0 };
+
+	if (pop3_command(p, ERR_REFUSED, err, "LIST") == -1)
 		return -1;
 	return read_multi(p, 1, walk_line, &w, err);
 }

@@ -201,6 +201,12 @@ typedef int pop3_uid_fn(void *arg, unsigned long num, const char *uid,
  * all; the other errors as for pop3_uidl. */
 int		 pop3_uidl_each(struct pop3 *, pop3_uid_fn *, void *,
 		    struct error *);
+/* LIST the same way: fn sees each message number and size, in
+ * ascending order, and a long listing costs no memory here. */
+typedef int pop3_size_fn(void *arg, unsigned long num,
+    unsigned long long size, struct error *err);
+int		 pop3_list_each(struct pop3 *, pop3_size_fn *, void *,
+		    struct error *);
 
 /* RETR and TOP: the message (or its header and lines lines of the
  * body) into sink, as pop3_recv_body.  -1 with ERR_REFUSED (-ERR), the
