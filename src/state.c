@@ -367,6 +367,21 @@ set_stored(struct state *st, struct entry *e, const struct state_rec *rec)
 	e->x = X_MEM(st->nsto++);
 }
 
+/* Room for cap bytes of UID text. */
+static void
+text_room(struct state *st, size_t cap)
+{
+	if (cap > UINT32_MAX)
+		errx(71, "state: too many UIDs");
+	st->ucap = cap;
+	/* The text state_text handed out stays where it is. */
+	if (st->ukeep != NULL && st->ubuf == st->ukeep) {
+		st->ubuf = xmalloc(st->ucap);
+		memcpy(st->ubuf, st->ukeep, st->ulen);
+	} else
+		st->ubuf = xreallocarray(st->ubuf, st->ucap, 1);
+}
+
 /*
  * Records uid (escaped, len bytes) as delivered at when and listed at
  * seen, with what was stored: rec, or x (X_FILE: in the snapshot) if
@@ -379,6 +394,7 @@ insert_len(struct state *st, const char *uid, size_t len, time_t when,
 {
 	uint64_t h = hash(uid, len);
 	struct entry *e;
+	size_t cap;
 
 	if ((e = find_len(st, uid, len, h)) != NULL) {
 		st->absent[e - st->ent] = 0;
@@ -395,16 +411,10 @@ insert_len(struct state *st, const char *uid, size_t len, time_t when,
 		st->absent = xreallocarray(st->absent, st->entcap, 1);
 	}
 	if (st->ulen + len + 1 > st->ucap) {
-		while (st->ulen + len + 1 > st->ucap)
-			st->ucap = st->ucap ? 2 * st->ucap : 4096;
-		if (st->ucap > UINT32_MAX)
-			errx(71, "state: too many UIDs");
-		/* The text state_text handed out stays where it is. */
-		if (st->ukeep != NULL && st->ubuf == st->ukeep) {
-			st->ubuf = xmalloc(st->ucap);
-			memcpy(st->ubuf, st->ukeep, st->ulen);
-		} else
-			st->ubuf = xreallocarray(st->ubuf, st->ucap, 1);
+		cap = st->ucap;
+		while (st->ulen + len + 1 > cap)
+			cap = cap ? 2 * cap : 4096;
+		text_room(st, cap);
 	}
 	e = &st->ent[st->nent];
 	e->uid = (uint32_t)st->ulen;
@@ -942,6 +952,16 @@ reserve(struct state *st, size_t n)
 	st->absent = xreallocarray(st->absent, st->entcap, 1);
 	if (n * 5 > st->icap * 4)
 		index_grow(st, n);
+}
+
+void
+state_reserve(struct state *st, size_t n, size_t bytes)
+{
+	if (n == 0)
+		return;
+	reserve(st, st->nent + n);
+	if (st->ulen + bytes > st->ucap)
+		text_room(st, st->ulen + bytes);
 }
 
 /* One line (len bytes, its LF at p[len]) at off in the snapshot. */

@@ -108,6 +108,13 @@ struct state_rec {
 int		 state_delivered(struct state *, const char *uid, int sync,
 		    const struct state_rec *rec, struct error *);
 
+/* Room for n more UIDs, bytes of escaped text in all (with a NUL
+ * each), so that recording the deliveries of a long run neither grows
+ * nor rehashes the table one step at a time: the memory of a first
+ * fetch of many messages is then what they need, once.  A hint: too
+ * little only means growing later. */
+void		 state_reserve(struct state *, size_t n, size_t bytes);
+
 /* What was stored of uid (raw server text): 0 with *rec filled, or -1
  * if it was never delivered. */
 int		 state_record(struct state *, const char *uid,
