@@ -127,11 +127,21 @@ struct stored {
 	int			 has;
 	unsigned long long	 size;
 	char			 sha[DIGEST_HEX];
-	char			 where[3 * 256 + 1];	/* escaped: a long
-						 * host name, tripled */
-	char			 msgid[3 * DIGEST_MSGID_MAX + 1];
-	char			 reply[288];	/* the target's answer */
+	/* The rest is in the batch's text (struct pipe), one after the
+	 * other, so that a batch of short names touches a few pages of
+	 * memory, not BATCH times the longest. */
+	const char		*where;		/* escaped */
+	const char		*msgid;		/* escaped */
+	const char		*reply;		/* the target's answer, or "" */
 };
+
+/* The longest where (escaped: a long host name, tripled), msgid and
+ * reply kept, with their NULs: what one message may add to a batch's
+ * text. */
+#define WHERE_MAX	(3 * 256 + 1)
+#define MSGID_MAX	(3 * DIGEST_MSGID_MAX + 1)
+#define REPLY_MAX	288
+#define STORED_TEXT	(WHERE_MAX + MSGID_MAX + REPLY_MAX)
 
 static void
 event(struct run *r, enum fetch_event_kind kind, unsigned long num,
@@ -484,6 +494,9 @@ struct pipe {
 	unsigned long long	 out;
 	size_t			 batch[BATCH], nbatch;
 	struct stored		*recs;		/* BATCH of them */
+	char			*text;		/* theirs: BATCH *
+						 * STORED_TEXT bytes */
+	size_t			 ntext;		/* in use */
 	size_t			 done;
 	struct dqueue		 dq;
 	int			 dele;
@@ -505,23 +518,40 @@ progress(struct run *r, size_t done)
 		r->report(r->arg, &ev);
 }
 
-/* What deliver_stored says of the message just finished, into s. */
-static void
-keep_stored(struct run *r, struct stored *s)
+/* A copy of t at the end of the batch's text, or NULL if t is max
+ * bytes or longer. */
+static const char *
+keep_text(struct pipe *pp, const char *t, size_t max)
 {
+	size_t n = strlen(t);
+	char *d;
+
+	if (n >= max)
+		return NULL;
+	d = pp->text + pp->ntext;
+	memcpy(d, t, n + 1);
+	pp->ntext += n + 1;
+	return d;
+}
+
+/* What deliver_stored says of the message just finished, into the
+ * batch's next record. */
+static void
+keep_stored(struct run *r, struct pipe *pp)
+{
+	struct stored *s = &pp->recs[pp->nbatch];
 	const char *sha, *where, *msgid, *reply;
 
 	if ((reply = deliver_reply(r->d)) == NULL ||
-	    strlcpy(s->reply, reply, sizeof(s->reply)) >= sizeof(s->reply))
-		s->reply[0] = '\0';
+	    (s->reply = keep_text(pp, reply, REPLY_MAX)) == NULL)
+		s->reply = "";
 	s->has = deliver_stored(r->d, &sha, &s->size, &where, &msgid) == 0 &&
-	    strlen(where) < sizeof(s->where) && strlen(msgid) <
-	    sizeof(s->msgid);
+	    strlen(where) < WHERE_MAX && strlen(msgid) < MSGID_MAX;
 	if (!s->has)
 		return;
 	(void)strlcpy(s->sha, sha, sizeof(s->sha));
-	(void)strlcpy(s->where, where, sizeof(s->where));
-	(void)strlcpy(s->msgid, msgid, sizeof(s->msgid));
+	s->where = keep_text(pp, where, WHERE_MAX);
+	s->msgid = keep_text(pp, msgid, MSGID_MAX);
 }
 
 /* FETCH_FETCHED for message idx, saying where it is from what was
@@ -694,6 +724,7 @@ flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
 		/* Nothing was published; the files are removed by
 		 * deliver_close and fetched again. */
 		pp->nbatch = 0;
+		pp->ntext = 0;
 		return -1;
 	}
 	rv = deliver_sync(r->d, &pub, &e);
@@ -734,6 +765,7 @@ flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
 			dq_push(&pp->dq, idx);
 	}
 	pp->nbatch = 0;
+	pp->ntext = 0;
 	if (rv == -1) {
 		*err = e;
 		return -1;
@@ -844,7 +876,7 @@ recv_retr(struct run *r, struct pipe *pp, size_t idx, struct error *err)
 	struct error e;
 
 	if (receive_one(r, idx, &e) == 0) {
-		keep_stored(r, &pp->recs[pp->nbatch]);
+		keep_stored(r, pp);
 		pp->batch[pp->nbatch++] = idx;
 	}
 	else if (pop3_broken(r->p)) {
@@ -897,6 +929,8 @@ pipeline(struct run *r, struct error *err)
 	    PIPE_CMDS : 1;
 	pp->q = xcalloc(pp->window, sizeof(*pp->q));
 	pp->recs = xcalloc(BATCH, sizeof(*pp->recs));
+	/* Touched only as far as the longest batch's text reaches. */
+	pp->text = xmalloc(BATCH * STORED_TEXT);
 	pp->dele = r->fp->delete;
 	for (;;) {
 		if (refill(r, pp, err) == -1) {
@@ -933,6 +967,7 @@ pipeline(struct run *r, struct error *err)
 		(void)flush_batch(r, pp, 0, &e);
 	free(pp->q);
 	free(pp->recs);
+	free(pp->text);
 	free(pp->dq.v);
 	if (pp->stop) {
 		*err = pp->local;
