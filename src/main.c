@@ -12,6 +12,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sysexits.h>
+#ifdef __GLIBC__		/* which <stdio.h> has defined by now */
+#include <malloc.h>
+#endif
 
 #include "accounts.h"
 #include "cli.h"
@@ -232,6 +235,19 @@ main(int argc, char **argv)
 	int code;
 
 	memset(&a, 0, sizeof(a));
+#ifdef M_MMAP_THRESHOLD
+	/*
+	 * Blocks of 32 KB and more (tables, listings, buffers; none is
+	 * allocated per message) come from the kernel and go back to it
+	 * when freed, always.  glibc's default raises its threshold to
+	 * the size of any such block freed: after the journal's buffer
+	 * (half a megabyte with a few thousand records) every later
+	 * table up to that size comes out of the heap, and the holes its
+	 * growth leaves stay in the peak: 0.6 MB of a nothing-new run
+	 * over 100,000 known messages, 0.2 MB of a first fetch of 20,000.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, 32 * 1024);
+#endif
 	auth_init();
 	(void)signal(SIGPIPE, SIG_IGN);
 	report_init();
