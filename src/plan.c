@@ -28,9 +28,10 @@ push_uid(void *arg, unsigned long num, const char *uid, size_t len,
 	}
 	/* pop3.c holds numbers to POP3_MSG_MAX. */
 	p->num[p->nl] = (uint32_t)num;
-	/* Known before: the state's copy of the text serves. */
-	if (p->st != NULL && (known = state_text(p->st, uid, len,
-	    &when)) != NULL)
+	/* Known before, the state's copy of the text serves; new, the
+	 * state holds the copy its record of the delivery takes. */
+	if (p->st != NULL && ((known = state_text(p->st, uid, len,
+	    &when)) != NULL || (known = state_hold(p->st, uid, len)) != NULL))
 		p->uids[p->nl++] = (char *)known;
 	else
 		p->uids[p->nl++] = arena_strndup(&p->arena, uid, len);

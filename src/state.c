@@ -92,7 +92,7 @@
 struct entry {
 	uint32_t	 when;	/* first delivered (T32) */
 	uint32_t	 seen;	/* last listed by the server (T32) */
-	uint32_t	 uid;	/* offset of the escaped uid in ubuf */
+	uint32_t	 uid;	/* offset of the escaped uid in text */
 	uint32_t	 x;	/* what was stored: X_NONE, X_MEM(i),
 				 * X_FILE(offset) or X_JRN(offset) */
 };
@@ -168,12 +168,12 @@ struct state {
 	size_t		 icap;
 	unsigned	 ibits;
 	size_t		 next;		/* the entry find tries first */
-	char		*ubuf;		/* the uids, each NUL-terminated */
-	size_t		 ulen, ucap;
-	char		*ukeep;		/* ubuf as state_open left it, kept
-					 * whole until state_close for
-					 * state_text */
-	size_t		 ukeeplen;
+	/* The uids, each NUL-terminated: the entries' and those
+	 * state_hold keeps for a delivery to come.  It never moves, so
+	 * that state_text and state_hold can hand out pointers. */
+	struct vbuf	 text;
+	size_t		 keeplen;	/* text.len at state_open: the uids
+					 * recorded before this run */
 	struct stored	*sto;
 	size_t		 nsto, stocap;
 	struct arena	 arena;		/* the strings of sto */
@@ -297,7 +297,7 @@ index_grow(struct state *st, size_t want)
 	st->icap = cap;
 	st->ibits = bits;
 	for (n = 0; n < st->nent; n++) {
-		u = st->ubuf + st->ent[n].uid;
+		u = st->text.base + st->ent[n].uid;
 		index_put(st, n, hash(u, strlen(u)));
 	}
 }
@@ -316,8 +316,8 @@ find_len(struct state *st, const char *uid, size_t len, uint64_t h)
 		if (v >> st->ibits != tag)
 			continue;
 		e = &st->ent[(v & low) - 1];
-		if (strncmp(st->ubuf + e->uid, uid, len) == 0 &&
-		    st->ubuf[e->uid + len] == '\0')
+		if (strncmp(st->text.base + e->uid, uid, len) == 0 &&
+		    st->text.base[e->uid + len] == '\0')
 			return e;
 	}
 	return NULL;
@@ -336,7 +336,7 @@ find(struct state *st, const char *uid)
 	struct entry *e;
 
 	if (st->next < st->nent &&
-	    strcmp(st->ubuf + st->ent[st->next].uid, uid) == 0)
+	    strcmp(st->text.base + st->ent[st->next].uid, uid) == 0)
 		return &st->ent[st->next++];
 	len = strlen(uid);
 	if ((e = find_len(st, uid, len, hash(uid, len))) != NULL)
@@ -367,26 +367,36 @@ set_stored(struct state *st, struct entry *e, const struct state_rec *rec)
 	e->x = X_MEM(st->nsto++);
 }
 
-/* Room for cap bytes of UID text. */
-static void
-text_room(struct state *st, size_t cap)
+/* A copy of uid (len bytes) at the end of the text: 0 with its offset
+ * in *off, or -1 if the text is full (offsets are 32 bits, and the
+ * text never moves). */
+static int
+text_add(struct state *st, const char *uid, size_t len, uint32_t *off)
 {
-	if (cap > UINT32_MAX)
-		errx(71, "state: too many UIDs");
-	st->ucap = cap;
-	/* The text state_text handed out stays where it is. */
-	if (st->ukeep != NULL && st->ubuf == st->ukeep) {
-		st->ubuf = xmalloc(st->ucap);
-		memcpy(st->ubuf, st->ukeep, st->ulen);
-	} else
-		st->ubuf = xreallocarray(st->ubuf, st->ucap, 1);
+	size_t at = st->text.len;
+
+	if (vbuf_room(&st->text, len + 1) == -1 || at + len >= UINT32_MAX)
+		return -1;
+	memcpy(st->text.base + at, uid, len);
+	st->text.base[at + len] = '\0';
+	st->text.len += len + 1;
+	*off = (uint32_t)at;
+	return 0;
+}
+
+/* Whether s lies in the text (state_hold's copy of a uid). */
+static int
+in_text(const struct state *st, const char *s)
+{
+	return st->text.base != NULL && s >= st->text.base &&
+	    s < st->text.base + st->text.len;
 }
 
 /*
  * Records uid (escaped, len bytes) as delivered at when and listed at
  * seen, with what was stored: rec, or x (X_FILE: in the snapshot) if
  * rec is NULL.  A uid already there keeps its time and takes the new
- * fields.
+ * fields.  A uid in the text already (state_hold's) is not copied.
  */
 static void
 insert_len(struct state *st, const char *uid, size_t len, time_t when,
@@ -394,7 +404,6 @@ insert_len(struct state *st, const char *uid, size_t len, time_t when,
 {
 	uint64_t h = hash(uid, len);
 	struct entry *e;
-	size_t cap;
 
 	if ((e = find_len(st, uid, len, h)) != NULL) {
 		st->absent[e - st->ent] = 0;
@@ -410,17 +419,11 @@ insert_len(struct state *st, const char *uid, size_t len, time_t when,
 		st->ent = xreallocarray(st->ent, st->entcap, sizeof(*st->ent));
 		st->absent = xreallocarray(st->absent, st->entcap, 1);
 	}
-	if (st->ulen + len + 1 > st->ucap) {
-		cap = st->ucap;
-		while (st->ulen + len + 1 > cap)
-			cap = cap ? 2 * cap : 4096;
-		text_room(st, cap);
-	}
 	e = &st->ent[st->nent];
-	e->uid = (uint32_t)st->ulen;
-	memcpy(st->ubuf + st->ulen, uid, len);
-	st->ubuf[st->ulen + len] = '\0';
-	st->ulen += len + 1;
+	if (in_text(st, uid) && uid[len] == '\0')
+		e->uid = (uint32_t)(uid - st->text.base);
+	else if (text_add(st, uid, len, &e->uid) == -1)
+		errx(71, "state: too many UIDs");
 	e->when = T32(when);
 	e->seen = T32(seen);
 	e->x = rec == NULL ? x : X_NONE;
@@ -960,8 +963,7 @@ state_reserve(struct state *st, size_t n, size_t bytes)
 	if (n == 0)
 		return;
 	reserve(st, st->nent + n);
-	if (st->ulen + bytes > st->ucap)
-		text_room(st, st->ulen + bytes);
+	(void)vbuf_room(&st->text, bytes);
 }
 
 /* One line (len bytes, its LF at p[len]) at off in the snapshot. */
@@ -1433,8 +1435,7 @@ state_open(const char *path, const char *identity, int readonly,
 			goto fail;
 		}
 	}
-	st->ukeep = st->ubuf;
-	st->ukeeplen = st->ulen;
+	st->keeplen = st->text.len;
 	return st;
 fail:
 	state_close(st);
@@ -1581,37 +1582,64 @@ state_resolve(struct state *st, size_t i, int delivered, struct error *err)
 	return 0;
 }
 
-const char *
-state_text(struct state *st, const char *uid, size_t len, time_t *when)
+/* Whether uid (len bytes) is stored as it is: state_escape leaves it
+ * alone. */
+static int
+plain(const char *uid, size_t len)
 {
-	struct entry *e;
 	size_t i;
 
 	for (i = 0; i < len; i++)
 		if ((unsigned char)uid[i] <= 0x20 ||
 		    (unsigned char)uid[i] >= 0x7f || uid[i] == '%' ||
 		    uid[i] == '\0')
-			return NULL;
+			return 0;
+	return 1;
+}
+
+const char *
+state_text(struct state *st, const char *uid, size_t len, time_t *when)
+{
+	struct entry *e;
+
+	if (!plain(uid, len))
+		return NULL;
 	/* The entry after the last one found first, as find does. */
 	if (st->next < st->nent && (e = &st->ent[st->next])->uid + len <
-	    st->ulen && memcmp(st->ubuf + e->uid, uid, len) == 0 &&
-	    st->ubuf[e->uid + len] == '\0')
+	    st->text.len && memcmp(st->text.base + e->uid, uid, len) == 0 &&
+	    st->text.base[e->uid + len] == '\0')
 		st->next++;
 	else if ((e = find_len(st, uid, len, hash(uid, len))) != NULL)
 		st->next = (size_t)(e - st->ent) + 1;
 	else
 		return NULL;
-	if (e->uid >= st->ukeeplen)
+	if (e->uid >= st->keeplen)
 		return NULL;
 	*when = e->when;
-	return st->ukeep + e->uid;
+	return st->text.base + e->uid;
+}
+
+const char *
+state_hold(struct state *st, const char *uid, size_t len)
+{
+	struct entry *e;
+	uint32_t off;
+
+	if (!plain(uid, len))
+		return NULL;
+	/* Delivered in an earlier session of this run. */
+	if ((e = find_len(st, uid, len, hash(uid, len))) != NULL)
+		return st->text.base + e->uid;
+	if (text_add(st, uid, len, &off) == -1)
+		return NULL;
+	return st->text.base + off;
 }
 
 int
 state_owns(const struct state *st, const char *s)
 {
-	return st->ukeep != NULL && s >= st->ukeep &&
-	    s < st->ukeep + st->ukeeplen;
+	return st->text.base != NULL && s >= st->text.base &&
+	    s < st->text.base + st->keeplen;
 }
 
 time_t
@@ -1640,7 +1668,10 @@ int
 state_delivered(struct state *st, const char *uid, int sync,
     const struct state_rec *rec, struct error *err)
 {
-	char *u = state_escape(uid, strlen(uid));
+	/* Text of ours (state_text, state_hold) is plain already, and
+	 * the entry takes it as it is. */
+	int ours = in_text(st, uid);
+	char *u = ours ? (char *)uid : state_escape(uid, strlen(uid));
 	time_t now = time(NULL);
 	struct entry *e;
 	int r;
@@ -1663,7 +1694,8 @@ state_delivered(struct state *st, const char *uid, int sync,
 		insert_len(st, u, strlen(u), now, now, NULL, X_JRN(st->jrec));
 	else if (r == 0)
 		insert(st, u, now, now, rec);
-	free(u);
+	if (!ours)
+		free(u);
 	return r;
 }
 
@@ -1901,7 +1933,7 @@ state_entry_rec(struct state *st, size_t *pos, struct state_rec *rec)
 	if (*pos >= st->nent)
 		return NULL;
 	fill_rec(st, &st->ent[*pos], rec);
-	return st->ubuf + st->ent[(*pos)++].uid;
+	return st->text.base + st->ent[(*pos)++].uid;
 }
 
 const char *
@@ -1912,7 +1944,7 @@ state_entry(const struct state *st, size_t *pos, time_t *first,
 		return NULL;
 	*first = st->ent[*pos].when;
 	*seen = st->ent[*pos].seen;
-	return st->ubuf + st->ent[(*pos)++].uid;
+	return st->text.base + st->ent[(*pos)++].uid;
 }
 
 long long
@@ -1938,7 +1970,7 @@ state_uid_hashes(const struct state *st, unsigned long (*hash)(const char *),
 
 	*out = xcalloc(st->nent + st->npend + 1, sizeof(**out));
 	for (i = 0; i < st->nent; i++)
-		(*out)[n++] = hash(st->ubuf + st->ent[i].uid);
+		(*out)[n++] = hash(st->text.base + st->ent[i].uid);
 	for (i = 0; i < st->npend; i++)
 		if (!st->pend[i].done)
 			(*out)[n++] = hash(st->pend[i].uid);
@@ -2058,7 +2090,7 @@ static int
 put_record(struct out *o, const struct state *st, const struct entry *e,
     struct back *b, struct back *bj, uint32_t *nx, struct error *err)
 {
-	const char *uid = st->ubuf + e->uid, *xt = NULL;
+	const char *uid = st->text.base + e->uid, *xt = NULL;
 	const struct stored *s = NULL;
 	size_t ul = strlen(uid), xl = 0;
 	off_t at;
@@ -2318,9 +2350,7 @@ state_close(struct state *st)
 	free(st->ent);
 	free(st->absent);
 	free(st->idx);
-	if (st->ukeep != st->ubuf)
-		free(st->ukeep);
-	free(st->ubuf);
+	vbuf_free(&st->text);
 	free(st->sto);
 	free(st->lbuf);
 	free(st->ebuf);

@@ -70,6 +70,17 @@ time_t		 state_lookup(struct state *, const char *uid);
 const char	*state_text(struct state *, const char *uid, size_t len,
 		    time_t *when);
 
+/*
+ * The state's copy of uid (len bytes of raw server text, not
+ * NUL-terminated), for one it has not recorded: alive until
+ * state_close, and taken as it is by state_delivered, so that the text
+ * of a message fetched now is held once, not by the listing and again
+ * by the state.  NULL if uid is not stored as it is (see state_text) or
+ * there is no room.  Unlike state_text's, two calls for one uid not
+ * recorded give two copies (state_owns is false for both).
+ */
+const char	*state_hold(struct state *, const char *uid, size_t len);
+
 /* Whether s is text state_text handed out: one uid's text is always
  * the same pointer, and two uids' never are. */
 int		 state_owns(const struct state *, const char *s);

@@ -1,12 +1,15 @@
 /*
  * util.c - errors, memory and display helpers.
  */
+#include <sys/mman.h>
+
 #include <ctype.h>
 #include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
 #include <err.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,6 +465,58 @@ arena_free(struct arena *a)
 		free(a->blocks[i]);
 	free(a->blocks);
 	memset(a, 0, sizeof(*a));
+}
+
+/* A vbuf becomes usable in steps of this many bytes (a multiple of any
+ * page size), and reserves at most VBUF_MAX: 4 GiB where size_t
+ * allows, which 32-bit offsets into it can still address. */
+#define VBUF_STEP	((size_t)64 * 1024)
+#define VBUF_MAX	(SIZE_MAX > 0xffffffffu ? \
+	(size_t)0xffffffffu + 1 : (size_t)256 * 1024 * 1024)
+
+int
+vbuf_room(struct vbuf *v, size_t more)
+{
+	size_t size, want;
+	void *p = MAP_FAILED;
+
+	if (v->base == NULL) {
+		/* Less where address space is scarce (ulimit -v, 32 bits). */
+		for (size = VBUF_MAX; size >= VBUF_STEP; size /= 2)
+			if ((p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE |
+			    MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)) != MAP_FAILED)
+				break;
+		if (p == MAP_FAILED)
+			err(71, "mmap");
+#ifdef MADV_NOHUGEPAGE
+		/* Where huge pages are the default, the first byte written
+		 * would take 2 MB. */
+		(void)madvise(p, size, MADV_NOHUGEPAGE);
+#endif
+		v->base = p;
+		v->reserved = size;
+		v->len = v->usable = 0;
+	}
+	if (more > v->reserved - v->len)
+		return -1;
+	if (v->len + more <= v->usable)
+		return 0;
+	want = (v->len + more + VBUF_STEP - 1) / VBUF_STEP * VBUF_STEP;
+	if (want > v->reserved)
+		want = v->reserved;
+	if (mprotect(v->base + v->usable, want - v->usable, PROT_READ |
+	    PROT_WRITE) == -1)
+		err(71, "mprotect");
+	v->usable = want;
+	return 0;
+}
+
+void
+vbuf_free(struct vbuf *v)
+{
+	if (v->base != NULL)
+		(void)munmap(v->base, v->reserved);
+	memset(v, 0, sizeof(*v));
 }
 
 size_t

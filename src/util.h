@@ -177,6 +177,24 @@ struct arena {
 char	*arena_strndup(struct arena *, const char *, size_t);
 void	 arena_free(struct arena *);
 
+/*
+ * A buffer that grows without moving, so that pointers into it stay
+ * valid until vbuf_free: the address space for the most it may hold is
+ * reserved at the first vbuf_room (which costs no memory), and pages
+ * are made usable as it grows; only pages written to take memory.
+ * Zero-initialise it.  base[0..len) is the caller's.
+ */
+struct vbuf {
+	char	*base;
+	size_t	 len;		/* in use, by the caller's count */
+	size_t	 usable;	/* readable and writable */
+	size_t	 reserved;	/* the most it can ever hold */
+};
+/* Room for more bytes after len: 0, or -1 if the reservation cannot
+ * hold them (it never moves).  Out of memory: exits 71. */
+int	 vbuf_room(struct vbuf *, size_t more);
+void	 vbuf_free(struct vbuf *);
+
 /* A write buffer over a file descriptor. */
 struct wbuf {
 	int	fd;
