@@ -783,6 +783,16 @@ walk_line(void *arg, const char *line, size_t len, struct error *err)
 	return 0;
 }
 
+/* A whole listing, UIDL or LIST as w says, each line through walk_line. */
+static int
+walk_all(struct walk *w, struct error *err)
+{
+	if (pop3_command(w->p, ERR_REFUSED, err, "%s", w->l.uidl ? "UIDL" :
+	    "LIST") == -1)
+		return -1;
+	return read_multi(w->p, 1, walk_line, w, err);
+}
+
 static int
 listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
     size_t *n, struct error *err)
@@ -793,9 +803,7 @@ listing(struct pop3 *p, int uidl, unsigned long num, struct pop3_msg **msgs,
 	*msgs = NULL;
 	*n = 0;
 	if (num == 0) {
-		if (pop3_command(p, ERR_REFUSED, err, "%s", cmd) == -1)
-			return -1;
-		if (read_multi(p, 1, walk_line, &w, err) == -1)
+		if (walk_all(&w, err) == -1)
 			goto fail;
 	} else {
 		if (pop3_command(p, ERR_REFUSED, err, "%s %lu", cmd, num) == -1)
@@ -823,9 +831,7 @@ pop3_uidl_each(struct pop3 *p, pop3_uid_fn *fn, void *arg,
 {
 	struct walk w = { p, { 1, 0 }, fn, NULL, arg, NULL, 0, 0 };
 
-	if (pop3_command(p, ERR_REFUSED, err, "UIDL") == -1)
-		return -1;
-	return read_multi(p, 1, walk_line, &w, err);
+	return walk_all(&w, err);
 }
 
 int
@@ -834,9 +840,7 @@ pop3_list_each(struct pop3 *p, pop3_size_fn *fn, void *arg,
 {
 	struct walk w = { p, { 0, 0 }, NULL, fn, arg, NULL, 0, 0 };
 
-	if (pop3_command(p, ERR_REFUSED, err, "LIST") == -1)
-		return -1;
-	return read_multi(p, 1, walk_line, &w, err);
+	return walk_all(&w, err);
 }
 
 int
