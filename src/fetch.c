@@ -791,21 +791,6 @@ flush_or_stop(struct run *r, struct pipe *pp)
 #define PIPE_BYTES	(1024 * 1024)
 #define PIPE_CMDS	1024
 
-/* The state makes room at once for what the run is to record. */
-static void
-reserve_state(struct run *r)
-{
-	size_t k, n = 0, bytes = 0;
-	const char *u;
-
-	for (k = 0; k < r->pl.nfetch; k++)
-		if ((u = r->pl.uids[r->pl.fetch[k]]) != NULL) {
-			n++;
-			bytes += strlen(u) + 1;
-		}
-	state_reserve(r->st, n, bytes);
-}
-
 /* Queues commands until the window is full; the server must never wait
  * for a command (sending in bursts of several measured slower). */
 static int
@@ -1489,8 +1474,10 @@ one_session(struct run *r, const struct session_params *sp, int first,
 	if (!r->fp->dry_run && r->fp->filter != NULL &&
 	    apply_filter(r, err) == -1)
 		goto out;
-	if (!r->fp->dry_run)
-		reserve_state(r);
+	/* Room at once for what the run is to record: a message is
+	 * recorded by its UID, so only with UIDL. */
+	if (!r->fp->dry_run && r->pl.have_uidl)
+		state_reserve(r->st, r->pl.nfetch);
 	if (!r->fp->dry_run && pipeline(r, err) == -1)
 		goto out;
 	/* Messages the server no longer lists need no memory. */

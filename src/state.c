@@ -958,12 +958,10 @@ reserve(struct state *st, size_t n)
 }
 
 void
-state_reserve(struct state *st, size_t n, size_t bytes)
+state_reserve(struct state *st, size_t n)
 {
-	if (n == 0)
-		return;
-	reserve(st, st->nent + n);
-	(void)vbuf_room(&st->text, bytes);
+	if (n > 0)
+		reserve(st, st->nent + n);
 }
 
 /* One line (len bytes, its LF at p[len]) at off in the snapshot. */
@@ -1622,14 +1620,11 @@ state_text(struct state *st, const char *uid, size_t len, time_t *when)
 const char *
 state_hold(struct state *st, const char *uid, size_t len)
 {
-	struct entry *e;
 	uint32_t off;
 
+	/* The caller asked state_text first: no lookup again. */
 	if (!plain(uid, len))
 		return NULL;
-	/* Delivered in an earlier session of this run. */
-	if ((e = find_len(st, uid, len, hash(uid, len))) != NULL)
-		return st->text.base + e->uid;
 	if (text_add(st, uid, len, &off) == -1)
 		return NULL;
 	return st->text.base + off;

@@ -75,9 +75,9 @@ const char	*state_text(struct state *, const char *uid, size_t len,
  * NUL-terminated), for one it has not recorded: alive until
  * state_close, and taken as it is by state_delivered, so that the text
  * of a message fetched now is held once, not by the listing and again
- * by the state.  NULL if uid is not stored as it is (see state_text) or
- * there is no room.  Unlike state_text's, two calls for one uid not
- * recorded give two copies (state_owns is false for both).
+ * by the state.  For a uid state_text has no text for; two calls give
+ * two copies (state_owns is false for both).  NULL if uid is not stored
+ * as it is (see state_text) or there is no room.
  */
 const char	*state_hold(struct state *, const char *uid, size_t len);
 
@@ -119,12 +119,12 @@ struct state_rec {
 int		 state_delivered(struct state *, const char *uid, int sync,
 		    const struct state_rec *rec, struct error *);
 
-/* Room for n more UIDs, bytes of escaped text in all (with a NUL
- * each), so that recording the deliveries of a long run neither grows
- * nor rehashes the table one step at a time: the memory of a first
- * fetch of many messages is then what they need, once.  A hint: too
- * little only means growing later. */
-void		 state_reserve(struct state *, size_t n, size_t bytes);
+/* Room for n more UIDs, so that recording the deliveries of a long run
+ * neither grows nor rehashes the table one step at a time: the memory
+ * of a first fetch of many messages is then what they need, once.
+ * Their text is state_hold's already.  A hint: too little only means
+ * growing later. */
+void		 state_reserve(struct state *, size_t n);
 
 /* What was stored of uid (raw server text): 0 with *rec filled, or -1
  * if it was never delivered. */
