@@ -1023,7 +1023,8 @@ apply_filter(struct run *r, struct error *err)
 			continue;
 		}
 		if (filter_run(r->fp->filter, r->fp->filter_timeout, num,
-		    plan_size(&r->pl, idx), r->pl.uids[idx], h->buf, h->len, &v, &e) == -1) {
+		    plan_size(&r->pl, idx), r->pl.uids[idx], h->buf, h->len,
+		    &v, &e) == -1) {
 			error_prefix(&e, "message %lu", num);
 			defer(r, &e);
 			continue;

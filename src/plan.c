@@ -9,9 +9,22 @@
 
 #include "plan.h"
 
+/* Room for one more message in the listing, and its size once sized. */
+static void
+grow(struct plan *p)
+{
+	if (p->nl < p->cap)
+		return;
+	p->cap = p->cap ? p->cap + p->cap / 2 : 256;
+	p->num = xreallocarray(p->num, p->cap, sizeof(*p->num));
+	p->uids = xreallocarray(p->uids, p->cap + 1, sizeof(char *));
+	if (p->sized)
+		p->size = xreallocarray(p->size, p->cap, sizeof(*p->size));
+}
+
 /* Appends each message of a UIDL listing, with its UID; its size is
- * not known until plan_sizes.  UIDL is in ascending order (pop3.c
- * checks). */
+ * not known until plan_sizes.  Listings are in ascending order (pop3.c
+ * checks), and their numbers at most POP3_MSG_MAX. */
 static int
 push_uid(void *arg, unsigned long num, const char *uid, size_t len,
     struct error *err)
@@ -21,12 +34,7 @@ push_uid(void *arg, unsigned long num, const char *uid, size_t len,
 	time_t when;
 
 	(void)err;
-	if (p->nl == p->cap) {
-		p->cap = p->cap ? p->cap + p->cap / 2 : 256;
-		p->num = xreallocarray(p->num, p->cap, sizeof(*p->num));
-		p->uids = xreallocarray(p->uids, p->cap + 1, sizeof(char *));
-	}
-	/* pop3.c holds numbers to POP3_MSG_MAX. */
+	grow(p);
 	p->num[p->nl] = (uint32_t)num;
 	/* Known before, the state's copy of the text serves; new, the
 	 * state holds the copy its record of the delivery takes. */
@@ -38,13 +46,26 @@ push_uid(void *arg, unsigned long num, const char *uid, size_t len,
 	return 0;
 }
 
+/* Appends each message of a LIST listing, with its size and no UID. */
+static int
+push_size(void *arg, unsigned long num, unsigned long long size,
+    struct error *err)
+{
+	struct plan *p = arg;
+
+	(void)err;
+	grow(p);
+	p->num[p->nl] = (uint32_t)num;
+	p->size[p->nl] = size;
+	p->uids[p->nl++] = NULL;
+	return 0;
+}
+
 int
 plan_list(struct plan *p, struct pop3 *pop, struct state *st,
     struct error *err)
 {
-	struct pop3_msg *l;
 	struct error e;
-	size_t i;
 
 	memset(p, 0, sizeof(*p));
 	p->st = st;
@@ -64,18 +85,15 @@ plan_list(struct plan *p, struct pop3 *pop, struct state *st,
 	free(p->uids);
 	arena_free(&p->arena);
 	p->num = NULL;
-	p->nl = 0;
-	if (pop3_list(pop, 0, &l, &p->nl, err) == -1)
-		return -1;
-	p->num = xreallocarray(NULL, p->nl + 1, sizeof(*p->num));
-	p->size = xreallocarray(NULL, p->nl + 1, sizeof(*p->size));
-	for (i = 0; i < p->nl; i++) {
-		p->num[i] = (uint32_t)l[i].num;
-		p->size[i] = l[i].size;
-	}
-	pop3_msgs_free(l, p->nl, 0);
-	p->uids = xcalloc(p->nl + 1, sizeof(char *));
+	p->uids = NULL;
+	p->nl = p->cap = 0;
 	p->sized = 1;
+	if (pop3_list_each(pop, push_size, p, err) == -1)
+		return -1;
+	if (p->uids == NULL)
+		p->uids = xcalloc(1, sizeof(char *));
+	else
+		p->uids[p->nl] = NULL;
 	return 0;
 }
 
@@ -147,7 +165,7 @@ sizes_each(struct plan *p, struct pop3 *pop, const uint32_t *want,
 				    plan_num(p, want[j]));
 			t = pop3_reply_text(pop);
 			if (pop3_parse_scan(t, strlen(t), &num, &size) == -1 ||
-			    num != p->num[want[j]])
+			    num != plan_num(p, want[j]))
 				return error_set(err, ERR_PROTO, "LIST %lu: "
 				    "malformed reply", plan_num(p, want[j]));
 			p->size[want[j]] = size;

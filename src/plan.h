@@ -24,9 +24,10 @@
  * num[i], or NULL until sized, when every size reads as 0 (plan_size):
  * a long listing with nothing to do costs 4 bytes a message and a
  * pointer to its UID, not a LIST entry of 16.  uids[i] is the UID of
- * num[i] (raw server text), all NULL without UIDL.  old[0..nold) are the indices of messages delivered
- * before that are to be deleted now; fetch[0..nfetch) those to fetch,
- * in listing order.  The rest is the plan's own.
+ * num[i] (raw server text), all NULL without UIDL.  old[0..nold) are
+ * the indices of messages delivered before that are to be deleted now;
+ * fetch[0..nfetch) those to fetch, in listing order.  The rest is the
+ * plan's own.
  */
 struct plan {
 	uint32_t	*num;
