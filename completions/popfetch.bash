@@ -16,7 +16,7 @@ _popfetch()
 		--netrc-file -d --debug --json -q --quiet --syslog -h --help -V --version
 		--maildir --mbox --mda --mda-timeout --lmtp --lmtp-recipient --smtp --smtp-recipient
 		--new --all --keep --delete --keep-days
-		--max-size --limit --until-empty --max-sessions --filter --dry-run --state --forget-after --from
+		--max-size --limit --until-empty --max-sessions --filter --dry-run --state --forget-after --full-listing --from
 		--received-header --uidl-header --refetch-missing --verified-delete --offline
 		--fingerprint --print-fingerprint --tls-server-name --tls-priority
 		--client-cert --client-key --insecure

@@ -1167,6 +1167,69 @@ racy(long long mtime_ns)
 	    mtime_ns < 3LL * 1000000000LL;
 }
 
+/*
+ * The note beside the state (state_set_note) is clauses with "; "
+ * between them, each a keyword and its words, in this order:
+ * "lost-check ..." (what new/ looked like: fetch_check_lost), and
+ * "listing appends TIME" (the last whole listing showed new mail added
+ * at the end, so the quick listing may serve until a day later) or
+ * "listing unordered" (one showed otherwise: whole listings for good).
+ * A note only saves work: lost or garbled, a run lists everything and
+ * reads new/.
+ */
+static const char *const note_keys[] = { "lost-check", "listing" };
+
+/* Copies the clause of key (the keyword and its words) into buf of
+ * STATE_NOTE_MAX; 0 if note has none. */
+static int
+note_get(const char *note, const char *key, char *buf)
+{
+	const char *p = note, *end;
+	size_t n, klen = strlen(key);
+
+	for (; *p != '\0'; p = end + 2) {
+		end = strstr(p, "; ");
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (n >= klen && strncmp(p, key, klen) == 0 &&
+		    (n == klen || p[klen] == ' ') && n < STATE_NOTE_MAX) {
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+			return 1;
+		}
+		if (end == NULL)
+			break;
+	}
+	return 0;
+}
+
+/* Makes text (NULL: none) the clause of key, keeping the others; one
+ * that would make the note too long is left out (work, not safety). */
+static void
+note_put(struct state *st, const char *key, const char *text)
+{
+	char out[STATE_NOTE_MAX], c[STATE_NOTE_MAX];
+	const char *t;
+	size_t i, len = 0, n;
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(note_keys) / sizeof(note_keys[0]); i++) {
+		if (strcmp(note_keys[i], key) == 0)
+			t = text;
+		else
+			t = note_get(state_note(st), note_keys[i], c) ? c :
+			    NULL;
+		if (t == NULL || (n = strlen(t)) + 2 + len >= sizeof(out))
+			continue;
+		if (len > 0) {
+			memcpy(out + len, "; ", 2);
+			len += 2;
+		}
+		memcpy(out + len, t, n + 1);
+		len += n;
+	}
+	state_set_note(st, out);
+}
+
 /* The note "lost-check SAVED JSIZE DEV INO MTIME_NS": 1 with *last
  * filled if it is one, SAVED is saved and JSIZE jsize. */
 static int
@@ -1174,11 +1237,13 @@ parse_note(const char *note, long long saved, long long jsize,
     struct deliver_seen *last)
 {
 	unsigned long long v[5];
-	const char *p = note, *sp;
+	char c[STATE_NOTE_MAX];
+	const char *p = c, *sp;
 	size_t len;
 	int i;
 
-	if (strncmp(p, "lost-check ", 11) != 0)
+	if (!note_get(note, "lost-check", c) ||
+	    strncmp(p, "lost-check ", 11) != 0)
 		return 0;
 	p += 11;
 	for (i = 0; i < 5; i++) {
@@ -1250,9 +1315,9 @@ fetch_check_lost(struct state *st, const struct session_params *sp,
 		(void)snprintf(note, sizeof(note), "lost-check %lld %lld %llu "
 		    "%llu %lld", saved, state_journal_size(st), seen.dev,
 		    seen.ino, seen.mtime_ns);
-		state_set_note(st, note);
+		note_put(st, "lost-check", note);
 	} else if (!haslast)
-		state_set_note(st, "");
+		note_put(st, "lost-check", NULL);
 	if (r == -1 || l.n == 0)
 		return r;
 	/* The files last: a long path cuts them, not what happened. */
@@ -1290,7 +1355,72 @@ note_after(struct run *r)
 	(void)snprintf(note, sizeof(note), "lost-check %lld %lld %llu %llu "
 	    "%lld", state_saved(r->st), state_journal_size(r->st), seen.dev,
 	    seen.ino, seen.mtime_ns);
-	state_set_note(r->st, note);
+	note_put(r->st, "lost-check", note);
+}
+
+/*
+ * Whether the quick listing (plan_list_quick) may serve this session:
+ * the first of the run, keeping mail on the server and trusting the
+ * state (nothing to delete, fetch again or check among the known
+ * messages, which only a whole listing finds), a state of at least
+ * PLAN_QUICK_MIN messages, and a note that a whole listing showed the
+ * server adding new mail at the end, at most a day ago (and half of
+ * --forget-after): so a UID is still forgotten only once whole
+ * listings have missed it for that long, and a server that does add
+ * mail elsewhere keeps a message waiting a day at most.
+ */
+static int
+quick_ok(const struct run *r, int first)
+{
+	const struct fetch_params *fp = r->fp;
+	unsigned long long t;
+	time_t now = time(NULL), most;
+	char c[STATE_NOTE_MAX];
+
+	if (!first || fp->full_listing || fp->all || fp->delete ||
+	    fp->keep_days > 0 || fp->refetch_missing || fp->forget_days == 0 ||
+	    fp->dry_run || state_count(r->st) < PLAN_QUICK_MIN)
+		return 0;
+	if (!note_get(state_note(r->st), "listing", c) ||
+	    strncmp(c, "listing appends ", 16) != 0 ||
+	    parse_u64(c + 16, strlen(c + 16), LLONG_MAX, &t) == -1)
+		return 0;
+	most = (time_t)fp->forget_days * 86400 / 2;
+	if (most > 86400)
+		most = 86400;
+	return (time_t)t <= now && now - (time_t)t < most;
+}
+
+/* The listing: the quick one when it may serve, else the whole. */
+static int
+list(struct run *r, int first, struct error *err)
+{
+	int q;
+
+	if (quick_ok(r, first)) {
+		if ((q = plan_list_quick(&r->pl, r->p, r->st, err)) <= 0)
+			return q;
+		if (r->pl.appends == 0)
+			note_put(r->st, "listing", "listing unordered");
+	}
+	return plan_list(&r->pl, r->p, r->st, err);
+}
+
+/* What a whole listing showed of the server's order, for the next run's
+ * quick_ok; "unordered" is for good. */
+static void
+note_order(struct run *r)
+{
+	char c[STATE_NOTE_MAX];
+
+	if (r->pl.appends == 0)
+		note_put(r->st, "listing", "listing unordered");
+	else if (r->pl.appends == 1 && !(note_get(state_note(r->st),
+	    "listing", c) && strcmp(c, "listing unordered") == 0)) {
+		(void)snprintf(c, sizeof(c), "listing appends %lld",
+		    (long long)time(NULL));
+		note_put(r->st, "listing", c);
+	}
 }
 
 /* The state (locked, unfinished deliveries resolved) and the delivery
@@ -1451,7 +1581,7 @@ one_session(struct run *r, const struct session_params *sp, int first,
 	if (first)
 		expire_warn(r, &in);
 	r->p = session_pop3(s);
-	if (plan_list(&r->pl, r->p, r->st, err) == -1)
+	if (list(r, first, err) == -1)
 		goto out;
 	if (r->vf != NULL && r->fp->refetch_missing) {
 		r->pl.again = fetch_again;
@@ -1463,12 +1593,14 @@ one_session(struct run *r, const struct session_params *sp, int first,
 	    plan_sizes(&r->pl, r->p, r->st, r->fp, err) == -1)
 		goto out;
 	plan_make(&r->pl, r->st, r->fp, planned, r);
+	if (first && !r->pl.quick && r->pl.have_uidl && !r->fp->dry_run)
+		note_order(r);
 	if (r->vf != NULL && r->fp->verified_delete)
 		verify_old(r);
 	/* The summary tells of the first listing: later sessions of
 	 * --until-empty may see only a part of the mailbox. */
 	if (first) {
-		r->res->total = r->pl.nl;
+		r->res->total = r->pl.quick ? r->pl.total : r->pl.nl;
 		r->res->known = r->pl.nknown;
 		r->res->listed = 1;
 	}
@@ -1481,8 +1613,9 @@ one_session(struct run *r, const struct session_params *sp, int first,
 		state_reserve(r->st, r->pl.nfetch);
 	if (!r->fp->dry_run && pipeline(r, err) == -1)
 		goto out;
-	/* Messages the server no longer lists need no memory. */
-	if (first && r->pl.have_uidl && !r->fp->dry_run)
+	/* Messages the server no longer lists need no memory (a quick
+	 * listing lists only the new). */
+	if (first && r->pl.have_uidl && !r->fp->dry_run && !r->pl.quick)
 		state_forget_absent(r->st, r->pl.uids, r->pl.nl, time(NULL),
 		    (time_t)r->fp->forget_days * 86400);
 	rv = 0;

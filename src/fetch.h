@@ -45,6 +45,7 @@ struct fetch_params {
 	int			 uidl_header;
 	int			 refetch_missing;
 	int			 verified_delete;
+	int			 full_listing;	/* never quick */
 	const char		*filter;	/* judges each header */
 	int			 filter_timeout;	/* seconds */
 	const char		*host;

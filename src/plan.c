@@ -97,6 +97,197 @@ plan_list(struct plan *p, struct pop3 *pop, struct state *st,
 	return 0;
 }
 
+/* "LIST n" and "UIDL n" for a few messages of a long listing,
+ * pipelined in bursts of this many. */
+#define LIST_BURST	128
+
+/* Commands sent at once: a burst to a server that pipelines, else one
+ * at a time. */
+static size_t
+burst_of(struct pop3 *pop)
+{
+	return pop3_capabilities(pop)->flags & CAPA_PIPELINING ? LIST_BURST :
+	    1;
+}
+
+/* Told the UID of each message "UIDL n" asked for, in order: 0 goes
+ * on, 1 asks for no more (what was sent already is still read), -1 with
+ * err stops. */
+typedef int uid_reply_fn(void *arg, unsigned long num, const char *uid,
+    size_t len, struct error *err);
+
+/*
+ * "UIDL n" for each number of nums[0..n) (nums NULL: first, first + 1,
+ * and so on), burst at a time, each reply to fn.  1 when fn asked for
+ * no more, 0 when all were told; -1 with the error (ERR_REFUSED: a
+ * -ERR, after the burst was read, so the connection stays in step).
+ */
+#define NUM_AT(j)	(nums != NULL ? nums[j] : first + (j))
+static int
+uidl_some(struct pop3 *pop, const unsigned long *nums, unsigned long first,
+    size_t n, size_t burst, uid_reply_fn *fn, void *arg, struct error *err)
+{
+	struct error e;
+	unsigned long num;
+	const char *t;
+	size_t i, j, end, off;
+	int r = 0;
+
+	e.cls = ERR_NONE;
+	for (i = 0; i < n && r == 0; i = end) {
+		end = n - i > burst ? i + burst : n;
+		for (j = i; j < end; j++)
+			if (pop3_queue(pop, err, "UIDL %lu", NUM_AT(j)) == -1)
+				return -1;
+		if (pop3_flush(pop, err) == -1)
+			return -1;
+		for (j = i; j < end; j++) {
+			if (pop3_recv_status(pop, ERR_REFUSED, err) == -1) {
+				if (err->cls != ERR_REFUSED)
+					return error_prefix(err, "UIDL %lu",
+					    NUM_AT(j));
+				if (e.cls == ERR_NONE)
+					e = *err;
+				continue;
+			}
+			t = pop3_reply_text(pop);
+			if (pop3_parse_uid(t, strlen(t), &num, &off) == -1 ||
+			    num != NUM_AT(j))
+				return error_set(err, ERR_PROTO, "UIDL %lu: "
+				    "malformed reply", NUM_AT(j));
+			if (r == 0 && e.cls == ERR_NONE &&
+			    (r = fn(arg, num, t + off, strlen(t + off),
+			    err)) == -1)
+				return -1;
+		}
+	}
+	if (e.cls != ERR_NONE) {
+		*err = e;
+		return -1;
+	}
+	return r;
+}
+#undef NUM_AT
+
+/* The walk back from the last message: the first probe, by index,
+ * that names a message the state has delivered. */
+struct probe {
+	struct state	*st;
+	size_t		 i, found;
+};
+
+static int
+probe_uid(void *arg, unsigned long num, const char *uid, size_t len,
+    struct error *err)
+{
+	struct probe *pr = arg;
+
+	(void)num;
+	(void)len;
+	(void)err;
+	if (state_lookup(pr->st, uid) != 0) {
+		pr->found = pr->i;
+		return 1;
+	}
+	pr->i++;
+	return 0;
+}
+
+/* The messages after the last probe that was known: those delivered
+ * before come first, the new ones after them; one delivered after a
+ * new one is the order broken. */
+struct tail {
+	struct plan	*p;
+	size_t		 known;
+};
+
+static int
+tail_uid(void *arg, unsigned long num, const char *uid, size_t len,
+    struct error *err)
+{
+	struct tail *tl = arg;
+
+	if (state_lookup(tl->p->st, uid) == 0)
+		return push_uid(tl->p, num, uid, len, err);
+	if (tl->p->nl > 0) {
+		tl->p->appends = 0;
+		return 1;
+	}
+	tl->known++;
+	return 0;
+}
+
+/* Without pipelining, at most this many new messages are asked for one
+ * by one. */
+#define QUICK_LOCKSTEP	16
+
+int
+plan_list_quick(struct plan *p, struct pop3 *pop, struct state *st,
+    struct error *err)
+{
+	struct probe pr = { st, 0, SIZE_MAX };
+	struct tail tl = { p, 0 };
+	struct error e;
+	unsigned long n, num[64], j, from, most;
+	unsigned long long octets;
+	size_t np = 0;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->st = st;
+	p->have_uidl = 1;
+	p->quick = 1;
+	p->appends = -1;
+	if (pop3_stat(pop, &n, &octets, &e) == -1) {
+		if (e.cls != ERR_REFUSED) {
+			*err = e;
+			return -1;
+		}
+		goto full;
+	}
+	p->total = n;
+	/* More new than this, and one listing costs less than a command
+	 * for each. */
+	most = burst_of(pop) > 1 ? n / 8 : QUICK_LOCKSTEP;
+	/* Messages n, n - 1, n - 3, ..., n + 1 - 2^k: a known one at
+	 * n + 1 - j leaves fewer than j new after it. */
+	for (j = 1; j <= n && j - 1 <= most && np < 64; j *= 2)
+		num[np++] = n + 1 - j;
+	if (np > 0 && uidl_some(pop, num, 0, np, burst_of(pop), probe_uid,
+	    &pr, &e) == -1) {
+		if (e.cls != ERR_REFUSED) {
+			*err = e;
+			return -1;
+		}
+		goto full;
+	}
+	if (n > 0 && pr.found == SIZE_MAX)
+		goto full;
+	/* The known message probed, and those after it. */
+	from = n > 0 ? num[pr.found] : 0;
+	if (from < n) {
+		r = uidl_some(pop, NULL, from + 1, n - from, burst_of(pop),
+		    tail_uid, &tl, &e);
+		if (r == -1 && e.cls != ERR_REFUSED) {
+			*err = e;
+			return -1;
+		}
+		if (r != 0)
+			goto full;
+	}
+	p->nknown = from + tl.known;
+	if (p->uids == NULL)
+		p->uids = xcalloc(1, sizeof(char *));
+	else
+		p->uids[p->nl] = NULL;
+	return 0;
+full:
+	r = p->appends;
+	plan_free(p);
+	p->appends = r;
+	return 1;
+}
+
 /* Whether message i may be acted on, so that its size is needed. */
 static int
 acts_on(const struct plan *p, size_t i, struct state *st,
@@ -127,10 +318,6 @@ plan_needs_sizes(const struct plan *p, struct state *st,
 	return 0;
 }
 
-/* "LIST n" for a few messages of a long listing, pipelined in bursts of
- * this many. */
-#define LIST_BURST	128
-
 /*
  * The sizes of want[0..n) only, one "LIST n" each: with 1,000 new
  * messages among 100,000 known the server lists 1,000 lines, not
@@ -138,7 +325,7 @@ plan_needs_sizes(const struct plan *p, struct state *st,
  */
 static int
 sizes_each(struct plan *p, struct pop3 *pop, const uint32_t *want,
-    size_t n, struct error *err)
+    size_t n, size_t burst, struct error *err)
 {
 	unsigned long num;
 	unsigned long long size;
@@ -150,7 +337,7 @@ sizes_each(struct plan *p, struct pop3 *pop, const uint32_t *want,
 	if (p->size == NULL)
 		p->size = xcalloc(p->nl + 1, sizeof(*p->size));
 	for (i = 0; i < n; i = end) {
-		end = n - i > LIST_BURST ? i + LIST_BURST : n;
+		end = n - i > burst ? i + burst : n;
 		for (j = i; j < end; j++)
 			if (pop3_queue(pop, err, "LIST %lu",
 			    plan_num(p, want[j])) == -1)
@@ -213,13 +400,25 @@ plan_sizes(struct plan *p, struct pop3 *pop, struct state *st,
 
 	if (p->sized)
 		return 0;
+	/* The quick listing has only new messages, few among many: each
+	 * is acted on, and LIST would list them all. */
+	if (p->quick) {
+		want = xcalloc(p->nl + 1, sizeof(*want));
+		for (i = 0; i < p->nl; i++)
+			want[i] = (uint32_t)i;
+		r = sizes_each(p, pop, want, p->nl, burst_of(pop), err);
+		free(want);
+		p->sized = r == 0;
+		return r;
+	}
 	/* A few among many, and a server that pipelines: one LIST each. */
 	if (pop3_capabilities(pop)->flags & CAPA_PIPELINING) {
 		want = xcalloc(most + 1, sizeof(*want));
 		for (i = 0; i < p->nl && n <= most; i++)
 			if (acts_on(p, i, st, fp, now) && n++ < most)
 				want[n - 1] = (uint32_t)i;
-		r = n <= most ? sizes_each(p, pop, want, n, err) : 1;
+		r = n <= most ? sizes_each(p, pop, want, n, LIST_BURST, err) :
+		    1;
 		free(want);
 		if (r <= 0) {
 			p->sized = r == 0;
@@ -310,15 +509,25 @@ plan_make(struct plan *p, struct state *st, const struct fetch_params *fp,
 	time_t now = time(NULL), when;
 	size_t i, would = 0;
 	uint32_t *tofetch, t;
+	int fresh = 0;
 
 	p->v = xcalloc(p->nl + 1, sizeof(uint32_t));
 	p->old = p->v;
 	tofetch = p->v + p->nl;
+	p->appends = -1;
 	for (i = 0; i < p->nl; i++) {
-		if (p->have_uidl && !fp->all &&
-		    (when = state_lookup(st, p->uids[i])) != 0 &&
-		    (p->again == NULL || !p->again(p->again_arg,
-		    p->uids[i]))) {
+		when = p->have_uidl && !fp->all ? state_lookup(st, p->uids[i]) :
+		    0;
+		/* The order: a message fetched before listed after one
+		 * new since (not one this run skips for its size, which
+		 * stays new for ever) means new mail need not come last. */
+		if (when != 0)
+			p->appends = fresh ? 0 : p->appends == 0 ? 0 : 1;
+		else if (p->have_uidl && !fp->all && (fp->max_size == 0 ||
+		    plan_size(p, i) <= fp->max_size))
+			fresh = 1;
+		if (when != 0 && (p->again == NULL ||
+		    !p->again(p->again_arg, p->uids[i]))) {
 			p->nknown++;
 			if (!fp->delete && (fp->keep_days == 0 ||
 			    now - when < (time_t)fp->keep_days * 86400))

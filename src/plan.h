@@ -1,11 +1,12 @@
 /*
  * plan.h - what a fetch does with each message on the server: the
- * listing (UIDL, then LIST's sizes if anything is to be done), checked, and
- * judged against the state and the fetch parameters.
+ * listing (UIDL, whole or of the newest messages only, then LIST's
+ * sizes if anything is to be done), checked, and judged against the
+ * state and the fetch parameters.
  *
  * Decisions only: nothing here writes to the state or to a delivery
- * target, and the only commands sent are UIDL and LIST.  fetch.c acts
- * on the plan.  All memory of a plan belongs to it (plan_free).
+ * target, and the only commands sent are STAT, UIDL and LIST.  fetch.c
+ * acts on the plan.  All memory of a plan belongs to it (plan_free).
  */
 #ifndef PLAN_H
 #define PLAN_H
@@ -40,6 +41,13 @@ struct plan {
 	uint32_t	*old, *fetch;
 	size_t		 nold, nfetch;
 	size_t		 nknown;	/* in the state: fetched before */
+	size_t		 total;		/* on the server (quick) */
+	int		 quick;		/* plan_list_quick's */
+	/* What the listing shows of the server's order, set by plan_make
+	 * from a whole listing with UIDL: 1 if it has messages fetched
+	 * before and none of them after a new one (new mail came at the
+	 * end), 0 if one came after a new one, -1 if it cannot tell. */
+	int		 appends;
 	uint32_t	*v;		/* old and fetch point into it */
 	struct arena	 arena;		/* the UIDs not in st */
 	struct state	*st;		/* whose text the others are */
@@ -78,6 +86,24 @@ typedef void plan_reporter(void *arg, enum fetch_event_kind,
  * freed either way.
  */
 int	plan_list(struct plan *p, struct pop3 *, struct state *st,
+	    struct error *);
+
+/*
+ * The quick listing, for a server whose listings have shown new mail
+ * added at the end (appends), and a state that has at least
+ * PLAN_QUICK_MIN messages: STAT, then "UIDL n" for the last message,
+ * and back from it by doubling steps (one burst, when the server
+ * pipelines), to the last message st has delivered; only the messages
+ * after it are listed, one "UIDL n" each.  A run that finds nothing
+ * new among 100,000 known then costs a few commands, not a listing of
+ * 100,000.  0: p holds those messages, quick and total set and nknown
+ * the messages before them.  1: p is freed and plan_list is due: no
+ * STAT or "UIDL n", too many new messages for one command each, or one
+ * after the last known that is known too (p->appends 0).  -1 with the
+ * server's error.
+ */
+#define PLAN_QUICK_MIN	1000
+int	plan_list_quick(struct plan *p, struct pop3 *, struct state *st,
 	    struct error *);
 
 /*

@@ -1348,17 +1348,18 @@ check_new(struct state *st, struct error *err)
 static void
 read_note(struct state *st)
 {
+	char line[STATE_NOTE_MAX + 1], *nl;
 	ssize_t n;
 
-	char *nl;
-
-	n = pread(st->lockfd, st->note, sizeof(st->note) - 1, 0);
-	st->note[n > 0 ? n : 0] = '\0';
+	/* The longest note and its LF. */
+	n = pread(st->lockfd, line, sizeof(line) - 1, 0);
+	line[n > 0 ? n : 0] = '\0';
+	st->note[0] = '\0';
 	/* Without its LF, a write cut short: no note. */
-	if ((nl = strchr(st->note, '\n')) == NULL)
-		st->note[0] = '\0';
-	else
+	if ((nl = strchr(line, '\n')) != NULL) {
 		*nl = '\0';
+		(void)strlcpy(st->note, line, sizeof(st->note));
+	}
 }
 
 const char *

@@ -174,7 +174,7 @@ size_t		 state_uid_hashes(const struct state *,
  * state_open, "" if none or readonly.  state_set_note replaces it,
  * without waiting for the disk: a note may be lost, so it can only
  * save work, never be relied on. */
-#define STATE_NOTE_MAX	128
+#define STATE_NOTE_MAX	256
 const char	*state_note(const struct state *);
 void		 state_set_note(struct state *, const char *);
 
