@@ -98,6 +98,8 @@ struct run {
 	struct deliver			*d;
 	struct pop3			*p;
 	struct error			 first;	/* the first deferred error */
+	int				 left;	/* the filter left some of
+						 * this session's plan */
 	int				 unresolved;	/* recovery failed */
 	int				 unsure;	/* records left pending
 						 * for the next recovery */
@@ -1035,6 +1037,8 @@ apply_filter(struct run *r, struct error *err)
 			r->old[nold++] = (uint32_t)idx;
 	}
 	free(h);
+	if (kept < r->pl.nfetch)
+		r->left = 1;
 	r->pl.nfetch = kept;
 	r->pl.old = r->old;
 	r->pl.nold = nold;
@@ -1391,6 +1395,25 @@ quick_ok(const struct run *r, int first)
 	return (time_t)t <= now && now - (time_t)t < most;
 }
 
+/* Whether the note's listing clause is text. */
+static int
+listing_is(struct state *st, const char *text)
+{
+	char c[STATE_NOTE_MAX];
+
+	return note_get(state_note(st), "listing", c) && strcmp(c, text) == 0;
+}
+
+/* A quick listing that failed (a server that answers STAT, "UIDL n"
+ * or "LIST n" wrongly, or a dropped connection): the next run lists
+ * whole, rather than fail the same way until the note is a day old. */
+static void
+quick_failed(struct run *r)
+{
+	if (!listing_is(r->st, "listing unordered"))
+		note_put(r->st, "listing", NULL);
+}
+
 /* The listing: the quick one when it may serve, else the whole. */
 static int
 list(struct run *r, int first, struct error *err)
@@ -1398,29 +1421,61 @@ list(struct run *r, int first, struct error *err)
 	int q;
 
 	if (quick_ok(r, first)) {
-		if ((q = plan_list_quick(&r->pl, r->p, r->st, err)) <= 0)
+		if ((q = plan_list_quick(&r->pl, r->p, r->st, err)) <= 0) {
+			if (q == -1)
+				quick_failed(r);
 			return q;
-		if (r->pl.appends == 0)
-			note_put(r->st, "listing", "listing unordered");
+		}
 	}
 	return plan_list(&r->pl, r->p, r->st, err);
 }
 
-/* What a whole listing showed of the server's order, for the next run's
- * quick_ok; "unordered" is for good. */
+/*
+ * What a whole listing showed of the server's order, for the next run's
+ * quick_ok; "unordered" is for good.  After a run that left a message
+ * it meant to fetch ("pending": a filter's "later", a refused RETR),
+ * that message is still new before others fetched since, which says
+ * nothing of the server.
+ */
 static void
 note_order(struct run *r)
 {
 	char c[STATE_NOTE_MAX];
 
-	if (r->pl.appends == 0)
+	if (listing_is(r->st, "listing unordered") || r->pl.appends == -1 ||
+	    (r->pl.appends == 0 && listing_is(r->st, "listing pending")))
+		return;
+	if (r->pl.appends == 0) {
 		note_put(r->st, "listing", "listing unordered");
-	else if (r->pl.appends == 1 && !(note_get(state_note(r->st),
-	    "listing", c) && strcmp(c, "listing unordered") == 0)) {
-		(void)snprintf(c, sizeof(c), "listing appends %lld",
-		    (long long)time(NULL));
-		note_put(r->st, "listing", c);
+		return;
 	}
+	(void)snprintf(c, sizeof(c), "listing appends %lld",
+	    (long long)time(NULL));
+	note_put(r->st, "listing", c);
+}
+
+/* After the pipeline: a message planned that is not recorded now was
+ * left for a later run, and may stand before one fetched after it, out
+ * of the quick listing's sight: the next run lists whole. */
+static void
+note_left(struct run *r, size_t before)
+{
+	size_t i;
+
+	if (r->fp->dry_run || !r->pl.have_uidl ||
+	    listing_is(r->st, "listing unordered"))
+		return;
+	if (r->left) {
+		note_put(r->st, "listing", "listing pending");
+		return;
+	}
+	if (r->res->fetched - before >= r->pl.nfetch)
+		return;
+	for (i = 0; i < r->pl.nfetch; i++)
+		if (state_lookup(r->st, r->pl.uids[r->pl.fetch[i]]) == 0) {
+			note_put(r->st, "listing", "listing pending");
+			return;
+		}
 }
 
 /* The state (locked, unfinished deliveries resolved) and the delivery
@@ -1565,9 +1620,11 @@ one_session(struct run *r, const struct session_params *sp, int first,
 	struct session_info in;
 	struct session *s = NULL;
 	struct error e;
+	size_t before;
 	int rv = -1;
 
 	p.info = &in;
+	r->left = 0;
 	if (first && delay_check(r, err) == -1)
 		return -1;
 	if ((s = session_open(&p, 1, err)) == NULL) {
@@ -1590,8 +1647,11 @@ one_session(struct run *r, const struct session_params *sp, int first,
 	if (plan_check(&r->pl, r->fp, err) == -1)
 		goto out;
 	if (plan_needs_sizes(&r->pl, r->st, r->fp) &&
-	    plan_sizes(&r->pl, r->p, r->st, r->fp, err) == -1)
+	    plan_sizes(&r->pl, r->p, r->st, r->fp, err) == -1) {
+		if (r->pl.quick)
+			quick_failed(r);
 		goto out;
+	}
 	plan_make(&r->pl, r->st, r->fp, planned, r);
 	if (first && !r->pl.quick && r->pl.have_uidl && !r->fp->dry_run)
 		note_order(r);
@@ -1601,6 +1661,7 @@ one_session(struct run *r, const struct session_params *sp, int first,
 	 * --until-empty may see only a part of the mailbox. */
 	if (first) {
 		r->res->total = r->pl.quick ? r->pl.total : r->pl.nl;
+		r->res->quick = r->pl.quick;
 		r->res->known = r->pl.nknown;
 		r->res->listed = 1;
 	}
@@ -1611,8 +1672,12 @@ one_session(struct run *r, const struct session_params *sp, int first,
 	 * recorded by its UID, so only with UIDL. */
 	if (!r->fp->dry_run && r->pl.have_uidl)
 		state_reserve(r->st, r->pl.nfetch);
-	if (!r->fp->dry_run && pipeline(r, err) == -1)
+	before = r->res->fetched;
+	if (!r->fp->dry_run && pipeline(r, err) == -1) {
+		note_left(r, before);
 		goto out;
+	}
+	note_left(r, before);
 	/* Messages the server no longer lists need no memory (a quick
 	 * listing lists only the new). */
 	if (first && r->pl.have_uidl && !r->fp->dry_run && !r->pl.quick)

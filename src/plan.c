@@ -154,7 +154,8 @@ uidl_some(struct pop3 *pop, const unsigned long *nums, unsigned long first,
 			if (pop3_parse_uid(t, strlen(t), &num, &off) == -1 ||
 			    num != NUM_AT(j))
 				return error_set(err, ERR_PROTO, "UIDL %lu: "
-				    "malformed reply", NUM_AT(j));
+				    "a malformed reply, or another message",
+				    NUM_AT(j));
 			if (r == 0 && e.cls == ERR_NONE &&
 			    (r = fn(arg, num, t + off, strlen(t + off),
 			    err)) == -1)
@@ -194,8 +195,10 @@ probe_uid(void *arg, unsigned long num, const char *uid, size_t len,
 }
 
 /* The messages after the last probe that was known: those delivered
- * before come first, the new ones after them; one delivered after a
- * new one is the order broken. */
+ * before come first, the new ones after them.  One delivered after a
+ * new one ends the quick listing, without a verdict on the order: the
+ * new one may be one this run skips for its size, which the whole
+ * listing's plan_make tells apart. */
 struct tail {
 	struct plan	*p;
 	size_t		 known;
@@ -209,10 +212,8 @@ tail_uid(void *arg, unsigned long num, const char *uid, size_t len,
 
 	if (state_lookup(tl->p->st, uid) == 0)
 		return push_uid(tl->p, num, uid, len, err);
-	if (tl->p->nl > 0) {
-		tl->p->appends = 0;
+	if (tl->p->nl > 0)
 		return 1;
-	}
 	tl->known++;
 	return 0;
 }

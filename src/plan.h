@@ -99,8 +99,8 @@ int	plan_list(struct plan *p, struct pop3 *, struct state *st,
  * 100,000.  0: p holds those messages, quick and total set and nknown
  * the messages before them.  1: p is freed and plan_list is due: no
  * STAT or "UIDL n", too many new messages for one command each, or one
- * after the last known that is known too (p->appends 0).  -1 with the
- * server's error.
+ * after the last known that is known too.  -1 with the server's error
+ * (ERR_PROTO: a malformed reply).
  */
 #define PLAN_QUICK_MIN	1000
 int	plan_list_quick(struct plan *p, struct pop3 *, struct state *st,

@@ -574,7 +574,9 @@ nothing_new(const struct report *rep, const struct fetch_result *res,
 	}
 	(void)snprintf(buf, len, "no new messages (%zu on the server",
 	    res->total);
-	if (res->known == res->total)
+	if (res->quick)
+		(void)strlcat(buf, ", the newest fetched before", len);
+	else if (res->known == res->total)
 		(void)strlcat(buf, ", all fetched before", len);
 	else if (res->known > 0) {
 		(void)snprintf(part, sizeof(part), ", %zu fetched before",

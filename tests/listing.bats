@@ -6,7 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="q1 q2 q3"
+USERS="q1 q2 q3 q4"
 
 setup_file() {
 	load lib/common
@@ -68,7 +68,7 @@ primed() {
 	grep -q '^STAT -> +OK 1200 ' <<<"$output"
 	grep -q '^UIDL 1200 -> +OK 1200 ' <<<"$output"
 	[ "$(grep -c '^UIDL [0-9]* -> ' <<<"$output")" -le 12 ]
-	[[ "$output" == *"no new messages (1200 on the server, all fetched before"* ]]
+	[[ "$output" == *"no new messages (1200 on the server, the newest fetched before"* ]]
 
 	dovecot_seed q1 "$T"/more/*.eml
 	run pf q1 -d 1 fetch --maildir "$W/Mail"
@@ -85,7 +85,7 @@ primed() {
 
 	run pf q1 fetch --maildir "$W/Mail"
 	[ "$status" -eq 0 ]
-	[[ "$output" == "no new messages (1205 on the server, all fetched before"* ]]
+	[[ "$output" == "no new messages (1205 on the server, the newest fetched before"* ]]
 	same_messages "$W/Mail/new" "$T"/corpus/*.eml "$T"/more/*.eml
 }
 
@@ -149,6 +149,34 @@ primed() {
 	run pf q3 fetch --maildir "$W/Mail" --full-listing
 	[ "$status" -eq 0 ]
 	[[ "$output" == "no new messages (1195 on the server, all fetched before"* ]]
+}
+
+@test "a message left for later (a filter's 2) before one fetched: the next runs list whole, and it comes once" {
+	primed q4
+	dovecot_seed q4 "$T"/more/*.eml
+	# The filter puts off "more 2" only.
+	printf '#!/bin/sh\ngrep -q "^Subject: more 2$" && exit 2\nexit 0\n' > "$W/later"
+	chmod +x "$W/later"
+	run pf q4 -d 1 fetch --maildir "$W/Mail" --filter "$W/later"
+	echo "$output" | tail -3
+	[ "$status" -eq 0 ]
+	! whole_listing
+	[ "$(grep -c '^RETR ' <<<"$output")" -eq 4 ]
+	grep -q '; listing pending$' "$W/st.lock"
+	# Out of the quick listing's sight now: listed whole, fetched once,
+	# and no verdict against the server's order.
+	run pf q4 -d 1 fetch --maildir "$W/Mail"
+	echo "$output" | tail -3
+	[ "$status" -eq 0 ]
+	whole_listing
+	[[ "$output" == *"1 new message, "* ]]
+	grep -q '; listing pending$' "$W/st.lock"
+	run pf q4 -d 1 fetch --maildir "$W/Mail"
+	whole_listing
+	grep -q '; listing appends [0-9]*$' "$W/st.lock"
+	run pf q4 -d 1 fetch --maildir "$W/Mail"
+	! whole_listing
+	same_messages "$W/Mail/new" "$T"/corpus/*.eml "$T"/more/*.eml
 }
 
 # fake_order N: a fake server's script with messages u1..uN listed in
