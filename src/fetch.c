@@ -98,8 +98,8 @@ struct run {
 	struct deliver			*d;
 	struct pop3			*p;
 	struct error			 first;	/* the first deferred error */
-	int				 left;	/* the filter left some of
-						 * this session's plan */
+	/* The filter left some of this session's plan. */
+	int				 left;
 	int				 unresolved;	/* recovery failed */
 	int				 unsure;	/* records left pending
 						 * for the next recovery */

@@ -93,8 +93,8 @@ struct fetch_result {
 				 would_delete;
 	size_t			 total, known;
 	int			 listed;	/* total and known are set */
-	int			 quick;		/* known: those before the
-						 * newest, the quick listing's */
+	/* The quick listing's: known counts those before the newest. */
+	int			 quick;
 	unsigned long long	 bytes;
 	char			 state_path[PATH_MAX];
 };
