@@ -6,7 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 
-USERS="q1 q2 q3 q4"
+USERS="q1 q2 q3 q4 q5"
 
 setup_file() {
 	load lib/common
@@ -27,6 +27,7 @@ teardown_file() {
 
 setup() {
 	load lib/common
+	load lib/sweep
 	export POPFETCH_PASSWORD=pw
 	export HOME=$BATS_TEST_TMPDIR/home XDG_STATE_HOME=
 	mkdir -p "$HOME"
@@ -177,6 +178,78 @@ primed() {
 	run pf q4 -d 1 fetch --maildir "$W/Mail"
 	! whole_listing
 	same_messages "$W/Mail/new" "$T"/corpus/*.eml "$T"/more/*.eml
+}
+
+# quick_run ARGS: popfetch for q5 over plain POP3 (fewer calls to sweep),
+# its state in $W/state.
+quick_run() {
+	"$POPFETCH" --tls none --allow-plaintext --timeout 10 --host 127.0.0.1 \
+		-p "$DOVECOT_POP3" -u q5 --state "$W/state" --maildir "$W/Mail" "$@"
+}
+
+@test "crash sweep over a quick run: 5 new among 1,200 known, each exactly once, tmp/ empty" {
+	dovecot_seed q5 "$T"/corpus/*.eml
+	quick_run fetch > /dev/null
+	quick_run fetch > /dev/null
+	grep -q '; listing appends ' "$W/state.lock"
+	dovecot_seed q5 "$T"/more/*.eml
+	mkdir "$W/snap"
+	cp -a "$W/Mail" "$W"/state* "$W/snap/"
+	ls "$W/snap/Mail/new" > "$W/before"
+	# popfetch never changes a file it stored: the old ones are linked,
+	# the state copied.
+	restore() {
+		rm -rf "$W/Mail" "$W"/state* "$W/diff"
+		cp -al "$W/snap/Mail" "$W/Mail"
+		cp -a "$W"/snap/state* "$W/"
+	}
+	# The run to sweep, once, under strace: its calls.
+	strace -f -qq -y -o "$W/trace" "$POPFETCH" --tls none --allow-plaintext \
+		--timeout 10 --host 127.0.0.1 -p "$DOVECOT_POP3" -u q5 \
+		--state "$W/state" --maildir "$W/Mail" -d 1 fetch > "$W/first" 2>&1
+	grep -q '^STAT -> ' "$W/first"
+	! grep -qE '^(UIDL|LIST) -> ' "$W/first"
+	python3 - "$W/trace" > "$W/calls" <<'PY'
+import re, sys
+for l in open(sys.argv[1], errors="replace"):
+    l = re.sub(r"^\d+ +", "", l.rstrip("\n"))
+    m = re.match(r"([a-z0-9_]+)\((.*)", l)
+    if m:
+        print(m.group(1), m.group(2)[:200])
+PY
+	SWEEP_PER_KIND=3 sweep_points > "$W/points"
+	: > "$W/bad"
+	n=0
+	while read -r sys k; do
+		n=$((n + 1))
+		restore
+		strace -f -qq -o /dev/null -e trace="$sys" \
+			-e inject="$sys:signal=SIGKILL:when=$k" "$POPFETCH" \
+			--tls none --allow-plaintext --timeout 10 --host 127.0.0.1 \
+			-p "$DOVECOT_POP3" -u q5 --state "$W/state" \
+			--maildir "$W/Mail" fetch > /dev/null 2>&1 || true
+		if ! out=$(quick_run fetch 2>&1); then
+			echo "bad: $sys $k: clean run: $out" >> "$W/bad"
+			continue
+		fi
+		if [ -n "$(ls -A "$W/Mail/tmp")" ]; then
+			echo "bad: $sys $k: tmp/ not empty" >> "$W/bad"
+		fi
+		# The old files all there, and beside them each new message
+		# once, byte for byte.
+		mkdir "$W/diff"
+		ls "$W/Mail/new" | comm -13 "$W/before" - |
+			sed "s|^|$W/Mail/new/|" | xargs -r ln -t "$W/diff"
+		if [ "$(ls "$W/Mail/new" | comm -12 "$W/before" - | wc -l)" -ne 1200 ]; then
+			echo "bad: $sys $k: an old file gone" >> "$W/bad"
+		elif ! out=$(same_messages "$W/diff" "$T"/more/*.eml 2>&1); then
+			echo "bad: $sys $k: $out" >> "$W/bad"
+		fi
+	done < "$W/points"
+	echo "# quick-listing crash sweep: $n points, $(wc -l < "$W/bad") bad" >&3
+	cat "$W/bad"
+	[ "$n" -ge 20 ]
+	[ ! -s "$W/bad" ]
 }
 
 # fake_order N: a fake server's script with messages u1..uN listed in
