@@ -30,7 +30,8 @@
  *    become (a file name, an offset), so that recover, in another
  *    process, with only the token, can tell whether the message
  *    arrived and remove what was written of it.  It never contains
- *    server text.  fetch.c journals it before begin; with
+ *    server text.  fetch.c journals it before begin (in the kernel
+ *    before begin, unless hidden_until_sync: then before sync); with
  *    durable_token set, the journal record is on disk before the first
  *    byte is written.
  *  - finish that fails leaves nothing of the message behind.
@@ -81,6 +82,13 @@ struct backend {
 	 * harmless (a maildir file in tmp/) and the record may be made
 	 * durable with the batch. */
 	int		 durable_token;
+	/* 1 if what begin and write make stays out of mail readers'
+	 * sight until sync publishes it, and a crash before then leaves
+	 * nothing the next run needs the journal to find (a maildir file
+	 * in tmp/, removed as an orphan once its process is gone): the
+	 * record may then wait in memory for the batch's journal sync,
+	 * which precedes sync, and a batch's records cost one write. */
+	int		 hidden_until_sync;
 	/* 1 if each finished message must be synced and recorded as
 	 * delivered before the next one is begun: the target took it for
 	 * good when finish returned and cannot be asked after a crash (an

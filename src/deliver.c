@@ -317,6 +317,12 @@ deliver_durable_token(const struct deliver *d)
 	return d->be->durable_token;
 }
 
+int
+deliver_hidden_until_sync(const struct deliver *d)
+{
+	return d->be->hidden_until_sync;
+}
+
 const char *
 deliver_kind_name(enum deliver_kind kind)
 {

@@ -159,6 +159,11 @@ size_t		 deliver_unsure(const struct deliver *d);
  * byte is written (mbox), or may be made durable with the batch. */
 int		 deliver_durable_token(const struct deliver *d);
 
+/* Whether a message stays unseen until deliver_sync, and what a crash
+ * leaves of it before then is removed without the journal (a maildir):
+ * its journal record may wait for the batch's state_sync. */
+int		 deliver_hidden_until_sync(const struct deliver *d);
+
 /* The first word of the journal tokens of a kind's deliveries
  * ("maildir", "mbox", "mda", "lmtp", "smtp"). */
 const char	*deliver_kind_name(enum deliver_kind);

@@ -415,8 +415,8 @@ receive_one(struct run *r, size_t idx, struct error *err)
 	}
 	/* The journal entry comes before the first byte is written. */
 	if ((token = deliver_prepare(r->d, tag, err)) == NULL ||
-	    state_begin(r->st, uid, token, deliver_durable_token(r->d),
-	    err) == -1 ||
+	    state_begin(r->st, uid, token, deliver_durable_token(r->d) ? 1 :
+	    deliver_hidden_until_sync(r->d) ? STATE_LATER : 0, err) == -1 ||
 	    add_headers(r, uid == pseudo ? NULL : uid, err) == -1) {
 		deliver_abort(r->d);
 		if (token != NULL)

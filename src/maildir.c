@@ -837,6 +837,7 @@ const struct backend maildir_backend = {
 	.name = "maildir",
 	.kind = DELIVER_MAILDIR,
 	.durable_token = 0,
+	.hidden_until_sync = 1,
 	.open = maildir_open,
 	.prepare = maildir_prepare,
 	.begin = maildir_begin,

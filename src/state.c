@@ -1498,10 +1498,11 @@ journal_add(struct state *st, char *line, int n, struct error *err)
 }
 
 /*
- * Appends a record.  D and A records without sync are held back and
- * go out with the next record that must reach the kernel at once (a B,
- * which precedes the bytes it announces) or with state_sync, which
- * comes before any DELE: a batch of D records costs one write and one
+ * Appends a record.  D and A records without sync, and B records with
+ * STATE_LATER, are held back and go out with the next record that must
+ * reach the kernel at once (a B that precedes the bytes it announces)
+ * or with state_sync, which comes before any DELE and before a maildir
+ * publishes a batch: a batch of records costs one write and one
  * fdatasync.  The first record of an empty journal follows its header.
  */
 static int
@@ -1534,14 +1535,15 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 	st->jrec = st->jsize + (off_t)st->jlen;
 	if (journal_add(st, line, n, err) == -1)
 		return -1;
-	if (!sync && (line[0] == 'D' || line[0] == 'A') && st->jlen < JBUF_MAX)
+	if ((sync == STATE_LATER || (sync == 0 && (line[0] == 'D' ||
+	    line[0] == 'A'))) && st->jlen < JBUF_MAX)
 		return 0;
 	if (journal_flush(st, err) == -1)
 		return -1;
-	if (sync && fdatasync(st->jfd) == -1)
+	if (sync > 0 && fdatasync(st->jfd) == -1)
 		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));
-	if (sync)
+	if (sync > 0)
 		st->jwrote = 0;
 	return 0;
 }

@@ -85,10 +85,14 @@ const char	*state_hold(struct state *, const char *uid, size_t len);
  * the same pointer, and two uids' never are. */
 int		 state_owns(const struct state *, const char *s);
 
-/* Journals that the delivery of uid begins, with the target's token;
- * durable at once if sync, else by the next state_sync.  The record
- * reaches the kernel before this returns either way.  ERR_IO,
+/* Journals that the delivery of uid begins, with the target's token:
+ * with sync 1 durable at once, with 0 in the kernel at once and durable
+ * by the next state_sync, with STATE_LATER held in memory like a D
+ * record and written and made durable by the next state_sync (for a
+ * delivery nobody sees before then, whose leftovers a crash leaves for
+ * the target to remove: deliver_hidden_until_sync).  ERR_IO,
  * ERR_SOFTWARE (a record longer than the journal allows). */
+#define STATE_LATER	(-1)
 int		 state_begin(struct state *, const char *uid, const char *token,
 		    int sync, struct error *);
 

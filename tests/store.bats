@@ -365,12 +365,14 @@ nth_call() {
 # xcode USER SYSCALL ERRNO STATUS: a failure injected into the first
 # SYSCALL on a file in the maildir's tmp/ exits STATUS, and a clean run
 # then delivers the message once.  A first run, undone, finds which call
-# that is.
+# that is.  The server by its address: no resolver child, whose calls
+# strace's when= would count too (it counts each process's own).
 xcode() {
+	local url=(--tls-server-name localhost "pop3s://$1@127.0.0.1:$DOVECOT_POP3S")
 	seed "$1" 1
 	run strace -f -qq -y -o "$W/t1" -e trace="$2" \
 		"$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
-		"pop3s://$1@localhost:$DOVECOT_POP3S" --maildir "$W/Mail" --keep
+		"${url[@]}" --maildir "$W/Mail" --keep
 	[ "$status" -eq 0 ]
 	n=$(nth_call "$W/t1" "$2" '\([0-9]+<[^>]*/Mail/tmp[/>]')
 	[ -n "$n" ]
@@ -378,13 +380,14 @@ xcode() {
 	run strace -f -qq -o /dev/null -e trace="$2" \
 		-e inject="$2":error="$3":when="$n" \
 		"$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
-		"pop3s://$1@localhost:$DOVECOT_POP3S" --maildir "$W/Mail" --delete
+		"${url[@]}" --maildir "$W/Mail" --delete
 	echo "$2 $3: $status $output"
 	[ "$status" -eq "$4" ]
 	[[ "$output" == *"Mail/tmp/"*": $(python3 -c "import os,errno;print(os.strerror(errno.$3))")"* ]]
 	[ "$(dovecot_count "$1")" -eq 1 ]
 	[ -z "$(find "$W/Mail" -type f)" ]
-	run pf "$1" --maildir "$W/Mail" --delete
+	run "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 "${url[@]}" \
+		--maildir "$W/Mail" --delete
 	[ "$status" -eq 0 ]
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 1 ]
 	[ "$(dovecot_count "$1")" -eq 0 ]
