@@ -1176,10 +1176,11 @@ racy(long long mtime_ns)
  * between them, each a keyword and its words, in this order:
  * "lost-check ..." (what new/ looked like: fetch_check_lost), and
  * "listing appends TIME" (the last whole listing showed new mail added
- * at the end, so the quick listing may serve until a day later) or
- * "listing unordered" (one showed otherwise: whole listings for good).
- * A note only saves work: lost or garbled, a run lists everything and
- * reads new/.
+ * at the end, so the quick listing may serve until a day later),
+ * "listing pending" (a run left a message it meant to fetch: the next
+ * lists whole, note_left) or "listing unordered" (a whole listing
+ * showed otherwise: whole listings for good).  A note only saves work:
+ * lost or garbled, a run lists everything and reads new/.
  */
 static const char *const note_keys[] = { "lost-check", "listing" };
 
