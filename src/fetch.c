@@ -5,15 +5,18 @@
  * order of the code below; the promises of the delivery backends it
  * relies on are written out in backend.h):
  *
- *  1. The journal gets "B u token" before the delivery target is
- *     touched.  The token names exactly what will be written (a maildir
- *     file name, an mbox offset) and never holds server text.  For a
- *     backend with durable_token (an mbox, where a partial tail without
- *     its record would be a corrupt message after a power loss) the
- *     record is fsync'd at once; otherwise (a maildir, where it would
- *     only be a file in tmp/) it is fsync'd with the batch, before any
- *     of the batch is published, whichever filesystems hold the journal
- *     and the target.
+ *  1. The journal gets "B u token".  The token names exactly what will
+ *     be written (a maildir file name, an mbox offset) and never holds
+ *     server text.  For a backend with durable_token (an mbox, where a
+ *     partial tail without its record would be a corrupt message after
+ *     a power loss) the record is fsync'd before the target is touched;
+ *     for a maildir, where it would only be a file in tmp/ (removed as
+ *     an orphan after a crash), it is written and fsync'd with the
+ *     batch, before any of the batch is published, whichever
+ *     filesystems hold the journal and the target; for the others it
+ *     reaches the kernel before the target is touched.  A journal write
+ *     that fails once fails every later sync, so no batch is published
+ *     after records were lost.
  *  2. RETR streams into the target; deliver_finish ends the message.
  *     For a batch of such messages, deliver_sync makes them durable
  *     with one barrier (syncfs, or fsync of each file), publishes them
@@ -413,7 +416,8 @@ receive_one(struct run *r, size_t idx, struct error *err)
 		deliver_tag(tag, r->acct, e);
 		free(e);
 	}
-	/* The journal entry comes before the first byte is written. */
+	/* The journal entry comes before the first byte is written, or
+	 * (a maildir) before the batch is published. */
 	if ((token = deliver_prepare(r->d, tag, err)) == NULL ||
 	    state_begin(r->st, uid, token, deliver_durable_token(r->d) ? 1 :
 	    deliver_hidden_until_sync(r->d) ? STATE_LATER : 0, err) == -1 ||
@@ -1272,7 +1276,8 @@ parse_note(const char *note, long long saved, long long jsize,
  * after the snapshot was written (its name says so: deliver_tag, and
  * its time) whose UID neither the snapshot nor the journal has.  A
  * crash never makes one: the journal's B record is durable before the
- * file is published, and recovery turns it into a D.  So the journal
+ * file is published (a failed journal write stops every later sync),
+ * and recovery turns it into a D.  So the journal
  * was cut at a record boundary or deleted, or the state was replaced by
  * an older copy, and the files' messages would be fetched again.
  * Files the user moved to cur/ or removed, and those of other programs,

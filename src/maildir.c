@@ -27,10 +27,14 @@
  * missing parents are made only when the first message arrives, so a
  * run that fetches nothing leaves nothing behind.
  *
- * Orphans: a file in tmp/ whose name is one popfetch makes on this host
- * and whose process is gone (or that is older than 36 hours, the
- * maildir rule) is removed when the maildir is opened; recovery has
- * already run by then, so nothing still journalled is touched.
+ * Orphans: a file in tmp/ whose name is one popfetch makes, older than
+ * 36 hours (the maildir rule), or made on this host by a process that
+ * is gone, or by one with our process number before this process
+ * started (a reused number, or PID 1 of a container run again), is
+ * removed when the maildir is first attached; recovery has already run
+ * by then, so nothing still journalled is touched.  A maildir delivery
+ * journals its file only with its batch (backend.h, hidden_until_sync),
+ * so a killed run's files in tmp/ are found this way, not by recovery.
  */
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -181,20 +185,29 @@ parse_name(const char *name, struct ourname *o)
 	return o->hostlen == 0 ? -1 : 0;
 }
 
-/* Whether name in tmp/ is an orphan of a popfetch on this host: our
- * pattern, and the process gone. */
+/* When this process first opened a maildir: a file with its number
+ * made before then is another process's. */
+static struct timespec proc_start;
+
+/* Whether name in tmp/ is an orphan of a popfetch (see the top of the
+ * file): our pattern, and old, or of this host and of no live process
+ * but an earlier one with our number. */
 static int
-our_orphan(const struct maildir *m, const char *name, time_t mtime)
+our_orphan(const struct maildir *m, const char *name,
+    const struct timespec *mtime)
 {
 	struct ourname o;
 
-	if (parse_name(name, &o) == -1 || o.host[o.hostlen] != '\0' ||
-	    strcmp(o.host, m->host) != 0)
+	if (parse_name(name, &o) == -1 || o.host[o.hostlen] != '\0')
 		return 0;
-	if (time(NULL) - mtime > ORPHAN_SECONDS)
+	if (time(NULL) - mtime->tv_sec > ORPHAN_SECONDS)
 		return 1;
-	if (o.pid == m->pid)
+	if (strcmp(o.host, m->host) != 0)
 		return 0;
+	if (o.pid == m->pid)
+		return mtime->tv_sec < proc_start.tv_sec ||
+		    (mtime->tv_sec == proc_start.tv_sec &&
+		    mtime->tv_nsec < proc_start.tv_nsec);
 	return kill((pid_t)o.pid, 0) == -1 && errno == ESRCH;
 }
 
@@ -220,7 +233,7 @@ remove_orphans(struct maildir *m)
 		    fstatat(m->tmpfd, de->d_name, &sb,
 		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode))
 			continue;
-		if (our_orphan(m, de->d_name, sb.st_mtime))
+		if (our_orphan(m, de->d_name, &sb.st_mtim))
 			(void)unlinkat(m->tmpfd, de->d_name, 0);
 	}
 	closedir(d);
@@ -392,6 +405,15 @@ maildir_open(const struct deliver_params *p, struct error *err)
 {
 	struct maildir *m;
 
+	/* The clock file times come from, so that no file this process
+	 * makes can seem older. */
+#ifdef CLOCK_REALTIME_COARSE
+	if (proc_start.tv_sec == 0)
+		(void)clock_gettime(CLOCK_REALTIME_COARSE, &proc_start);
+#else
+	if (proc_start.tv_sec == 0)
+		(void)clock_gettime(CLOCK_REALTIME, &proc_start);
+#endif
 	m = xcalloc(1, sizeof(*m));
 	m->target = xstrdup(p->target);
 	m->dfd = m->tmpfd = m->newfd = -1;

@@ -157,6 +157,9 @@ struct state {
 	int		 sfd;		/* the snapshot read, kept open for
 					 * X_FILE fields; -1: none */
 	int		 jheader;	/* the journal has its v2 header */
+	int		 jbroken;	/* a journal write failed: records
+					 * held back were lost, so no
+					 * later sync may succeed */
 	off_t		 jtorn;		/* where a torn last record began,
 					 * or -1 */
 	struct entry	*ent;		/* in the order read or added */
@@ -178,7 +181,8 @@ struct state {
 	size_t		 nsto, stocap;
 	struct arena	 arena;		/* the strings of sto */
 	char		*lbuf;		/* one snapshot line, read back */
-	char		*jbuf;		/* D and A records not written yet */
+	char		*jbuf;		/* records held back, not written
+					 * yet (D, A; B with STATE_LATER) */
 	size_t		 jlen;
 	char		*ebuf;		/* scratch for escaping */
 	size_t		 ebufcap;
@@ -1453,21 +1457,29 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 
 #define JBUF_MAX	65536
 
-/* Writes the records held back, in one write(2). */
+/* Writes the records held back, in one write(2).  A failure is for
+ * good: what was held (B records of a batch not yet published among
+ * them) is gone, so every later flush, and so every state_sync, fails
+ * too, and nothing relies on it. */
 static int
 journal_flush(struct state *st, struct error *err)
 {
 	ssize_t w;
 	size_t off = 0;
 
+	if (st->jbroken)
+		return error_set(err, ERR_IO, "%s.journal: an earlier write "
+		    "failed", st->path);
 	while (off < st->jlen) {
 		w = write(st->jfd, st->jbuf + off, st->jlen - off);
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w <= 0) {
 			st->jlen = 0;
+			st->jbroken = 1;
 			return error_set(err, ERR_IO, "%s.journal: %s",
-			    st->path, strerror(errno));
+			    st->path, w == 0 ? "short write" :
+			    strerror(errno));
 		}
 		off += (size_t)w;
 		st->jsize += w;
@@ -1704,6 +1716,7 @@ state_sync(struct state *st, struct error *err)
 		return 0;
 	if (journal_flush(st, err) == -1)
 		return -1;
+	/* jbroken: journal_flush failed already. */
 	if (fdatasync(st->jfd) == -1)
 		return error_set(err, ERR_IO, "%s.journal: %s", st->path,
 		    strerror(errno));

@@ -284,7 +284,7 @@ PY
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 3 ]
 }
 
-@test "popfetch's orphans in tmp/ are removed, nobody else's files are kept" {
+@test "popfetch's orphans in tmp/ are removed (another host's after 36 hours), nobody else's files are kept" {
 	seed orph 1
 	mkdir -p "$W/Mail/tmp" "$W/Mail/new" "$W/Mail/cur"
 	host=$(hostname)
@@ -293,9 +293,14 @@ PY
 	printf part > "$W/Mail/tmp/1700000000.M1P${dead}Q1.$host"
 	printf other > "$W/Mail/tmp/1700000000.M1P1Q1.otherhost"
 	printf mine > "$W/Mail/tmp/courier.123"
+	# Another host's, or this one's under another name, 3 days old:
+	# the maildir's 36 hours are up.
+	printf old > "$W/Mail/tmp/1700000000.M1P1Q2.oldname"
+	touch -d '3 days ago' "$W/Mail/tmp/1700000000.M1P1Q2.oldname"
 	run pf orph --maildir "$W/Mail"
 	[ "$status" -eq 0 ]
 	[ ! -e "$W/Mail/tmp/1700000000.M1P${dead}Q1.$host" ]
+	[ ! -e "$W/Mail/tmp/1700000000.M1P1Q2.oldname" ]
 	[ -e "$W/Mail/tmp/1700000000.M1P1Q1.otherhost" ]
 	[ -e "$W/Mail/tmp/courier.123" ]
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 1 ]
