@@ -181,8 +181,9 @@ struct state {
 	size_t		 nsto, stocap;
 	struct arena	 arena;		/* the strings of sto */
 	char		*lbuf;		/* one snapshot line, read back */
-	char		*jbuf;		/* records held back, not written
-					 * yet (D, A; B with STATE_LATER) */
+	/* Records held back, not written yet (D, A; B with
+	 * STATE_LATER). */
+	char		*jbuf;
 	size_t		 jlen;
 	char		*ebuf;		/* scratch for escaping */
 	size_t		 ebufcap;
