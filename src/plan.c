@@ -110,55 +110,76 @@ burst_of(struct pop3 *pop)
 	    1;
 }
 
-/* Told the UID of each message "UIDL n" asked for, in order: 0 goes
- * on, 1 asks for no more (what was sent already is still read), -1 with
+/* The walk back from the last message (probe_uid), and what comes
+ * after the newest known message (tail_uid). */
+struct probe {
+	struct state	*st;
+	size_t		 found;
+};
+
+struct tail {
+	struct plan	*p;
+	size_t		 known;
+};
+
+/* The message number of the jth command of replies_each. */
+typedef unsigned long nth_fn(const void *arg, size_t j);
+
+/* Told the reply to the jth command, in order: its number, for UIDL
+ * the uid (len bytes, NUL-terminated), for LIST the size.  0 goes on,
+ * 1 asks for no more (what was sent already is still read), -1 with
  * err stops. */
-typedef int uid_reply_fn(void *arg, unsigned long num, const char *uid,
-    size_t len, struct error *err);
+typedef int reply_fn(void *arg, size_t j, unsigned long num,
+    const char *uid, size_t len, unsigned long long size,
+    struct error *err);
 
 /*
- * "UIDL n" for each number of nums[0..n) (nums NULL: first, first + 1,
- * and so on), burst at a time, each reply to fn.  1 when fn asked for
- * no more, 0 when all were told; -1 with the error (ERR_REFUSED: a
- * -ERR, after the burst was read, so the connection stays in step).
+ * "UIDL n" (uidl) or "LIST n" for the n numbers nth gives, a burst at a
+ * time (burst_of), each reply checked (well formed, of the message
+ * asked for) and told to fn.  1 when fn asked for no more, 0 when all
+ * were told; -1 with the error (ERR_REFUSED: a -ERR, after the burst
+ * was read, so the connection stays in step).
  */
-#define NUM_AT(j)	(nums != NULL ? nums[j] : first + (j))
 static int
-uidl_some(struct pop3 *pop, const unsigned long *nums, unsigned long first,
-    size_t n, size_t burst, uid_reply_fn *fn, void *arg, struct error *err)
+replies_each(struct pop3 *pop, int uidl, size_t n, nth_fn *nth,
+    const void *narg, reply_fn *fn, void *arg, struct error *err)
 {
+	const char *cmd = uidl ? "UIDL" : "LIST", *t;
+	size_t burst = burst_of(pop), i, j, end, off = 0;
+	unsigned long num, want;
+	unsigned long long size = 0;
 	struct error e;
-	unsigned long num;
-	const char *t;
-	size_t i, j, end, off;
-	int r = 0;
+	int r = 0, ok;
 
 	e.cls = ERR_NONE;
 	for (i = 0; i < n && r == 0; i = end) {
 		end = n - i > burst ? i + burst : n;
 		for (j = i; j < end; j++)
-			if (pop3_queue(pop, err, "UIDL %lu", NUM_AT(j)) == -1)
+			if (pop3_queue(pop, err, "%s %lu", cmd,
+			    nth(narg, j)) == -1)
 				return -1;
 		if (pop3_flush(pop, err) == -1)
 			return -1;
 		for (j = i; j < end; j++) {
+			want = nth(narg, j);
 			if (pop3_recv_status(pop, ERR_REFUSED, err) == -1) {
+				(void)error_prefix(err, "%s %lu", cmd, want);
 				if (err->cls != ERR_REFUSED)
-					return error_prefix(err, "UIDL %lu",
-					    NUM_AT(j));
+					return -1;
 				if (e.cls == ERR_NONE)
 					e = *err;
 				continue;
 			}
 			t = pop3_reply_text(pop);
-			if (pop3_parse_uid(t, strlen(t), &num, &off) == -1 ||
-			    num != NUM_AT(j))
-				return error_set(err, ERR_PROTO, "UIDL %lu: "
-				    "a malformed reply, or another message",
-				    NUM_AT(j));
+			ok = (uidl ? pop3_parse_uid(t, strlen(t), &num, &off) :
+			    pop3_parse_scan(t, strlen(t), &num, &size)) == 0;
+			if (!ok || num != want)
+				return error_set(err, ERR_PROTO, "%s %lu: a "
+				    "malformed reply, or another message", cmd,
+				    want);
 			if (r == 0 && e.cls == ERR_NONE &&
-			    (r = fn(arg, num, t + off, strlen(t + off),
-			    err)) == -1)
+			    (r = fn(arg, j, num, uidl ? t + off : NULL,
+			    uidl ? strlen(t + off) : 0, size, err)) == -1)
 				return -1;
 		}
 	}
@@ -168,30 +189,36 @@ uidl_some(struct pop3 *pop, const unsigned long *nums, unsigned long first,
 	}
 	return r;
 }
-#undef NUM_AT
+
+/* Numbers for replies_each: an array's, and those from *first on. */
+static unsigned long
+nth_in(const void *arg, size_t j)
+{
+	return ((const unsigned long *)arg)[j];
+}
+
+static unsigned long
+nth_from(const void *arg, size_t j)
+{
+	return *(const unsigned long *)arg + j;
+}
 
 /* The walk back from the last message: the first probe, by index,
  * that names a message the state has delivered. */
-struct probe {
-	struct state	*st;
-	size_t		 i, found;
-};
-
 static int
-probe_uid(void *arg, unsigned long num, const char *uid, size_t len,
-    struct error *err)
+probe_uid(void *arg, size_t j, unsigned long num, const char *uid,
+    size_t len, unsigned long long size, struct error *err)
 {
 	struct probe *pr = arg;
 
 	(void)num;
 	(void)len;
+	(void)size;
 	(void)err;
-	if (state_lookup(pr->st, uid) != 0) {
-		pr->found = pr->i;
-		return 1;
-	}
-	pr->i++;
-	return 0;
+	if (state_lookup(pr->st, uid) == 0)
+		return 0;
+	pr->found = j;
+	return 1;
 }
 
 /* The messages after the last probe that was known: those delivered
@@ -199,17 +226,14 @@ probe_uid(void *arg, unsigned long num, const char *uid, size_t len,
  * new one ends the quick listing, without a verdict on the order: the
  * new one may be one this run skips for its size, which the whole
  * listing's plan_make tells apart. */
-struct tail {
-	struct plan	*p;
-	size_t		 known;
-};
-
 static int
-tail_uid(void *arg, unsigned long num, const char *uid, size_t len,
-    struct error *err)
+tail_uid(void *arg, size_t j, unsigned long num, const char *uid,
+    size_t len, unsigned long long size, struct error *err)
 {
 	struct tail *tl = arg;
 
+	(void)j;
+	(void)size;
 	if (state_lookup(tl->p->st, uid) == 0)
 		return push_uid(tl->p, num, uid, len, err);
 	if (tl->p->nl > 0)
@@ -226,10 +250,10 @@ int
 plan_list_quick(struct plan *p, struct pop3 *pop, struct state *st,
     struct error *err)
 {
-	struct probe pr = { st, 0, SIZE_MAX };
+	struct probe pr = { st, SIZE_MAX };
 	struct tail tl = { p, 0 };
 	struct error e;
-	unsigned long n, num[64], j, from, most;
+	unsigned long n, num[64], j, from, first, most;
 	unsigned long long octets;
 	size_t np = 0;
 	int r;
@@ -254,8 +278,8 @@ plan_list_quick(struct plan *p, struct pop3 *pop, struct state *st,
 	 * n + 1 - j leaves fewer than j new after it. */
 	for (j = 1; j <= n && j - 1 <= most && np < 64; j *= 2)
 		num[np++] = n + 1 - j;
-	if (np > 0 && uidl_some(pop, num, 0, np, burst_of(pop), probe_uid,
-	    &pr, &e) == -1) {
+	if (np > 0 && replies_each(pop, 1, np, nth_in, num, probe_uid, &pr,
+	    &e) == -1) {
 		if (e.cls != ERR_REFUSED) {
 			*err = e;
 			return -1;
@@ -267,7 +291,8 @@ plan_list_quick(struct plan *p, struct pop3 *pop, struct state *st,
 	/* The known message probed, and those after it. */
 	from = n > 0 ? num[pr.found] : 0;
 	if (from < n) {
-		r = uidl_some(pop, NULL, from + 1, n - from, burst_of(pop),
+		first = from + 1;
+		r = replies_each(pop, 1, n - from, nth_from, &first,
 		    tail_uid, &tl, &e);
 		if (r == -1 && e.cls != ERR_REFUSED) {
 			*err = e;
@@ -319,47 +344,52 @@ plan_needs_sizes(const struct plan *p, struct state *st,
 	return 0;
 }
 
+/* Messages of sizes_each: want[j] of the listing, or the jth if want
+ * is NULL. */
+struct want {
+	struct plan	*p;
+	const uint32_t	*want;
+};
+
+static unsigned long
+nth_want(const void *arg, size_t j)
+{
+	const struct want *w = arg;
+
+	return plan_num(w->p, w->want != NULL ? w->want[j] : j);
+}
+
+static int
+size_of(void *arg, size_t j, unsigned long num, const char *uid,
+    size_t len, unsigned long long size, struct error *err)
+{
+	struct want *w = arg;
+
+	(void)num;
+	(void)uid;
+	(void)len;
+	(void)err;
+	w->p->size[w->want != NULL ? w->want[j] : j] = size;
+	return 0;
+}
+
 /*
- * The sizes of want[0..n) only, one "LIST n" each: with 1,000 new
- * messages among 100,000 known the server lists 1,000 lines, not
- * 100,000.
+ * The sizes of want[0..n) only (want NULL: the first n of the listing),
+ * one "LIST n" each: with 1,000 new messages among 100,000 known the
+ * server lists 1,000 lines, not 100,000.  The maildrop is locked for
+ * the session, so a message UIDL named has a size (RFC 1939).
  */
 static int
 sizes_each(struct plan *p, struct pop3 *pop, const uint32_t *want,
-    size_t n, size_t burst, struct error *err)
+    size_t n, struct error *err)
 {
-	unsigned long num;
-	unsigned long long size;
-	const char *t;
-	size_t i, j, end;
+	struct want w = { p, want };
 
 	/* The others read as 0: untouched pages of a large zeroed block
 	 * cost no memory. */
 	if (p->size == NULL)
 		p->size = xcalloc(p->nl + 1, sizeof(*p->size));
-	for (i = 0; i < n; i = end) {
-		end = n - i > burst ? i + burst : n;
-		for (j = i; j < end; j++)
-			if (pop3_queue(pop, err, "LIST %lu",
-			    plan_num(p, want[j])) == -1)
-				return -1;
-		if (pop3_flush(pop, err) == -1)
-			return -1;
-		for (j = i; j < end; j++) {
-			/* The maildrop is locked for the session: a message
-			 * UIDL named has a size (RFC 1939). */
-			if (pop3_recv_status(pop, ERR_REFUSED, err) == -1)
-				return error_prefix(err, "LIST %lu",
-				    plan_num(p, want[j]));
-			t = pop3_reply_text(pop);
-			if (pop3_parse_scan(t, strlen(t), &num, &size) == -1 ||
-			    num != plan_num(p, want[j]))
-				return error_set(err, ERR_PROTO, "LIST %lu: "
-				    "malformed reply", plan_num(p, want[j]));
-			p->size[want[j]] = size;
-		}
-	}
-	return 0;
+	return replies_each(pop, 0, n, nth_want, &w, size_of, &w, err);
 }
 
 /* The state of the walk of LIST beside the UIDL listing. */
@@ -404,11 +434,7 @@ plan_sizes(struct plan *p, struct pop3 *pop, struct state *st,
 	/* The quick listing has only new messages, few among many: each
 	 * is acted on, and LIST would list them all. */
 	if (p->quick) {
-		want = xcalloc(p->nl + 1, sizeof(*want));
-		for (i = 0; i < p->nl; i++)
-			want[i] = (uint32_t)i;
-		r = sizes_each(p, pop, want, p->nl, burst_of(pop), err);
-		free(want);
+		r = sizes_each(p, pop, NULL, p->nl, err);
 		p->sized = r == 0;
 		return r;
 	}
@@ -418,8 +444,7 @@ plan_sizes(struct plan *p, struct pop3 *pop, struct state *st,
 		for (i = 0; i < p->nl && n <= most; i++)
 			if (acts_on(p, i, st, fp, now) && n++ < most)
 				want[n - 1] = (uint32_t)i;
-		r = n <= most ? sizes_each(p, pop, want, n, LIST_BURST, err) :
-		    1;
+		r = n <= most ? sizes_each(p, pop, want, n, err) : 1;
 		free(want);
 		if (r <= 0) {
 			p->sized = r == 0;
@@ -510,21 +535,21 @@ plan_make(struct plan *p, struct state *st, const struct fetch_params *fp,
 	time_t now = time(NULL), when;
 	size_t i, would = 0;
 	uint32_t *tofetch, t;
-	int fresh = 0;
+	int fresh = 0, judge = p->have_uidl && !fp->all;
 
 	p->v = xcalloc(p->nl + 1, sizeof(uint32_t));
 	p->old = p->v;
 	tofetch = p->v + p->nl;
 	p->appends = -1;
 	for (i = 0; i < p->nl; i++) {
-		when = p->have_uidl && !fp->all ? state_lookup(st, p->uids[i]) :
-		    0;
+		when = judge ? state_lookup(st, p->uids[i]) : 0;
 		/* The order: a message fetched before listed after one
 		 * new since (not one this run skips for its size, which
-		 * stays new for ever) means new mail need not come last. */
+		 * stays new for ever) means new mail need not come last.
+		 * fresh never goes back to 0, so neither does appends. */
 		if (when != 0)
-			p->appends = fresh ? 0 : p->appends == 0 ? 0 : 1;
-		else if (p->have_uidl && !fp->all && (fp->max_size == 0 ||
+			p->appends = !fresh;
+		else if (judge && (fp->max_size == 0 ||
 		    plan_size(p, i) <= fp->max_size))
 			fresh = 1;
 		if (when != 0 && (p->again == NULL ||
