@@ -8,7 +8,7 @@
 bats_require_minimum_version 1.5.0
 
 USERS="ln1 ln2 ln3 hl own1 own2 own3 par emp bad ord orph eio dbl xc1 xc2 xc3
-xc4 xc5 lk1 lk2 lk3 lk4 gt sp1 sp2 sp3"
+xc4 xc5 lk1 lk2 lk3 lk4 gt sp1 sp2 sp3 jb"
 
 setup_file() {
 	load lib/common
@@ -365,6 +365,50 @@ nth_call() {
 	[ "$(grep -c '^From ' "$W/mbox")" -eq 2 ]
 	[ "$(grep -c '^Subject: dbl 1$' "$W/mbox")" -eq 1 ]
 	[ "$(dovecot_count dbl)" -eq 0 ]
+}
+
+@test "a journal write failing mid-batch: nothing published or deleted, exit 74, once after" {
+	# A maildir path of about 3,000 bytes makes each held B record as
+	# long, so the batch's records pass the 64 KB the journal holds
+	# back, and the first write to the journal comes in the middle of
+	# the batch.  Its failure must fail the batch: the B records written
+	# with it are gone, so nothing of it may be published.
+	local d=$W i
+	for i in $(seq 1 12); do d=$d/$(printf 'd%.0s' $(seq 1 240)); done
+	seed jb 40
+	run strace -f -qq -y -o "$W/t1" -e trace=write \
+		"$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
+		--tls-server-name localhost "pop3s://jb@127.0.0.1:$DOVECOT_POP3S" \
+		--maildir "$d/Mail" --keep
+	[ "$status" -eq 0 ]
+	n=$(nth_call "$W/t1" write '\.journal>')
+	[ -n "$n" ]
+	# It comes in the middle: after some of the batch's messages were
+	# written to tmp/, before the others.
+	k=$(grep -E 'write\([0-9]+<[^>]*(/Mail/tmp/|\.journal>)' "$W/t1" |
+		grep -n '\.journal>' | head -1 | cut -d: -f1)
+	echo "first journal write after $((k - 1)) messages"
+	[ "$k" -gt 10 ] && [ "$k" -lt 40 ]
+	rm -rf "$d/Mail" "$HOME/.local/state"
+	run strace -f -qq -o /dev/null -e trace=write \
+		-e inject=write:error=ENOSPC:when="$n" \
+		"$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
+		--tls-server-name localhost "pop3s://jb@127.0.0.1:$DOVECOT_POP3S" \
+		--maildir "$d/Mail" --delete
+	echo "$status $output"
+	[ "$status" -eq 74 ]
+	[[ "$output" == *".journal: No space left on device"* ]]
+	[ -z "$(ls "$d/Mail/new")" ]
+	[ "$(dovecot_count jb)" -eq 40 ]	# no DELE
+	run "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
+		--tls-server-name localhost "pop3s://jb@127.0.0.1:$DOVECOT_POP3S" \
+		--maildir "$d/Mail" --delete
+	echo "$status $output"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$d/Mail/new" | wc -l)" -eq 40 ]
+	[ -z "$(ls "$d/Mail/tmp")" ]
+	[ "$(dovecot_count jb)" -eq 0 ]
+	same_messages "$d/Mail/new" "$W/seed.jb"/*.eml
 }
 
 # xcode USER SYSCALL ERRNO STATUS: a failure injected into the first
