@@ -17,6 +17,11 @@
 #               alone (USER, PASS, UIDL, QUIT)
 #     new1000   1,000 messages added before each timed run on top of those
 #               known: each tool fetches just those; raw RETRs them
+# Into a maildir (no variant, or disk) a "files" row is the floor: the
+# file work alone (tests/bench/files.c: create, write, close, rename, and
+# popfetch's syncs per batch of 64), no network.  Its CPU plus raw's is
+# what any maildir client spends at the least; the ratio line shows that
+# floor against mpop's CPU and popfetch's CPU above it.
 # Next to each tool's wall time, CPU time and peak RSS, the table shows the
 # server's CPU time during the run (Dovecot's processes, from /proc), since
 # on a small machine the server's work is part of the client's wall time.
@@ -38,6 +43,7 @@ chmod 755 "$shm" "$disk"
 proxy_pid=
 trap 'set +e; [ -n "$proxy_pid" ] && kill $proxy_pid; dovecot_stop; rm -rf "$work" "$shm" "$disk"' EXIT
 dovecot_start "$work/dovecot" > /dev/null
+${CC:-cc} -O2 -D_GNU_SOURCE -o "$work/files" "$top/tests/bench/files.c"
 export POPFETCH_PASSWORD=pw HOME=$work/home XDG_CONFIG_HOME=$work/xdg
 mkdir -p "$HOME"
 
@@ -163,6 +169,8 @@ delete = false
 verbose = 0
 RC
 		timed getmail --getmaildir="$work/getmail" -r "$work/getmail/rc" ;;
+	files)
+		timed "$work/files" "$dest" "$count" "$size" 64 ;;
 	raw)
 		local st=
 		[ "$tls" = starttls ] && st="-starttls pop3"
@@ -182,6 +190,11 @@ check() {
 		n=$(find "$shm/dest.$variant.$tool/new" -type f | wc -l)
 		[ "$n" -eq "$mailbox" ] ||
 			{ echo "$tool: $n of $mailbox in the maildir" >&2; return 1; }
+		return 0
+	fi
+	if [ "$tool" = files ]; then
+		n=$(find "$dest/new" -type f | wc -l)
+		[ "$n" -eq "$count" ] || { echo "files: $n of $count" >&2; return 1; }
 		return 0
 	fi
 	if [ "$tool" = raw ]; then
@@ -270,6 +283,7 @@ for sc in $scenarios; do
 		have getmail && tools="$tools getmail"
 	fi
 	tools="$tools raw"
+	case $variant in ""|disk) tools="$tools files" ;; esac
 	if [ "$variant" = known ] || [ "$variant" = new1000 ]; then
 		for tool in $tools; do [ "$tool" = raw ] || prime "$tool"; done
 	fi
@@ -320,6 +334,11 @@ for sc in $scenarios; do
 		line="$line cpu $(ratio "${cpu[popfetch]}" "${cpu[mpop]}")"
 		line="$line server cpu $(ratio "${srv[popfetch]}" "${srv[mpop]}")"
 	fi
+	if [ -n "${cpu[files]:-}" ] && [ -n "${cpu[mpop]:-}" ]; then
+		floor=$(echo "${cpu[files]} + ${cpu[raw]}" | bc)
+		line="$line; floor cpu (files + raw)/mpop $(ratio "$floor" "${cpu[mpop]}")"
+		line="$line, popfetch cpu/floor $(ratio "${cpu[popfetch]}" "$floor")"
+	fi
 	for t in fetchmail getmail; do
 		[ -n "${wall[$t]:-}" ] && line="$line, popfetch/$t $(ratio "${wall[popfetch]}" "${wall[$t]}")"
 	done
@@ -333,4 +352,11 @@ k=${results[100000x500:known.popfetch]:-} a=${results[1000x500.popfetch]:-}
 n=${results[100000x500:new1000.popfetch]:-}
 if [ -n "$k" ] && [ -n "$a" ] && [ -n "$n" ]; then
 	echo "100000x500:new1000: popfetch/(1000x500 + known) $(ratio "$n" "$((a + k))")"
+fi
+# The same ratio for the raw read, which does only what the server must:
+# how much of it the server's own work imposes.
+k=${results[100000x500:known.raw]:-} a=${results[1000x500.raw]:-}
+n=${results[100000x500:new1000.raw]:-}
+if [ -n "$k" ] && [ -n "$a" ] && [ -n "$n" ]; then
+	echo "100000x500:new1000: raw/(1000x500 + known) $(ratio "$n" "$((a + k))")"
 fi
