@@ -28,7 +28,7 @@ number(const char *s)
 	char *end;
 	long v = strtol(s, &end, 10);
 
-	if (*s == '\0' || *end != '\0' || v < 1 || v > 100000000)
+	if (*s == '\0' || *end != '\0' || v < 1 || v > 1000000000)
 		die(s);
 	return v;
 }
