@@ -15,6 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Written in pieces of this size, as a message arrives. */
+#define CHUNK	65536
+
 static void
 die(const char *what)
 {
@@ -37,7 +40,7 @@ int
 main(int argc, char **argv)
 {
 	char path[4096], (*names)[64];
-	long count, size, batch, i, j, from;
+	long count, size, batch, i, j, from, left, n;
 	int tmp, new, fd;
 	char *buf;
 
@@ -48,10 +51,10 @@ main(int argc, char **argv)
 	count = number(argv[2]);
 	size = number(argv[3]);
 	batch = number(argv[4]);
-	if ((buf = malloc((size_t)size)) == NULL ||
+	if ((buf = malloc(CHUNK)) == NULL ||
 	    (names = calloc((size_t)batch, sizeof(*names))) == NULL)
 		die("malloc");
-	memset(buf, 'x', (size_t)size);
+	memset(buf, 'x', CHUNK);
 	(void)snprintf(path, sizeof(path), "%s/tmp", argv[1]);
 	if ((tmp = open(path, O_RDONLY | O_DIRECTORY)) == -1)
 		die(path);
@@ -68,8 +71,11 @@ main(int argc, char **argv)
 			    O_NOFOLLOW | O_CLOEXEC, 0600);
 			if (fd == -1)
 				die(names[j]);
-			if (write(fd, buf, (size_t)size) != size)
-				die("write");
+			for (left = size; left > 0; left -= n) {
+				n = left < CHUNK ? left : CHUNK;
+				if (write(fd, buf, (size_t)n) != n)
+					die("write");
+			}
 			if (close(fd) == -1)
 				die("close");
 		}
