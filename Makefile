@@ -52,13 +52,17 @@ tests/unit/pop3: tests/unit/pop3.c $(UNIT_POP3_SRC) $(HDR) config.mk
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/unit/pop3.c $(UNIT_POP3_SRC) \
 		$(LIBS)
 
+# The string builder and the percent codec, run by tests/state.bats.
+tests/unit/util: tests/unit/util.c src/util.c src/util.h config.mk
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/unit/util.c src/util.c $(LIBS)
+
 # make check: the default build, then the whole suite against the
 # AddressSanitizer + UndefinedBehaviorSanitizer build.
-check: popfetch san/popfetch tests/unit/vectors tests/unit/pop3 test-deps
+check: popfetch san/popfetch tests/unit/vectors tests/unit/pop3 tests/unit/util test-deps
 	POPFETCH=$$(pwd)/san/popfetch bats $(BATSFLAGS) tests/
 
 # make test: the suite against the default build only.
-test: popfetch tests/unit/vectors tests/unit/pop3 test-deps
+test: popfetch tests/unit/vectors tests/unit/pop3 tests/unit/util test-deps
 	bats $(BATSFLAGS) tests/
 
 # The OAuth test server's packages (tests/oauth.bats), exactly as
@@ -174,6 +178,6 @@ uninstall:
 
 clean:
 	rm -f popfetch $(OBJ)
-	rm -rf san fuzz tests/unit/vectors tests/unit/pop3
+	rm -rf san fuzz tests/unit/vectors tests/unit/pop3 tests/unit/util
 
 .PHONY: all check test test-deps demo bench bench-verify fuzz lint install uninstall clean

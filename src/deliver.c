@@ -87,6 +87,7 @@ const char *
 deliver_prepare(struct deliver *d, const char *tag, struct error *err)
 {
 	const char *body;
+	struct sb b;
 	int n;
 
 	d->begun = 0;
@@ -107,9 +108,12 @@ deliver_prepare(struct deliver *d, const char *tag, struct error *err)
 	 * message of the handle. */
 	if (d->loc[0] == '\0' && body[n] == ' ')
 		(void)strlcpy(d->loc, body + n + 1, sizeof(d->loc));
-	n = snprintf(d->token, sizeof(d->token), "%s%s%s", d->be->name,
-	    body[0] != '\0' ? " " : "", body);
-	if (n < 0 || (size_t)n >= sizeof(d->token)) {
+	sb_init(&b, d->token, sizeof(d->token));
+	sb_str(&b, d->be->name);
+	if (body[0] != '\0')
+		sb_char(&b, ' ');
+	sb_str(&b, body);
+	if (sb_end(&b) == -1) {
 		error_set(err, ERR_SOFTWARE, "%s: journal token too long",
 		    d->be->name);
 		return NULL;
@@ -126,8 +130,14 @@ deliver_hash(const char *s)
 void
 deliver_tag(char *buf, const char *account, const char *uid)
 {
-	(void)snprintf(buf, DELIVER_TAG_MAX, "F%08lxU%08lx",
-	    deliver_hash(account), deliver_hash(uid));
+	struct sb b;
+
+	sb_init(&b, buf, DELIVER_TAG_MAX);
+	sb_char(&b, 'F');
+	sb_hex8(&b, deliver_hash(account));
+	sb_char(&b, 'U');
+	sb_hex8(&b, deliver_hash(uid));
+	(void)sb_end(&b);
 }
 
 int
@@ -269,8 +279,8 @@ deliver_place(const struct deliver *d, const char *where, char *file,
 {
 	char name[256];
 	const char *e;
+	struct sb b;
 	size_t len;
-	int n;
 
 	if (d->loc[0] == '\0' || (d->be->kind != DELIVER_MAILDIR &&
 	    d->be->kind != DELIVER_MBOX) || strlen(where) >= sizeof(name) ||
@@ -291,11 +301,16 @@ deliver_place(const struct deliver *d, const char *where, char *file,
 	/* Published into new/ by deliver_sync (a reader may move it to
 	 * cur/ later, with flags). */
 	*offset = -1;
-	n = snprintf(file, filesz, "new/%s", name);
-	if (n < 0 || (size_t)n >= filesz)
+	sb_init(&b, file, filesz);
+	sb_str(&b, "new/");
+	sb_str(&b, name);
+	if (sb_end(&b) == -1)
 		return -1;
-	n = snprintf(path, pathsz, "%s/%s", d->loc, file);
-	return n < 0 || (size_t)n >= pathsz ? -1 : 0;
+	sb_init(&b, path, pathsz);
+	sb_str(&b, d->loc);
+	sb_char(&b, '/');
+	sb_str(&b, file);
+	return sb_end(&b) == -1 ? -1 : 0;
 }
 
 int

@@ -432,21 +432,33 @@ maildir_prepare(void *h, const char *tag, struct error *err)
 {
 	struct maildir *m = h;
 	struct timeval tv;
-	int n;
+	struct sb b;
 
 	m->intmp = 0;
 	if (m->tmpfd == -1 && attach(m, 1, err) != 0)
 		return NULL;
 	(void)gettimeofday(&tv, NULL);
-	n = snprintf(m->name, sizeof(m->name), "%lld.M%ldP%ldQ%u%s.%s",
-	    (long long)tv.tv_sec, (long)tv.tv_usec, m->pid, ++m->counter,
-	    tag, m->host);
-	if (n < 0 || (size_t)n >= sizeof(m->name)) {
+	/* TIME.MusecPpidQcountTAG.HOST */
+	sb_init(&b, m->name, sizeof(m->name));
+	sb_i(&b, (long long)tv.tv_sec);
+	sb_str(&b, ".M");
+	sb_i(&b, (long long)tv.tv_usec);
+	sb_char(&b, 'P');
+	sb_i(&b, (long long)m->pid);
+	sb_char(&b, 'Q');
+	sb_u(&b, ++m->counter);
+	sb_str(&b, tag);
+	sb_char(&b, '.');
+	sb_str(&b, m->host);
+	if (sb_end(&b) == -1) {
 		error_set(err, ERR_SOFTWARE, "maildir: file name too long");
 		return NULL;
 	}
-	n = snprintf(m->token, sizeof(m->token), "%s %s", m->name, m->dir);
-	if (n < 0 || (size_t)n >= sizeof(m->token)) {
+	sb_init(&b, m->token, sizeof(m->token));
+	sb_str(&b, m->name);
+	sb_char(&b, ' ');
+	sb_str(&b, m->dir);
+	if (sb_end(&b) == -1) {
 		error_set(err, ERR_CANTCREAT, "%s: path too long", m->dir);
 		return NULL;
 	}

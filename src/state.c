@@ -1455,6 +1455,7 @@ state_version(const struct state *st)
 static int
 journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+static int journal_put(struct state *, int, char *, int, struct error *);
 
 #define JBUF_MAX	65536
 
@@ -1494,10 +1495,14 @@ static int
 journal_add(struct state *st, char *line, int n, struct error *err)
 {
 	unsigned long crc = crc_of(line, (size_t)n);
+	struct sb b;
 	int m;
 
-	m = snprintf(line + n, JBUF_MAX - (size_t)n, " %08lx\n", crc);
-	if (m < 0 || (size_t)(n + m) >= JBUF_MAX)
+	sb_init(&b, line + n, JBUF_MAX - (size_t)n);
+	sb_char(&b, ' ');
+	sb_hex8(&b, crc);
+	sb_char(&b, '\n');
+	if ((m = sb_end(&b)) == -1 || (size_t)(n + m) >= JBUF_MAX)
 		return error_set(err, ERR_SOFTWARE, "journal record too long");
 	n += m;
 	if (st->jbuf == NULL)
@@ -1527,22 +1532,40 @@ journal(struct state *st, int sync, struct error *err, const char *fmt, ...)
 
 	if (st->readonly)
 		return 0;
-	st->jwrote = 1;
-	if (!st->jheader) {
-		n = snprintf(line, sizeof(line), "popfetch-journal 2 %s",
-		    st->ident != NULL ? st->ident : "-");
-		if (n < 0 || (size_t)n >= sizeof(line) - 16)
-			return error_set(err, ERR_SOFTWARE, "journal header "
-			    "too long");
-		if (journal_add(st, line, n, err) == -1)
-			return -1;
-		st->jheader = 1;
-	}
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line) - 16)
+	return journal_put(st, sync, line, n, err);
+}
+
+/* journal for a record made by the caller: n bytes of line, a buffer of
+ * JBUF_MAX bytes (the checksum goes after them); n is -1 if the record
+ * did not fit. */
+static int
+journal_put(struct state *st, int sync, char *line, int n, struct error *err)
+{
+	char *hdr;
+	int h;
+
+	if (st->readonly)
+		return 0;
+	if (n < 0 || (size_t)n >= JBUF_MAX - 16)
 		return error_set(err, ERR_SOFTWARE, "journal record too long");
+	st->jwrote = 1;
+	if (!st->jheader) {
+		hdr = xmalloc(JBUF_MAX);
+		h = snprintf(hdr, JBUF_MAX, "popfetch-journal 2 %s",
+		    st->ident != NULL ? st->ident : "-");
+		if (h < 0 || (size_t)h >= JBUF_MAX - 16)
+			h = error_set(err, ERR_SOFTWARE, "journal header "
+			    "too long");
+		else
+			h = journal_add(st, hdr, h, err);
+		free(hdr);
+		if (h == -1)
+			return -1;
+		st->jheader = 1;
+	}
 	/* Where it will be in the file: a flush moves bytes from jbuf to
 	 * jsize, so this holds however the record goes out. */
 	st->jrec = st->jsize + (off_t)st->jlen;
@@ -1665,14 +1688,21 @@ int
 state_begin(struct state *st, const char *uid, const char *token, int sync,
     struct error *err)
 {
-	char *u = state_escape(uid, strlen(uid));
-	char *t = state_escape(token, strlen(token));
-	int r;
+	char line[JBUF_MAX];
+	struct sb b;
+	size_t ul = strlen(uid), tl = strlen(token);
 
-	r = journal(st, sync, err, "B %s %s", u, t);
-	free(u);
-	free(t);
-	return r;
+	/* Escaped straight into the record (3 bytes a byte at most). */
+	if (3 * (ul + tl) + 4 >= JBUF_MAX - 16)
+		return error_set(err, ERR_SOFTWARE, "journal record too long");
+	sb_init(&b, line, sizeof(line));
+	sb_str(&b, "B ");
+	pct_encode(b.p, uid, ul, NULL);
+	b.p += strlen(b.p);
+	sb_char(&b, ' ');
+	pct_encode(b.p, token, tl, NULL);
+	b.p += strlen(b.p);
+	return journal_put(st, sync, line, sb_end(&b), err);
 }
 
 int
@@ -1684,7 +1714,9 @@ state_delivered(struct state *st, const char *uid, int sync,
 	int ours = in_text(st, uid);
 	char *u = ours ? (char *)uid : state_escape(uid, strlen(uid));
 	time_t now = time(NULL);
+	char line[JBUF_MAX];
 	struct entry *e;
+	struct sb b;
 	int r;
 
 	if (rec != NULL && (rec->sha == NULL || !valid_sha(rec->sha) ||
@@ -1694,12 +1726,22 @@ state_delivered(struct state *st, const char *uid, int sync,
 	 * delivery's time, which --keep-days counts from. */
 	if ((e = find(st, u)) != NULL)
 		now = e->when;
-	if (rec != NULL)
-		r = journal(st, sync, err, "D %s %lld %llu %s %s %s", u,
-		    (long long)now, rec->size, rec->sha, rec->where,
-		    rec->msgid);
-	else
-		r = journal(st, sync, err, "D %s %lld", u, (long long)now);
+	sb_init(&b, line, sizeof(line));
+	sb_str(&b, "D ");
+	sb_str(&b, u);
+	sb_char(&b, ' ');
+	sb_i(&b, (long long)now);
+	if (rec != NULL) {
+		sb_char(&b, ' ');
+		sb_u(&b, rec->size);
+		sb_char(&b, ' ');
+		sb_str(&b, rec->sha);
+		sb_char(&b, ' ');
+		sb_str(&b, rec->where);
+		sb_char(&b, ' ');
+		sb_str(&b, rec->msgid);
+	}
+	r = journal_put(st, sync, line, sb_end(&b), err);
 	if (r == 0 && rec != NULL && st->jrec < STATE_FILE_MAX &&
 	    !st->readonly)
 		insert_len(st, u, strlen(u), now, now, NULL, X_JRN(st->jrec));

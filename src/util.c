@@ -302,16 +302,122 @@ tty_foreground(void)
 }
 
 void
+sb_init(struct sb *b, char *buf, size_t size)
+{
+	b->start = b->p = buf;
+	b->last = buf + size - 1;
+	b->over = 0;
+}
+
+void
+sb_mem(struct sb *b, const void *s, size_t n)
+{
+	if (n > (size_t)(b->last - b->p)) {
+		n = (size_t)(b->last - b->p);
+		b->over = 1;
+	}
+	memcpy(b->p, s, n);
+	b->p += n;
+}
+
+void
+sb_str(struct sb *b, const char *s)
+{
+	sb_mem(b, s, strlen(s));
+}
+
+void
+sb_char(struct sb *b, char c)
+{
+	if (b->p < b->last)
+		*b->p++ = c;
+	else
+		b->over = 1;
+}
+
+void
+sb_u(struct sb *b, unsigned long long v)
+{
+	char d[24];
+	size_t k = sizeof(d);
+
+	do
+		d[--k] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	sb_mem(b, d + k, sizeof(d) - k);
+}
+
+void
+sb_i(struct sb *b, long long v)
+{
+	if (v < 0) {
+		sb_char(b, '-');
+		/* Through unsigned: -LLONG_MIN does not fit a long long. */
+		sb_u(b, -(unsigned long long)v);
+	} else
+		sb_u(b, (unsigned long long)v);
+}
+
+void
+sb_hex8(struct sb *b, unsigned long v)
+{
+	char d[2 * sizeof(v) + 8];
+	size_t k = sizeof(d);
+
+	do
+		d[--k] = hexlower[v & 15];
+	while ((v >>= 4) != 0);
+	while (sizeof(d) - k < 8)
+		d[--k] = '0';
+	sb_mem(b, d + k, sizeof(d) - k);
+}
+
+int
+sb_end(struct sb *b)
+{
+	*b->p = '\0';
+	return b->over ? -1 : (int)(b->p - b->start);
+}
+
+/* Bytes pct_encode passes as they are: 0x21..0x7e but "%". */
+static const unsigned char pct_plain[256] = {
+	['!'] = 1, ['"'] = 1, ['#'] = 1, ['$'] = 1, ['&'] = 1, ['\''] = 1,
+	['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1, ['-'] = 1,
+	['.'] = 1, ['/'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+	['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	[':'] = 1, [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1, ['?'] = 1,
+	['@'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,
+	['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
+	['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
+	['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1,
+	['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['['] = 1, ['\\'] = 1, [']'] = 1,
+	['^'] = 1, ['_'] = 1, ['`'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
+	['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+	['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1,
+	['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['{'] = 1,
+	['|'] = 1, ['}'] = 1, ['~'] = 1,
+};
+
+void
 pct_encode(char *dst, const void *src, size_t len, const char *also)
 {
 	const unsigned char *s = src;
+	unsigned char plain[256];
+	const unsigned char *ok = pct_plain;
 	size_t i;
 
+	/* A table of its own only for the few callers with also. */
+	if (also != NULL && *also != '\0') {
+		memcpy(plain, pct_plain, sizeof(plain));
+		for (; *also != '\0'; also++)
+			plain[(unsigned char)*also] = 0;
+		ok = plain;
+	}
 	for (i = 0; i < len; i++) {
 		unsigned char c = s[i];
 
-		if (c > 0x20 && c < 0x7f && c != '%' &&
-		    (also == NULL || strchr(also, c) == NULL))
+		if (ok[c])
 			*dst++ = (char)c;
 		else {
 			*dst++ = '%';

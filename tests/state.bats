@@ -53,6 +53,13 @@ count_new() {
 	find "$W/Mail/new" -type f 2>/dev/null | wc -l
 }
 
+@test "unit: the string builder of records and names, and the percent codec" {
+	run "$TOP/tests/unit/util"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+}
+
 @test "a state cut short anywhere, empty, or its header without LF: 78, nothing fetched" {
 	seeded cut 3
 	run pf cut --state "$W/st" --maildir "$W/Mail"
