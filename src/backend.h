@@ -96,6 +96,9 @@ struct backend {
 	 * in which a crash delivers a message twice is one message.  0
 	 * lets fetch.c record a batch at once. */
 	int		 record_each;
+	/* 1 if begin does not use the sender, which is then not looked
+	 * for in the header (a maildir: the file is the message). */
+	int		 ignores_sender;
 
 	/* Opens p->target, creating it if it is missing, and takes what
 	 * locks it needs for as long as it is open.  ERR_CANTCREAT (the

@@ -174,10 +174,11 @@ pass(struct deliver *d, const char *data, size_t len, struct error *err)
 static int
 begin(struct deliver *d, struct error *err)
 {
-	char sender[256];
+	char sender[256] = "";
 	int r;
 
-	envelope_sender(d->hdr, d->hlen, sender, sizeof(sender));
+	if (!d->be->ignores_sender)
+		envelope_sender(d->hdr, d->hlen, sender, sizeof(sender));
 	digest_msgid(d->hdr, d->hlen, d->msgid);
 	r = d->be->begin(d->h, sender, err);
 	d->begun = 1;

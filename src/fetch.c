@@ -819,8 +819,8 @@ refill(struct run *r, struct pipe *pp, struct error *err)
 			pp->out += plan_size(&r->pl, it.idx);
 		} else
 			break;
-		if (pop3_queue(r->p, err, "%s %lu", it.retr ? "RETR" :
-		    "DELE", plan_num(&r->pl, it.idx)) == -1)
+		if (pop3_queue_num(r->p, it.retr ? "RETR" : "DELE",
+		    plan_num(&r->pl, it.idx), err) == -1)
 			return -1;
 		pp->q[pp->tail++ % pp->window] = it;
 	}

@@ -872,6 +872,7 @@ const struct backend maildir_backend = {
 	.kind = DELIVER_MAILDIR,
 	.durable_token = 0,
 	.hidden_until_sync = 1,
+	.ignores_sender = 1,
 	.open = maildir_open,
 	.prepare = maildir_prepare,
 	.begin = maildir_begin,

@@ -155,8 +155,7 @@ replies_each(struct pop3 *pop, int uidl, size_t n, nth_fn *nth,
 	for (i = 0; i < n && r == 0; i = end) {
 		end = n - i > burst ? i + burst : n;
 		for (j = i; j < end; j++)
-			if (pop3_queue(pop, err, "%s %lu", cmd,
-			    nth(narg, j)) == -1)
+			if (pop3_queue_num(pop, cmd, nth(narg, j), err) == -1)
 				return -1;
 		if (pop3_flush(pop, err) == -1)
 			return -1;

@@ -301,10 +301,14 @@ check_command(struct pop3 *p, const char *line, int *multi,
 	const struct pop3_cmd *c;
 	size_t i, n = strcspn(line, " ");
 
+	/* The names are unique: the first match is the one. */
 	for (i = 0, c = NULL; i < sizeof(cmdtab) / sizeof(cmdtab[0]); i++)
-		if (strlen(cmdtab[i].name) == n &&
-		    strncmp(cmdtab[i].name, line, n) == 0)
+		if (cmdtab[i].name[0] == line[0] &&
+		    strlen(cmdtab[i].name) == n &&
+		    strncmp(cmdtab[i].name, line, n) == 0) {
 			c = &cmdtab[i];
+			break;
+		}
 	if (c == NULL)
 		error_set(err, ERR_SOFTWARE, "not a known command: %.*s",
 		    (int)n, line);
@@ -386,6 +390,24 @@ pop3_queue(struct pop3 *p, struct error *err, const char *fmt, ...)
 	va_end(ap);
 	if (r == -1)
 		return -1;
+	return put_command(p, line, 1, err);
+}
+
+int
+pop3_queue_num(struct pop3 *p, const char *cmd, unsigned long n,
+    struct error *err)
+{
+	char line[64];
+	struct sb b;
+
+	if (usable(p, err) == -1)
+		return -1;
+	sb_init(&b, line, sizeof(line));
+	sb_str(&b, cmd);
+	sb_char(&b, ' ');
+	sb_u(&b, n);
+	if (sb_end(&b) == -1)
+		return error_set(err, ERR_SOFTWARE, "command too long");
 	return put_command(p, line, 1, err);
 }
 

@@ -158,6 +158,10 @@ int		 pop3_sasl_line(struct pop3 *, const char *, struct error *);
  */
 int		 pop3_queue(struct pop3 *, struct error *, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+/* pop3_queue of "CMD N" (RETR, DELE, UIDL, LIST and the like), without
+ * a format to parse: the pipeline sends one per message. */
+int		 pop3_queue_num(struct pop3 *, const char *cmd, unsigned long n,
+		    struct error *);
 int		 pop3_flush(struct pop3 *, struct error *);
 int		 pop3_recv_status(struct pop3 *, enum err_class dflt,
 		    struct error *);
