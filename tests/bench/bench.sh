@@ -17,6 +17,10 @@
 #               alone (USER, PASS, UIDL, QUIT)
 #     new1000   1,000 messages added before each timed run on top of those
 #               known: each tool fetches just those; raw RETRs them
+# Without a variant a "rawlist" row is the raw read with UIDL and LIST in
+# front, in the same burst: the least a client that keeps state (and so
+# must know each message's UID, and its size to bound what it takes)
+# has the server do.
 # Into a maildir (no variant, or disk) a "files" row is the floor: the
 # file work alone (tests/bench/files.c: create, write, close, rename, and
 # popfetch's syncs per batch of 64), no network, which any maildir client
@@ -172,13 +176,13 @@ RC
 		timed getmail --getmaildir="$work/getmail" -r "$work/getmail/rc" ;;
 	files)
 		timed "$work/files" "$dest" "$count" "$size" 64 ;;
-	raw)
+	raw|rawlist)
 		local st=
 		[ "$tls" = starttls ] && st="-starttls pop3"
 		rm -f "$shm/raw.out"
 		timed sh -c 'openssl s_client -quiet -ign_eof -verify_return_error \
 			-connect "localhost:$1" -CAfile "$2" $5 < "$3" > "$4" 2>/dev/null' \
-			raw "$port" "$DOVECOT_CA" "$work/raw.cmds" "$shm/raw.out" \
+			raw "$port" "$DOVECOT_CA" "$work/$tool.cmds" "$shm/raw.out" \
 			"$st" ;;
 	esac
 }
@@ -198,12 +202,14 @@ check() {
 		[ "$n" -eq "$count" ] || { echo "files: $n of $count" >&2; return 1; }
 		return 0
 	fi
-	if [ "$tool" = raw ]; then
+	if [ "$tool" = raw ] || [ "$tool" = rawlist ]; then
 		# s_client can drop the tail at close: the count of message
-		# ends and QUIT's reply must be there.
+		# ends (and the listings') and QUIT's reply must be there.
+		local want=$count
+		[ "$tool" = rawlist ] && want=$((count + 2))
 		n=$(grep -c $'^\.\r$' "$shm/raw.out" || true)
-		[ "$n" -eq "$count" ] && tail -c 40 "$shm/raw.out" | grep -q '^+OK' ||
-			{ echo "raw: $n of $count messages; tail dropped?" >&2; return 1; }
+		[ "$n" -eq "$want" ] && tail -c 40 "$shm/raw.out" | grep -q '^+OK' ||
+			{ echo "$tool: $n of $want ends; tail dropped?" >&2; return 1; }
 		return 0
 	fi
 	# Peers add headers of their own (Received:, Status:): for them the
@@ -284,6 +290,7 @@ for sc in $scenarios; do
 		have getmail && tools="$tools getmail"
 	fi
 	tools="$tools raw"
+	[ -z "$variant" ] && tools="$tools rawlist"
 	case $variant in ""|disk) tools="$tools files" ;; esac
 	if [ "$variant" = known ] || [ "$variant" = new1000 ]; then
 		for tool in $tools; do [ "$tool" = raw ] || prime "$tool"; done
@@ -302,6 +309,9 @@ for sc in $scenarios; do
 		  *) seq 1 "$count" | sed 's/.*/RETR &\r/' ;;
 		  esac
 		  printf 'QUIT\r\n'; } > "$work/raw.cmds"
+		{ printf 'USER %s\r\nPASS pw\r\nUIDL\r\nLIST\r\n' "$user"
+		  seq 1 "$count" | sed 's/.*/RETR &\r/'
+		  printf 'QUIT\r\n'; } > "$work/rawlist.cmds"
 		for tool in $tools; do
 			# The slow peers run once.
 			case $tool in fetchmail|getmail) [ "$i" -gt 1 ] && continue ;; esac
@@ -310,7 +320,7 @@ for sc in $scenarios; do
 			# at close (check says so): that run of the baseline is
 			# taken again, once.
 			if ! check "$tool"; then
-				[ "$tool" = raw ] || exit 1
+				case $tool in raw|rawlist) ;; *) exit 1 ;; esac
 				run "$tool" > "$work/one"
 				check "$tool"
 			fi
@@ -330,6 +340,8 @@ for sc in $scenarios; do
 			"${cpu[$tool]}" "${rss[$tool]}" "${srv[$tool]}"
 	done
 	line="$sc: popfetch/raw $(ratio "${wall[popfetch]}" "${wall[raw]}")"
+	[ -n "${wall[rawlist]:-}" ] &&
+		line="$line, popfetch/rawlist $(ratio "${wall[popfetch]}" "${wall[rawlist]}")"
 	if [ -n "${wall[mpop]:-}" ]; then
 		line="$line, popfetch/mpop wall $(ratio "${wall[popfetch]}" "${wall[mpop]}")"
 		line="$line cpu $(ratio "${cpu[popfetch]}" "${cpu[mpop]}")"
