@@ -25,8 +25,12 @@
  *     prove either way (renamed, new/ not synced; an mbox that could
  *     not be cut back): their "B" stays pending, the journal is kept
  *     instead of a snapshot, and the next run's recovery decides.
- *  3. The journal gets "D u" for each message the sync counted, and
- *     is fsync'd (flush_batch).  Only now is u delivered.
+ *  3. The journal gets "D u" for each message the sync counted
+ *     (flush_batch), written at once and fsync'd if a DELE is to follow
+ *     or the target took each message for good (record_each); else
+ *     made durable by the next batch's fsync, or the snapshot.  Only
+ *     now is u delivered.  A power cut that loses a D not yet durable
+ *     leaves its B, durable since 1, and so the case below.
  *  4. With --delete, DELE is queued only after 3; QUIT at the end
  *     commits it.
  *
@@ -699,11 +703,11 @@ verify_old(struct run *r)
 }
 
 /*
- * Makes the batch durable with one barrier, records it (one fsync of
- * the journal), and only then lets its DELEs be sent: pushed on the
- * DELE queue when dele is set.  Returns 0, or -1 with err (ERR_IO):
- * what the barrier did not cover was removed and is fetched again next
- * time.
+ * Makes the batch durable with one barrier, records it (with an fsync
+ * of the journal when DELEs follow), and only then lets its DELEs be
+ * sent: pushed on the DELE queue when dele is set.  Returns 0, or -1
+ * with err (ERR_IO): what the barrier did not cover was removed and is
+ * fetched again next time.
  */
 static int
 flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
@@ -753,7 +757,19 @@ flush_batch(struct run *r, struct pipe *pp, int dele, struct error *err)
 		else
 			(void)state_abort(r->st, uid, NULL);
 	}
-	if (state_sync(r->st, err) == -1)
+	/*
+	 * The D records must be durable before a DELE, and before the next
+	 * message where each is final (record_each).  Otherwise they go to
+	 * the kernel now, which a killed run does not lose, and are made
+	 * durable by the next batch's sync (or the snapshot at the end):
+	 * on a real disk a batch costs one fdatasync of the journal, not
+	 * two.  Lost with a power cut, they are found again by recovery,
+	 * from the B records, only without the digests verify checks.
+	 */
+	if (dele || rv == -1 || deliver_record_each(r->d)) {
+		if (state_sync(r->st, err) == -1)
+			return -1;
+	} else if (state_write(r->st, err) == -1)
 		return -1;
 	for (k = 0; k < pub; k++) {
 		idx = pp->batch[k];

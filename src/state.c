@@ -1768,6 +1768,14 @@ state_sync(struct state *st, struct error *err)
 }
 
 int
+state_write(struct state *st, struct error *err)
+{
+	if (st->readonly)
+		return 0;
+	return journal_flush(st, err);
+}
+
+int
 state_abort(struct state *st, const char *uid, struct error *err)
 {
 	char *u = state_escape(uid, strlen(uid));

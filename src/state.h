@@ -142,6 +142,10 @@ const char	*state_entry_rec(struct state *, size_t *pos,
 
 /* Makes every journal record written so far durable.  ERR_IO. */
 int		 state_sync(struct state *, struct error *);
+/* Writes the records held in memory into the kernel, without waiting for
+ * the disk: they survive the process, and the next state_sync makes
+ * them durable.  ERR_IO. */
+int		 state_write(struct state *, struct error *);
 
 /* Journals, without waiting for the disk, that the delivery of uid was
  * rolled back (a lost record only means recovery rolls it back again).

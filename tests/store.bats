@@ -8,7 +8,7 @@
 bats_require_minimum_version 1.5.0
 
 USERS="ln1 ln2 ln3 hl own1 own2 own3 par emp bad ord orph eio dbl xc1 xc2 xc3
-xc4 xc5 lk1 lk2 lk3 lk4 gt sp1 sp2 sp3 jb"
+xc4 xc5 lk1 lk2 lk3 lk4 gt sp1 sp2 sp3 jb nb1 nb2"
 
 setup_file() {
 	load lib/common
@@ -282,6 +282,39 @@ PY
 	[ -n "$first_rename" ] && [ -n "$first_sync" ]
 	[ "$first_sync" -lt "$first_rename" ]
 	[ "$(ls "$W/Mail/new" | wc -l)" -eq 3 ]
+}
+
+# journal_syncs USER ARGS: a fetch for USER under strace; prints how
+# many fdatasyncs the journal got.
+journal_syncs() {
+	local u=$1
+	shift
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+	strace -f -qq -y -o "$W/trace.$u" -e trace=fdatasync \
+		"$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
+		"pop3s://$u@localhost:$DOVECOT_POP3S" --maildir "$W/Mail.$u" "$@" \
+		> /dev/null || return 1
+	grep -c 'fdatasync(.*\.journal>' "$W/trace.$u"
+}
+
+@test "a batch's D records wait for the next batch's journal sync, but not when DELEs follow" {
+	# 130 messages are three batches (64, 64, 2).  Keeping mail, each
+	# batch costs one fdatasync of the journal: its B records before its
+	# renames, which also carries the last batch's D records.  With
+	# --delete the D records are durable before their DELEs: two.
+	seed nb1 130
+	seed nb2 130
+	[ "$(journal_syncs nb1)" -eq 3 ]
+	[ "$(journal_syncs nb2 --delete)" -eq 6 ]
+	[ "$(ls "$W/Mail.nb1/new" | wc -l)" -eq 130 ]
+	[ "$(ls "$W/Mail.nb2/new" | wc -l)" -eq 130 ]
+	[ "$(dovecot_count nb1)" -eq 130 ]
+	[ "$(dovecot_count nb2)" -eq 0 ]
+	# Every message is recorded: a second run fetches nothing.
+	run "$POPFETCH" --ca-file "$DOVECOT_CA" --timeout 20 \
+		"pop3s://nb1@localhost:$DOVECOT_POP3S" --maildir "$W/Mail.nb1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "no new messages"* ]]
 }
 
 @test "popfetch's orphans in tmp/ are removed (another host's after 36 hours), nobody else's files are kept" {
