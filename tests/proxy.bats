@@ -73,15 +73,18 @@ pf() {
 	# A command that ignores its closed input does not outlive the
 	# run: it is ended with its process group (and does not keep the
 	# output open, which would hold this test for 300 seconds).
+	# The sleep is this test's own (a length no other process on the
+	# machine has), so that pgrep cannot find somebody else's.
+	local nap="300.$$"
 	SECONDS=0
-	run pf --timeout 1 --connect-command "sleep 300; echo x" --tls none \
+	run pf --timeout 1 --connect-command "sleep $nap; echo x" --tls none \
 		--allow-plaintext --host localhost --user pu stat
 	echo "$output"
 	[ "$status" -eq 75 ]
 	[[ "$output" == *"timed out"* ]]
 	[ "$SECONDS" -lt 30 ]
-	! pgrep -f "sleep 300; echo x"
-	! pgrep -x -f "sleep 300"
+	! pgrep -f "sleep $nap; echo x"
+	! pgrep -x -f "sleep $nap"
 }
 
 @test "connect-command on a terminal: the command may ask there (as ssh does for a passphrase)" {
