@@ -511,17 +511,9 @@ lost_run2() {
 	grep -q '^D u4 ' "$W/st.journal"
 }
 
-# lost_way_out N [INTACT]: state adopt records what the N files hold;
-# the next run fetches nothing, every message is there once, and verify
-# finds INTACT (4) copies intact (one that recovery resolved is recorded
-# without what was stored).
-lost_way_out() {
-	: > "$W/fake.log"
-	run lpf state adopt
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" =~ ^$1\ files?\ adopted\ \(.*\):\ $1\ recorded\ as\ delivered,\ 0\ no\ longer\ on\ the\ server,\ 0\ to\ be\ fetched\ again ]]
-	! grep -q RETR "$W/fake.log"
+# lost_all_there: the next run fetches nothing (no RETR since fake.log
+# was emptied), every message is there once, and state check is clean.
+lost_all_there() {
 	run lpf
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -530,6 +522,19 @@ lost_way_out() {
 	lost_once 4
 	run lpf state check
 	[ "$status" -eq 0 ]
+}
+
+# lost_way_out N [INTACT]: state adopt records what the N files hold;
+# then lost_all_there, and verify finds INTACT (4) copies intact (one
+# that recovery resolved is recorded without what was stored).
+lost_way_out() {
+	: > "$W/fake.log"
+	run lpf state adopt
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^$1\ files?\ adopted\ \(.*\):\ $1\ recorded\ as\ delivered,\ 0\ no\ longer\ on\ the\ server,\ 0\ to\ be\ fetched\ again ]]
+	! grep -q RETR "$W/fake.log"
+	lost_all_there
 	# Adopted with what was stored: verify finds every copy intact.
 	run lpf verify --offline
 	echo "$output"
@@ -593,14 +598,7 @@ lost_way_out() {
 	grep -v '^D ' "$W/st.journal" > "$W/j" && cat "$W/j" > "$W/st.journal"
 	grep -q '^B u4 ' "$W/st.journal"
 	: > "$W/fake.log"
-	run lpf
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" == "no new messages ("* ]]
-	! grep -q RETR "$W/fake.log"
-	lost_once 4
-	run lpf state check
-	[ "$status" -eq 0 ]
+	lost_all_there
 }
 
 @test "records lost: a deleted journal: 78 naming both files, nothing fetched; state adopt, then each message once" {

@@ -309,9 +309,9 @@ for sc in $scenarios; do
 		  *) seq 1 "$count" | sed 's/.*/RETR &\r/' ;;
 		  esac
 		  printf 'QUIT\r\n'; } > "$work/raw.cmds"
-		{ printf 'USER %s\r\nPASS pw\r\nUIDL\r\nLIST\r\n' "$user"
-		  seq 1 "$count" | sed 's/.*/RETR &\r/'
-		  printf 'QUIT\r\n'; } > "$work/rawlist.cmds"
+		# rawlist: the same, with the listings after USER and PASS.
+		[ -z "$variant" ] && sed '2a UIDL\r\nLIST\r' "$work/raw.cmds" \
+			> "$work/rawlist.cmds"
 		for tool in $tools; do
 			# The slow peers run once.
 			case $tool in fetchmail|getmail) [ "$i" -gt 1 ] && continue ;; esac
