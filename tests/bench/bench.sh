@@ -28,9 +28,10 @@
 # what popfetch spends beyond it (network, TLS, parsing, the state)
 # against the raw read's whole CPU.  Where both floors ran, a second line
 # puts them against mpop: rawlist's wall time (how fast this server
-# serves a client that keeps state) and the files row's CPU plus the raw
-# read's (the least CPU of any maildir client), the figures that no
-# client's ratio to mpop can go below on this machine.
+# serves a client that keeps state and does nothing else) and the files
+# row's CPU plus the raw read's (a maildir client that spends nothing
+# beyond the file work and openssl's read): the ratios to mpop that a
+# client doing only what it must would score on this machine.
 # Next to each tool's wall time, CPU time and peak RSS, the table shows the
 # server's CPU time during the run (Dovecot's processes, from /proc), since
 # on a small machine the server's work is part of the client's wall time.
@@ -374,9 +375,9 @@ for sc in $scenarios; do
 		[ -n "${wall[$t]:-}" ] && line="$line, popfetch/$t $(ratio "${wall[popfetch]}" "${wall[$t]}")"
 	done
 	echo "$line"
-	# What no client can beat here, against mpop: the wall time of the
-	# raw read with the listing (the server's pace), and the CPU of the
-	# file work plus the raw read's.
+	# Against mpop, what a client doing only what it must would score:
+	# the raw read with the listing (the server's pace) for wall time,
+	# the file work plus the raw read for CPU.
 	if [ -n "${wall[rawlist]:-}" ] && [ -n "${cpu[files]:-}" ] &&
 	    [ -n "${wall[mpop]:-}" ]; then
 		echo "$sc: floors against mpop: wall rawlist/mpop $(ratio "${wall[rawlist]}" "${wall[mpop]}"), cpu (files + raw)/mpop $(ratio "$(echo "${cpu[files]} + ${cpu[raw]}" | bc)" "${cpu[mpop]}")"
