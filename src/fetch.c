@@ -809,8 +809,10 @@ flush_or_stop(struct run *r, struct pipe *pp)
 
 /* The window is deep (PIPE_CMDS) so that the server never waits for
  * commands while popfetch creates files; PIPE_BYTES bounds what the
- * server may have to buffer. */
-#define PIPE_BYTES	(1024 * 1024)
+ * server may have to buffer.  4 MiB rather than 1: with messages of 2
+ * to 20 KB the smaller bound let Dovecot run dry and cost it (and the
+ * wall time) 5 to 12% more (make bench); beyond 4 MiB nothing changed. */
+#define PIPE_BYTES	(4 * 1024 * 1024)
 #define PIPE_CMDS	1024
 
 /* Queues commands until the window is full; the server must never wait
