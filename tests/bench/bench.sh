@@ -240,15 +240,24 @@ ratio() {
 	*) echo "scale=2; $1 / $2" | bc | sed 's/^\./0./' ;; esac
 }
 
+# retr_cmds USER FROM TO: the raw read's commands, a login, RETR of
+# messages FROM to TO, QUIT.
+retr_cmds() {
+	printf 'USER %s\r\nPASS pw\r\n' "$1"
+	seq "$2" "$3" | sed 's/.*/RETR &\r/'
+	printf 'QUIT\r\n'
+}
+
+# with_listing: the commands on stdin with UIDL and LIST after the login.
+with_listing() { sed '2a UIDL\r\nLIST\r'; }
+
 # first_read USER FROM TO: an untimed raw read of messages FROM to TO
 # (with the listings).  Dovecot indexes new messages at the first login
 # that sees them and caches what it learns of each at its first read
 # (a rep's first run cost the server half as much again): done here, so
 # that the tool timed first (popfetch) does not pay for it.
 first_read() {
-	{ printf 'USER %s\r\nPASS pw\r\nUIDL\r\nLIST\r\n' "$1"
-	  seq "$2" "$3" | sed 's/.*/RETR &\r/'
-	  printf 'QUIT\r\n'; } |
+	retr_cmds "$1" "$2" "$3" | with_listing |
 		openssl s_client -quiet -ign_eof -verify_return_error \
 			-connect "localhost:$DOVECOT_POP3S" -CAfile "$DOVECOT_CA" \
 			> /dev/null 2>&1
@@ -321,15 +330,13 @@ for sc in $scenarios; do
 			mailbox=$((mailbox + 1000))
 		fi
 		# The raw baseline: what a tool has to read at the least.
-		{ printf 'USER %s\r\nPASS pw\r\n' "$user"
-		  case $variant in
-		  known) printf 'UIDL\r\n' ;;
-		  new1000) seq $((mailbox - 999)) "$mailbox" | sed 's/.*/RETR &\r/' ;;
-		  *) seq 1 "$count" | sed 's/.*/RETR &\r/' ;;
-		  esac
-		  printf 'QUIT\r\n'; } > "$work/raw.cmds"
+		case $variant in
+		known) printf 'USER %s\r\nPASS pw\r\nUIDL\r\nQUIT\r\n' "$user" ;;
+		new1000) retr_cmds "$user" $((mailbox - 999)) "$mailbox" ;;
+		*) retr_cmds "$user" 1 "$count" ;;
+		esac > "$work/raw.cmds"
 		# rawlist: the same, with the listings after USER and PASS.
-		[ -z "$variant" ] && sed '2a UIDL\r\nLIST\r' "$work/raw.cmds" \
+		[ -z "$variant" ] && with_listing < "$work/raw.cmds" \
 			> "$work/rawlist.cmds"
 		for tool in $tools; do
 			# The slow peers run once.
